@@ -1,0 +1,80 @@
+/**
+ * Stable error codes. A code never changes meaning once released; new failure kinds get new codes.
+ * Callers switch on `error.code`, never on the message text.
+ */
+export type ErrorCode =
+  // generic input and control flow
+  | 'INVALID_ARGUMENT'
+  | 'ABORTED'
+  | 'CONFIG_INVALID'
+  // file formats (io)
+  | 'IO_TRUNCATED'
+  | 'IO_INVALID'
+  | 'IO_UNSUPPORTED'
+  | 'IO_NOT_FOUND'
+  // DICOM
+  | 'DICOM_TRUNCATED'
+  | 'DICOM_INVALID'
+  | 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX'
+  | 'DICOM_CODEC_MISSING'
+  | 'DICOM_GEOMETRY'
+  // solvers
+  | 'SOLVER_DIVERGED'
+  | 'SOLVER_NOT_CONVERGED'
+  // GPU
+  | 'GPU_UNAVAILABLE'
+  | 'GPU_VALIDATION'
+  | 'GPU_OUT_OF_MEMORY'
+  | 'GPU_LIMIT_EXCEEDED'
+  | 'GPU_DEVICE_LOST';
+
+/** Where in the input a problem was found: a file, a DICOM tag, a JSON path, a byte offset. */
+export interface ErrorLocation {
+  file?: string;
+  tag?: string;
+  jsonPath?: string;
+  offset?: number;
+}
+
+/**
+ * The one error type physiotwin throws for bad input, unsupported data, solver failure or a missing GPU.
+ *
+ * @example
+ * ```ts
+ * try { readNifti(bytes); } catch (e) {
+ *   if (e instanceof PhysiotwinError && e.code === 'IO_TRUNCATED') console.error(e.message);
+ * }
+ * ```
+ */
+export class PhysiotwinError extends Error {
+  override readonly name = 'PhysiotwinError';
+  readonly code: ErrorCode;
+  readonly location: ErrorLocation | undefined;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { location?: ErrorLocation; details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(`${code}: ${message}${formatLocation(options.location)}`, { cause: options.cause });
+    this.code = code;
+    this.location = options.location;
+    this.details = options.details;
+  }
+}
+
+function formatLocation(loc: ErrorLocation | undefined): string {
+  if (!loc) return '';
+  const parts: string[] = [];
+  if (loc.file !== undefined) parts.push(`file ${loc.file}`);
+  if (loc.tag !== undefined) parts.push(`tag ${loc.tag}`);
+  if (loc.jsonPath !== undefined) parts.push(`at ${loc.jsonPath}`);
+  if (loc.offset !== undefined) parts.push(`byte ${loc.offset}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+/** True when `e` is a {@link PhysiotwinError}, optionally with the given code. */
+export function isPhysiotwinError(e: unknown, code?: ErrorCode): e is PhysiotwinError {
+  return e instanceof PhysiotwinError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,147 @@
+import { PhysiotwinError } from '@physiotwin/core';
+
+/** What physiotwin reports about the adapter a result was computed on. */
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** True for software adapters (SwiftShader): correct, but their timings are not GPU timings. */
+  isFallback: boolean;
+}
+
+/** Where the device came from. */
+export type GpuSource = 'browser' | 'node' | 'node-swiftshader';
+
+/** A WebGPU device with what physiotwin needs to know about it. */
+export interface GpuContext {
+  device: GPUDevice;
+  adapter: AdapterDescription;
+  source: GpuSource;
+  /** Whether GPU timestamps are available (`timestamp-query` was granted). */
+  hasTimestamps: boolean;
+  /** Destroys the device. Node processes may not exit while a device is alive. */
+  destroy(): void;
+}
+
+/** Options of {@link requestGpu}. */
+export interface RequestGpuOptions {
+  /** @default 'high-performance' */
+  powerPreference?: GPUPowerPreference;
+  /**
+   * In Node: 'auto' tries the system's GPU first, then SwiftShader; 'swiftshader' goes straight to
+   * SwiftShader; 'off' reports no GPU. Overridden by the `PHYSIOTWIN_WEBGPU` environment variable.
+   * @default 'auto'
+   */
+  node?: 'auto' | 'swiftshader' | 'off';
+}
+
+/** Limits raised to the adapter's maximum when the device is created (large volumes need them). */
+const RAISED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+/** Reads a GPUAdapterInfo-like object into plain data. */
+export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const legacy = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  const description = info.description ?? '';
+  const isFallback = Boolean(info.isFallbackAdapter ?? legacy ?? /swiftshader/i.test(`${info.vendor} ${info.architecture} ${description}`));
+  return { vendor: info.vendor ?? '', architecture: info.architecture ?? '', description, isFallback };
+}
+
+/** Creates a device on `adapter` with raised limits and timestamp queries where available. */
+export async function createDevice(adapter: GPUAdapter, source: GpuSource): Promise<GpuContext> {
+  const requiredLimits: Record<string, number> = {};
+  for (const name of RAISED_LIMITS) {
+    const value = (adapter.limits as unknown as Record<string, number | undefined>)[name];
+    if (value !== undefined) requiredLimits[name] = value;
+  }
+  const hasTimestamps = adapter.features.has('timestamp-query');
+  const device = await adapter.requestDevice({
+    label: 'physiotwin',
+    requiredLimits,
+    requiredFeatures: hasTimestamps ? ['timestamp-query'] : [],
+  });
+  return {
+    device,
+    adapter: describeAdapter(adapter),
+    source,
+    hasTimestamps,
+    destroy: () => device.destroy(),
+  };
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+/**
+ * Returns a WebGPU device: `navigator.gpu` in browsers; in Node, the optional `webgpu` package, on the
+ * system's GPU if it has one, else on SwiftShader (found in Debian's `chromium` package or the
+ * `@sparticuz/chromium` npm package).
+ * @throws PhysiotwinError `GPU_UNAVAILABLE`, saying how to get a device, when none can be had.
+ * @example
+ * ```ts
+ * const gpu = await requestGpu();
+ * console.log(gpu.adapter.description, gpu.adapter.isFallback);
+ * gpu.destroy();
+ * ```
+ */
+export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuContext> {
+  const powerPreference = options.powerPreference ?? 'high-performance';
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu && !isNode()) {
+    const adapter = await nav.gpu.requestAdapter({ powerPreference });
+    if (!adapter) {
+      throw new PhysiotwinError('GPU_UNAVAILABLE', 'navigator.gpu returned no adapter: enable WebGPU in this browser (chrome://flags/#enable-unsafe-webgpu) or use backend "cpu"');
+    }
+    return createDevice(adapter, 'browser');
+  }
+  if (isNode()) {
+    const { requestNodeAdapter } = await import('./node-webgpu.js');
+    const found = await requestNodeAdapter(powerPreference, options.node ?? 'auto');
+    return createDevice(found.adapter, found.source);
+  }
+  throw new PhysiotwinError('GPU_UNAVAILABLE', 'this environment has no WebGPU (navigator.gpu is missing): use a WebGPU browser, Node with the "webgpu" package, or backend "cpu"');
+}
+
+let shared: Promise<GpuContext> | undefined;
+
+/**
+ * One device per process (or page), created on first use and shared by every operation that is not
+ * given its own. Call {@link releaseSharedGpu} before a Node process should exit.
+ */
+export function getSharedGpu(options?: RequestGpuOptions): Promise<GpuContext> {
+  if (!shared) {
+    const attempt = requestGpu(options).then((ctx) => {
+      void ctx.device.lost.then(() => {
+        if (shared === attempt) shared = undefined;
+      });
+      return ctx;
+    });
+    attempt.catch(() => {
+      if (shared === attempt) shared = undefined;
+    });
+    shared = attempt;
+  }
+  return shared;
+}
+
+/** Destroys the shared device if one was created. */
+export async function releaseSharedGpu(): Promise<void> {
+  const current = shared;
+  shared = undefined;
+  if (current) {
+    try {
+      (await current).destroy();
+    } catch {
+      // There was no device to release.
+    }
+  }
+}

@@ -1,0 +1,129 @@
+import { PhysiotwinError } from '@physiotwin/core';
+
+const align4 = (n: number) => Math.ceil(n / 4) * 4;
+
+/**
+ * Creates a buffer holding a copy of `data` (padded to 4 bytes), labelled for validation messages.
+ * @param usage GPUBufferUsage flags; COPY_DST and COPY_SRC are added.
+ */
+export function createBufferFrom(device: GPUDevice, data: ArrayBufferView, usage: number, label: string): GPUBuffer {
+  const buffer = device.createBuffer({
+    label,
+    size: Math.max(4, align4(data.byteLength)),
+    usage: usage | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    mappedAtCreation: true,
+  });
+  new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  buffer.unmap();
+  return buffer;
+}
+
+/** Creates an empty storage buffer of at least `byteLength` bytes that can be read back. */
+export function createStorageBuffer(device: GPUDevice, byteLength: number, label: string): GPUBuffer {
+  return device.createBuffer({
+    label,
+    size: Math.max(4, align4(byteLength)),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
+}
+
+/**
+ * Creates a uniform buffer from 32-bit fields. Sizes travel as uniforms, not as shader code, so one
+ * pipeline serves every problem size.
+ * @param fields values in WGSL struct order; each entry is [kind, value] with kind 'u32' | 'i32' | 'f32'.
+ */
+export function createUniformBuffer(device: GPUDevice, fields: Array<['u32' | 'i32' | 'f32', number]>, label: string): GPUBuffer {
+  const bytes = new ArrayBuffer(Math.max(16, Math.ceil((fields.length * 4) / 16) * 16));
+  const view = new DataView(bytes);
+  fields.forEach(([kind, value], i) => {
+    if (kind === 'u32') view.setUint32(i * 4, value, true);
+    else if (kind === 'i32') view.setInt32(i * 4, value, true);
+    else view.setFloat32(i * 4, value, true);
+  });
+  return createBufferFrom(device, new Uint8Array(bytes), GPUBufferUsage.UNIFORM, label);
+}
+
+/** Copies `byteLength` bytes of `source` (from `byteOffset`) back to the CPU. */
+export async function readBuffer(device: GPUDevice, source: GPUBuffer, byteLength = source.size, byteOffset = 0): Promise<ArrayBuffer> {
+  const size = align4(byteLength);
+  const staging = device.createBuffer({ label: `${source.label}:readback`, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const encoder = device.createCommandEncoder({ label: `${source.label}:readback` });
+  encoder.copyBufferToBuffer(source, byteOffset, staging, 0, size);
+  device.queue.submit([encoder.finish()]);
+  try {
+    await staging.mapAsync(GPUMapMode.READ);
+    return staging.getMappedRange().slice(0, byteLength);
+  } catch (e) {
+    throw new PhysiotwinError('GPU_DEVICE_LOST', `reading back ${source.label} failed: ${(e as Error).message}`, { cause: e });
+  } finally {
+    staging.destroy();
+  }
+}
+
+/**
+ * Runs `encode` inside validation and out-of-memory error scopes and turns any captured error into a
+ * PhysiotwinError (`GPU_VALIDATION` / `GPU_OUT_OF_MEMORY`) naming `label`.
+ */
+export async function withGpuErrorScope<T>(device: GPUDevice, label: string, encode: () => T): Promise<T> {
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let result: T;
+  try {
+    result = encode();
+  } finally {
+    const validation = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    if (oom) throw new PhysiotwinError('GPU_OUT_OF_MEMORY', `${label}: ${oom.message}`);
+    if (validation) throw new PhysiotwinError('GPU_VALIDATION', `${label}: ${validation.message}`);
+  }
+  return result;
+}
+
+/** What identifies a compute pipeline: the kernel, its WGSL, entry point and override constants. */
+export interface KernelSpec {
+  /** Kernel name, used as label and cache key (e.g. 'segment/histogram'). */
+  kernel: string;
+  code: string;
+  entryPoint?: string;
+  /** WGSL `override` constants, e.g. dtype or workgroup size. Part of the cache key. */
+  constants?: Record<string, number>;
+}
+
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+/**
+ * Returns the compute pipeline for `spec`, compiling it once per device. Keyed on kernel, entry point
+ * and constants only: sizes are uniforms, so one pipeline serves all problem sizes.
+ * @throws PhysiotwinError `GPU_VALIDATION` with the compiler's messages if the WGSL does not compile.
+ */
+export function getComputePipeline(device: GPUDevice, spec: KernelSpec): Promise<GPUComputePipeline> {
+  let perDevice = pipelineCache.get(device);
+  if (!perDevice) pipelineCache.set(device, (perDevice = new Map()));
+  const entryPoint = spec.entryPoint ?? 'main';
+  const key = `${spec.kernel}|${entryPoint}|${JSON.stringify(spec.constants ?? {})}`;
+  let pipeline = perDevice.get(key);
+  if (!pipeline) {
+    pipeline = compile(device, spec, entryPoint);
+    perDevice.set(key, pipeline);
+    pipeline.catch(() => perDevice.delete(key));
+  }
+  return pipeline;
+}
+
+async function compile(device: GPUDevice, spec: KernelSpec, entryPoint: string): Promise<GPUComputePipeline> {
+  const module = device.createShaderModule({ label: spec.kernel, code: spec.code });
+  const info = await module.getCompilationInfo();
+  const errors = info.messages.filter((m) => m.type === 'error');
+  if (errors.length) {
+    throw new PhysiotwinError('GPU_VALIDATION', `WGSL of ${spec.kernel} does not compile: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
+  }
+  try {
+    return await device.createComputePipelineAsync({
+      label: spec.kernel,
+      layout: 'auto',
+      compute: { module, entryPoint, ...(spec.constants ? { constants: spec.constants } : {}) },
+    });
+  } catch (e) {
+    throw new PhysiotwinError('GPU_VALIDATION', `pipeline ${spec.kernel}: ${(e as Error).message}`, { cause: e });
+  }
+}
