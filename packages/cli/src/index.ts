@@ -1,1 +1,2 @@
-export {};
+export { runCli } from './run.js';
+export type { CliIO, Command } from './command.js';

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'IO_INVALID'
   | 'IO_UNSUPPORTED'
   | 'IO_NOT_FOUND'
+  | 'IO_EXISTS'
   // DICOM
   | 'DICOM_TRUNCATED'
   | 'DICOM_INVALID'
