@@ -1,1 +1,6 @@
-export {};
+export { readNifti, readNiftiHeader, writeNifti, NIFTI1_HEADER_SIZE } from './nifti.js';
+export type { NiftiHeader, ReadNiftiOptions, WriteNiftiOptions } from './nifti.js';
+export { readMetaImage, writeMetaImage, parseMetaImageHeader } from './metaimage.js';
+export type { MetaImageHeader, ReadMetaImageOptions, WriteMetaImageOptions } from './metaimage.js';
+export { readVolume, volumeFormatFromName } from './read-volume.js';
+export type { ReadVolumeOptions, VolumeFormat } from './read-volume.js';

@@ -1,0 +1,57 @@
+import { PhysiotwinError } from '@physiotwin/core';
+import type { Volume } from '@physiotwin/core';
+import { isGzip, optionalFile } from './binary.js';
+import { readMetaImage } from './metaimage.js';
+import { readNifti } from './nifti.js';
+
+/** Volume file formats physiotwin reads and writes. */
+export type VolumeFormat = 'nifti' | 'metaimage';
+
+/** The format a file name's extension names (.nii, .nii.gz, .mha, .mhd; case-insensitive), else undefined. */
+export function volumeFormatFromName(name: string): VolumeFormat | undefined {
+  const lower = name.toLowerCase();
+  if (lower.endsWith('.nii') || lower.endsWith('.nii.gz')) return 'nifti';
+  if (lower.endsWith('.mha') || lower.endsWith('.mhd')) return 'metaimage';
+  return undefined;
+}
+
+/** The format the first bytes show: gzip or sizeof_hdr 348 (either byte order) for NIfTI, a "Key =" text line for MetaImage. */
+function volumeFormatFromBytes(bytes: Uint8Array): VolumeFormat | undefined {
+  if (isGzip(bytes)) return 'nifti';
+  if (bytes.length >= 4) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, 4);
+    if (view.getInt32(0, true) === 348 || view.getInt32(0, false) === 348) return 'nifti';
+  }
+  const start = new TextDecoder('utf-8').decode(bytes.subarray(0, 64));
+  if (/^\s*[A-Za-z][A-Za-z0-9_]*\s*=/.test(start)) return 'metaimage';
+  return undefined;
+}
+
+/** Options of {@link readVolume}. */
+export interface ReadVolumeOptions {
+  /** File name: its extension picks the format (else the first bytes do) and it appears in error messages. */
+  name: string;
+  /** Resolves an .mhd header's separate data file; see {@link readMetaImage}. */
+  readDataFile?: (fileName: string) => Uint8Array;
+}
+
+/**
+ * Reads a NIfTI-1 (.nii, .nii.gz) or MetaImage (.mha, .mhd) volume, choosing the format from the file name's
+ * extension, or from the bytes when the extension is not one of those.
+ * @example
+ * ```ts
+ * const volume = readVolume(bytes, { name: 'scan.nii.gz' });
+ * ```
+ * @throws PhysiotwinError `IO_UNSUPPORTED` when neither the name nor the bytes identify a format, and whatever
+ *   {@link readNifti} or {@link readMetaImage} throw.
+ */
+export function readVolume(bytes: Uint8Array, options: ReadVolumeOptions): Volume {
+  const format = volumeFormatFromName(options.name) ?? volumeFormatFromBytes(bytes);
+  if (format === 'nifti') return readNifti(bytes, { name: options.name });
+  if (format === 'metaimage') {
+    return readMetaImage(bytes, { name: options.name, ...(options.readDataFile ? { readDataFile: options.readDataFile } : {}) });
+  }
+  throw new PhysiotwinError('IO_UNSUPPORTED', 'unrecognised volume format: expected NIfTI-1 (.nii, .nii.gz) or MetaImage (.mha, .mhd)', {
+    location: optionalFile(options.name),
+  });
+}
