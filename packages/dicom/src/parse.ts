@@ -1,0 +1,299 @@
+import * as dicomParserNs from 'dicom-parser';
+import type { DataSet, Element } from 'dicom-parser';
+import { inflateSync } from 'fflate';
+import { PhysiotwinError } from '@physiotwin/core';
+
+// dicom-parser is a UMD bundle: under Node ESM its API is the default export, under bundlers the namespace.
+const dicomParser = ((dicomParserNs as unknown as { default?: typeof dicomParserNs }).default ?? dicomParserNs) as typeof dicomParserNs;
+
+/** Transfer syntax UIDs this package knows by name. */
+export const TS = {
+  implicitLE: '1.2.840.10008.1.2',
+  explicitLE: '1.2.840.10008.1.2.1',
+  deflatedLE: '1.2.840.10008.1.2.1.99',
+  explicitBE: '1.2.840.10008.1.2.2',
+  jpegBaseline: '1.2.840.10008.1.2.4.50',
+  jpegExtended: '1.2.840.10008.1.2.4.51',
+  jpegLossless57: '1.2.840.10008.1.2.4.57',
+  jpegLosslessSV1: '1.2.840.10008.1.2.4.70',
+  jpegLS: '1.2.840.10008.1.2.4.80',
+  jpegLSNear: '1.2.840.10008.1.2.4.81',
+  j2kLossless: '1.2.840.10008.1.2.4.90',
+  j2k: '1.2.840.10008.1.2.4.91',
+  htj2kLossless: '1.2.840.10008.1.2.4.201',
+  htj2kLosslessRPCL: '1.2.840.10008.1.2.4.202',
+  htj2k: '1.2.840.10008.1.2.4.203',
+  rle: '1.2.840.10008.1.2.5',
+} as const;
+
+/** Options of {@link parseDicom}. */
+export interface ParseOptions {
+  /** Name of the input, used in error messages. @default '<bytes>' */
+  source?: string;
+  /**
+   * Stop parsing at this tag (format `xggggeeee`, e.g. `x7fe00010`): a cheap header-only read.
+   * @default undefined (parse everything)
+   */
+  untilTag?: string;
+}
+
+/** A DICOM tag as `xggggeeee` (dicom-parser's key format). */
+export type TagKey = `x${string}`;
+
+/**
+ * One parsed DICOM data set (a file, or an item of a sequence) with typed accessors.
+ * Values are read lazily from the underlying bytes; nothing is copied.
+ */
+export class DicomDataset {
+  /** @internal */
+  readonly raw: DataSet;
+  /** Where the data set came from (file path or `<bytes>`), for error messages. */
+  readonly source: string;
+
+  /** @internal */
+  constructor(raw: DataSet, source: string) {
+    this.raw = raw;
+    this.source = source;
+  }
+
+  /** The element of `tag`, or undefined. */
+  element(tag: TagKey): Element | undefined {
+    return this.raw.elements[tag];
+  }
+
+  /** True when the element is present (even with zero length). */
+  has(tag: TagKey): boolean {
+    return this.raw.elements[tag] !== undefined;
+  }
+
+  /** A string value (trailing padding removed), or undefined when absent or empty. */
+  string(tag: TagKey, index?: number): string | undefined {
+    const el = this.raw.elements[tag];
+    if (!el || el.length === 0) return undefined;
+    this.checkBounds(el, tag);
+    const s = index === undefined ? this.raw.string(tag) : this.raw.string(tag, index);
+    return s === undefined || s === '' ? undefined : s;
+  }
+
+  /** All backslash-separated string values. */
+  strings(tag: TagKey): string[] {
+    const s = this.raw.elements[tag] ? this.string(tag) : undefined;
+    // dicom-parser's string(tag) returns only value 0 when VM > 1: read the whole text instead.
+    if (s === undefined) return [];
+    const el = this.raw.elements[tag]!;
+    const text = dicomParser.readFixedString(this.raw.byteArray, el.dataOffset, el.length);
+    return text.split('\\').map((v) => v.trim());
+  }
+
+  /**
+   * Numeric values of a tag whatever its VR: binary (US, SS, UL, SL, FL, FD) or text (IS, DS).
+   * In implicit VR files the VR comes from `binary`, which the caller knows from the dictionary.
+   * Returns [] when absent. Non-numeric text becomes NaN (callers validate).
+   */
+  numbers(tag: TagKey, binary?: 'US' | 'SS' | 'UL' | 'SL' | 'FL' | 'FD'): number[] {
+    const el = this.raw.elements[tag];
+    if (!el || el.length === 0) return [];
+    this.checkBounds(el, tag);
+    const vr = el.vr ?? binary;
+    const size = vr === 'US' || vr === 'SS' ? 2 : vr === 'UL' || vr === 'SL' || vr === 'FL' ? 4 : vr === 'FD' ? 8 : 0;
+    if (size > 0) {
+      const n = Math.floor(el.length / size);
+      const out = new Array<number>(n);
+      for (let i = 0; i < n; i++) {
+        const v =
+          vr === 'US' ? this.raw.uint16(tag, i)
+          : vr === 'SS' ? this.raw.int16(tag, i)
+          : vr === 'UL' ? this.raw.uint32(tag, i)
+          : vr === 'SL' ? this.raw.int32(tag, i)
+          : vr === 'FL' ? this.raw.float(tag, i)
+          : this.raw.double(tag, i);
+        out[i] = v ?? Number.NaN;
+      }
+      return out;
+    }
+    return this.strings(tag).map((s) => (s === '' ? Number.NaN : Number(s)));
+  }
+
+  /** The first numeric value, or undefined when absent or not a finite number. */
+  number(tag: TagKey, binary?: 'US' | 'SS' | 'UL' | 'SL' | 'FL' | 'FD'): number | undefined {
+    const v = this.numbers(tag, binary)[0];
+    return v !== undefined && Number.isFinite(v) ? v : undefined;
+  }
+
+  /** The items of a sequence (empty when absent or not a sequence). */
+  items(tag: TagKey): DicomDataset[] {
+    const el = this.raw.elements[tag];
+    if (!el?.items) return [];
+    const out: DicomDataset[] = [];
+    for (const item of el.items) if (item.dataSet) out.push(new DicomDataset(item.dataSet, this.source));
+    return out;
+  }
+
+  /** The raw bytes of an element's value (a view, not a copy). */
+  bytes(tag: TagKey): Uint8Array | undefined {
+    const el = this.raw.elements[tag];
+    if (!el) return undefined;
+    this.checkBounds(el, tag);
+    const b = this.raw.byteArray;
+    return new Uint8Array(b.buffer, b.byteOffset + el.dataOffset, el.length);
+  }
+
+  private checkBounds(el: Element, tag: string): void {
+    if (el.dataOffset + el.length > this.raw.byteArray.length) {
+      throw new PhysiotwinError('DICOM_TRUNCATED', `value of ${formatTag(tag)} runs past the end of the data`, {
+        location: { file: this.source, tag: formatTag(tag), offset: el.dataOffset },
+      });
+    }
+  }
+}
+
+/** A parsed DICOM file: its main data set plus what the file meta information said. */
+export interface DicomFile {
+  dataset: DicomDataset;
+  /** The transfer syntax of the data set (from the meta header, or detected for files without one). */
+  transferSyntaxUid: string;
+  /** True when the file had a Part 10 meta header (with or without the 128-byte preamble). */
+  hasMetaHeader: boolean;
+  /** Warnings about irregularities that were tolerated (e.g. transfer syntax guessed). */
+  warnings: string[];
+}
+
+/** `x00280010` -> `(0028,0010)`. */
+export function formatTag(tag: string): string {
+  const t = tag.startsWith('x') ? tag.slice(1) : tag;
+  return `(${t.slice(0, 4)},${t.slice(4, 8)})`.toUpperCase();
+}
+
+function readAscii(bytes: Uint8Array, at: number, n: number): string {
+  let s = '';
+  for (let i = 0; i < n && at + i < bytes.length; i++) s += String.fromCharCode(bytes[at + i]!);
+  return s;
+}
+
+const VRS = new Set(
+  'AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
+);
+
+/** Guesses the transfer syntax of a data set without meta header from its first element. */
+function detectTransferSyntax(bytes: Uint8Array, at: number, source: string): string {
+  if (bytes.length - at < 8) {
+    throw new PhysiotwinError('DICOM_TRUNCATED', `only ${bytes.length - at} bytes: too short for a DICOM data set`, {
+      location: { file: source, offset: at },
+    });
+  }
+  const b0 = bytes[at]!;
+  const b1 = bytes[at + 1]!;
+  const explicit = VRS.has(readAscii(bytes, at + 4, 2));
+  // Groups are small (0x0002..0x0028 come first): a big-endian group has its low byte second.
+  const bigEndian = b0 === 0 && b1 !== 0;
+  if (bigEndian) return TS.explicitBE;
+  return explicit ? TS.explicitLE : TS.implicitLE;
+}
+
+/** Turns whatever dicom-parser threw (strings, objects) into a typed error. */
+function toDicomError(e: unknown, source: string, what: string): PhysiotwinError {
+  if (e instanceof PhysiotwinError) return e;
+  const inner = typeof e === 'object' && e !== null && 'exception' in e ? (e as { exception: unknown }).exception : e;
+  const msg = inner instanceof Error ? inner.message : String(inner);
+  const truncated = /past end|overrun|eof|end of buffer|beyond|outside the bounds|out of range|maxP ?osition/i.test(msg);
+  return new PhysiotwinError(truncated ? 'DICOM_TRUNCATED' : 'DICOM_INVALID', `${what}: ${msg}`, {
+    location: { file: source },
+    cause: e,
+  });
+}
+
+/** Inflates a raw deflate stream, refusing output larger than the deflate format allows for its size. */
+function inflateRaw(deflated: Uint8Array, source: string): Uint8Array {
+  try {
+    return inflateSync(deflated);
+  } catch (e) {
+    throw new PhysiotwinError('DICOM_INVALID', `deflated data set does not inflate: ${(e as Error).message}`, {
+      location: { file: source },
+      cause: e,
+    });
+  }
+}
+
+/**
+ * Parses a DICOM file: Part 10 (with or without the 128-byte preamble), or a bare data set without meta header
+ * (implicit VR LE, explicit VR LE or BE, detected from the first element). Deflated data sets are inflated
+ * (works in Node and browsers). Undefined-length sequences and items, private tags and DICOMDIRs parse like any data set.
+ * @param bytes The whole file.
+ * @throws PhysiotwinError `DICOM_TRUNCATED` when an element runs past the end, `DICOM_INVALID` for malformed data.
+ * @example
+ * ```ts
+ * const file = parseDicom(readFileSync('CT.dcm'), { source: 'CT.dcm' });
+ * file.dataset.number('x00280010', 'US'); // Rows
+ * ```
+ */
+export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): DicomFile {
+  const source = options.source ?? '<bytes>';
+  const warnings: string[] = [];
+  let metaStart = -1;
+  if (bytes.length >= 132 && readAscii(bytes, 128, 4) === 'DICM') metaStart = 132;
+  else if (bytes.length >= 4 && readAscii(bytes, 0, 4) === 'DICM') metaStart = 4;
+
+  let dataStart = 0;
+  let tsUid: string | undefined;
+  if (metaStart >= 0) {
+    const stream = new dicomParser.ByteStream(dicomParser.littleEndianByteArrayParser, bytes, metaStart);
+    const warn: string[] = [];
+    try {
+      while (stream.position + 8 <= bytes.length) {
+        const group = bytes[stream.position]! | (bytes[stream.position + 1]! << 8);
+        if (group !== 0x0002) break;
+        const el = dicomParser.readDicomElementExplicit(stream, warn);
+        if (el.dataOffset + el.length > bytes.length) {
+          throw new PhysiotwinError('DICOM_TRUNCATED', `meta element ${formatTag(el.tag)} runs past the end`, {
+            location: { file: source, tag: formatTag(el.tag), offset: el.dataOffset },
+          });
+        }
+        if (el.tag === 'x00020010') tsUid = readAscii(bytes, el.dataOffset, el.length).replace(/[\0 ]+$/, '');
+      }
+    } catch (e) {
+      throw toDicomError(e, source, 'cannot read the file meta information');
+    }
+    dataStart = stream.position;
+    if (!tsUid) {
+      tsUid = detectTransferSyntax(bytes, dataStart, source);
+      warnings.push(`meta header has no TransferSyntaxUID (0002,0010); detected ${tsUid} from the data`);
+    }
+  } else {
+    tsUid = detectTransferSyntax(bytes, 0, source);
+    warnings.push(`no Part 10 meta header; detected ${tsUid} from the first element`);
+  }
+
+  let body = bytes;
+  let bodyStart = dataStart;
+  if (tsUid === TS.deflatedLE) {
+    body = inflateRaw(bytes.subarray(dataStart), source);
+    bodyStart = 0;
+  }
+  const parser = tsUid === TS.explicitBE ? dicomParser.bigEndianByteArrayParser : dicomParser.littleEndianByteArrayParser;
+  const DataSetCtor = (dicomParser as unknown as { DataSet: new (p: unknown, b: Uint8Array, e: object) => DataSet }).DataSet;
+  const raw = new DataSetCtor(parser, body, {});
+  raw.warnings = [];
+  const stream = new dicomParser.ByteStream(parser, body, bodyStart);
+  try {
+    const opts = options.untilTag ? { untilTag: options.untilTag } : undefined;
+    if (tsUid === TS.implicitLE) dicomParser.parseDicomDataSetImplicit(raw, stream, body.length, opts);
+    else dicomParser.parseDicomDataSetExplicit(raw, stream, body.length, opts);
+  } catch (e) {
+    throw toDicomError(e, source, 'cannot parse the data set');
+  }
+  checkElementBounds(raw, body.length, source);
+  return { dataset: new DicomDataset(raw, source), transferSyntaxUid: tsUid, hasMetaHeader: metaStart >= 0, warnings };
+}
+
+/** Every element (recursively) must lie inside the bytes: dicom-parser does not always check. */
+function checkElementBounds(ds: DataSet, size: number, source: string): void {
+  for (const key in ds.elements) {
+    const el = ds.elements[key]!;
+    if (el.dataOffset < 0 || el.length < 0 || el.dataOffset + el.length > size) {
+      throw new PhysiotwinError('DICOM_TRUNCATED', `element ${formatTag(el.tag)} (length ${el.length}) runs past the end of the data`, {
+        location: { file: source, tag: formatTag(el.tag), offset: el.dataOffset },
+      });
+    }
+    if (el.items) for (const it of el.items) if (it.dataSet) checkElementBounds(it.dataSet, size, source);
+  }
+}
