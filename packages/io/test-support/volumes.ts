@@ -74,3 +74,16 @@ export function expectCode(fn: () => unknown, code: ErrorCode): Error {
   }
   throw new Error(`expected PhysiotwinError ${code}, nothing was thrown`);
 }
+
+/**
+ * How far a direction decoded from a NIfTI qform may be from the rotation its writer meant. The file keeps only
+ * quaternion b, c, d as float32 (each relative error <= 2^-24, so b^2 + c^2 + d^2 is off by <= 3 * 2 * 2^-24 =
+ * 3.6e-7) and the reader recomputes a = sqrt(1 - b^2 - c^2 - d^2): near a 180 degree rotation (a -> 0) that
+ * error is amplified to sqrt(a^2 + 3.6e-7) - a, and each matrix entry (terms 2ab, 2ac, ...) moves by at most 4
+ * times that. Plus 1e-6 for the float32 rounding of b, c, d themselves in the products.
+ */
+export function qformDirectionTolerance(quatern: readonly number[]): number {
+  const [b, c, d] = quatern as [number, number, number];
+  const a = Math.sqrt(Math.max(0, 1 - (b * b + c * c + d * d)));
+  return 4 * (Math.sqrt(a * a + 3.6e-7) - a) + 1e-6;
+}
