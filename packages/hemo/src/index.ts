@@ -1,1 +1,5 @@
-export {};
+export { simulate, applyOverrides, Integrator, type SimulationResult, type SimulateOptions } from './solver.js';
+export { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
+export { resultTable, tableToCsv, tableToPandasJson, parseResultTable, type ResultTable } from './output.js';
+export { Parameter } from './parameter.js';
+export { Activation, type ActivationType } from './activation.js';
