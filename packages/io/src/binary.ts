@@ -75,6 +75,11 @@ export interface InflateRequest {
    * It validates what it reads and throws typed errors itself.
    */
   needed(prefix: Uint8Array): number | undefined;
+  /**
+   * Decompress the whole stream and check its end: the gzip footer (CRC-32 and ISIZE) or the zlib Adler-32.
+   * Off: stop as soon as the needed bytes are there (for reading a header only).
+   */
+  verify: boolean;
   /** Names the stream in error messages, e.g. 'gzip stream' or 'CompressedData'. */
   what: string;
   file?: string | undefined;
@@ -84,31 +89,72 @@ export interface InflateRequest {
 const INFLATE_CHUNK = 1 << 20;
 const HEADER_CHUNK = 1 << 14;
 
+const CRC32_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** Running CRC-32 (gzip) or Adler-32 (zlib) of the decompressed bytes. */
+function checksum(format: 'gzip' | 'zlib'): { update(bytes: Uint8Array): void; value(): number } {
+  if (format === 'gzip') {
+    let crc = 0xffffffff;
+    return {
+      update(bytes) {
+        for (let i = 0; i < bytes.length; i++) crc = CRC32_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+      },
+      value: () => (crc ^ 0xffffffff) >>> 0,
+    };
+  }
+  let a = 1;
+  let b = 0;
+  return {
+    update(bytes) {
+      // Reduce modulo 65521 every 5552 bytes (zlib's NMAX), so the sums stay small exact integers.
+      for (let i = 0; i < bytes.length; ) {
+        const stop = Math.min(bytes.length, i + 5552);
+        for (; i < stop; i++) {
+          a += bytes[i]!;
+          b += a;
+        }
+        a %= 65521;
+        b %= 65521;
+      }
+    },
+    value: () => ((b << 16) | a) >>> 0,
+  };
+}
+
 /**
- * Decompresses `input` until the byte count that `request.needed` asks for is available, and returns exactly those
- * bytes (trailing decompressed bytes are not produced). Allocates the output only after checking that the requested
- * size is one the compressed input can hold ({@link DEFLATE_MAX_RATIO}).
- * @throws PhysiotwinError `IO_TRUNCATED` when the stream ends early or cannot hold the requested size;
- *   `IO_INVALID` when the compressed data is corrupt.
+ * Decompresses `input` and returns exactly the number of bytes that `request.needed` asks for. Allocates the output
+ * only after checking that the requested size is one the compressed input can hold ({@link DEFLATE_MAX_RATIO}).
+ * With `verify`, decompresses to the end (discarding bytes past the needed ones) and checks the stream's checksum.
+ * @throws PhysiotwinError `IO_TRUNCATED` when the stream (or the gzip footer) ends early or cannot hold the
+ *   requested size; `IO_INVALID` when the compressed data is corrupt or its checksum does not match.
  */
 export function inflateBounded(input: Uint8Array, request: InflateRequest): Uint8Array {
   const location = optionalFile(request.file);
   let total: number | undefined;
   let out: Uint8Array | undefined;
   let produced = 0;
-  let pending: Uint8Array[] = [];
+  let streamed = 0;
+  let pending: Uint8Array = new Uint8Array(0);
+  const sum = checksum(request.format);
   const accept = (chunk: Uint8Array) => {
+    streamed += chunk.length;
+    if (request.verify) sum.update(chunk);
     if (out) {
       const take = Math.min(chunk.length, out.length - produced);
-      out.set(chunk.subarray(0, take), produced);
+      if (take > 0) out.set(chunk.subarray(0, take), produced);
       produced += take;
       return;
     }
-    pending.push(chunk.slice());
-    produced += chunk.length;
-    const prefix = concat(pending, produced);
-    pending = [prefix];
-    total = request.needed(prefix);
+    pending = concat([pending, chunk], pending.length + chunk.length);
+    total = request.needed(pending);
     if (total === undefined) return;
     const limit = input.length * DEFLATE_MAX_RATIO;
     if (total > limit) {
@@ -119,13 +165,15 @@ export function inflateBounded(input: Uint8Array, request: InflateRequest): Uint
       );
     }
     out = new Uint8Array(total);
-    out.set(prefix.subarray(0, Math.min(total, prefix.length)));
-    produced = Math.min(total, prefix.length);
+    produced = Math.min(total, pending.length);
+    out.set(pending.subarray(0, produced));
   };
+  let members = 0;
   const stream = request.format === 'gzip' ? new Gunzip(accept) : new Unzlib(accept);
+  if (stream instanceof Gunzip) stream.onmember = () => members++;
   let position = 0;
   try {
-    while (position < input.length && !(out && produced >= out.length)) {
+    while (position < input.length && (request.verify || !(out && produced >= out.length))) {
       const step = out ? INFLATE_CHUNK : HEADER_CHUNK;
       const end = Math.min(input.length, position + step);
       stream.push(input.subarray(position, end), end === input.length);
@@ -143,7 +191,34 @@ export function inflateBounded(input: Uint8Array, request: InflateRequest): Uint
     const want = total === undefined ? 'a complete header' : `${total} bytes`;
     throw new PhysiotwinError('IO_TRUNCATED', `${request.what} decompresses to ${produced} bytes, ${want} needed`, { location });
   }
+  if (request.verify) checkStreamEnd(input, request, streamed, sum.value(), members);
   return out;
+}
+
+/**
+ * fflate's streaming gunzip does not check the gzip footer (a file cut inside it still decompresses) and neither
+ * inflater checks the checksum; this does both. Multi-member gzip files (rare: concatenated .gz) are checked for
+ * truncation by the inflater only, since each member has its own footer.
+ */
+function checkStreamEnd(input: Uint8Array, request: InflateRequest, streamed: number, computed: number, members: number): void {
+  const location = optionalFile(request.file);
+  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  if (request.format === 'zlib') {
+    const stored = view.getUint32(input.length - 4, false);
+    if (stored !== computed) throw new PhysiotwinError('IO_INVALID', `${request.what} is corrupt: Adler-32 ${hex(stored)} stored, ${hex(computed)} computed`, { location });
+    return;
+  }
+  if (members > 1) return;
+  const isize = input.length >= 18 ? view.getUint32(input.length - 4, true) : -1;
+  if (isize !== streamed % 2 ** 32) {
+    throw new PhysiotwinError('IO_TRUNCATED', `${request.what} footer is missing or cut (ISIZE does not match the ${streamed} decompressed bytes)`, { location });
+  }
+  const crc = view.getUint32(input.length - 8, true);
+  if (crc !== computed) throw new PhysiotwinError('IO_INVALID', `${request.what} is corrupt: CRC-32 ${hex(crc)} stored, ${hex(computed)} computed`, { location });
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
 function concat(chunks: Uint8Array[], length: number): Uint8Array {

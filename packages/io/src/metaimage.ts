@@ -34,6 +34,9 @@ export interface MetaImageHeader {
   dataOffset: number;
 }
 
+const UTF8 = new TextDecoder('utf-8');
+const KEY = /^[A-Za-z][A-Za-z0-9_]*$/;
+
 /** Longest header we scan for the ElementDataFile line; real headers are well under 4 KiB. */
 const MAX_HEADER_BYTES = 1 << 16;
 
@@ -66,25 +69,26 @@ export function parseMetaImageHeader(bytes: Uint8Array, file?: string): MetaImag
     lineNo++;
     const line = UTF8.decode(bytes.subarray(start, end)).replace(/\r$/, '');
     const next = complete ? end + 1 : end;
+    // A last line without its newline is a cut-off header, except an external file name (an .mhd may end there).
+    const cutOff = !complete && end === bytes.length;
     if (line.trim() === '') {
       start = next;
       continue;
     }
     const eq = line.indexOf('=');
     const key = eq > 0 ? line.slice(0, eq).trim() : '';
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) {
+    const value = eq > 0 ? line.slice(eq + 1).trim() : '';
+    const isDataFile = key === 'ElementDataFile';
+    const plausible = KEY.test(key) || (eq < 0 && KEY.test(line.trim()));
+    if (cutOff && plausible && !(isDataFile && value !== '' && !'LOCAL'.startsWith(value.toUpperCase()))) {
+      throw new PhysiotwinError('IO_TRUNCATED', `MetaImage header is cut off in line ${lineNo} (${JSON.stringify(line.slice(0, 60))})`, { location });
+    }
+    if (!KEY.test(key)) {
       const what = fields.size === 0 ? 'not a MetaImage header: first line' : `MetaImage header line ${lineNo}`;
       throw new PhysiotwinError('IO_INVALID', `${what} is not "Key = Value": ${JSON.stringify(line.slice(0, 60))}`, { location });
     }
-    const value = line.slice(eq + 1).trim();
     fields.set(key, value);
-    if (key === 'ElementDataFile') {
-      if (!complete && bytes.length === end && value.toUpperCase() === 'LOCAL') {
-        // The header ends without the newline that separates it from inline data: no data at all.
-        throw new PhysiotwinError('IO_TRUNCATED', 'MetaImage ends after "ElementDataFile = LOCAL" with no data', { location });
-      }
-      return { fields, dataOffset: next };
-    }
+    if (isDataFile) return { fields, dataOffset: next };
     start = next;
   }
   if (bytes.length > MAX_HEADER_BYTES && fields.size > 0) {
@@ -93,7 +97,6 @@ export function parseMetaImageHeader(bytes: Uint8Array, file?: string): MetaImag
   throw new PhysiotwinError('IO_TRUNCATED', 'MetaImage header ends before its ElementDataFile line', { location });
 }
 
-const UTF8 = new TextDecoder('utf-8');
 
 /** Typed access to header values, with errors that name the key. */
 class Fields {
@@ -249,7 +252,7 @@ export function readMetaImage(bytes: Uint8Array, options: ReadMetaImageOptions =
       }
       compressedBytes = source.subarray(0, size);
     }
-    raw = inflateBounded(compressedBytes, { format: 'zlib', what: 'MetaImage CompressedData (zlib)', file: sourceName, needed: () => byteLength });
+    raw = inflateBounded(compressedBytes, { format: 'zlib', what: 'MetaImage CompressedData (zlib)', file: sourceName, verify: true, needed: () => byteLength });
   } else {
     let skip = 0;
     if (dataFile.toUpperCase() !== 'LOCAL') {

@@ -95,6 +95,7 @@ export function readNiftiHeader(bytes: Uint8Array, options: ReadNiftiOptions = {
     format: 'gzip',
     what: 'NIfTI gzip stream',
     file: options.name,
+    verify: false,
     needed: (prefix) => {
       if (prefix.length < NIFTI1_HEADER_SIZE) return undefined;
       header = parseNiftiHeader(prefix, options.name);
@@ -301,6 +302,7 @@ export function readNifti(bytes: Uint8Array, options: ReadNiftiOptions = {}): Vo
       format: 'gzip',
       what: 'NIfTI gzip stream',
       file,
+      verify: true,
       needed: (prefix) => (prefix.length < NIFTI1_HEADER_SIZE ? undefined : needed(prefix)),
     });
   } else {
