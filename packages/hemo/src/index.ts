@@ -3,3 +3,4 @@ export { buildModel, readSimulationSettings, type Model, type SimulationSettings
 export { resultTable, tableToCsv, tableToPandasJson, parseResultTable, type ResultTable } from './output.js';
 export { Parameter } from './parameter.js';
 export { Activation, type ActivationType } from './activation.js';
+export { resultToSvg, type PlotOptions } from './plot.js';

@@ -1,6 +1,8 @@
 import type { Command } from '../command.js';
 import { doctor } from './doctor.js';
 import { info } from './info.js';
+import { hemoPlot } from './hemo-plot.js';
+import { hemoRun } from './hemo-run.js';
 
 /** Every subcommand, in the order `physiotwin --help` lists them. Add new commands here. */
-export const commands: Command[] = [doctor, info];
+export const commands: Command[] = [doctor, info, hemoRun, hemoPlot];
