@@ -5,3 +5,8 @@ export { decodeJpegLossless } from './jpeg-lossless.js';
 export type { LosslessImage } from './jpeg-lossless.js';
 export { loadCodec, codecPackage } from './codecs.js';
 export type { CodecName } from './codecs.js';
+export * from './frames.js';
+export * from './series.js';
+export * from './volume.js';
+export * from './dicomdir.js';
+export { parseCsaHeader } from './csa.js';

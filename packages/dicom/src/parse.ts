@@ -37,6 +37,9 @@ export interface ParseOptions {
   untilTag?: string;
 }
 
+/** Binary value representations (the VR to assume for implicit VR files, where the file does not say). */
+export type BinaryVr = 'US' | 'SS' | 'UL' | 'SL' | 'FL' | 'FD' | 'AT';
+
 /** A DICOM tag as `xggggeeee` (dicom-parser's key format). */
 export type TagKey = `x${string}`;
 
@@ -87,14 +90,16 @@ export class DicomDataset {
 
   /**
    * Numeric values of a tag whatever its VR: binary (US, SS, UL, SL, FL, FD) or text (IS, DS).
-   * In implicit VR files the VR comes from `binary`, which the caller knows from the dictionary.
+   * In implicit VR files the VR comes from `binary`, which the caller knows from the dictionary (omit it for IS/DS).
+   * AT values come back as [group, element] pairs.
    * Returns [] when absent. Non-numeric text becomes NaN (callers validate).
    */
-  numbers(tag: TagKey, binary?: 'US' | 'SS' | 'UL' | 'SL' | 'FL' | 'FD'): number[] {
+  numbers(tag: TagKey, binary?: BinaryVr): number[] {
     const el = this.raw.elements[tag];
     if (!el || el.length === 0) return [];
     this.checkBounds(el, tag);
-    const vr = el.vr ?? binary;
+    // AT (attribute tag) values are pairs of US: group, element.
+    const vr = (el.vr ?? binary) === 'AT' ? 'US' : (el.vr ?? binary);
     const size = vr === 'US' || vr === 'SS' ? 2 : vr === 'UL' || vr === 'SL' || vr === 'FL' ? 4 : vr === 'FD' ? 8 : 0;
     if (size > 0) {
       const n = Math.floor(el.length / size);
@@ -115,7 +120,7 @@ export class DicomDataset {
   }
 
   /** The first numeric value, or undefined when absent or not a finite number. */
-  number(tag: TagKey, binary?: 'US' | 'SS' | 'UL' | 'SL' | 'FL' | 'FD'): number | undefined {
+  number(tag: TagKey, binary?: BinaryVr): number | undefined {
     const v = this.numbers(tag, binary)[0];
     return v !== undefined && Number.isFinite(v) ? v : undefined;
   }
@@ -281,14 +286,15 @@ export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): Dicom
   } catch (e) {
     throw toDicomError(e, source, 'cannot parse the data set');
   }
-  checkElementBounds(raw, body.length, source);
+  checkElementBounds(raw, body.length, source, options.untilTag);
   return { dataset: new DicomDataset(raw, source), transferSyntaxUid: tsUid, hasMetaHeader: metaStart >= 0, warnings };
 }
 
 /** Every element (recursively) must lie inside the bytes: dicom-parser does not always check. */
-function checkElementBounds(ds: DataSet, size: number, source: string): void {
+function checkElementBounds(ds: DataSet, size: number, source: string, untilTag?: string): void {
   for (const key in ds.elements) {
     const el = ds.elements[key]!;
+    if (key === untilTag) continue; // header-only read: this element's value was not read
     if (el.dataOffset < 0 || el.length < 0 || el.dataOffset + el.length > size) {
       throw new PhysiotwinError('DICOM_TRUNCATED', `element ${formatTag(el.tag)} (length ${el.length}) runs past the end of the data`, {
         location: { file: source, tag: formatTag(el.tag), offset: el.dataOffset },

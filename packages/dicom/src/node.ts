@@ -1,0 +1,80 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { PhysiotwinError } from '@physiotwin/core';
+import { parseDicom } from './parse.js';
+import { isDicomdir, readDicomdir } from './dicomdir.js';
+import { scanDicom } from './series.js';
+import type { DicomSource, ScanOptions, ScanResult } from './series.js';
+
+/** A source that reads the file from disk each time it is needed (nothing kept in memory between uses). */
+export function fileSource(path: string): DicomSource {
+  return { name: path, read: async () => new Uint8Array(await readFile(path)) };
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out);
+    else if (e.isFile()) out.push(p);
+  }
+}
+
+/**
+ * Expands paths into DICOM files: files as given, folders recursively, and a DICOMDIR into the files its
+ * records reference (resolved against the DICOMDIR's folder; missing ones are an error).
+ * @throws PhysiotwinError `IO_NOT_FOUND` for a missing path or referenced file; `DICOM_*` for a bad DICOMDIR.
+ */
+export async function expandDicomPaths(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    let st;
+    try {
+      st = await stat(p);
+    } catch (e) {
+      throw new PhysiotwinError('IO_NOT_FOUND', `no such file or folder: ${p}`, { location: { file: p }, cause: e });
+    }
+    if (st.isDirectory()) {
+      await walk(p, out);
+      continue;
+    }
+    const bytes = new Uint8Array(await readFile(p));
+    let dicomdir = false;
+    try {
+      dicomdir = isDicomdir(parseDicom(bytes, { source: p, untilTag: 'x00041220' }));
+    } catch {
+      dicomdir = false; // not parseable as DICOM: scanning reports it
+    }
+    if (!dicomdir) {
+      out.push(p);
+      continue;
+    }
+    const records = readDicomdir(parseDicom(bytes, { source: p }));
+    for (const r of records) {
+      if (!r.fileId) continue;
+      const file = join(dirname(p), ...r.fileId);
+      try {
+        await stat(file);
+      } catch (e) {
+        throw new PhysiotwinError('IO_NOT_FOUND', `DICOMDIR ${p} references ${r.fileId.join('\\')}, which does not exist`, { location: { file: p }, cause: e });
+      }
+      out.push(file);
+    }
+  }
+  return [...new Set(out)];
+}
+
+/**
+ * Scans files, folders (recursive) and DICOMDIRs into series groups (see `scanDicom`). Files are read again
+ * when a volume is loaded, so memory holds one file at a time.
+ * @example
+ * ```ts
+ * const scan = await scanDicomPaths(['study/DICOMDIR']);
+ * const { volume } = await loadVolume(scan.groups[0], scan.sources, { spacing: 'report' });
+ * ```
+ */
+export async function scanDicomPaths(paths: string[], options: ScanOptions = {}): Promise<ScanResult> {
+  const files = await expandDicomPaths(paths);
+  return scanDicom(files.map(fileSource), options);
+}

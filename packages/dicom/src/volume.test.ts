@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { isPhysiotwinError } from '@physiotwin/core';
+import type { Volume } from '@physiotwin/core';
+import { readNifti, readNiftiHeader } from '@physiotwin/io';
+import { scanDicomPaths } from './node.js';
+import { loadVolume } from './volume.js';
+import type { SeriesGroup, ScanResult } from './series.js';
+import { fixture, readJson } from './test-util.js';
+
+/**
+ * README "How to compare", method 1: map every voxel of our volume to LPS, then to RAS, then through the inverse
+ * of the reference sform; the index must be an integer (to 1e-2 voxel) inside the reference, and the stored values
+ * equal. Returns the number of voxels compared (all of ours) and mismatches.
+ */
+function compareWorld(ours: Volume, refPath: string): { compared: number; offGrid: number; outside: number; different: number } {
+  const bytes = new Uint8Array(readFileSync(fixture(refPath)));
+  const h = readNiftiHeader(bytes);
+  const ref = readNifti(bytes);
+  const S = h.srow;
+  // inverse of the 3x3 part of the sform
+  const a = S[0]!, b = S[1]!, c = S[2]!;
+  const m = [a[0]!, a[1]!, a[2]!, b[0]!, b[1]!, b[2]!, c[0]!, c[1]!, c[2]!];
+  const det = m[0]! * (m[4]! * m[8]! - m[5]! * m[7]!) - m[1]! * (m[3]! * m[8]! - m[5]! * m[6]!) + m[2]! * (m[3]! * m[7]! - m[4]! * m[6]!);
+  const inv = [
+    (m[4]! * m[8]! - m[5]! * m[7]!) / det, (m[2]! * m[7]! - m[1]! * m[8]!) / det, (m[1]! * m[5]! - m[2]! * m[4]!) / det,
+    (m[5]! * m[6]! - m[3]! * m[8]!) / det, (m[0]! * m[8]! - m[2]! * m[6]!) / det, (m[2]! * m[3]! - m[0]! * m[5]!) / det,
+    (m[3]! * m[7]! - m[4]! * m[6]!) / det, (m[1]! * m[6]! - m[0]! * m[7]!) / det, (m[0]! * m[4]! - m[1]! * m[3]!) / det,
+  ];
+  const [nx, ny, nz] = ours.dims;
+  const [rx, ry, rz] = ref.dims;
+  const d = ours.direction;
+  const s = ours.spacing;
+  let offGrid = 0, outside = 0, different = 0, compared = 0;
+  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
+    const x = ours.origin[0] + d[0] * s[0] * i + d[3] * s[1] * j + d[6] * s[2] * k;
+    const y = ours.origin[1] + d[1] * s[0] * i + d[4] * s[1] * j + d[7] * s[2] * k;
+    const z = ours.origin[2] + d[2] * s[0] * i + d[5] * s[1] * j + d[8] * s[2] * k;
+    const R = [-x - a[3]!, -y - b[3]!, z - c[3]!];
+    const fi = inv[0]! * R[0]! + inv[1]! * R[1]! + inv[2]! * R[2]!;
+    const fj = inv[3]! * R[0]! + inv[4]! * R[1]! + inv[5]! * R[2]!;
+    const fk = inv[6]! * R[0]! + inv[7]! * R[1]! + inv[8]! * R[2]!;
+    const ri = Math.round(fi), rj = Math.round(fj), rk = Math.round(fk);
+    compared++;
+    // 1e-2 voxel: the sform is stored as float32 (7 digits) and IPP as decimal strings.
+    if (Math.abs(fi - ri) > 1e-2 || Math.abs(fj - rj) > 1e-2 || Math.abs(fk - rk) > 1e-2) { offGrid++; continue; }
+    if (ri < 0 || rj < 0 || rk < 0 || ri >= rx || rj >= ry || rk >= rz) { outside++; continue; }
+    if (ours.data[i + nx * (j + ny * k)] !== ref.data[ri + rx * (rj + ry * rk)]) different++;
+  }
+  expect(nx * ny * nz).toBe(rx * ry * rz);
+  return { compared, offGrid, outside, different };
+}
+
+async function scan(...rel: string[]): Promise<ScanResult> {
+  return scanDicomPaths(rel.map((r) => fixture(r)));
+}
+
+const exact = { offGrid: 0, outside: 0, different: 0 };
+
+describe('volumes match the dcm2niix reference NIfTIs in world space, voxel by voxel', () => {
+  it.each([1, 2, 3, 4, 5, 6, 7, 8, 9])('dcm_qa_ts/In/%i.dcm (Siemens mosaic, 35 slices) vs ALL_1-9.nii.gz', async (n) => {
+    const s = await scan(`dcm_qa_ts/In/${n}.dcm`);
+    expect(s.groups).toHaveLength(1);
+    const { volume } = await loadVolume(s.groups[0]!, s.sources);
+    expect(volume.dims).toEqual([64, 64, 35]);
+    expect(compareWorld(volume, 'dcm_qa_ts/Ref/ALL_1-9.nii.gz')).toMatchObject({ compared: 64 * 64 * 35, ...exact });
+  });
+
+  it.each([
+    ['dcm_qa_12bit/In/12bitUnsigned_0x0F0F.dcm', 'dcm_qa_12bit/Ref/3.nii.gz'],
+    ['dcm_qa_12bit/In/12bitSigned_0x0F0F.dcm', 'dcm_qa_12bit/Ref/4.nii.gz'],
+  ])('%s (12-bit mosaic with junk high bits) vs %s', async (input, ref) => {
+    const s = await scan(input);
+    const { volume } = await loadVolume(s.groups[0]!, s.sources);
+    expect(compareWorld(volume, ref)).toMatchObject({ compared: 64 * 64 * 35, ...exact });
+  });
+
+  it('Philips Enhanced MR: 64 frames split into 2 stacks of 32 with their own per-frame rescale (e1, e2)', async () => {
+    const s = await scan('dcm_qa_enh/In/Philips/IM_0027_fMAP.dcm');
+    expect(s.groups).toHaveLength(2);
+    const bySlope = new Map(s.groups.map((g) => [g.frames[0]!.rescaleSlope.toFixed(4), g]));
+    const e1 = await loadVolume(bySlope.get('1.2799')!, s.sources);
+    const e2 = await loadVolume(bySlope.get('0.2442')!, s.sources);
+    expect(e1.volume.dims).toEqual([64, 64, 32]);
+    expect(compareWorld(e1.volume, 'dcm_qa_enh/Ref/Philips_WIP_B0_NS_801_e1.nii.gz')).toMatchObject({ compared: 64 * 64 * 32, ...exact });
+    expect(compareWorld(e2.volume, 'dcm_qa_enh/Ref/Philips_WIP_B0_NS_801_e2_fieldmaphz.nii.gz')).toMatchObject({ compared: 64 * 64 * 32, ...exact });
+    // Per-frame Pixel Value Transformation, as listed in reference_pixels.json (frames 0-31 have no intercept).
+    const perFrame = readJson<{ per_frame_geometry_IM_0027_fMAP: { RescaleSlope: number; RescaleIntercept: number | null }[] }>(
+      'dcm_qa_enh/reference_pixels.json',
+    ).per_frame_geometry_IM_0027_fMAP;
+    expect(e1.volume.rescale).toEqual({ slope: perFrame[0]!.RescaleSlope, intercept: 0 });
+    expect(e2.volume.rescale).toEqual({ slope: perFrame[32]!.RescaleSlope, intercept: perFrame[32]!.RescaleIntercept });
+  });
+
+  it('98892001/CT5N (5 axial CT slices) vs dcm2niix', async () => {
+    const s = await scan('pydicom/test_files/dicomdirtests/98892001/CT5N');
+    expect(s.groups).toHaveLength(1);
+    const { volume } = await loadVolume(s.groups[0]!, s.sources);
+    expect(volume.rescale).toEqual({ slope: 1, intercept: -1024 });
+    expect(compareWorld(volume, 'pydicom/Ref_dcm2niix_dicomdirtests/98892001_CT5N/5_20010101000000_98890234.nii.gz')).toMatchObject({ compared: 16 * 16 * 5, ...exact });
+  });
+
+  it('98892003/MR700: 7 radial slices become 7 groups, each equal to its dcm2niix file', async () => {
+    const s = await scan('pydicom/test_files/dicomdirtests/98892003/MR700');
+    expect(s.groups).toHaveLength(7);
+    const sorted = [...s.groups].sort((a, b) => (a.frames[0]!.instanceNumber ?? 0) - (b.frames[0]!.instanceNumber ?? 0));
+    for (let i = 0; i < 7; i++) {
+      const { volume } = await loadVolume(sorted[i]!, s.sources);
+      const ref = `pydicom/Ref_dcm2niix_dicomdirtests/98892003_MR700/700_20030505045357_98890234_i0000${i + 1}.nii.gz`;
+      expect(compareWorld(volume, ref)).toMatchObject({ compared: 256, ...exact });
+    }
+  });
+});
+
+interface SeriesGeometryRef {
+  n_images: number;
+  gaps_mm: number[];
+  position_along_normal_mm: number[];
+  irregular_spacing?: boolean;
+  suspected_missing_slices?: boolean;
+  tilt_deg_from_geometry?: number;
+  image_orientation_patient: number[];
+}
+
+describe('DICOMDIR test tree (pydicom dicomdirtests) and series_geometry.json', () => {
+  const geometryRef = readJson<Record<string, SeriesGeometryRef[]>>('pydicom/Ref_dcm2niix_dicomdirtests/series_geometry.json');
+  const find = (groups: SeriesGroup[], desc: string) => groups.filter((g) => g.seriesDescription === desc);
+
+  it('the DICOMDIR is followed to its files and every series is grouped as the reference script does', async () => {
+    const s = await scan('pydicom/test_files/dicomdirtests/DICOMDIR');
+    expect(s.skipped).toEqual([]);
+    expect(s.sources.length).toBe(31);
+    // the two localizers with different orientations under one series UID come out as 2 groups
+    const scouts = find(s.groups, 'Scout');
+    expect(scouts).toHaveLength(2);
+    expect(new Set(scouts.map((g) => g.seriesInstanceUid)).size).toBe(1);
+    // the 7 radial MR slices come out as 7 groups
+    expect(find(s.groups, 'ANGIO Projected from   C')).toHaveLength(7);
+    // the series with a 202.5 mm gap reports missing slices
+    const ct2 = find(s.groups, 'Routine Brain');
+    expect(ct2).toHaveLength(1);
+    const g = ct2[0]!.geometry;
+    const ref = geometryRef['77654033/CT2']![0]!;
+    expect(g.missingSlices).toBe(true);
+    expect(g.irregularSpacing).toBe(true);
+    expect(g.gaps).toEqual(ref.gaps_mm);
+    expect(g.slicePositions.map((v) => +v.toFixed(4))).toEqual(ref.position_along_normal_mm);
+    expect(g.gantryTiltDeg).toBeCloseTo(ref.tilt_deg_from_geometry!, 6);
+    expect(g.warnings.join(' ')).toMatch(/missing slices/);
+    // every group of series_geometry.json exists with the same slice count and gaps
+    for (const [key, groups] of Object.entries(geometryRef)) {
+      for (const r of groups) {
+        const match = s.groups.find(
+          (x) => x.frames.length === r.n_images && x.frames[0]!.orientation?.every((v, i) => Math.abs(v - r.image_orientation_patient[i]!) < 1e-4)
+            && JSON.stringify(x.geometry.gaps) === JSON.stringify(r.gaps_mm),
+        );
+        expect(match, key).toBeDefined();
+      }
+    }
+  });
+
+  it.each(['DICOMDIR-implicit', 'DICOMDIR-bigEnd', 'DICOMDIR-reordered', 'DICOMDIR-nopatient'])('%s references the same 31 files', async (name) => {
+    const s = await scan(`pydicom/test_files/dicomdirtests/${name}`);
+    expect(s.sources.length).toBe(31);
+  });
+
+  it('the 202.5 mm gap: spacing "error" throws DICOM_GEOMETRY, "report" keeps the slices, "resample" evens them', async () => {
+    const s = await scan('pydicom/test_files/dicomdirtests/77654033/CT2');
+    const g = s.groups[0]!;
+    await expect(loadVolume(g, s.sources)).rejects.toSatisfy((e) => isPhysiotwinError(e, 'DICOM_GEOMETRY'));
+    const rep = await loadVolume(g, s.sources, { spacing: 'report' });
+    expect(rep.volume.dims).toEqual([16, 16, 4]);
+    expect(rep.geometry.slicePositions.map((v) => +v.toFixed(4))).toEqual([-99.48, 103.02, 104.27, 105.52]);
+    expect(rep.geometry.warnings.join(' ')).toMatch(/median gap/);
+    // README method 2 (index mapping) for the raw stack: NIfTI v[i, j, k] == slice_k[rows-1-j, i].
+    const ref = readNifti(new Uint8Array(readFileSync(fixture('pydicom/Ref_dcm2niix_dicomdirtests/77654033_CT2/2_19950903173032_77654033.nii.gz'))));
+    let diff = 0;
+    for (let k = 0; k < 4; k++) for (let j = 0; j < 16; j++) for (let i = 0; i < 16; i++) {
+      if (ref.data[i + 16 * (j + 16 * k)] !== rep.volume.data[i + 16 * (15 - j + 16 * k)]) diff++;
+    }
+    expect(diff).toBe(0);
+    const res = await loadVolume(g, s.sources, { spacing: 'resample' });
+    // (105.52 - -99.48) / 1.25 + 1 = 165 slices; first and last are the original slices.
+    expect(res.volume.dims).toEqual([16, 16, 165]);
+    expect(res.volume.spacing[2]).toBeCloseTo(1.25, 9);
+    expect(Array.from(res.volume.data.subarray(0, 256))).toEqual(Array.from(rep.volume.data.subarray(0, 256)));
+    expect(Array.from(res.volume.data.subarray(164 * 256))).toEqual(Array.from(rep.volume.data.subarray(3 * 256)));
+  });
+});
