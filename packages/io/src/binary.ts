@@ -25,7 +25,7 @@ export function allocateChecked(dtype: VolumeDtype, count: number, file: string 
     return allocateVolumeData(dtype, count);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
-    throw new PhysiotwinError('IO_UNSUPPORTED', `cannot allocate ${count} ${dtype} voxels in one array`, { location: optionalFile(file), cause: e });
+    throw new PhysiotwinError('IO_UNSUPPORTED', `cannot allocate ${count} ${dtype} elements in one array`, { location: optionalFile(file), cause: e });
   }
 }
 
@@ -164,7 +164,7 @@ export function inflateBounded(input: Uint8Array, request: InflateRequest): Uint
         { location },
       );
     }
-    out = new Uint8Array(total);
+    out = allocateChecked('uint8', total, request.file) as Uint8Array;
     produced = Math.min(total, pending.length);
     out.set(pending.subarray(0, produced));
   };

@@ -285,9 +285,12 @@ export interface WriteMetaImageOptions {
   dataFileName?: string;
 }
 
-/** Shortest decimal that reads back as the same double: MetaImage geometry survives a round trip exactly. */
+/**
+ * Shortest decimal that reads back as the same double (JS number to string), so MetaImage geometry survives a
+ * round trip exactly (-0 is written as 0).
+ */
 function formatNumbers(values: readonly number[]): string {
-  return values.map((v) => String(Object.is(v, -0) ? 0 : v)).join(' ');
+  return values.map(String).join(' ');
 }
 
 /**
