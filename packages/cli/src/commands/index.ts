@@ -1,8 +1,10 @@
 import type { Command } from '../command.js';
 import { doctor } from './doctor.js';
 import { info } from './info.js';
+import { dicomInfo } from './dicom-info.js';
+import { dicomConvert } from './dicom-convert.js';
 import { hemoPlot } from './hemo-plot.js';
 import { hemoRun } from './hemo-run.js';
 
 /** Every subcommand, in the order `physiotwin --help` lists them. Add new commands here. */
-export const commands: Command[] = [doctor, info, hemoRun, hemoPlot];
+export const commands: Command[] = [doctor, info, dicomInfo, dicomConvert, hemoRun, hemoPlot];

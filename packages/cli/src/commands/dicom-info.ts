@@ -1,0 +1,89 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { SeriesGroup } from '@physiotwin/dicom';
+import { scanDicomPaths } from '@physiotwin/dicom/node';
+import type { Command } from '../command.js';
+import { EXIT, UsageError, printJson, progressPrinter } from '../command.js';
+
+/** One group as `dicom info --json` prints it (a contract: keys are only ever added). */
+export interface DicomInfoGroup {
+  seriesInstanceUid: string;
+  modality: string;
+  seriesDescription: string;
+  /** [columns, rows, slices]. */
+  dims: [number, number, number];
+  /** mm: [column spacing, row spacing, slice step]. */
+  spacing: [number, number, number];
+  /** LPS mm of the first voxel. */
+  origin: [number, number, number];
+  /** Column-major 3x3: the i, j, k axes in LPS. */
+  direction: number[];
+  transferSyntaxes: string[];
+  sliceCount: number;
+  /** Positions along the slice normal, mm, sorted. */
+  slicePositions: number[];
+  gaps: number[];
+  irregularSpacing: boolean;
+  missingSlices: boolean;
+  gantryTiltDeg: number;
+  warnings: string[];
+  photometricInterpretation: string;
+  files: number;
+}
+
+/** The JSON description of one group. */
+export function describeGroup(g: SeriesGroup): DicomInfoGroup {
+  const geo = g.geometry;
+  return {
+    seriesInstanceUid: g.seriesInstanceUid,
+    modality: g.modality,
+    seriesDescription: g.seriesDescription,
+    dims: geo.dims,
+    spacing: geo.spacing,
+    origin: geo.origin,
+    direction: geo.direction,
+    transferSyntaxes: g.transferSyntaxes,
+    sliceCount: geo.sliceCount,
+    slicePositions: geo.slicePositions,
+    gaps: geo.gaps,
+    irregularSpacing: geo.irregularSpacing,
+    missingSlices: geo.missingSlices,
+    gantryTiltDeg: geo.gantryTiltDeg,
+    warnings: geo.warnings,
+    photometricInterpretation: g.pixel.photometricInterpretation,
+    files: new Set(g.frames.map((f) => f.sourceIndex)).size,
+  };
+}
+
+export const dicomInfo: Command = {
+  name: 'dicom info',
+  summary: 'list the series in DICOM files, folders or a DICOMDIR, with their geometry',
+  usage: [
+    '<paths...> [--json]',
+    '  paths   files, folders (searched recursively) or DICOMDIR files',
+    '  --json  print a JSON array of groups (seriesInstanceUid, modality, seriesDescription, dims, spacing,',
+    '          origin, direction, transferSyntaxes, sliceCount, slicePositions, gaps, irregularSpacing,',
+    '          missingSlices, gantryTiltDeg, warnings)',
+  ].join('\n'),
+  async run(args, io) {
+    const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+    if (positionals.length === 0) throw new UsageError('give at least one file, folder or DICOMDIR');
+    const paths = positionals.map((p) => resolve(io.cwd, p));
+    const scan = await scanDicomPaths(paths, { onProgress: values.json ? undefined : progressPrinter(io) });
+    const groups = scan.groups.map(describeGroup);
+    if (values.json) {
+      printJson(io, groups);
+    } else {
+      for (const g of groups) {
+        io.stdout(`${g.modality} ${g.seriesDescription || '(no description)'}  ${g.seriesInstanceUid}\n`);
+        io.stdout(`  ${g.dims.join(' x ')} voxels, spacing ${g.spacing.map((s) => +s.toFixed(4)).join(' x ')} mm, ${g.files} file(s), ${g.transferSyntaxes.join(' ')}\n`);
+        if (g.irregularSpacing || g.missingSlices || g.gantryTiltDeg > 0.01) {
+          io.stdout(`  gaps ${g.gaps.join(', ')} mm; tilt ${g.gantryTiltDeg} deg\n`);
+        }
+        for (const w of g.warnings) io.stdout(`  warning: ${w}\n`);
+      }
+    }
+    for (const s of scan.skipped) io.stderr(`skipped ${s.name}: ${s.message}\n`);
+    return groups.length > 0 ? EXIT.ok : EXIT.failed;
+  },
+};
