@@ -1,7 +1,7 @@
 import { dtypeOf } from '@physiotwin/core';
 import { describe, expect, it } from 'vitest';
 import { DTYPES, bytesOf, expectCode, fixture, randomVolume } from '../test-support/volumes.js';
-import { parseMetaImageHeader, readMetaImage, readVolume, writeMetaImage } from './index.js';
+import { parseMetaImageHeader, readMetaImage, readNifti, readVolume, writeMetaImage, writeNifti } from './index.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const join = (...parts: Uint8Array[]) => {
@@ -147,5 +147,25 @@ describe('MetaImage reading', () => {
     const { header } = writeMetaImage(v);
     expect(readVolume(header, { name: 'x.mha' }).dims).toEqual(v.dims);
     expect(readVolume(header, { name: 'no-extension' }).dims).toEqual(v.dims);
+  });
+});
+
+describe('between formats', () => {
+  it('aorta.mha -> NIfTI -> back: voxels bit for bit, geometry rounded to float32', () => {
+    const aorta = readMetaImage(fixture('fixtures/mesh/vmtk-aorta/aorta.mha'));
+    const back = readNifti(writeNifti(aorta, { gzip: true }));
+    expect(Buffer.from(bytesOf(back)).equals(Buffer.from(bytesOf(aorta)))).toBe(true);
+    // 0.878906, 1.50009, -156.445, -24.6094 are not float32 numbers: they come back as their float32 roundings.
+    expect(back.spacing).toEqual(aorta.spacing.map(Math.fround));
+    expect(back.origin).toEqual(aorta.origin.map(Math.fround));
+    expect(back.direction.map((x) => x + 0)).toEqual([-1, 0, 0, 0, -1, 0, 0, 0, 1]);
+  });
+
+  it('a reference NIfTI -> MetaImage -> back: exact, rescale included', () => {
+    const nifti = readNifti(fixture('fixtures/dicom/dcm_qa_enh/Ref/Philips_WIP_B0_NS_801_e2_fieldmaphz.nii.gz'));
+    const back = readMetaImage(writeMetaImage(nifti, { compress: true }).header);
+    expect(Buffer.from(bytesOf(back)).equals(Buffer.from(bytesOf(nifti)))).toBe(true);
+    const plain = (xs: readonly number[]) => xs.map((x) => x + 0); // -0 is written as 0
+    expect([back.spacing, back.origin, plain(back.direction), back.rescale]).toEqual([nifti.spacing, nifti.origin, plain(nifti.direction), nifti.rescale]);
   });
 });
