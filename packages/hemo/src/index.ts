@@ -4,3 +4,6 @@ export { resultTable, tableToCsv, tableToPandasJson, parseResultTable, type Resu
 export { Parameter } from './parameter.js';
 export { Activation, type ActivationType } from './activation.js';
 export { resultToSvg, type PlotOptions } from './plot.js';
+export { simulateEnsemble, samplesFromRecords, rcrProblem, type EnsembleSamples, type EnsembleOptions, type EnsembleSummary, type RcrProblem, type RcrStats } from './ensemble.js';
+export { rcrEnsembleCpu } from './ensemble-rcr.cpu.js';
+export { rcrEnsembleWebgpu } from './ensemble-rcr.webgpu.js';

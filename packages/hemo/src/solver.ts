@@ -181,7 +181,7 @@ export class Integrator {
 }
 
 /** Reads `initial_condition` (+ `pressure_all`, `flow_all`) and `initial_condition_d` as svZeroDSolver does. */
-function initialState(config: SvZeroDConfig, model: Model): { y: Float64Array; ydot: Float64Array } {
+export function initialState(config: SvZeroDConfig, model: Model): { y: Float64Array; ydot: Float64Array } {
   const n = model.dofNames.length;
   const y = new Float64Array(n);
   const ydot = new Float64Array(n);
