@@ -10,3 +10,5 @@ export * from './series.js';
 export * from './volume.js';
 export * from './dicomdir.js';
 export { parseCsaHeader } from './csa.js';
+export { writeDicom } from './write.js';
+export type { DicomElementInit, WriteDicomOptions } from './write.js';

@@ -125,10 +125,35 @@ export class DicomDataset {
     return v !== undefined && Number.isFinite(v) ? v : undefined;
   }
 
-  /** The items of a sequence (empty when absent or not a sequence). */
+  /**
+   * The items of a sequence (empty when absent or not a sequence). Sequences the parser could not recognise
+   * (private sequences of defined length in implicit VR files, whose VR the file does not state) are parsed
+   * here on first use when their value starts with an item tag.
+   * @throws PhysiotwinError `DICOM_TRUNCATED` / `DICOM_INVALID` when such a late-parsed sequence is malformed.
+   */
   items(tag: TagKey): DicomDataset[] {
     const el = this.raw.elements[tag];
-    if (!el?.items) return [];
+    if (!el) return [];
+    if (!el.items && !el.encapsulatedPixelData && el.length >= 8 && el.length !== 0xffffffff) {
+      const b = this.raw.byteArray;
+      const o = el.dataOffset;
+      // (FFFE,E000) item tag in the data set's byte order
+      const le = b[o] === 0xfe && b[o + 1] === 0xff && b[o + 2] === 0x00 && b[o + 3] === 0xe0;
+      const be = b[o] === 0xff && b[o + 1] === 0xfe && b[o + 2] === 0xe0 && b[o + 3] === 0x00;
+      if (le || be) {
+        const stream = new dicomParser.ByteStream(this.raw.byteArrayParser, b, o);
+        const seqEl = { ...el };
+        try {
+          if (el.vr === undefined) dicomParser.readSequenceItemsImplicit(stream, seqEl);
+          else dicomParser.readSequenceItemsExplicit(stream, seqEl, []);
+        } catch (e) {
+          throw toDicomError(e, this.source, `cannot parse sequence ${formatTag(tag)}`);
+        }
+        checkElementBounds({ elements: Object.fromEntries((seqEl.items ?? []).map((it, i) => [`item${i}`, it])) } as unknown as DataSet, b.length, this.source);
+        el.items = seqEl.items;
+      }
+    }
+    if (!el.items) return [];
     const out: DicomDataset[] = [];
     for (const item of el.items) if (item.dataSet) out.push(new DicomDataset(item.dataSet, this.source));
     return out;

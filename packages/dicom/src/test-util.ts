@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { writeDicom } from './write.js';
 
 /** Absolute path of fixtures/dicom/<rel>. */
 export function fixture(rel: string): string {
@@ -18,4 +19,44 @@ export function sha256(a: ArrayBufferView): string {
 
 export function readJson<T = unknown>(rel: string): T {
   return JSON.parse(readFileSync(fixture(rel), 'utf8')) as T;
+}
+
+/** Options of {@link syntheticSlice}. */
+export interface SliceInit {
+  seriesUid: string;
+  instance: number;
+  rows: number;
+  columns: number;
+  position: [number, number, number];
+  orientation?: number[];
+  spacing?: [number, number];
+  pixels: Int16Array;
+  slope?: number;
+  intercept?: number;
+}
+
+/** A CT slice (int16, explicit VR LE) written with writeDicom. */
+export function syntheticSlice(s: SliceInit): Uint8Array {
+  return writeDicom([
+    { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' },
+    { tag: 0x00080018, vr: 'UI', value: `${s.seriesUid}.${s.instance}` },
+    { tag: 0x00080060, vr: 'CS', value: 'CT' },
+    { tag: 0x0008103e, vr: 'LO', value: 'synthetic' },
+    { tag: 0x0020000e, vr: 'UI', value: s.seriesUid },
+    { tag: 0x00200013, vr: 'IS', value: s.instance },
+    { tag: 0x00200032, vr: 'DS', value: s.position },
+    { tag: 0x00200037, vr: 'DS', value: s.orientation ?? [1, 0, 0, 0, 1, 0] },
+    { tag: 0x00280002, vr: 'US', value: 1 },
+    { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+    { tag: 0x00280010, vr: 'US', value: s.rows },
+    { tag: 0x00280011, vr: 'US', value: s.columns },
+    { tag: 0x00280030, vr: 'DS', value: s.spacing ?? [1, 1] },
+    { tag: 0x00280100, vr: 'US', value: 16 },
+    { tag: 0x00280101, vr: 'US', value: 16 },
+    { tag: 0x00280102, vr: 'US', value: 15 },
+    { tag: 0x00280103, vr: 'US', value: 1 },
+    { tag: 0x00281052, vr: 'DS', value: s.intercept ?? -1024 },
+    { tag: 0x00281053, vr: 'DS', value: s.slope ?? 1 },
+    { tag: 0x7fe00010, vr: 'OW', value: s.pixels },
+  ]);
 }

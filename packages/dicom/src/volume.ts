@@ -250,8 +250,10 @@ function correctTilt(
         const x0 = Math.floor(sx);
         const fx = sx - x0;
         for (let c = 0; c < spp; c++) {
-          const at = (x: number, y: number) => (x < 0 || y < 0 || x >= nx || y >= ny ? min : data[base + (y * nx + x) * spp + c]!);
-          const v = (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
+          const b = base + c;
+          const v =
+            (pixelOr(data, b, nx, ny, spp, x0, y0, min) * (1 - fx) + pixelOr(data, b, nx, ny, spp, x0 + 1, y0, min) * fx) * (1 - fy) +
+            (pixelOr(data, b, nx, ny, spp, x0, y0 + 1, min) * (1 - fx) + pixelOr(data, b, nx, ny, spp, x0 + 1, y0 + 1, min) * fx) * fy;
           out[base + (j * nx + i) * spp + c] = isInt ? Math.round(v) : v;
         }
       }
@@ -260,3 +262,7 @@ function correctTilt(
   return { data: out, spacing: [spacing[0], spacing[1], stepN], direction: [row[0], row[1], row[2], col[0], col[1], col[2], n[0], n[1], n[2]] };
 }
 
+/** Sample (x, y) of a slice starting at `base` (component already added), or `fill` outside the slice. */
+function pixelOr(data: VolumeData, base: number, nx: number, ny: number, spp: number, x: number, y: number, fill: number): number {
+  return x < 0 || y < 0 || x >= nx || y >= ny ? fill : data[base + (y * nx + x) * spp]!;
+}
