@@ -167,7 +167,7 @@ export class Integrator {
       const dCdy = sys.dCdy;
       const dCdyd = sys.dCdydot;
       for (let k = 0; k < m; k++) jac[pos[k]!] = (E[k]! + dCdyd[k]!) * alphaM + (F[k]! + dCdy[k]!) * jy;
-      const bad = this.lu.factor(jac);
+      const bad = this.lu.refactor(jac);
       if (bad >= 0) throw singularError(bad, time + dt, this.model.dofNames[bad] ?? String(bad));
       this.lu.solve(res);
       for (const b of blocks) b.postSolve(y);

@@ -26,6 +26,8 @@ export class SparseLU {
   private readonly pstack: Int32Array;
   private readonly mark: Int32Array;
   private stamp = 0;
+  /** True once a full factorisation has fixed the pivot order and the L/U patterns. */
+  private symbolic = false;
 
   /** @param colPtr CSC column pointers (length n+1); @param rowIdx row indices, sorted within each column. */
   constructor(n: number, colPtr: Int32Array, rowIdx: Int32Array) {
@@ -133,6 +135,74 @@ export class SparseLU {
     this.Lp[n] = lnz;
     this.Up[n] = unz;
     for (let p = 0; p < lnz; p++) this.Li[p] = pinv[this.Li[p]!]!;
+    // Sort the off-diagonal part of each U column by row: increasing row order is a valid
+    // elimination order for the numeric-only refactorisation.
+    for (let k = 0; k < n; k++) {
+      const a = this.Up[k]!;
+      const b = this.Up[k + 1]! - 1;
+      for (let i = a + 1; i < b; i++) {
+        const ri = this.Ui[i]!;
+        const vi = this.Ux[i]!;
+        let j = i - 1;
+        while (j >= a && this.Ui[j]! > ri) {
+          this.Ui[j + 1] = this.Ui[j]!;
+          this.Ux[j + 1] = this.Ux[j]!;
+          j--;
+        }
+        this.Ui[j + 1] = ri;
+        this.Ux[j + 1] = vi;
+      }
+    }
+    this.symbolic = true;
+    return -1;
+  }
+
+  /**
+   * Numeric refactorisation with the pivot order and patterns of the last full {@link factor} (KLU's
+   * "refactor"): no graph search, no pivot choice. Falls back to a full factorisation when a pivot
+   * vanishes or an entry of L exceeds 1e3 in magnitude (pivot growth).
+   * @returns as {@link factor}
+   */
+  refactor(values: Float64Array): number {
+    if (!this.symbolic) return this.factor(values);
+    const n = this.n;
+    const Ap = this.colPtr;
+    const Ai = this.rowIdx;
+    const pinv = this.pinv;
+    const x = this.x;
+    const Lp = this.Lp;
+    const Li = this.Li;
+    const Lx = this.Lx;
+    const Up = this.Up;
+    const Ui = this.Ui;
+    const Ux = this.Ux;
+    for (let k = 0; k < n; k++) {
+      for (let p = Ap[k]!; p < Ap[k + 1]!; p++) x[pinv[Ai[p]!]!] = values[p]!;
+      const ud = Up[k + 1]! - 1;
+      for (let p = Up[k]!; p < ud; p++) {
+        const j = Ui[p]!;
+        const xj = x[j]!;
+        Ux[p] = xj;
+        x[j] = 0;
+        for (let q = Lp[j]! + 1; q < Lp[j + 1]!; q++) x[Li[q]!] = x[Li[q]!]! - Lx[q]! * xj;
+      }
+      const pivot = x[k]!;
+      x[k] = 0;
+      Ux[ud] = pivot;
+      let ok = pivot !== 0 && Number.isFinite(pivot);
+      for (let q = Lp[k]! + 1; q < Lp[k + 1]!; q++) {
+        const i = Li[q]!;
+        const l = x[i]! / pivot;
+        x[i] = 0;
+        Lx[q] = l;
+        if (!(Math.abs(l) <= 1e3)) ok = false;
+      }
+      if (!ok) {
+        x.fill(0);
+        this.symbolic = false;
+        return this.factor(values);
+      }
+    }
     return -1;
   }
 
