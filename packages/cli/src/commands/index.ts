@@ -3,8 +3,9 @@ import { doctor } from './doctor.js';
 import { info } from './info.js';
 import { dicomInfo } from './dicom-info.js';
 import { dicomConvert } from './dicom-convert.js';
+import { hemoEnsemble } from './hemo-ensemble.js';
 import { hemoPlot } from './hemo-plot.js';
 import { hemoRun } from './hemo-run.js';
 
 /** Every subcommand, in the order `physiotwin --help` lists them. Add new commands here. */
-export const commands: Command[] = [doctor, info, dicomInfo, dicomConvert, hemoRun, hemoPlot];
+export const commands: Command[] = [doctor, info, dicomInfo, dicomConvert, hemoRun, hemoEnsemble, hemoPlot];

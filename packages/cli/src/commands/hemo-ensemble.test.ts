@@ -1,0 +1,49 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { simulate } from '@physiotwin/hemo';
+import { describe, expect, it } from 'vitest';
+import type { CliIO } from '../command.js';
+import { runCli } from '../run.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const CASE = join(REPO_ROOT, 'fixtures/hemo/svzerod/cases/pulsatileFlow_R_RCR.json');
+
+function capture(cwd: string): CliIO & { out: string; err: string } {
+  const io = { out: '', err: '', isTTY: false, cwd, stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
+  return io;
+}
+
+describe('physiotwin hemo ensemble', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hemo-ens-'));
+  writeFileSync(join(dir, 's.csv'), 'OUT.Rd,OUT.C\n1000,0.0001\n500,0.0002\n');
+
+  for (const backend of ['cpu', 'webgpu']) {
+    it(`writes one summary row per variant (${backend}), matching single runs`, async () => {
+      const io = capture(dir);
+      const code = await runCli(['hemo', 'ensemble', CASE, '--samples', 's.csv', '-o', `sum-${backend}.csv`, '--backend', backend, '--outputs', 'pressure:branch0_seg0:OUT'], io);
+      expect(io.err).toBe('');
+      expect(code).toBe(0);
+      const lines = readFileSync(join(dir, `sum-${backend}.csv`), 'utf8').trim().split('\n');
+      expect(lines[0]).toBe('variant,OUT.Rd,OUT.C,pressure:branch0_seg0:OUT:mean,pressure:branch0_seg0:OUT:min,pressure:branch0_seg0:OUT:max,split:flow:branch0_seg0:OUT');
+      expect(lines.length).toBe(3);
+      // Variant 1 against a single f64 run with the same overrides (f32 on WebGPU: 1e-3 relative).
+      const cfg = JSON.parse(readFileSync(CASE, 'utf8'));
+      cfg.simulation_parameters.output_all_cycles = false;
+      const r = simulate(cfg, { overrides: { 'OUT.Rd': 500, 'OUT.C': 0.0002 } });
+      const d = r.model.dofNames.indexOf('pressure:branch0_seg0:OUT');
+      const mean = r.y.reduce((a, y) => a + y[d]!, 0) / r.y.length;
+      const got = Number(lines[2]!.split(',')[3]);
+      expect(Math.abs(got - mean) / mean).toBeLessThan(backend === 'cpu' ? 1e-9 : 1e-3);
+      expect(Number(lines[2]!.split(',')[6])).toBe(1);
+    });
+  }
+
+  it('rejects unknown parameters with CONFIG_INVALID', async () => {
+    writeFileSync(join(dir, 'bad.csv'), 'OUT.Rx\n1\n');
+    const io = capture(dir);
+    expect(await runCli(['hemo', 'ensemble', CASE, '--samples', 'bad.csv', '-o', 'bad-out.csv'], io)).toBe(1);
+    expect(io.err).toMatch(/CONFIG_INVALID: no parameter 'OUT.Rx'/);
+  });
+});
