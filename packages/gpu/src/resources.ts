@@ -52,7 +52,11 @@ export async function readBuffer(device: GPUDevice, source: GPUBuffer, byteLengt
   device.queue.submit([encoder.finish()]);
   try {
     await staging.mapAsync(GPUMapMode.READ);
-    return staging.getMappedRange().slice(0, byteLength);
+    const copy = staging.getMappedRange().slice(0, byteLength);
+    // Unmap before destroy: dawn.node's destroy() leaves the mapped ArrayBuffer attached to freed memory,
+    // which corrupts the heap later (seen as segfaults and pthread assertion failures on SwiftShader).
+    staging.unmap();
+    return copy;
   } catch (e) {
     throw new PhysiotwinError('GPU_DEVICE_LOST', `reading back ${source.label} failed: ${(e as Error).message}`, { cause: e });
   } finally {
@@ -90,6 +94,12 @@ export interface KernelSpec {
 }
 
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+/**
+ * The last compilation queued on each device. Compilations run one at a time: overlapping
+ * getCompilationInfo / pipeline creation aborts the process inside Dawn on SwiftShader (seen with
+ * webgpu 0.6.2: std::system_error, futex and pthread assertion failures).
+ */
+const compileQueue = new WeakMap<GPUDevice, Promise<unknown>>();
 
 /**
  * Returns the compute pipeline for `spec`, compiling it once per device. Keyed on kernel, entry point
@@ -103,7 +113,9 @@ export function getComputePipeline(device: GPUDevice, spec: KernelSpec): Promise
   const key = `${spec.kernel}|${entryPoint}|${JSON.stringify(spec.constants ?? {})}`;
   let pipeline = perDevice.get(key);
   if (!pipeline) {
-    pipeline = compile(device, spec, entryPoint);
+    const previous = compileQueue.get(device) ?? Promise.resolve();
+    pipeline = previous.catch(() => undefined).then(() => compile(device, spec, entryPoint));
+    compileQueue.set(device, pipeline);
     perDevice.set(key, pipeline);
     pipeline.catch(() => perDevice.delete(key));
   }
@@ -111,19 +123,17 @@ export function getComputePipeline(device: GPUDevice, spec: KernelSpec): Promise
 }
 
 async function compile(device: GPUDevice, spec: KernelSpec, entryPoint: string): Promise<GPUComputePipeline> {
+  // Synchronous creation inside an error scope, which reports WGSL compile errors and pipeline errors alike.
+  // Dawn's createComputePipelineAsync and getCompilationInfo abort the process on SwiftShader in Node
+  // (webgpu 0.6.2: std::system_error, futex and pthread assertion failures), so neither is used.
+  device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: spec.kernel, code: spec.code });
-  const info = await module.getCompilationInfo();
-  const errors = info.messages.filter((m) => m.type === 'error');
-  if (errors.length) {
-    throw new PhysiotwinError('GPU_VALIDATION', `WGSL of ${spec.kernel} does not compile: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
-  }
-  try {
-    return await device.createComputePipelineAsync({
-      label: spec.kernel,
-      layout: 'auto',
-      compute: { module, entryPoint, ...(spec.constants ? { constants: spec.constants } : {}) },
-    });
-  } catch (e) {
-    throw new PhysiotwinError('GPU_VALIDATION', `pipeline ${spec.kernel}: ${(e as Error).message}`, { cause: e });
-  }
+  const pipeline = device.createComputePipeline({
+    label: spec.kernel,
+    layout: 'auto',
+    compute: { module, entryPoint, ...(spec.constants ? { constants: spec.constants } : {}) },
+  });
+  const error = await device.popErrorScope();
+  if (error) throw new PhysiotwinError('GPU_VALIDATION', `${spec.kernel} (${entryPoint}): ${error.message}`);
+  return pipeline;
 }
