@@ -103,6 +103,8 @@ export async function decodeWithCodec(name: CodecName, frame: Uint8Array, source
     try {
       decoder.decode();
     } catch (e) {
+      // An emscripten abort leaves the module unusable: instantiate it afresh next time.
+      loaded.delete(name);
       const msg = typeof e === 'number' ? `codec exception ${e}` : e instanceof Error ? e.message : String(e);
       throw new PhysiotwinError('DICOM_INVALID', `${CODECS[name].pkg} cannot decode the frame: ${msg}`, {
         location: { file: source, tag: '(7FE0,0010)' },

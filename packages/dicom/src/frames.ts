@@ -36,6 +36,8 @@ export interface FrameDescriptor {
   /** Key of the stack this frame belongs to inside its series (Enhanced objects, mosaics: ''). */
   stackKey: string;
   instanceNumber?: number | undefined;
+  /** File offset of this frame's stored bytes when they can be read straight into a volume (see directPixelOffset). */
+  directOffset?: number | undefined;
 }
 
 /** Series-level attributes of a file. */

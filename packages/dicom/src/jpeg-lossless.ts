@@ -81,7 +81,8 @@ export function decodeJpegLossless(bytes: Uint8Array, source = '<bytes>'): Lossl
       }
       compIds = [];
       for (let i = 0; i < nc; i++) compIds.push(bytes[seg + 6 + i * 3]!);
-      // The decoded frame is at most 2 bytes per sample: refuse sizes the stream cannot plausibly describe.
+      // Every sample costs at least one Huffman bit: refuse sizes the stream cannot hold before allocating.
+      if (width * height * nc > n * 8) throw bad(`${width}x${height}x${nc} samples cannot fit in ${n} bytes`);
       out = new Uint16Array(width * height * nc);
     } else if ((marker >= 0xffc0 && marker <= 0xffcf) && marker !== 0xffc4 && marker !== 0xffc8 && marker !== 0xffcc) {
       throw bad(`frame type SOF${marker - 0xffc0} is not lossless (SOF3)`);

@@ -141,9 +141,9 @@ export class DicomDataset {
       const le = b[o] === 0xfe && b[o + 1] === 0xff && b[o + 2] === 0x00 && b[o + 3] === 0xe0;
       const be = b[o] === 0xff && b[o + 1] === 0xfe && b[o + 2] === 0xe0 && b[o + 3] === 0x00;
       if (le || be) {
-        const stream = new dicomParser.ByteStream(this.raw.byteArrayParser, b, o);
         const seqEl = { ...el };
         try {
+          const stream = new dicomParser.ByteStream(this.raw.byteArrayParser, b, o);
           if (el.vr === undefined) dicomParser.readSequenceItemsImplicit(stream, seqEl);
           else dicomParser.readSequenceItemsExplicit(stream, seqEl, []);
         } catch (e) {
@@ -266,9 +266,10 @@ export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): Dicom
   let dataStart = 0;
   let tsUid: string | undefined;
   if (metaStart >= 0) {
-    const stream = new dicomParser.ByteStream(dicomParser.littleEndianByteArrayParser, bytes, metaStart);
     const warn: string[] = [];
+    let position = metaStart;
     try {
+      const stream = new dicomParser.ByteStream(dicomParser.littleEndianByteArrayParser, bytes, metaStart);
       while (stream.position + 8 <= bytes.length) {
         const group = bytes[stream.position]! | (bytes[stream.position + 1]! << 8);
         if (group !== 0x0002) break;
@@ -279,11 +280,12 @@ export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): Dicom
           });
         }
         if (el.tag === 'x00020010') tsUid = readAscii(bytes, el.dataOffset, el.length).replace(/[\0 ]+$/, '');
+        position = stream.position;
       }
     } catch (e) {
       throw toDicomError(e, source, 'cannot read the file meta information');
     }
-    dataStart = stream.position;
+    dataStart = position;
     if (!tsUid) {
       tsUid = detectTransferSyntax(bytes, dataStart, source);
       warnings.push(`meta header has no TransferSyntaxUID (0002,0010); detected ${tsUid} from the data`);
@@ -303,8 +305,11 @@ export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): Dicom
   const DataSetCtor = (dicomParser as unknown as { DataSet: new (p: unknown, b: Uint8Array, e: object) => DataSet }).DataSet;
   const raw = new DataSetCtor(parser, body, {});
   raw.warnings = [];
-  const stream = new dicomParser.ByteStream(parser, body, bodyStart);
+  if (bodyStart >= body.length) {
+    throw new PhysiotwinError('DICOM_TRUNCATED', 'the file ends after its meta information: no data set', { location: { file: source, offset: bodyStart } });
+  }
   try {
+    const stream = new dicomParser.ByteStream(parser, body, bodyStart);
     const opts = options.untilTag ? { untilTag: options.untilTag } : undefined;
     if (tsUid === TS.implicitLE) dicomParser.parseDicomDataSetImplicit(raw, stream, body.length, opts);
     else dicomParser.parseDicomDataSetExplicit(raw, stream, body.length, opts);

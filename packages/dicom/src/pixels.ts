@@ -100,6 +100,21 @@ const CODEC_OF: Record<string, CodecName | 'rle' | 'jpegLossless' | undefined> =
 };
 const NATIVE = new Set<string>([TS.implicitLE, TS.explicitLE, TS.explicitBE, TS.deflatedLE]);
 
+/**
+ * File offset of the stored bytes of frame 0 when they can be copied straight from the file into an output
+ * array (little-endian native data, explicit length, 8/16/32 bits, interleaved samples, not YBR_FULL_422),
+ * else undefined. Frame f starts `f * frameLength(info) * BitsAllocated / 8` bytes later.
+ */
+export function directPixelOffset(file: DicomFile, info: PixelInfo): number | undefined {
+  const ts = file.transferSyntaxUid;
+  if (ts !== TS.explicitLE && ts !== TS.implicitLE) return undefined;
+  const el = file.dataset.element(PIXEL_DATA);
+  if (!el || el.encapsulatedPixelData || el.length === 0xffffffff || info.bitsAllocated === 1) return undefined;
+  if (info.samplesPerPixel === 3 && (info.planarConfiguration === 1 || info.photometricInterpretation === 'YBR_FULL_422')) return undefined;
+  if (!littleEndianHost) return undefined;
+  return el.dataOffset;
+}
+
 /** True when this package can decode the transfer syntax (given its optional codec). */
 export function isSupportedTransferSyntax(uid: string): boolean {
   return NATIVE.has(uid) || CODEC_OF[uid] !== undefined;
@@ -172,7 +187,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Byte view of the elements [offset, offset + length) of a typed array. */
-function bytesOf(a: StoredArray, offset: number, length: number): Uint8Array {
+export function bytesOf(a: StoredArray, offset: number, length: number): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset + offset * a.BYTES_PER_ELEMENT, length * a.BYTES_PER_ELEMENT);
 }
 
@@ -243,6 +258,8 @@ export async function decodeFrameInto(
     }
     const parts = (frames ?? encapsulatedFrames(file, info.numberOfFrames))[frameIndex]!;
     const frame = concat(parts);
+    const declared = codestreamSize(frame);
+    if (declared) checkSize(declared.width, declared.height, declared.components, info, src);
     const dst = bytesOf(out, offset, n);
     if (kind === 'rle') {
       decodeRle(frame, dst, pixels, info.samplesPerPixel, bps, src);
@@ -270,6 +287,34 @@ function truncated(have: number, need: number, src: string, total?: number): Phy
   return new PhysiotwinError('DICOM_TRUNCATED', `Pixel Data has ${have} bytes, ${total ?? need} are needed`, {
     location: { file: src, tag: '(7FE0,0010)' },
   });
+}
+
+/**
+ * Image size declared by a JPEG-family (SOFn, JPEG-LS SOF55) or JPEG 2000 / HTJ2K (SIZ) codestream, read before
+ * decoding so that a corrupt header never makes a codec allocate for a size the DICOM header does not state.
+ */
+export function codestreamSize(b: Uint8Array): { width: number; height: number; components: number } | undefined {
+  const u16 = (i: number) => (b[i]! << 8) | b[i + 1]!;
+  const u32 = (i: number) => u16(i) * 65536 + u16(i + 2);
+  if (b.length >= 42 && b[0] === 0xff && b[1] === 0x4f && b[2] === 0xff && b[3] === 0x51) {
+    // SIZ: Lsiz Rsiz Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz Csiz
+    return { width: u32(8) - u32(16), height: u32(12) - u32(20), components: u16(40) };
+  }
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
+  let p = 2;
+  while (p + 9 < b.length) {
+    if (b[p] !== 0xff) return undefined;
+    const m = b[p + 1]!;
+    if (m === 0xff) {
+      p++;
+      continue;
+    }
+    const isSof = (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) || m === 0xf7;
+    if (isSof) return { height: u16(p + 5), width: u16(p + 7), components: b[p + 9]! };
+    if (m === 0xda || m === 0xd9) return undefined;
+    p += 2 + u16(p + 2);
+  }
+  return undefined;
 }
 
 function checkSize(w: number, h: number, c: number, info: PixelInfo, src: string): void {
@@ -329,7 +374,7 @@ function expand422(src: Uint8Array, dst: Uint8Array, pixels: number, bps: number
 }
 
 /** Masks bits above BitsStored and sign-extends from HighBit (PS3.5 8.1.1). A no-op when BitsStored = BitsAllocated. */
-function maskAndExtend(out: StoredArray, offset: number, n: number, info: PixelInfo): void {
+export function maskAndExtend(out: StoredArray, offset: number, n: number, info: PixelInfo): void {
   const bs = info.bitsStored;
   if (info.bitsAllocated === 1 || bs === info.bitsAllocated) return;
   const end = offset + n;
@@ -419,11 +464,13 @@ export async function decodePixels(file: DicomFile): Promise<DecodedPixels> {
 /**
  * Refuses images whose decoded size is absurd for the bytes present: native data must be all there,
  * and no lossless codec compresses below 1 bit per 1000 samples. Keeps fuzzed headers from allocating gigabytes.
+ * `fileSize` is the whole file's size when `file` was parsed from a prefix (header-only read).
  * @throws PhysiotwinError `DICOM_TRUNCATED` (native) or `DICOM_INVALID` (encapsulated).
  */
-export function checkPlausibleSize(file: DicomFile, info: PixelInfo): void {
+export function checkPlausibleSize(file: DicomFile, info: PixelInfo, fileSize?: number): void {
   const el = file.dataset.element(PIXEL_DATA);
-  const have = el ? el.length : 0;
+  // Undefined length (encapsulated data read header-only): the rest of the file bounds it.
+  const have = !el ? 0 : el.length === 0xffffffff ? (fileSize ?? file.dataset.raw.byteArray.length) - el.dataOffset : el.length;
   const samples = frameLength(info) * info.numberOfFrames;
   const loc = { location: { file: file.dataset.source, tag: '(7FE0,0010)' } };
   if (NATIVE.has(file.transferSyntaxUid)) {

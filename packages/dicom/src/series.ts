@@ -4,6 +4,7 @@ import { parseDicom } from './parse.js';
 import type { DicomFile } from './parse.js';
 import { cross, describeFrames, seriesAttributes } from './frames.js';
 import type { FrameDescriptor } from './frames.js';
+import { checkPlausibleSize, directPixelOffset, frameLength } from './pixels.js';
 import type { PixelInfo } from './pixels.js';
 
 /** One input: a name for messages and either its bytes or a way to read them (re-read at assembly time). */
@@ -11,6 +12,10 @@ export interface DicomSource {
   name: string;
   bytes?: Uint8Array | undefined;
   read?: (() => Promise<Uint8Array>) | undefined;
+  /** Reads a prefix that usually holds the whole header, and the file's size (a cheap scan). */
+  readHeader?: (() => Promise<{ bytes: Uint8Array; size: number }>) | undefined;
+  /** Reads `into.length` bytes at `position` straight into `into` (pixel data into the volume). */
+  readInto?: ((position: number, into: Uint8Array) => Promise<void>) | undefined;
 }
 
 /** Geometry of a group of slices, as found in the files (nothing averaged). */
@@ -81,6 +86,23 @@ export async function sourceBytes(s: DicomSource): Promise<Uint8Array> {
   throw new PhysiotwinError('INVALID_ARGUMENT', `source ${s.name} has neither bytes nor read()`);
 }
 
+/** Parses a source's header: from its prefix when it offers one, from the whole file when the prefix is cut short. */
+async function readHeaderOf(s: DicomSource, setSize: (n: number) => void): Promise<DicomFile> {
+  if (s.readHeader) {
+    const { bytes, size } = await s.readHeader();
+    setSize(size);
+    try {
+      return parseDicom(bytes, { source: s.name, untilTag: 'x7fe00010' });
+    } catch (e) {
+      // a header longer than the prefix: read it all
+      if (!(e instanceof PhysiotwinError && e.code === 'DICOM_TRUNCATED' && bytes.length < size)) throw e;
+    }
+  }
+  const bytes = await sourceBytes(s);
+  setSize(bytes.length);
+  return parseDicom(bytes, { source: s.name, untilTag: 'x7fe00010' });
+}
+
 const ROUND = 1e-4;
 const key4 = (v: number) => (Math.round(v / ROUND) * ROUND).toFixed(4);
 
@@ -106,13 +128,19 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
     let attrs: ReturnType<typeof seriesAttributes>;
     let frames: FrameDescriptor[];
     try {
-      const bytes = await sourceBytes(s);
-      file = parseDicom(bytes, { source: s.name, untilTag: 'x7fe00010' });
+      let size: number | undefined;
+      file = await readHeaderOf(s, (n) => (size = n));
       if (!file.dataset.has('x7fe00010')) {
         throw new PhysiotwinError('DICOM_INVALID', 'no Pixel Data (7FE0,0010): not an image', { location: { file: s.name } });
       }
       attrs = seriesAttributes(file);
+      checkPlausibleSize(file, attrs.pixel, size);
       frames = describeFrames(file, i, attrs.pixel);
+      const direct = s.readInto ? directPixelOffset(file, attrs.pixel) : undefined;
+      if (direct !== undefined) {
+        const frameBytes = frameLength(attrs.pixel) * (attrs.pixel.bitsAllocated / 8);
+        for (const f of frames) if (!f.tile) f.directOffset = direct + f.frameIndex * frameBytes;
+      }
     } catch (e) {
       if (options.strict || !(e instanceof PhysiotwinError)) throw e;
       skipped.push({ name: s.name, code: e.code, message: e.message });

@@ -2,7 +2,7 @@ import { PhysiotwinError, allocateVolumeData, createVolume, progressReporter } f
 import type { Mat3, OperationOptions, Vec3, Volume, VolumeData } from '@physiotwin/core';
 import { parseDicom } from './parse.js';
 import type { DicomFile } from './parse.js';
-import { decodeFrameInto, decodedPhotometric, encapsulatedFrames, frameLength, isSupportedTransferSyntax, readPixelInfo, ybrFullToRgb } from './pixels.js';
+import { bytesOf, decodeFrameInto, decodedPhotometric, maskAndExtend, encapsulatedFrames, frameLength, isSupportedTransferSyntax, readPixelInfo, ybrFullToRgb } from './pixels.js';
 import type { PixelInfo, StoredArray } from './pixels.js';
 import { sourceBytes } from './series.js';
 import type { DicomSource, GroupGeometry, SeriesGroup } from './series.js';
@@ -116,6 +116,13 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
   for (let k = 0; k < nz; k++) {
     report(k);
     const f = group.frames[k]!;
+    const direct = sources[f.sourceIndex]?.readInto;
+    if (!toFloat && f.directOffset !== undefined && direct) {
+      // native little-endian pixels: read from the file straight into the volume, then apply BitsStored
+      await direct(f.directOffset, bytesOf(data as StoredArray, k * sliceLen, sliceLen));
+      maskAndExtend(data as StoredArray, k * sliceLen, sliceLen, pixel);
+      continue;
+    }
     const { file, info, frames } = await cache.get(f.sourceIndex);
     photometric = decodedPhotometric(info, file.transferSyntaxUid);
     if (!toFloat && !f.tile) {
