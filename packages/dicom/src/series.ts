@@ -92,7 +92,10 @@ async function readHeaderOf(s: DicomSource, setSize: (n: number) => void): Promi
     const { bytes, size } = await s.readHeader();
     setSize(size);
     try {
-      return parseDicom(bytes, { source: s.name, untilTag: 'x7fe00010' });
+      const file = parseDicom(bytes, { source: s.name, untilTag: 'x7fe00010' });
+      // Complete only when the Pixel Data header was reached: dicom-parser ends undefined-length sequences at
+      // the end of the bytes without an error, so a cut prefix could otherwise pass for a whole header.
+      if (bytes.length === size || file.dataset.has('x7fe00010')) return file;
     } catch (e) {
       // a header longer than the prefix: read it all
       if (!(e instanceof PhysiotwinError && e.code === 'DICOM_TRUNCATED' && bytes.length < size)) throw e;
