@@ -27,6 +27,7 @@ export const FUZZ_CORPUS = [
   'pydicom/pydicom-data/emri_small_RLE.dcm',
   'cornerstone3D/CTImage.dcm_JPEGProcess14SV1TransferSyntax_1.2.840.10008.1.2.4.70.dcm',
   'dcm_qa_enh/In/Philips/IM_0027_fMAP.dcm',
+  'pydicom/test_files/JPGExtended.dcm',
 ] as const;
 
 /** One mutation of a file. */

@@ -12,3 +12,5 @@ export * from './dicomdir.js';
 export { parseCsaHeader } from './csa.js';
 export { writeDicom } from './write.js';
 export type { DicomElementInit, WriteDicomOptions } from './write.js';
+export { decodeJpegExtended } from './jpeg-extended.js';
+export type { DctImage } from './jpeg-extended.js';

@@ -36,8 +36,6 @@ const SPECIAL = new Set([
   'pydicom/test_files/SC_rgb_jpeg_dcmtk.dcm', // GDCM leaves YBR, libjpeg-turbo converts to RGB
   'pydicom/pydicom-data/JLSL_16_15_1_1F.dcm', // pydicom 2.3.1 does not sign-extend
   'pydicom/test_files/JPEG2000-embedded-sequence-delimiter.dcm', // corrupted SIZ marker
-  'pydicom/test_files/JPEG-lossy.dcm', // JPEG extended 12-bit: unsupported
-  'pydicom/test_files/JPGExtended.dcm',
 ]);
 
 const refs: PixelRef[] = [];
@@ -113,8 +111,10 @@ describe('decodePixels against reference_pixels.json', () => {
     expect(sha256(jpeg.data)).toBe(sha256(rgb));
   });
 
-  it('JPEG extended 12-bit (.51) is refused with DICOM_UNSUPPORTED_TRANSFER_SYNTAX', async () => {
-    await expect(decodeFile('pydicom/test_files/JPGExtended.dcm')).rejects.toSatisfy((e) => isPhysiotwinError(e, 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX'));
+  it('JPEG extended 12-bit (.51): own DCT decoder, bit-exact with the IJG-based reference', async () => {
+    const { data } = await decodeFile('pydicom/test_files/JPGExtended.dcm');
+    expect(data).toBeInstanceOf(Uint16Array);
+    expect(sha256(data)).toBe(refs.find((r) => r.file.endsWith('JPGExtended.dcm'))!.sha256_decoded_le);
   });
 
   it('JPEG2000-embedded-sequence-delimiter parses, and its corrupted SIZ marker is a DICOM_INVALID', async () => {

@@ -4,6 +4,7 @@ import type { DicomFile } from './parse.js';
 import { TS } from './parse.js';
 import { decodeRle } from './rle.js';
 import { decodeJpegLossless } from './jpeg-lossless.js';
+import { decodeJpegExtended } from './jpeg-extended.js';
 import { codecPackage, decodeWithCodec } from './codecs.js';
 import type { CodecName } from './codecs.js';
 
@@ -85,7 +86,7 @@ export function frameLength(info: PixelInfo): number {
   return info.rows * info.columns * info.samplesPerPixel;
 }
 
-const CODEC_OF: Record<string, CodecName | 'rle' | 'jpegLossless' | undefined> = {
+const CODEC_OF: Record<string, CodecName | 'rle' | 'jpegLossless' | 'jpegExtended' | undefined> = {
   [TS.rle]: 'rle',
   [TS.jpegLossless57]: 'jpegLossless',
   [TS.jpegLosslessSV1]: 'jpegLossless',
@@ -97,6 +98,7 @@ const CODEC_OF: Record<string, CodecName | 'rle' | 'jpegLossless' | undefined> =
   [TS.htj2kLosslessRPCL]: 'htj2k',
   [TS.htj2k]: 'htj2k',
   [TS.jpegBaseline]: 'jpeg8',
+  [TS.jpegExtended]: 'jpegExtended',
 };
 const NATIVE = new Set<string>([TS.implicitLE, TS.explicitLE, TS.explicitBE, TS.deflatedLE]);
 
@@ -251,9 +253,6 @@ export async function decodeFrameInto(
   } else {
     const kind = CODEC_OF[ts];
     if (!kind) {
-      if (ts === TS.jpegExtended) {
-        throw new PhysiotwinError('DICOM_UNSUPPORTED_TRANSFER_SYNTAX', `JPEG Extended 12-bit (${ts}) needs a 12-bit DCT JPEG decoder, which none of the supported codec packages provides`, loc);
-      }
       throw new PhysiotwinError('DICOM_UNSUPPORTED_TRANSFER_SYNTAX', `transfer syntax ${ts} is not supported`, loc);
     }
     const parts = (frames ?? encapsulatedFrames(file, info.numberOfFrames))[frameIndex]!;
@@ -263,8 +262,8 @@ export async function decodeFrameInto(
     const dst = bytesOf(out, offset, n);
     if (kind === 'rle') {
       decodeRle(frame, dst, pixels, info.samplesPerPixel, bps, src);
-    } else if (kind === 'jpegLossless') {
-      const img = decodeJpegLossless(frame, src);
+    } else if (kind === 'jpegLossless' || kind === 'jpegExtended') {
+      const img = kind === 'jpegLossless' ? decodeJpegLossless(frame, src) : decodeJpegExtended(frame, src);
       checkSize(img.width, img.height, img.components, info, src);
       copySamples(img.data, out, offset, n);
     } else {
