@@ -123,6 +123,15 @@ describe('decodePixels against reference_pixels.json', () => {
     await expect(decodePixels(f)).rejects.toSatisfy((e) => isPhysiotwinError(e, 'DICOM_INVALID'));
   });
 
+  it('every reference file without pixel data, or that the reference decoder refused, gives a typed error', async () => {
+    const noPixels = refs.filter((r) => r.pixel_data === false || r.decode_error !== undefined);
+    expect(noPixels.length).toBe(11); // 7 with pixel_data false, 4 with decode_error in reference_pixels.json
+    for (const r of noPixels) {
+      const err = await decodeFile(r.file).catch((e: unknown) => e);
+      expect(isPhysiotwinError(err), r.file).toBe(true);
+    }
+  });
+
   it('MR_truncated is DICOM_TRUNCATED; files without pixel data are DICOM_INVALID', async () => {
     await expect(decodeFile('pydicom/test_files/MR_truncated.dcm')).rejects.toSatisfy((e) => isPhysiotwinError(e, 'DICOM_TRUNCATED'));
     await expect(decodeFile('pydicom/test_files/priv_SQ.dcm')).rejects.toSatisfy((e) => isPhysiotwinError(e, 'DICOM_INVALID'));
