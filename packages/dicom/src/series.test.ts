@@ -103,4 +103,19 @@ describe('series geometry on synthetic series (written with writeDicom)', () => 
     expect(volume.rescale).toBeUndefined();
     expect(geometry.warnings.join(' ')).toMatch(/float32/);
   });
+
+  it("MONOCHROME1 is reported and kept by default; monochrome1: 'invert' flips it over the stored range", async () => {
+    const src = [0, 1].map((k) => ({
+      name: `m${k}`,
+      bytes: syntheticSlice({ seriesUid: '1.2.3.10', instance: k + 1, rows: 8, columns: 8, position: [0, 0, k], pixels: new Int16Array(64).fill(100), photometric: 'MONOCHROME1' }),
+    }));
+    const s = await scanDicom(src);
+    const kept = await loadVolume(s.groups[0]!, s.sources);
+    expect(kept.photometricInterpretation).toBe('MONOCHROME1');
+    expect(kept.volume.data[0]).toBe(100);
+    const inv = await loadVolume(s.groups[0]!, s.sources, { monochrome1: 'invert' });
+    expect(inv.photometricInterpretation).toBe('MONOCHROME2');
+    // signed 16-bit stored range -32768..32767: v -> -32768 + 32767 - v = -1 - v
+    expect(inv.volume.data[0]).toBe(-101);
+  });
 });

@@ -33,6 +33,8 @@ export interface SliceInit {
   pixels: Int16Array;
   slope?: number;
   intercept?: number;
+  /** @default 'MONOCHROME2' */
+  photometric?: string;
 }
 
 /** A CT slice (int16, explicit VR LE) written with writeDicom. */
@@ -47,7 +49,7 @@ export function syntheticSlice(s: SliceInit): Uint8Array {
     { tag: 0x00200032, vr: 'DS', value: s.position },
     { tag: 0x00200037, vr: 'DS', value: s.orientation ?? [1, 0, 0, 0, 1, 0] },
     { tag: 0x00280002, vr: 'US', value: 1 },
-    { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+    { tag: 0x00280004, vr: 'CS', value: s.photometric ?? 'MONOCHROME2' },
     { tag: 0x00280010, vr: 'US', value: s.rows },
     { tag: 0x00280011, vr: 'US', value: s.columns },
     { tag: 0x00280030, vr: 'DS', value: s.spacing ?? [1, 1] },

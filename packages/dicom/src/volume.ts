@@ -2,11 +2,10 @@ import { PhysiotwinError, allocateVolumeData, createVolume, progressReporter } f
 import type { Mat3, OperationOptions, Vec3, Volume, VolumeData } from '@physiotwin/core';
 import { parseDicom } from './parse.js';
 import type { DicomFile } from './parse.js';
-import { bytesOf, decodeFrameInto, decodedPhotometric, maskAndExtend, encapsulatedFrames, frameLength, isSupportedTransferSyntax, readPixelInfo, ybrFullToRgb } from './pixels.js';
+import { bytesOf, decodeFrameInto, decodedPhotometric, invertMonochrome1, maskAndExtend, encapsulatedFrames, frameLength, isSupportedTransferSyntax, readPixelInfo, ybrFullToRgb } from './pixels.js';
 import type { PixelInfo, StoredArray } from './pixels.js';
 import { sourceBytes } from './series.js';
 import type { DicomSource, GroupGeometry, SeriesGroup } from './series.js';
-import type { FrameDescriptor } from './frames.js';
 import { TS } from './parse.js';
 
 /** What to do when slices are unevenly spaced or missing. */
@@ -27,6 +26,13 @@ export interface LoadVolumeOptions extends OperationOptions {
    * @default false
    */
   tiltCorrect?: boolean;
+  /**
+   * MONOCHROME1 data (low values bright): `'keep'` stores it as is (reported in `photometricInterpretation` and a
+   * warning), `'invert'` flips the stored values over the BitsStored range so that it reads like MONOCHROME2
+   * (a `rescale`, if any, then applies to the inverted values).
+   * @default 'keep'
+   */
+  monochrome1?: 'keep' | 'invert';
 }
 
 /** Result of {@link loadVolume}. */
@@ -158,7 +164,13 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
   } else if (spp === 3 && photometric !== 'RGB') {
     warnings.push(`colour space ${photometric} is kept as decoded (conversion to RGB is implemented for 8-bit YBR_FULL)`);
   }
-  if (photometric === 'MONOCHROME1') warnings.push('MONOCHROME1: low values display bright (invertMonochrome1 converts)');
+  if (photometric === 'MONOCHROME1' && options.monochrome1 === 'invert' && !toFloat) {
+    invertMonochrome1(data as StoredArray, pixel);
+    photometric = 'MONOCHROME2';
+    warnings.push('MONOCHROME1 inverted to MONOCHROME2 over the BitsStored range');
+  } else if (photometric === 'MONOCHROME1') {
+    warnings.push("MONOCHROME1: low values display bright (option monochrome1: 'invert' converts)");
+  }
 
   let spacing: Vec3 = [...g.spacing];
   let direction: Mat3 = [...g.direction];
