@@ -81,6 +81,9 @@ describe('parseDicom', () => {
     };
     expect(isPhysiotwinError(err(readFixture('pydicom/test_files/MR_truncated.dcm')), 'DICOM_TRUNCATED')).toBe(true);
     expect(isPhysiotwinError(err(new Uint8Array(3)), 'DICOM_TRUNCATED')).toBe(true);
+    // not DICOM at all (a README), and no_meta.dcm which starts one byte into an element (fixtures README)
+    expect(isPhysiotwinError(err(new TextEncoder().encode('# A README, not a DICOM file\n')), 'DICOM_INVALID')).toBe(true);
+    expect(isPhysiotwinError(err(readFixture('pydicom/test_files/no_meta.dcm')), 'DICOM_INVALID')).toBe(true);
     const e = err(readFixture('pydicom/test_files/dicomdirtests/DICOMDIR-nooffset'));
     expect(isPhysiotwinError(e, 'DICOM_TRUNCATED')).toBe(true);
     expect((e as Error).message).toMatch(/x\.dcm/);

@@ -216,6 +216,12 @@ function detectTransferSyntax(bytes: Uint8Array, at: number, source: string): st
   const explicit = VRS.has(readAscii(bytes, at + 4, 2));
   // Groups are small (0x0002..0x0028 come first): a big-endian group has its low byte second.
   const bigEndian = b0 === 0 && b1 !== 0;
+  const group = bigEndian ? (b0 << 8) | b1 : b0 | (b1 << 8);
+  if (group > 0x0010) {
+    throw new PhysiotwinError('DICOM_INVALID', `not a DICOM file: no DICM prefix, and the first element's group 0x${group.toString(16).padStart(4, '0')} does not start a data set`, {
+      location: { file: source, offset: at },
+    });
+  }
   if (bigEndian) return TS.explicitBE;
   return explicit ? TS.explicitLE : TS.implicitLE;
 }
