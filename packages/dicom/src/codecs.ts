@@ -12,14 +12,15 @@ export interface CodecFrame {
 }
 
 /** The cornerstone codec decoder classes share this shape (embind objects). */
-interface WasmDecoder {
+export interface WasmDecoder {
   getEncodedBuffer(length: number): Uint8Array;
   decode(): void;
   getFrameInfo(): { width: number; height: number; bitsPerSample: number; componentCount: number; isSigned?: boolean };
   getDecodedBuffer(): Uint8Array;
   delete(): void;
 }
-type DecoderCtor = new () => WasmDecoder;
+/** Constructor of a codec's decoder class. */
+export type DecoderCtor = new () => WasmDecoder;
 
 /** The optional peer packages, one per codec family, with the entry that loads their WASM build. */
 export type CodecName = 'jpegls' | 'j2k' | 'htj2k' | 'jpeg8';

@@ -4,7 +4,7 @@ export { decodeRle } from './rle.js';
 export { decodeJpegLossless } from './jpeg-lossless.js';
 export type { LosslessImage } from './jpeg-lossless.js';
 export { loadCodec, codecPackage } from './codecs.js';
-export type { CodecName } from './codecs.js';
+export type { CodecName, DecoderCtor, WasmDecoder } from './codecs.js';
 export * from './frames.js';
 export * from './series.js';
 export * from './volume.js';
