@@ -75,7 +75,10 @@ export function loadCodec(name: CodecName): Promise<DecoderCtor> {
           details: { package: spec.pkg },
         });
       }
-      const module = (await (factory as () => Promise<Record<string, unknown>>)()) as Record<string, unknown>;
+      // Emscripten prints codec chatter (OpenJPEG's "[INFO] ...") to stdout and stderr: silence it, so that a
+      // CLI's JSON on stdout stays JSON. Failures still surface as exceptions from decode().
+      const quiet = { print: () => undefined, printErr: () => undefined };
+      const module = (await (factory as (m: object) => Promise<Record<string, unknown>>)(quiet)) as Record<string, unknown>;
       const ctor = module[spec.ctor];
       if (typeof ctor !== 'function') {
         throw new PhysiotwinError('DICOM_CODEC_MISSING', `${spec.pkg} loaded but has no ${spec.ctor}: install a compatible version`, {

@@ -89,4 +89,12 @@ describe('physiotwin dicom convert', () => {
     expect(await runCli(['dicom', 'convert', 'x', '-o', tmp, '--spacing', 'average'], capture())).toBe(2);
     expect(await runCli(['dicom', 'convert', 'x'], capture())).toBe(2);
   });
+
+  it('a JPEG 2000 mosaic converts to 64x64x35', async () => {
+    const out = join(tmp, 'j2k');
+    const io = capture();
+    const code = await runCli(['dicom', 'convert', 'fixtures/dicom/dcm_qa_ts/In/9.dcm', '-o', out, '--json'], io);
+    expect(code).toBe(0);
+    expect((JSON.parse(io.out) as { written: { dims: number[] }[] }).written[0]!.dims).toEqual([64, 64, 35]);
+  });
 });
