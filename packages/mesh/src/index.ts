@@ -1,1 +1,3 @@
-export {};
+export * from './marching-cubes.js';
+export { EDGE_CLAMP } from './marching-cubes.cpu.js';
+export * from './quality.js';

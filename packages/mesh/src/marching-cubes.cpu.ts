@@ -1,0 +1,171 @@
+import type { Mat3, SurfaceMesh, Vec3, VolumeData } from '@physiotwin/core';
+import { CASE_EDGES, CASE_START, EDGE_AXIS, EDGE_BASE } from './mc-table.js';
+
+/**
+ * Where a vertex may sit on its edge, as a fraction of the edge: [CLAMP, 1 - CLAMP]. A sample equal to the
+ * isovalue counts as inside (symbolic perturbation: the surface is that of iso - epsilon), which would put
+ * the vertices of all edges at that corner on the corner itself and make zero-area triangles; clamping keeps
+ * them 1e-3 of a voxel apart (well above f32 resolution at any plausible coordinate, far below the O(h^2)
+ * interpolation error of marching cubes).
+ */
+export const EDGE_CLAMP = 1e-3;
+
+/** Inputs of the CPU marching cubes: stored values, geometry, and the isovalue in stored units. */
+export interface MarchingCubesInput {
+  data: VolumeData;
+  dims: Vec3;
+  spacing: Vec3;
+  origin: Vec3;
+  direction: Mat3;
+  /** Isovalue in stored units. */
+  iso: number;
+  /** +1: values >= iso are inside; -1: values <= iso are inside (a negative rescale slope). */
+  sign: 1 | -1;
+}
+
+/** Row-major 3x4 index-to-world matrix (f64): world = A * [i, j, k] + origin. */
+export function indexToWorldRows(v: Pick<MarchingCubesInput, 'spacing' | 'origin' | 'direction'>): Float64Array {
+  const d = v.direction;
+  const s = v.spacing;
+  const m = new Float64Array(12);
+  for (let r = 0; r < 3; r++) {
+    for (let c = 0; c < 3; c++) m[4 * r + c] = d[3 * c + r]! * s[c]!;
+    m[4 * r + 3] = v.origin[r]!;
+  }
+  return m;
+}
+
+/** True when the direction matrix flips handedness: triangles must then be wound the other way round. */
+export function flipsOrientation(direction: Mat3): boolean {
+  const d = direction;
+  const det = d[0] * (d[4] * d[8] - d[7] * d[5]) - d[3] * (d[1] * d[8] - d[7] * d[2]) + d[6] * (d[1] * d[5] - d[4] * d[2]);
+  return det < 0;
+}
+
+class Growable<T extends Float32Array | Uint32Array> {
+  length = 0;
+  constructor(public array: T, private readonly make: (n: number) => T) {}
+  reserve(extra: number): T {
+    if (this.length + extra > this.array.length) {
+      const bigger = this.make(Math.max(2 * this.array.length, this.length + extra));
+      bigger.set(this.array.subarray(0, this.length));
+      this.array = bigger;
+    }
+    return this.array;
+  }
+  finish(): T {
+    return this.array.slice(0, this.length) as T;
+  }
+}
+
+/**
+ * Marching cubes over the whole volume. Vertices are numbered in raster order of (point, axis) of the edge they
+ * sit on, triangles in raster order of their cell: the WebGPU backend (prefix sums) produces the same numbering.
+ * Each vertex is made once and shared (merged) by the up to four cells around its edge.
+ */
+export function marchingCubesCpu(input: MarchingCubesInput, tick?: (k: number) => void): SurfaceMesh {
+  const { data, dims, iso, sign } = input;
+  const [nx, ny, nz] = dims;
+  const nxy = nx * ny;
+  const n = data.length;
+  const inside = new Uint8Array(n);
+  if (sign > 0) for (let i = 0; i < n; i++) inside[i] = data[i]! >= iso ? 1 : 0;
+  else for (let i = 0; i < n; i++) inside[i] = data[i]! <= iso ? 1 : 0;
+  const m = indexToWorldRows(input);
+  const flip = flipsOrientation(input.direction);
+  const positions = new Growable(new Float32Array(3 * 4096), (k) => new Float32Array(k));
+  const triangles = new Growable(new Uint32Array(3 * 8192), (k) => new Uint32Array(k));
+  // Vertex ids of the x, y and z edges of two consecutive slices (slot k & 1).
+  const ids = [0, 1].map(() => [new Int32Array(nxy), new Int32Array(nxy), new Int32Array(nxy)]);
+  let vertexCount = 0;
+
+  const emitSlice = (k: number) => {
+    const slot = ids[k & 1]!;
+    const [ex, ey, ez] = slot as [Int32Array, Int32Array, Int32Array];
+    const off = k * nxy;
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        const q = i + nx * j;
+        const p = off + q;
+        const a = inside[p]!;
+        for (let axis = 0; axis < 3; axis++) {
+          const target = axis === 0 ? ex : axis === 1 ? ey : ez;
+          const step = axis === 0 ? 1 : axis === 1 ? nx : nxy;
+          const inBounds = axis === 0 ? i + 1 < nx : axis === 1 ? j + 1 < ny : k + 1 < nz;
+          if (!inBounds || inside[p + step] === a) {
+            target[q] = -1;
+            continue;
+          }
+          const v0 = data[p]!;
+          const v1 = data[p + step]!;
+          let t = (iso - v0) / (v1 - v0);
+          t = t < EDGE_CLAMP ? EDGE_CLAMP : t > 1 - EDGE_CLAMP ? 1 - EDGE_CLAMP : t;
+          const x = axis === 0 ? i + t : i;
+          const y = axis === 1 ? j + t : j;
+          const z = axis === 2 ? k + t : k;
+          const pos = positions.reserve(3);
+          const o = positions.length;
+          pos[o] = m[0]! * x + m[1]! * y + m[2]! * z + m[3]!;
+          pos[o + 1] = m[4]! * x + m[5]! * y + m[6]! * z + m[7]!;
+          pos[o + 2] = m[8]! * x + m[9]! * y + m[10]! * z + m[11]!;
+          positions.length += 3;
+          target[q] = vertexCount++;
+        }
+      }
+    }
+  };
+
+  // Per cube edge: slot (0 = lower slice, 1 = upper), axis, and offset within the slice.
+  const edgeSlot = new Uint8Array(12);
+  const edgeOffset = new Int32Array(12);
+  for (let e = 0; e < 12; e++) {
+    const c = EDGE_BASE[e]!;
+    edgeSlot[e] = c >> 2;
+    edgeOffset[e] = (c & 1) + nx * ((c >> 1) & 1);
+  }
+  const cellEdges = new Int32Array(12);
+
+  if (nz > 0) emitSlice(0);
+  for (let k = 0; k + 1 < nz; k++) {
+    tick?.(k);
+    emitSlice(k + 1);
+    const lower = ids[k & 1]!;
+    const upper = ids[(k + 1) & 1]!;
+    const b0 = k * nxy;
+    const b1 = b0 + nxy;
+    for (let j = 0; j + 1 < ny; j++) {
+      const r00 = b0 + nx * j;
+      const r10 = r00 + nx;
+      const r01 = b1 + nx * j;
+      const r11 = r01 + nx;
+      // Corner bits of the left face of the next cell (x = i): y/z pairs at bits 0, 2, 4, 6.
+      let left = inside[r00]! | (inside[r10]! << 2) | (inside[r01]! << 4) | (inside[r11]! << 6);
+      for (let i = 0; i + 1 < nx; i++) {
+        const right = inside[r00 + i + 1]! | (inside[r10 + i + 1]! << 2) | (inside[r01 + i + 1]! << 4) | (inside[r11 + i + 1]! << 6);
+        const cube = left | (right << 1);
+        left = right;
+        if (cube === 0 || cube === 255) continue;
+        const q = i + nx * j;
+        for (let e = 0; e < 12; e++) {
+          const slot = edgeSlot[e] === 0 ? lower : upper;
+          cellEdges[e] = slot[EDGE_AXIS[e]!]![q + edgeOffset[e]!]!;
+        }
+        const t0 = CASE_START[cube]!;
+        const t1 = CASE_START[cube + 1]!;
+        const tri = triangles.reserve(3 * (t1 - t0));
+        let o = triangles.length;
+        for (let t = t0; t < t1; t++) {
+          const a = cellEdges[CASE_EDGES[3 * t]!]!;
+          const b = cellEdges[CASE_EDGES[3 * t + 1]!]!;
+          const c = cellEdges[CASE_EDGES[3 * t + 2]!]!;
+          tri[o] = a;
+          tri[o + 1] = flip ? c : b;
+          tri[o + 2] = flip ? b : c;
+          o += 3;
+        }
+        triangles.length = o;
+      }
+    }
+  }
+  return { positions: positions.finish(), triangles: triangles.finish() };
+}
