@@ -14,7 +14,7 @@ export interface DirectoryRecord {
 
 /** True when the file is a DICOMDIR (Media Storage Directory SOP class, or a DirectoryRecordSequence). */
 export function isDicomdir(file: DicomFile): boolean {
-  return file.dataset.string('x00020002')?.trim() === '1.2.840.10008.1.3.10' || file.dataset.has('x00041220');
+  return file.meta.string('x00020002')?.trim() === '1.2.840.10008.1.3.10' || file.dataset.has('x00041220');
 }
 
 /**

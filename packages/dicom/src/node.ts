@@ -79,9 +79,10 @@ export async function expandDicomPaths(paths: string[]): Promise<string[]> {
       await walk(p, out);
       continue;
     }
-    const bytes = new Uint8Array(await readFile(p));
     let dicomdir = false;
     try {
+      // the meta header (MediaStorageSOPClassUID) sits in the first bytes: no need to read image files whole here
+      const { bytes } = await fileSource(p).readHeader!();
       dicomdir = isDicomdir(parseDicom(bytes, { source: p, untilTag: 'x00041220' }));
     } catch {
       dicomdir = false; // not parseable as DICOM: scanning reports it
@@ -90,7 +91,7 @@ export async function expandDicomPaths(paths: string[]): Promise<string[]> {
       out.push(p);
       continue;
     }
-    const records = readDicomdir(parseDicom(bytes, { source: p }));
+    const records = readDicomdir(parseDicom(new Uint8Array(await readFile(p)), { source: p }));
     for (const r of records) {
       if (!r.fileId) continue;
       const file = join(dirname(p), ...r.fileId);

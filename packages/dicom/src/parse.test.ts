@@ -67,7 +67,10 @@ describe('parseDicom', () => {
       expect(isDicomdir(f)).toBe(true);
       expect(images(readDicomdir(f))).toEqual(images(ref));
     }
-    expect(readDicomdir(parse('pydicom/test_files/dicomdirtests/DICOMDIR-empty.dcm'))).toEqual([]);
+    const empty = parse('pydicom/test_files/dicomdirtests/DICOMDIR-empty.dcm');
+    expect(empty.meta.string('x00020002')).toBe('1.2.840.10008.1.3.10'); // Media Storage Directory Storage
+    expect(isDicomdir(empty)).toBe(true);
+    expect(readDicomdir(empty)).toEqual([]);
   });
 
   it('truncated or malformed inputs give typed errors naming the file', () => {

@@ -180,6 +180,8 @@ export class DicomDataset {
 /** A parsed DICOM file: its main data set plus what the file meta information said. */
 export interface DicomFile {
   dataset: DicomDataset;
+  /** The file meta information (group 0002), empty for files without a meta header. */
+  meta: DicomDataset;
   /** The transfer syntax of the data set (from the meta header, or detected for files without one). */
   transferSyntaxUid: string;
   /** True when the file had a Part 10 meta header (with or without the 128-byte preamble). */
@@ -271,6 +273,8 @@ export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): Dicom
 
   let dataStart = 0;
   let tsUid: string | undefined;
+  const DataSetCtor = (dicomParser as unknown as { DataSet: new (p: unknown, b: Uint8Array, e: object) => DataSet }).DataSet;
+  const metaElements: Record<string, Element> = {};
   if (metaStart >= 0) {
     const warn: string[] = [];
     let position = metaStart;
@@ -285,6 +289,7 @@ export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): Dicom
             location: { file: source, tag: formatTag(el.tag), offset: el.dataOffset },
           });
         }
+        metaElements[el.tag] = el;
         if (el.tag === 'x00020010') tsUid = readAscii(bytes, el.dataOffset, el.length).replace(/[\0 ]+$/, '');
         position = stream.position;
       }
@@ -308,7 +313,6 @@ export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): Dicom
     bodyStart = 0;
   }
   const parser = tsUid === TS.explicitBE ? dicomParser.bigEndianByteArrayParser : dicomParser.littleEndianByteArrayParser;
-  const DataSetCtor = (dicomParser as unknown as { DataSet: new (p: unknown, b: Uint8Array, e: object) => DataSet }).DataSet;
   const raw = new DataSetCtor(parser, body, {});
   raw.warnings = [];
   if (bodyStart >= body.length) {
@@ -323,7 +327,8 @@ export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): Dicom
     throw toDicomError(e, source, 'cannot parse the data set');
   }
   checkElementBounds(raw, body.length, source, options.untilTag);
-  return { dataset: new DicomDataset(raw, source), transferSyntaxUid: tsUid, hasMetaHeader: metaStart >= 0, warnings };
+  const meta = new DicomDataset(new DataSetCtor(dicomParser.littleEndianByteArrayParser, bytes, metaElements), source);
+  return { dataset: new DicomDataset(raw, source), meta, transferSyntaxUid: tsUid, hasMetaHeader: metaStart >= 0, warnings };
 }
 
 /** Every element (recursively) must lie inside the bytes: dicom-parser does not always check. */
