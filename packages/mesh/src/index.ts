@@ -1,3 +1,5 @@
 export * from './marching-cubes.js';
 export { EDGE_CLAMP } from './marching-cubes.cpu.js';
 export * from './quality.js';
+export * from './writers.js';
+export * from './smooth.js';
