@@ -3,6 +3,7 @@ import { isPhysiotwinError } from '@physiotwin/core';
 import { parseDicom } from './parse.js';
 import { decodePixels, ybrFullToRgb, invertMonochrome1 } from './pixels.js';
 import { readFixture, readJson, sha256 } from './test-util.js';
+import { writeDicom } from './write.js';
 
 interface PixelRef {
   file: string;
@@ -144,5 +145,28 @@ describe('decodePixels against reference_pixels.json', () => {
     const u = new Uint16Array([0, 4095, 100]);
     invertMonochrome1(u, { bitsStored: 12, pixelRepresentation: 0 });
     expect(Array.from(u)).toEqual([4095, 0, 3995]);
+  });
+
+  it('HighBit above BitsStored - 1 (data in the high bits of the word): shifted down, masked, sign-extended', async () => {
+    for (const [pr, raw, expected] of [
+      [0, [0xfff0, 0x0010, 0x800f], [0xfff, 1, 0x800]],
+      [1, [0xfff0, 0x0010, 0x800f], [-1, 1, -2048]],
+    ] as const) {
+      const bytes = writeDicom([
+        { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7' },
+        { tag: 0x00080018, vr: 'UI', value: '1.2.3.4' },
+        { tag: 0x00280002, vr: 'US', value: 1 },
+        { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+        { tag: 0x00280010, vr: 'US', value: 1 },
+        { tag: 0x00280011, vr: 'US', value: 3 },
+        { tag: 0x00280100, vr: 'US', value: 16 },
+        { tag: 0x00280101, vr: 'US', value: 12 },
+        { tag: 0x00280102, vr: 'US', value: 15 },
+        { tag: 0x00280103, vr: 'US', value: pr },
+        { tag: 0x7fe00010, vr: 'OW', value: new Uint16Array(raw) },
+      ]);
+      const { data } = await decodePixels(parseDicom(bytes));
+      expect(Array.from(data)).toEqual(expected);
+    }
   });
 });

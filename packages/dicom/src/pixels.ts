@@ -64,7 +64,9 @@ export function readPixelInfo(file: DicomFile): PixelInfo {
   if (rows < 1 || columns < 1) throw invalid(`image size ${rows}x${columns} is empty`, '(0028,0010)');
   if (![1, 8, 16, 32].includes(bitsAllocated)) throw invalid(`BitsAllocated ${bitsAllocated} is not 1, 8, 16 or 32`, '(0028,0100)');
   if (bitsStored < 1 || bitsStored > bitsAllocated) throw invalid(`BitsStored ${bitsStored} with BitsAllocated ${bitsAllocated}`, '(0028,0101)');
-  if (highBit !== bitsStored - 1) throw invalid(`HighBit ${highBit} is not BitsStored - 1 (${bitsStored - 1})`, '(0028,0102)');
+  if (highBit < bitsStored - 1 || highBit >= Math.max(bitsAllocated, 1)) {
+    throw invalid(`HighBit ${highBit} does not fit BitsStored ${bitsStored} in BitsAllocated ${bitsAllocated}`, '(0028,0102)');
+  }
   if (pixelRepresentation !== 0 && pixelRepresentation !== 1) throw invalid(`PixelRepresentation ${pixelRepresentation}`, '(0028,0103)');
   if (samplesPerPixel !== 1 && samplesPerPixel !== 3) throw invalid(`SamplesPerPixel ${samplesPerPixel} is not 1 or 3`, '(0028,0002)');
   if (samplesPerPixel === 3 && bitsAllocated === 1) throw invalid('1-bit colour images do not exist', '(0028,0100)');
@@ -255,6 +257,11 @@ export async function decodeFrameInto(
     if (!kind) {
       throw new PhysiotwinError('DICOM_UNSUPPORTED_TRANSFER_SYNTAX', `transfer syntax ${ts} is not supported`, loc);
     }
+    if (info.highBit !== info.bitsStored - 1) {
+      throw new PhysiotwinError('DICOM_INVALID', `HighBit ${info.highBit} with BitsStored ${info.bitsStored} in compressed pixel data`, {
+        location: { file: src, tag: '(0028,0102)' },
+      });
+    }
     const parts = (frames ?? encapsulatedFrames(file, info.numberOfFrames))[frameIndex]!;
     const frame = concat(parts);
     const declared = codestreamSize(frame);
@@ -377,12 +384,15 @@ export function maskAndExtend(out: StoredArray, offset: number, n: number, info:
   const bs = info.bitsStored;
   if (info.bitsAllocated === 1 || bs === info.bitsAllocated) return;
   const end = offset + n;
+  // The stored bits are HighBit - BitsStored + 1 .. HighBit (usually 0 .. BitsStored - 1).
+  const low = info.highBit + 1 - bs;
   if (info.pixelRepresentation === 1) {
-    const shift = 32 - bs;
-    for (let i = offset; i < end; i++) out[i] = (out[i]! << shift) >> shift;
+    const up = 31 - info.highBit;
+    const down = 32 - bs;
+    for (let i = offset; i < end; i++) out[i] = (out[i]! << up) >> down;
   } else {
     const mask = bs >= 32 ? 0xffffffff : (2 ** bs) - 1;
-    for (let i = offset; i < end; i++) out[i] = out[i]! & mask;
+    for (let i = offset; i < end; i++) out[i] = (out[i]! >>> low) & mask;
   }
 }
 
