@@ -33,7 +33,8 @@ export interface FrameDescriptor {
   sliceThickness?: number | undefined;
   rescaleSlope: number;
   rescaleIntercept: number;
-  /** Key of the stack this frame belongs to inside its series (Enhanced objects, mosaics: ''). */
+  /** Key of the stack this frame belongs to inside its series: echo and time point of classic images, stack and
+   * non-position dimension indices of Enhanced objects, the file of a mosaic. */
   stackKey: string;
   instanceNumber?: number | undefined;
   /** File offset of this frame's stored bytes when they can be read straight into a volume (see directPixelOffset). */
@@ -74,6 +75,13 @@ function orientationOf(ds: DicomDataset): FrameDescriptor['orientation'] {
 function spacingOf(ds: DicomDataset): [number, number] | undefined {
   const v = ds.numbers('x00280030');
   return v.length >= 2 && v[0]! > 0 && v[1]! > 0 ? [v[0]!, v[1]!] : undefined;
+}
+
+/** EchoNumbers (0018,0086) and TemporalPositionIdentifier (0020,0100) of a classic image, '' when absent. */
+function classicStackKey(ds: DicomDataset): string {
+  const echo = ds.string('x00180086')?.trim();
+  const time = ds.string('x00200100')?.trim();
+  return echo || time ? `echo ${echo ?? ''} time ${time ?? ''}` : '';
 }
 
 /** The first item of a functional-group macro sequence in the per-frame item, else in the shared item. */
@@ -145,7 +153,8 @@ export function describeFrames(file: DicomFile, sourceIndex: number, pixel: Pixe
     sliceThickness: ds.number('x00180050'),
     rescaleSlope: slope0 === 0 ? 1 : slope0,
     rescaleIntercept: intercept0,
-    stackKey: '',
+    // Classic images: echoes and time points of one series are separate volumes (as dcm2niix splits them).
+    stackKey: classicStackKey(ds),
     instanceNumber: ds.number('x00200013'),
   };
   const perFrame = ds.items(SEQ.perFrameFG);

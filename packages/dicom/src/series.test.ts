@@ -118,4 +118,20 @@ describe('series geometry on synthetic series (written with writeDicom)', () => 
     // signed 16-bit stored range -32768..32767: v -> -32768 + 32767 - v = -1 - v
     expect(inv.volume.data[0]).toBe(-101);
   });
+
+  it('a multi-echo series (EchoNumbers) becomes one group per echo instead of duplicate positions', async () => {
+    const src = [1, 2].flatMap((echo) =>
+      [0, 1, 2].map((k) => ({
+        name: `e${echo}s${k}`,
+        bytes: syntheticSlice({ seriesUid: '1.2.3.11', instance: echo * 10 + k, rows: 8, columns: 8, position: [0, 0, 3 * k], pixels: new Int16Array(64).fill(echo), echo }),
+      })),
+    );
+    const s = await scanDicom(src);
+    expect(s.groups).toHaveLength(2);
+    for (const g of s.groups) {
+      expect(g.geometry.duplicatePositions).toBe(false);
+      const { volume } = await loadVolume(g, s.sources);
+      expect(new Set(volume.data).size).toBe(1);
+    }
+  });
 });

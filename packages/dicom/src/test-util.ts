@@ -35,6 +35,8 @@ export interface SliceInit {
   intercept?: number;
   /** @default 'MONOCHROME2' */
   photometric?: string;
+  /** EchoNumbers, when set. */
+  echo?: number;
 }
 
 /** A CT slice (int16, explicit VR LE) written with writeDicom. */
@@ -59,6 +61,7 @@ export function syntheticSlice(s: SliceInit): Uint8Array {
     { tag: 0x00280103, vr: 'US', value: 1 },
     { tag: 0x00281052, vr: 'DS', value: s.intercept ?? -1024 },
     { tag: 0x00281053, vr: 'DS', value: s.slope ?? 1 },
+    ...(s.echo === undefined ? [] : [{ tag: 0x00180086, vr: 'IS', value: s.echo }]),
     { tag: 0x7fe00010, vr: 'OW', value: s.pixels },
   ]);
 }
