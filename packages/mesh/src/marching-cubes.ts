@@ -1,4 +1,4 @@
-import type { OperationOptions, SurfaceMesh, Volume } from '@physiotwin/core';
+import type { OperationOptions, SurfaceMesh, Vec3, Volume } from '@physiotwin/core';
 import { dtypeOf, PhysiotwinError, progressReporter, throwIfAborted, validateVolume } from '@physiotwin/core';
 import type { AdapterDescription, BackendOptions } from '@physiotwin/gpu';
 import { resolveBackend } from '@physiotwin/gpu';
@@ -11,6 +11,12 @@ export interface IsosurfaceSpec {
   iso?: number | undefined;
   /** Mesh the boundary of the voxels equal to this label (a labelmap): the 0.5 isosurface of the indicator. */
   label?: number | undefined;
+  /**
+   * Close the surface where the object leaves the volume: the volume is padded with one layer of outside
+   * samples, so the surface gets caps on the boundary planes (within 1e-3 voxel for `iso`, half a voxel out
+   * for `label`). @default false
+   */
+  capBoundary?: boolean | undefined;
 }
 
 /** A surface and the backend that made it. */
@@ -31,6 +37,36 @@ const MIN_VOXELS_FOR_GPU = 1 << 22;
 
 /** Resolves the spec to the inputs of the kernels (stored-unit isovalue and inside sign). */
 export function isosurfaceInput(volume: Volume, spec: IsosurfaceSpec, op: string): MarchingCubesInput {
+  const input = unpaddedInput(volume, spec, op);
+  return spec.capBoundary ? padded(input) : input;
+}
+
+/** Lowest finite f32: an outside sample whose edges put the vertex EDGE_CLAMP from the inside sample. */
+const F32_LOWEST = -3.4028234663852886e38;
+
+/** The input with one layer of outside samples around it (origin moved one voxel back along each axis). */
+function padded(input: MarchingCubesInput): MarchingCubesInput {
+  const [nx, ny, nz] = input.dims;
+  const dims: Vec3 = [nx + 2, ny + 2, nz + 2];
+  const total = dims[0] * dims[1] * dims[2];
+  // A labelmap indicator pads with 0; other data with the lowest f32 (highest for an inverted rescale), in a
+  // type that holds the stored values exactly.
+  const indicator = input.data instanceof Uint8Array && input.iso === 0.5 && input.sign === 1;
+  const data = indicator ? new Uint8Array(total) : input.data instanceof Float64Array ? new Float64Array(total) : new Float32Array(total);
+  if (!indicator) data.fill(input.sign * F32_LOWEST);
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      const src = nx * (j + ny * k);
+      data.set(input.data.subarray(src, src + nx), 1 + dims[0] * (j + 1 + dims[1] * (k + 1)));
+    }
+  }
+  const d = input.direction;
+  const s = input.spacing;
+  const origin = [0, 1, 2].map((r) => input.origin[r]! - d[r]! * s[0] - d[3 + r]! * s[1] - d[6 + r]! * s[2]) as Vec3;
+  return { ...input, data, dims, origin };
+}
+
+function unpaddedInput(volume: Volume, spec: IsosurfaceSpec, op: string): MarchingCubesInput {
   validateVolume(volume);
   if (volume.components !== 1) throw new PhysiotwinError('INVALID_ARGUMENT', `${op} needs a scalar volume, this one has ${volume.components} components`);
   if (volume.dims.some((d) => d < 2)) throw new PhysiotwinError('INVALID_ARGUMENT', `${op} needs at least 2 voxels along each axis, got dims ${volume.dims.join(' x ')}`);

@@ -6,6 +6,8 @@ import { dicomConvert } from './dicom-convert.js';
 import { hemoEnsemble } from './hemo-ensemble.js';
 import { hemoPlot } from './hemo-plot.js';
 import { hemoRun } from './hemo-run.js';
+import { segment } from './segment.js';
+import { mesh } from './mesh.js';
 
 /** Every subcommand, in the order `physiotwin --help` lists them. Add new commands here. */
-export const commands: Command[] = [doctor, info, dicomInfo, dicomConvert, hemoRun, hemoEnsemble, hemoPlot];
+export const commands: Command[] = [doctor, info, dicomInfo, dicomConvert, hemoRun, hemoEnsemble, hemoPlot, segment, mesh];
