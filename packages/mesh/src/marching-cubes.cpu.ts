@@ -69,8 +69,21 @@ export function marchingCubesCpu(input: MarchingCubesInput, tick?: (k: number) =
   const nxy = nx * ny;
   const n = data.length;
   const inside = new Uint8Array(n);
-  if (sign > 0) for (let i = 0; i < n; i++) inside[i] = data[i]! >= iso ? 1 : 0;
-  else for (let i = 0; i < n; i++) inside[i] = data[i]! <= iso ? 1 : 0;
+  // Per x-row (j, k): 0 all outside, 1 all inside, 2 mixed. Rows and cells whose rows are all uniform and
+  // equal have no crossings and are skipped whole: most of a typical volume.
+  const rowState = new Uint8Array(ny * nz);
+  for (let r = 0; r < ny * nz; r++) {
+    const o = r * nx;
+    let ones = 0;
+    if (sign > 0) for (let i = o; i < o + nx; i++) ones += inside[i] = data[i]! >= iso ? 1 : 0;
+    else for (let i = o; i < o + nx; i++) ones += inside[i] = data[i]! <= iso ? 1 : 0;
+    rowState[r] = ones === 0 ? 0 : ones === nx ? 1 : 2;
+  }
+  /** True when rows r1 and r2 (or r1 alone when r2 < 0) are uniform with the same value. */
+  const sameUniform = (r1: number, r2: number) => {
+    const s1 = rowState[r1]!;
+    return s1 !== 2 && (r2 < 0 || rowState[r2] === s1);
+  };
   const m = indexToWorldRows(input);
   const flip = flipsOrientation(input.direction);
   const positions = new Growable(new Float32Array(3 * 4096), (k) => new Float32Array(k));
@@ -79,61 +92,64 @@ export function marchingCubesCpu(input: MarchingCubesInput, tick?: (k: number) =
   const ids = [0, 1].map(() => [new Int32Array(nxy), new Int32Array(nxy), new Int32Array(nxy)]);
   let vertexCount = 0;
 
+  // Vertex `id` on the edge from point p (index coordinates x, y, z) along `axis` (`step` apart in memory).
+  const emit = (p: number, step: number, axis: number, x: number, y: number, z: number): number => {
+    const v0 = data[p]!;
+    let t = (iso - v0) / (data[p + step]! - v0);
+    // NaN (a NaN sample) falls to EDGE_CLAMP, like the comparisons below.
+    t = t > EDGE_CLAMP ? (t < 1 - EDGE_CLAMP ? t : 1 - EDGE_CLAMP) : EDGE_CLAMP;
+    if (axis === 0) x += t;
+    else if (axis === 1) y += t;
+    else z += t;
+    const pos = positions.reserve(3);
+    const o = positions.length;
+    pos[o] = m[0]! * x + m[1]! * y + m[2]! * z + m[3]!;
+    pos[o + 1] = m[4]! * x + m[5]! * y + m[6]! * z + m[7]!;
+    pos[o + 2] = m[8]! * x + m[9]! * y + m[10]! * z + m[11]!;
+    positions.length = o + 3;
+    return vertexCount++;
+  };
+
+  // Numbers the vertices of slice k's points in raster order of (point, axis). Only crossed edges get an id:
+  // the case table never asks for another.
   const emitSlice = (k: number) => {
-    const slot = ids[k & 1]!;
-    const [ex, ey, ez] = slot as [Int32Array, Int32Array, Int32Array];
+    const [ex, ey, ez] = ids[k & 1]! as [Int32Array, Int32Array, Int32Array];
     const off = k * nxy;
+    const hasZ = k + 1 < nz;
     for (let j = 0; j < ny; j++) {
+      const hasY = j + 1 < ny;
+      const r = j + ny * k;
+      if (sameUniform(r, hasY ? r + 1 : -1) && sameUniform(r, hasZ ? r + ny : -1)) continue;
+      const row = nx * j;
       for (let i = 0; i < nx; i++) {
-        const q = i + nx * j;
+        const q = row + i;
         const p = off + q;
         const a = inside[p]!;
-        for (let axis = 0; axis < 3; axis++) {
-          const target = axis === 0 ? ex : axis === 1 ? ey : ez;
-          const step = axis === 0 ? 1 : axis === 1 ? nx : nxy;
-          const inBounds = axis === 0 ? i + 1 < nx : axis === 1 ? j + 1 < ny : k + 1 < nz;
-          if (!inBounds || inside[p + step] === a) {
-            target[q] = -1;
-            continue;
-          }
-          const v0 = data[p]!;
-          const v1 = data[p + step]!;
-          let t = (iso - v0) / (v1 - v0);
-          t = t < EDGE_CLAMP ? EDGE_CLAMP : t > 1 - EDGE_CLAMP ? 1 - EDGE_CLAMP : t;
-          const x = axis === 0 ? i + t : i;
-          const y = axis === 1 ? j + t : j;
-          const z = axis === 2 ? k + t : k;
-          const pos = positions.reserve(3);
-          const o = positions.length;
-          pos[o] = m[0]! * x + m[1]! * y + m[2]! * z + m[3]!;
-          pos[o + 1] = m[4]! * x + m[5]! * y + m[6]! * z + m[7]!;
-          pos[o + 2] = m[8]! * x + m[9]! * y + m[10]! * z + m[11]!;
-          positions.length += 3;
-          target[q] = vertexCount++;
-        }
+        if (i + 1 < nx && inside[p + 1] !== a) ex[q] = emit(p, 1, 0, i, j, k);
+        if (hasY && inside[p + nx] !== a) ey[q] = emit(p, nx, 1, i, j, k);
+        if (hasZ && inside[p + nxy] !== a) ez[q] = emit(p, nxy, 2, i, j, k);
       }
     }
   };
 
-  // Per cube edge: slot (0 = lower slice, 1 = upper), axis, and offset within the slice.
-  const edgeSlot = new Uint8Array(12);
+  // Per cube edge: its id array (x, y or z edges of the lower or upper slice) and offset within the slice.
   const edgeOffset = new Int32Array(12);
   for (let e = 0; e < 12; e++) {
     const c = EDGE_BASE[e]!;
-    edgeSlot[e] = c >> 2;
     edgeOffset[e] = (c & 1) + nx * ((c >> 1) & 1);
   }
-  const cellEdges = new Int32Array(12);
+  const edgeIds: Int32Array[] = new Array<Int32Array>(12);
 
   if (nz > 0) emitSlice(0);
   for (let k = 0; k + 1 < nz; k++) {
     tick?.(k);
     emitSlice(k + 1);
-    const lower = ids[k & 1]!;
-    const upper = ids[(k + 1) & 1]!;
+    for (let e = 0; e < 12; e++) edgeIds[e] = ids[(k + (EDGE_BASE[e]! >> 2)) & 1]![EDGE_AXIS[e]!]!;
     const b0 = k * nxy;
     const b1 = b0 + nxy;
     for (let j = 0; j + 1 < ny; j++) {
+      const r = j + ny * k;
+      if (sameUniform(r, r + 1) && sameUniform(r, r + ny) && sameUniform(r, r + ny + 1)) continue;
       const r00 = b0 + nx * j;
       const r10 = r00 + nx;
       const r01 = b1 + nx * j;
@@ -146,18 +162,17 @@ export function marchingCubesCpu(input: MarchingCubesInput, tick?: (k: number) =
         left = right;
         if (cube === 0 || cube === 255) continue;
         const q = i + nx * j;
-        for (let e = 0; e < 12; e++) {
-          const slot = edgeSlot[e] === 0 ? lower : upper;
-          cellEdges[e] = slot[EDGE_AXIS[e]!]![q + edgeOffset[e]!]!;
-        }
         const t0 = CASE_START[cube]!;
         const t1 = CASE_START[cube + 1]!;
         const tri = triangles.reserve(3 * (t1 - t0));
         let o = triangles.length;
         for (let t = t0; t < t1; t++) {
-          const a = cellEdges[CASE_EDGES[3 * t]!]!;
-          const b = cellEdges[CASE_EDGES[3 * t + 1]!]!;
-          const c = cellEdges[CASE_EDGES[3 * t + 2]!]!;
+          const e0 = CASE_EDGES[3 * t]!;
+          const e1 = CASE_EDGES[3 * t + 1]!;
+          const e2 = CASE_EDGES[3 * t + 2]!;
+          const a = edgeIds[e0]![q + edgeOffset[e0]!]!;
+          const b = edgeIds[e1]![q + edgeOffset[e1]!]!;
+          const c = edgeIds[e2]![q + edgeOffset[e2]!]!;
           tri[o] = a;
           tri[o + 1] = flip ? c : b;
           tri[o + 2] = flip ? b : c;
