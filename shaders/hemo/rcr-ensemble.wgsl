@@ -38,8 +38,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let k1 = P.alphaF * g1 * P.dt + RdC * (1.0 - P.alphaM);
   var pc = state[v * 2u];
   var pcd = state[v * 2u + 1u];
-  var s: array<f32, 9>;
-  for (var j = 0u; j < 9u; j++) { s[j] = stats[v * 9u + j]; }
+  let o = v * 9u;
+  var sIn = stats[o]; var lIn = stats[o + 1u]; var hIn = stats[o + 2u];
+  var sOut = stats[o + 3u]; var lOut = stats[o + 4u]; var hOut = stats[o + 5u];
+  var sC = stats[o + 6u]; var lC = stats[o + 7u]; var hC = stats[o + 8u];
   for (var i = 0u; i < P.steps; i++) {
     let k = P.driveOffset + i;
     let a = (Rd * drive[2u * k] + Pd - pc - k1 * pcd) * inv;
@@ -49,12 +51,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let q = drive[2u * k + 1u];
       let po = pc + Rp * q;
       let pi = po + R * q;
-      s[0] += pi; s[1] = min(s[1], pi); s[2] = max(s[2], pi);
-      s[3] += po; s[4] = min(s[4], po); s[5] = max(s[5], po);
-      s[6] += pc; s[7] = min(s[7], pc); s[8] = max(s[8], pc);
+      sIn += pi; lIn = min(lIn, pi); hIn = max(hIn, pi);
+      sOut += po; lOut = min(lOut, po); hOut = max(hOut, po);
+      sC += pc; lC = min(lC, pc); hC = max(hC, pc);
     }
   }
   state[v * 2u] = pc;
   state[v * 2u + 1u] = pcd;
-  for (var j = 0u; j < 9u; j++) { stats[v * 9u + j] = s[j]; }
+  stats[o] = sIn; stats[o + 1u] = lIn; stats[o + 2u] = hIn;
+  stats[o + 3u] = sOut; stats[o + 4u] = lOut; stats[o + 5u] = hOut;
+  stats[o + 6u] = sC; stats[o + 7u] = lC; stats[o + 8u] = hC;
 }

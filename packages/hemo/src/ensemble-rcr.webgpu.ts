@@ -1,4 +1,4 @@
-import { createBufferFrom, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
+import { createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
 import { PhysiotwinError } from '@physiotwin/core';
 import type { RcrProblem, RcrStats } from './ensemble.js';
 import { rcrEnsembleWgsl } from './generated/shaders.js';
@@ -55,20 +55,22 @@ export async function rcrEnsembleWebgpu(p: RcrProblem, gpu: GpuContext): Promise
     await withGpuErrorScope(device, 'hemo/rcr-ensemble', () => {
       const encoder = device.createCommandEncoder({ label: 'hemo/rcr-ensemble' });
       for (const d of dispatches) {
-        const u = createUniformBuffer(
-          device,
-          [
-            ['u32', p.n], ['u32', d.offset], ['u32', d.steps], ['u32', d.first], ['u32', Math.max(1, p.firstSummaryStep)], ['u32', d.steady],
-            ['f32', d.dt], ['f32', p.alphaM], ['f32', p.alphaF], ['f32', p.gamma],
-          ],
-          'hemo/rcr-ensemble:params',
-        );
-        uniforms.push(u);
-        const pass = encoder.beginComputePass({ label: 'hemo/rcr-ensemble' });
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [u, bufs.variant, bufs.drive, bufs.state, bufs.stats].map((buffer, binding) => ({ binding, resource: { buffer } })) }));
-        pass.dispatchWorkgroups(groups);
-        pass.end();
+        {
+          const u = createUniformBuffer(
+            device,
+            [
+              ['u32', p.n], ['u32', d.offset], ['u32', d.steps], ['u32', d.first], ['u32', Math.max(1, p.firstSummaryStep)], ['u32', d.steady],
+              ['f32', d.dt], ['f32', p.alphaM], ['f32', p.alphaF], ['f32', p.gamma],
+            ],
+            'hemo/rcr-ensemble:params',
+          );
+          uniforms.push(u);
+          const pass = encoder.beginComputePass({ label: 'hemo/rcr-ensemble' });
+          pass.setPipeline(pipeline);
+          pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [u, bufs.variant, bufs.drive, bufs.state, bufs.stats].map((buffer, binding) => ({ binding, resource: { buffer } })) }));
+          pass.dispatchWorkgroups(groups);
+          pass.end();
+        }
       }
       device.queue.submit([encoder.finish()]);
     });

@@ -251,7 +251,7 @@ export function simulate(config: SvZeroDConfig, options: SimulateOptions = {}): 
   let cycles = settings.numberOfCycles;
   if (settings.useCycleToCycleError && model.hasWindkessel) {
     // Pfaller 2021 eq. 21: cycles needed for the slowest RCR to decay below the relative error.
-    cycles = Math.max(2, Math.ceil((-model.largestWindkesselTau / T) * Math.log(settings.cycleToCycleError)));
+    cycles = Math.max(1, Math.ceil((-model.largestWindkesselTau / T) * Math.log(settings.cycleToCycleError)));
   }
   const dt = integ.dt;
   const times: number[] = [];
@@ -360,8 +360,9 @@ function capDofs(model: Model): Array<[number, number]> {
   for (const v of model.vessels) {
     const inBc = v.inlets[0] && model.byName.get(v.inlets[0].name.split(':')[0]!)?.cls === 'boundary_condition';
     const outBc = v.outlets[0] && model.byName.get(v.outlets[0].name.split(':')[1]!)?.cls === 'boundary_condition';
-    if (inBc) out.push([v.inlets[0]!.flowDof, v.inlets[0]!.presDof]);
-    else if (outBc) out.push([v.outlets[0]!.flowDof, v.outlets[0]!.presDof]);
+    // As upstream: a vessel with an outlet boundary condition is checked at its outlet, else at its inlet.
+    if (outBc) out.push([v.outlets[0]!.flowDof, v.outlets[0]!.presDof]);
+    else if (inBc) out.push([v.inlets[0]!.flowDof, v.inlets[0]!.presDof]);
   }
   return out;
 }

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resultTable, simulate, type SvZeroDConfig } from './index.js';
+
+const ROOT = join(__dirname, '../../../fixtures/hemo/svzerod/cases');
+const load = (name: string): Record<string, any> => JSON.parse(readFileSync(join(ROOT, `${name}.json`), 'utf8'));
+
+function cycleMeans(cfg: SvZeroDConfig, column: string): number[] {
+  const t = resultTable(simulate(cfg), false);
+  const pts = (cfg.simulation_parameters as { number_of_time_pts_per_cardiac_cycle: number }).number_of_time_pts_per_cardiac_cycle;
+  const v = t.values[column]!;
+  const means: number[] = [];
+  for (let start = 0; start + pts <= v.length; start += pts - 1) {
+    let s = 0;
+    for (let i = 0; i < pts; i++) s += v[start + i]!;
+    means.push(s / pts);
+  }
+  return means;
+}
+
+describe('cycle-to-cycle convergence (use_cycle_to_cycle_error)', () => {
+  it('with an RCR: runs ceil(-tau_max / T ln(err)) cycles (Pfaller 2021 eq. 21)', () => {
+    const cfg = load('pulsatileFlow_R_RCR');
+    cfg.simulation_parameters.use_cycle_to_cycle_error = true;
+    cfg.simulation_parameters.sim_cycle_to_cycle_percent_error = 0.001;
+    cfg.boundary_conditions[1].bc_values.C = 1e-3; // tau = Rd C = 1 s, T = 1 s
+    const r = simulate(cfg);
+    expect(r.cycles).toBe(Math.ceil(-1 * Math.log(1e-5)));
+    expect(r.steps).toBe(r.cycles * 200);
+  });
+
+  it('without an RCR: adds cycles until the mean cap pressure and flow change by less than the error', () => {
+    const cfg = load('pulsatileFlow_R_coronary');
+    cfg.simulation_parameters.number_of_cardiac_cycles = 2;
+    cfg.simulation_parameters.steady_initial = false;
+    cfg.simulation_parameters.use_cycle_to_cycle_error = true;
+    cfg.simulation_parameters.sim_cycle_to_cycle_percent_error = 0.1;
+    const r = simulate(cfg);
+    expect(r.cycles).toBeGreaterThan(2);
+    const all = { ...cfg, simulation_parameters: { ...cfg.simulation_parameters, output_all_cycles: true, use_cycle_to_cycle_error: false, number_of_cardiac_cycles: r.cycles } };
+    const m = cycleMeans(all, 'pressure_out');
+    const rel = (k: number): number => Math.abs((m[k]! - m[k - 1]!) / m[k - 1]!);
+    console.info(`coronary without steady start: ${r.cycles} cycles; relative change of the mean outlet pressure over the last two cycles ${rel(m.length - 1).toExponential(2)}, one cycle earlier ${rel(m.length - 2).toExponential(2)}`);
+    expect(rel(m.length - 1)).toBeLessThanOrEqual(1e-3);
+    expect(rel(m.length - 2)).toBeGreaterThan(1e-3);
+  });
+});
