@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { simulate, type SvZeroDConfig } from './index.js';
+
+const ROOT = join(__dirname, '../../../fixtures/hemo/svzerod/cases');
+const load = (name: string): Record<string, any> => JSON.parse(readFileSync(join(ROOT, `${name}.json`), 'utf8'));
+/** Newton stops at |residual| < absolute_tolerance: the upstream comparison rule. */
+const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-7 * (1 + Math.abs(b));
+
+function last(r: ReturnType<typeof simulate>, name: string): number {
+  const i = r.model.dofNames.indexOf(name);
+  expect(i).toBeGreaterThanOrEqual(0);
+  return r.y[r.y.length - 1]![i]!;
+}
+
+describe('blocks without a reference case', () => {
+  it('BloodVesselRC: steady flow gives P_in = Q (Rpd + R) + Pd', () => {
+    const cfg: SvZeroDConfig = {
+      simulation_parameters: { number_of_cardiac_cycles: 30, number_of_time_pts_per_cardiac_cycle: 101, absolute_tolerance: 1e-10 },
+      boundary_conditions: [
+        { bc_name: 'IN', bc_type: 'FLOW', bc_values: { Q: [5, 5], t: [0, 1] } },
+        { bc_name: 'OUT', bc_type: 'RESISTANCE', bc_values: { R: 100, Pd: 10 } },
+      ],
+      vessels: [{ vessel_id: 0, vessel_name: 'pul', zero_d_element_type: 'BloodVesselRC', zero_d_element_values: { Rpd: 200, Cp: 1e-3 }, boundary_conditions: { inlet: 'IN', outlet: 'OUT' } }],
+    };
+    const r = simulate(cfg);
+    expect(close(last(r, 'pressure:IN:pul'), 5 * 300 + 10)).toBe(true);
+    expect(close(last(r, 'flow:pul:OUT'), 5)).toBe(true);
+  });
+
+  it('CORONARY_VAR_RES with Ra2_min = Ra2_max reproduces CORONARY (pulsatile case)', () => {
+    const a = load('pulsatileFlow_R_coronary');
+    a.simulation_parameters.number_of_cardiac_cycles = 5;
+    const b = structuredClone(a);
+    const v = b.boundary_conditions[1].bc_values;
+    b.boundary_conditions[1] = { bc_name: 'OUT', bc_type: 'CORONARY_VAR_RES', bc_values: { Ra1: v.Ra1, Rv1: v.Rv1, Ca: v.Ca, Cc: v.Cc, Pim: v.Pim, t: v.t, P_v: v.P_v, Ra2_min: v.Ra2, Ra2_max: v.Ra2, T_vc: 0.2, T_vr: 0.3 } };
+    const ra = simulate(a);
+    const rb = simulate(b);
+    let worst = 0;
+    for (let k = 0; k < ra.y.length; k++) for (let i = 0; i < ra.y[k]!.length; i++) worst = Math.max(worst, Math.abs(ra.y[k]![i]! - rb.y[k]![i]!) / (1 + Math.abs(ra.y[k]![i]!)));
+    expect(worst).toBeLessThan(1e-12);
+    // A varying Ram changes the result.
+    b.boundary_conditions[1].bc_values.Ra2_max = 3 * v.Ra2;
+    const rc = simulate(b);
+    const maxP = (r: ReturnType<typeof simulate>): number => Math.max(...r.y.map((y) => y[r.model.dofNames.indexOf('pressure:branch0_seg0:OUT')]!));
+    expect(maxP(rc) - maxP(ra)).toBeGreaterThan(1);
+  });
+
+  it('ChamberSphere (parameters of its header example) runs and conserves mass: Q_in - Q_out = dV/dt', () => {
+    const cfg: SvZeroDConfig = {
+      simulation_parameters: { number_of_cardiac_cycles: 3, number_of_time_pts_per_cardiac_cycle: 501, steady_initial: false, output_all_cycles: true, output_variable_based: true, absolute_tolerance: 1e-8 },
+      boundary_conditions: [
+        { bc_name: 'IN', bc_type: 'PRESSURE', bc_values: { P: [1000, 1000], t: [0, 1] } },
+        { bc_name: 'OUT', bc_type: 'RESISTANCE', bc_values: { R: 1e8, Pd: 0 } },
+      ],
+      // SI units as in the header example (Pa, m, m^3/s): filling through a resistance of 1e8 Pa s/m^3.
+      vessels: [
+        { vessel_id: 1, vessel_name: 'inflow', zero_d_element_type: 'BloodVessel', zero_d_element_values: { R_poiseuille: 1e8 }, boundary_conditions: { inlet: 'IN' } },
+        { vessel_id: 0, vessel_name: 'ventricle', zero_d_element_type: 'ChamberSphere', zero_d_element_values: { rho: 1e3, thick0: 0.01, radius0: 0.05, W1: 10e3, W2: 40, eta: 10.0, sigma_max: 185e3, alpha_max: 30.0, alpha_min: -30.0, tsys: 0.17, tdias: 0.484, steepness: 0.005 }, boundary_conditions: { outlet: 'OUT' } },
+      ],
+      junctions: [{ junction_name: 'J', junction_type: 'NORMAL_JUNCTION', inlet_vessels: [1], outlet_vessels: [0] }],
+    };
+    const r = simulate(cfg);
+    const iq = r.model.dofNames.indexOf('flow:J:ventricle');
+    const oq = r.model.dofNames.indexOf('flow:ventricle:OUT');
+    const iv = r.model.dofNames.indexOf('volume:ventricle');
+    expect(iv).toBeGreaterThan(0);
+    // The equation holds at the generalized-alpha levels (y at n + alpha_f, ydot at n + alpha_m), where Newton
+    // drives its residual below absolute_tolerance (1e-8).
+    const am = 0.5 * (3 - 0.5) / 1.5;
+    const af = 1 / 1.5;
+    let worst = 0;
+    let qmax = 0;
+    for (let k = 1; k < r.y.length; k++) {
+      const lv = (i: number): number => r.y[k - 1]![i]! + af * (r.y[k]![i]! - r.y[k - 1]![i]!);
+      const vdot = r.ydot[k - 1]![iv]! + am * (r.ydot[k]![iv]! - r.ydot[k - 1]![iv]!);
+      worst = Math.max(worst, Math.abs(lv(iq) - lv(oq) - vdot));
+      qmax = Math.max(qmax, Math.abs(r.y[k]![iq]!));
+    }
+    console.info(`ChamberSphere: max |Q_in - Q_out - dV/dt| at the alpha levels ${worst.toExponential(2)} m^3/s (max |Q_in| ${qmax.toExponential(2)})`);
+    expect(qmax).toBeGreaterThan(0);
+    expect(worst).toBeLessThan(1e-8);
+    expect(r.model.dofNames.filter((d) => d.endsWith(':ventricle') && !d.startsWith('flow') && !d.startsWith('pressure'))).toEqual(['radius:ventricle', 'velo:ventricle', 'stress:ventricle', 'tau:ventricle', 'volume:ventricle']);
+  });
+
+  it('ClosedLoopCoronaryLeft/Right attach to the heart inlet junction and carry coronary flow', () => {
+    // The upstream closed-loop case (mmHg-mL-s units) with a left and a right coronary bed added.
+    const cfg = load('closedLoopHeart_singleVessel');
+    const mmHg = 1;
+    const cor = (name: string, type: string): Record<string, unknown> => ({ bc_name: name, bc_type: type, bc_values: { Ra: 100 * mmHg, Ram: 150 * mmHg, Rv: 50 * mmHg, Ca: 0.001 / mmHg, Cim: 0.005 / mmHg } });
+    cfg.boundary_conditions.push(cor('LCA', 'ClosedLoopCoronaryLeft'), cor('RCA', 'ClosedLoopCoronaryRight'));
+    cfg.vessels.push(
+      { vessel_id: 1, vessel_name: 'lca', zero_d_element_type: 'BloodVessel', zero_d_element_values: { R_poiseuille: 1 * mmHg }, boundary_conditions: { outlet: 'LCA' } },
+      { vessel_id: 2, vessel_name: 'rca', zero_d_element_type: 'BloodVessel', zero_d_element_values: { R_poiseuille: 1 * mmHg }, boundary_conditions: { outlet: 'RCA' } },
+    );
+    cfg.closed_loop_blocks[0].outlet_blocks = ['branch0_seg0', 'lca', 'rca'];
+    const r = simulate(cfg);
+    expect(r.model.dofNames).toContain('flow:LCA:J_heart_inlet');
+    expect(r.model.dofNames).toContain('volume_im:RCA');
+    // Mean coronary flow over the last cycle is positive and a small fraction of cardiac output.
+    const mean = (d: string): number => {
+      const i = r.model.dofNames.indexOf(d);
+      return r.y.reduce((a, y) => a + y[i]!, 0) / r.y.length;
+    };
+    const qc = mean('flow:lca:LCA') + mean('flow:rca:RCA');
+    const qa = mean('flow:branch0_seg0:RCR_aorta');
+    expect(qc).toBeGreaterThan(0);
+    expect(qc / (qc + qa)).toBeLessThan(0.2);
+  });
+});
