@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { mat4, vec3 } from 'gl-matrix';
 import { describe, expect, it } from 'vitest';
 import type { Mat3, Vec3, Volume } from '@physiotwin/core';
@@ -7,6 +5,7 @@ import { createRng, createVolume, isPhysiotwinError, worldToIndex } from '@physi
 import { marchingCubes } from './marching-cubes.js';
 import { EDGE_CLAMP } from './marching-cubes.cpu.js';
 import { meshQuality } from './quality.js';
+import { readHeadsq } from './headsq.test-helper.js';
 
 const cpu = { backend: 'cpu' } as const;
 
@@ -185,22 +184,6 @@ describe('marching cubes geometry', () => {
     await expect(marchingCubes(createVolume({ data: new Uint8Array(4), dims: [4, 1, 1] }), { iso: 1 }, cpu)).rejects.toSatisfy((e) => isPhysiotwinError(e, 'INVALID_ARGUMENT'));
   });
 });
-
-/** Reads the vtk.js HttpDataSetReader layout of fixtures/mesh/vtkjs-headsq (index.json + gzip raw int16). */
-export function readHeadsq(): Volume<Int16Array> {
-  const dir = new URL('../../../fixtures/mesh/vtkjs-headsq/', import.meta.url);
-  const index = JSON.parse(readFileSync(new URL('index.json', dir), 'utf8')) as {
-    spacing: number[]; origin: number[]; direction: number[]; extent: number[];
-    pointData: { arrays: Array<{ data: { ref: { id: string; encode: string } } }> };
-  };
-  const ref = index.pointData.arrays[0]!.data.ref;
-  const raw = gunzipSync(readFileSync(new URL(`data/${ref.id}.gz`, dir)));
-  const data = new Int16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  const e = index.extent;
-  const dims: Vec3 = [e[1]! - e[0]! + 1, e[3]! - e[2]! + 1, e[5]! - e[4]! + 1];
-  // vtk.js direction: the first triple is the i axis, i.e. column-major as core's Mat3.
-  return createVolume({ data, dims, spacing: index.spacing as Vec3, origin: index.origin as Vec3, direction: index.direction as Mat3 });
-}
 
 describe('marching cubes on the rotated head CT', () => {
   it('meshes to world positions that map back (worldToIndex) onto the isosurface of the voxel grid', async () => {

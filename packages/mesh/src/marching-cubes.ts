@@ -111,7 +111,8 @@ export async function marchingCubes(volume: Volume, spec: IsosurfaceSpec, option
   }
   const chosen = readable ? await resolveBackend(options, input.data.length, MIN_VOXELS_FOR_GPU) : ({ backend: 'cpu' } as const);
   if (chosen.backend === 'webgpu') {
-    throw new PhysiotwinError('GPU_UNAVAILABLE', 'marching cubes has no WebGPU backend yet: use backend cpu');
+    const { marchingCubesWebgpu } = await import('./marching-cubes.webgpu.js');
+    return { mesh: await marchingCubesWebgpu(chosen.gpu, input), backend: 'webgpu', adapter: chosen.gpu.adapter };
   }
   const mesh = marchingCubesCpu(input, progressReporter(options, 'marching cubes', volume.dims[2] - 1));
   return { mesh, backend: 'cpu' };

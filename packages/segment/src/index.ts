@@ -4,3 +4,4 @@ export * from './threshold.js';
 export * from './components.js';
 export * from './morphology.js';
 export * from './region-growing.js';
+export * from './gpu-volume.js';
