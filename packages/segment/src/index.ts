@@ -5,3 +5,4 @@ export * from './components.js';
 export * from './morphology.js';
 export * from './region-growing.js';
 export * from './gpu-volume.js';
+export * from './otsu.js';
