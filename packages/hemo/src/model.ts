@@ -102,11 +102,6 @@ const JUNCTION_TYPES = ['NORMAL_JUNCTION', 'BloodVesselJunction'];
 const VALVE_TYPES = ['ValveTanh', 'PiecewiseValve'];
 const CHAMBER_TYPES = ['ChamberElastanceInductor', 'ChamberElastanceInductorExponential', 'LinearElastanceChamber', 'ChamberSphere'];
 const TOP_KEYS = ['description', 'simulation_parameters', 'vessels', 'junctions', 'boundary_conditions', 'valves', 'chambers', 'closed_loop_blocks', 'initial_condition', 'initial_condition_d'];
-const SIM_KEYS = [
-  'number_of_cardiac_cycles', 'number_of_time_pts_per_cardiac_cycle', 'absolute_tolerance', 'maximum_nonlinear_iterations', 'steady_initial',
-  'rho_infty', 'output_variable_based', 'output_interval', 'output_mean_only', 'output_derivative', 'output_all_cycles', 'cardiac_period',
-  'use_cycle_to_cycle_error', 'sim_cycle_to_cycle_percent_error', 'coupled_simulation',
-];
 
 function invalid(message: string, jsonPath: string): PhysiotwinError {
   return new PhysiotwinError('CONFIG_INVALID', message, { location: { jsonPath } });
@@ -154,7 +149,7 @@ function int(v: unknown, path: string, min: number): number {
 export function readSimulationSettings(config: SvZeroDConfig): SimulationSettings {
   const base = '$.simulation_parameters';
   const sp = obj(config.simulation_parameters, base);
-  for (const k of Object.keys(sp)) if (!k.startsWith('_') && !SIM_KEYS.includes(k)) throw invalid(`unknown simulation parameter '${k}'`, `${base}.${k}`);
+  // Unknown keys are ignored, as upstream does (its own configs carry optional flags such as max_iter_warning).
   if (sp.coupled_simulation === true) throw invalid('coupled (external solver) simulations are not supported', `${base}.coupled_simulation`);
   const opt = <T>(k: string, f: (v: unknown, path: string) => T, d: T): T => (sp[k] === undefined ? d : f(sp[k], `${base}.${k}`));
   if (sp.number_of_cardiac_cycles === undefined) throw invalid('number_of_cardiac_cycles is mandatory', `${base}.number_of_cardiac_cycles`);
