@@ -3,3 +3,4 @@ export { EDGE_CLAMP } from './marching-cubes.cpu.js';
 export * from './quality.js';
 export * from './writers.js';
 export * from './smooth.js';
+export * from './decimate.js';
