@@ -90,7 +90,7 @@ const SPECS: Record<string, readonly ParamSpec[]> = {
 
 /** Non-numeric keys a block's value object may carry. */
 const EXTRA_KEYS: Record<string, readonly string[]> = {
-  ClosedLoopRCR: ['closed_loop_outlet'],
+  ClosedLoopRCR: ['closed_loop_outlet', 'unsteady'],
   CORONARY_VAR_RES: ['closed_loop_outlet'],
   ValveTanh: ['upstream_block', 'downstream_block'],
   PiecewiseValve: ['upstream_block', 'downstream_block'],
