@@ -4,3 +4,4 @@ export * from './quality.js';
 export * from './writers.js';
 export * from './smooth.js';
 export * from './decimate.js';
+export * from './clean.js';
