@@ -5,3 +5,4 @@ export * from './writers.js';
 export * from './smooth.js';
 export * from './decimate.js';
 export * from './clean.js';
+export * from './surface-nets.js';
