@@ -19,6 +19,8 @@ export interface GpuContext {
   source: GpuSource;
   /** Whether GPU timestamps are available (`timestamp-query` was granted). */
   hasTimestamps: boolean;
+  /** The GPU object the adapter came from; held so that it lives as long as the device. */
+  instance?: GPU | undefined;
   /** Destroys the device. Node processes may not exit while a device is alive. */
   destroy(): void;
 }
@@ -55,8 +57,11 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
   return { vendor: info.vendor ?? '', architecture: info.architecture ?? '', description, isFallback };
 }
 
-/** Creates a device on `adapter` with raised limits and timestamp queries where available. */
-export async function createDevice(adapter: GPUAdapter, source: GpuSource): Promise<GpuContext> {
+/**
+ * Creates a device on `adapter` with raised limits and timestamp queries where available.
+ * @param instance the GPU object the adapter came from, kept reachable as long as the context (see node-webgpu.ts).
+ */
+export async function createDevice(adapter: GPUAdapter, source: GpuSource, instance?: GPU): Promise<GpuContext> {
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) {
     const value = (adapter.limits as unknown as Record<string, number | undefined>)[name];
@@ -73,6 +78,7 @@ export async function createDevice(adapter: GPUAdapter, source: GpuSource): Prom
     adapter: describeAdapter(adapter),
     source,
     hasTimestamps,
+    instance,
     destroy: () => device.destroy(),
   };
 }
@@ -101,12 +107,12 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     if (!adapter) {
       throw new PhysiotwinError('GPU_UNAVAILABLE', 'navigator.gpu returned no adapter: enable WebGPU in this browser (chrome://flags/#enable-unsafe-webgpu) or use backend "cpu"');
     }
-    return createDevice(adapter, 'browser');
+    return createDevice(adapter, 'browser', nav.gpu);
   }
   if (isNode()) {
     const { requestNodeAdapter } = await import('./node-webgpu.js');
     const found = await requestNodeAdapter(powerPreference, options.node ?? 'auto');
-    return createDevice(found.adapter, found.source);
+    return createDevice(found.adapter, found.source, found.instance);
   }
   throw new PhysiotwinError('GPU_UNAVAILABLE', 'this environment has no WebGPU (navigator.gpu is missing): use a WebGPU browser, Node with the "webgpu" package, or backend "cpu"');
 }

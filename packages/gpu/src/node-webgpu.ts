@@ -135,23 +135,28 @@ let swiftShaderActive = false;
 export async function requestNodeAdapter(
   powerPreference: GPUPowerPreference,
   preference: 'auto' | 'swiftshader' | 'off',
-): Promise<{ adapter: GPUAdapter; source: GpuSource }> {
+): Promise<{ adapter: GPUAdapter; source: GpuSource; instance: GPU }> {
   const mode = (process.env.PHYSIOTWIN_WEBGPU as typeof preference | undefined) ?? preference;
   if (mode === 'off') throw new PhysiotwinError('GPU_UNAVAILABLE', 'WebGPU is switched off (PHYSIOTWIN_WEBGPU=off); use backend "cpu"');
   const dawn = await loadDawn();
   // Dawn's objects rely on these globals (GPUBufferUsage, GPUMapMode, ...).
   Object.assign(globalThis, dawn.globals);
+  // The GPU instance must stay reachable for as long as its devices live: Dawn's event loop keeps a raw
+  // pointer to it, and once V8 collects the JavaScript object the next ProcessEvents runs on freed memory
+  // (crashes in CallbackTaskManager::Flush after any awaited mapAsync / onSubmittedWorkDone / popErrorScope).
   if (mode === 'auto' && !swiftShaderActive) {
-    const adapter = await dawn.create([]).requestAdapter({ powerPreference });
-    if (adapter) return { adapter, source: 'node' };
+    const instance = dawn.create([]);
+    const adapter = await instance.requestAdapter({ powerPreference });
+    if (adapter) return { adapter, source: 'node', instance };
   }
   const loc = locateSwiftShader();
   if (!loc) throw new PhysiotwinError('GPU_UNAVAILABLE', `no GPU adapter and no SwiftShader found: ${HOW_TO}`);
   activateSwiftShader(loc);
   swiftShaderActive = true;
-  const adapter = await dawn.create([]).requestAdapter({ powerPreference });
+  const instance = dawn.create([]);
+  const adapter = await instance.requestAdapter({ powerPreference });
   if (!adapter) {
     throw new PhysiotwinError('GPU_UNAVAILABLE', `SwiftShader in ${loc.dir} (${loc.from}) gave no adapter; ${HOW_TO}`, { details: { ...loc } });
   }
-  return { adapter, source: 'node-swiftshader' };
+  return { adapter, source: 'node-swiftshader', instance };
 }
