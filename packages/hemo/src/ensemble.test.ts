@@ -47,11 +47,11 @@ describeBackends('hemo ensemble (RCR kernel)', (b) => {
   });
 });
 
-it('CPU RCR kernel: variants across chunk boundaries (N = 300, chunks of 256) match the full solver', async () => {
+it('CPU RCR kernel: all four interleaved lanes and the remainder (N = 301) match the full solver', async () => {
   const cfg = rcrCase();
-  const s = samples(300);
+  const s = samples(301);
   const sum = await simulateEnsemble(cfg, s, { outputs: ['pressure:INFLOW:branch0_seg0'] });
-  for (const v of [0, 255, 256, 299]) {
+  for (const v of [0, 1, 2, 3, 298, 299, 300]) {
     const overrides = Object.fromEntries(s.names.map((k, j) => [k, s.values[v * s.names.length + j]!]));
     const ref = simulate({ ...cfg, simulation_parameters: { ...(cfg.simulation_parameters as object), output_all_cycles: false } }, { overrides });
     const d = ref.model.dofNames.indexOf('pressure:INFLOW:branch0_seg0');
