@@ -1,4 +1,4 @@
-import { unit } from 'mathjs';
+import { create, createUnitDependencies, unitDependencies } from 'mathjs';
 import { PhysiotwinError } from './errors.js';
 
 /**
@@ -16,6 +16,13 @@ export const UNITS = {
   mm: 'mm',
   cm: 'cm',
 } as const;
+
+// A private mathjs instance with just the unit machinery. mathjs defines mmHg as 133.322 Pa; the
+// conventional value (13.5951 g/cm^3 x 9.80665 m/s^2 x 1 mm) is 133.322387415 Pa, which clinical and
+// solver references use, so it is redefined here.
+const math = create({ unitDependencies, createUnitDependencies });
+math.createUnit('mmHg', { definition: '133.322387415 Pa' }, { override: true });
+const unit = math.unit;
 
 const factorCache = new Map<string, number>();
 

@@ -154,6 +154,7 @@ export function validateVolume(v: Volume): void {
 
 /**
  * The 4x4 matrix taking continuous index (i, j, k, 1) to world LPS mm, written into `out`.
+ * `mat4.create()` is a Float32Array (about 1e-5 mm at 100 mm); pass a `Float64Array(16)` as `out` for full precision.
  * @example `vec3.transformMat4(p, [i, j, k], indexToWorld(mat4.create(), volume))`
  */
 export function indexToWorld(out: mat4, v: Pick<Volume, 'spacing' | 'origin' | 'direction'>): mat4 {
