@@ -20,7 +20,8 @@ export const UNITS = {
 // A private mathjs instance with just the unit machinery. mathjs defines mmHg as 133.322 Pa; the
 // conventional value (13.5951 g/cm^3 x 9.80665 m/s^2 x 1 mm) is 133.322387415 Pa, which clinical and
 // solver references use, so it is redefined here.
-const math = create({ unitDependencies, createUnitDependencies });
+// mathjs types every dependency map as possibly undefined; both exist in mathjs 15.
+const math = create({ unitDependencies: unitDependencies!, createUnitDependencies: createUnitDependencies! });
 math.createUnit('mmHg', { definition: '133.322387415 Pa' }, { override: true });
 const unit = math.unit;
 
