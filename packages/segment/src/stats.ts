@@ -107,3 +107,4 @@ export async function histogram(volume: Volume, spec: HistogramSpec, options: St
 }
 
 export { histogramThresholds };
+export type { HistogramThresholds } from "./stats.cpu.js";
