@@ -3,6 +3,7 @@ import { DTYPE_BYTES, dtypeOf, throwIfAborted } from '@physiotwin/core';
 import type { GpuContext } from '@physiotwin/gpu';
 import { createBufferFrom, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
 import { statsWgsl } from './generated/shaders.js';
+import { ceilF32, floorF32 } from './gpu-volume.js';
 import { histogramThresholds, rangeOf, toPhysical } from './stats.cpu.js';
 import type { Histogram, HistogramSpec, VolumeStatistics } from './stats.js';
 
@@ -12,23 +13,6 @@ const ITEMS = 16;
 const PER_GROUP = WG * ITEMS;
 const LOCAL_BINS = 2048;
 const MAX_CHUNK_BYTES = 1 << 28;
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-/** The smallest f32 >= x (x finite). */
-function ceilF32(x: number): number {
-  f32[0] = x;
-  if (f32[0]! >= x) return f32[0]!;
-  u32[0] = f32[0]! >= 0 ? u32[0]! + 1 : u32[0]! - 1;
-  return f32[0]!;
-}
-/** The largest f32 <= x (x finite). */
-function floorF32(x: number): number {
-  f32[0] = x;
-  if (f32[0]! <= x) return f32[0]!;
-  u32[0] = f32[0]! > 0 ? u32[0]! - 1 : u32[0]! + 1;
-  return f32[0]!;
-}
 
 interface Chunk {
   words: GPUBuffer;

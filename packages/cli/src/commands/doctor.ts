@@ -16,7 +16,6 @@ const OPTIONAL_PEERS: Record<string, string> = {
   '@cornerstonejs/codec-libjpeg-turbo-8bit': 'DICOM JPEG baseline',
   '@cornerstonejs/codec-openjpeg': 'DICOM JPEG 2000',
   '@cornerstonejs/codec-openjph': 'DICOM HTJ2K',
-  'jpeg-lossless-decoder-js': 'DICOM JPEG lossless',
 };
 
 /** The installed version of `name`, or null when it cannot be resolved from here. */
