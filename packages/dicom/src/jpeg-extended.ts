@@ -1,4 +1,6 @@
 import { PhysiotwinError } from '@physiotwin/core';
+import { EntropyReader, JpegCodestream, isRestartCode, skipToMarker } from './jpeg-common.js';
+import type { HuffmanTable } from './jpeg-common.js';
 
 /**
  * Decoder for sequential Huffman DCT JPEG (ITU T.81 SOF0/SOF1) with 8- or 12-bit samples: DICOM JPEG Extended
@@ -12,32 +14,6 @@ const ZIGZAG = new Uint8Array([
   0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49,
   56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ]);
-
-interface Huff {
-  maxcode: Int32Array;
-  valptr: Int32Array;
-  mincode: Int32Array;
-  values: Uint8Array;
-}
-
-function buildHuff(counts: Uint8Array, values: Uint8Array): Huff {
-  const maxcode = new Int32Array(18).fill(-1);
-  const valptr = new Int32Array(17);
-  const mincode = new Int32Array(17);
-  let code = 0;
-  let k = 0;
-  for (let len = 1; len <= 16; len++) {
-    const n = counts[len - 1]!;
-    valptr[len] = k;
-    mincode[len] = code;
-    code += n;
-    k += n;
-    maxcode[len] = n > 0 ? code - 1 : -1;
-    code <<= 1;
-  }
-  maxcode[17] = 0x7fffffff;
-  return { maxcode, valptr, mincode, values };
-}
 
 /** Output of {@link decodeJpegExtended}. */
 export interface DctImage {
@@ -147,8 +123,8 @@ interface Comp {
   h: number;
   v: number;
   tq: number;
-  dc?: Huff | undefined;
-  ac?: Huff | undefined;
+  dc?: HuffmanTable | undefined;
+  ac?: HuffmanTable | undefined;
   pred: number;
   /** Decoded samples of this component, padded to whole blocks. */
   plane: Uint16Array;
@@ -162,18 +138,12 @@ interface Comp {
  * progressive/arithmetic coding or chroma subsampling, `DICOM_TRUNCATED` when the data ends early.
  */
 export function decodeJpegExtended(bytes: Uint8Array, source = '<bytes>'): DctImage {
-  const loc = { location: { file: source, tag: '(7FE0,0010)' } };
-  const bad = (m: string) => new PhysiotwinError('DICOM_INVALID', `JPEG: ${m}`, loc);
-  const n = bytes.length;
-  const u16 = (i: number) => {
-    if (i + 2 > n) throw new PhysiotwinError('DICOM_TRUNCATED', 'JPEG stream ends inside a marker segment', loc);
-    return (bytes[i]! << 8) | bytes[i + 1]!;
-  };
-  if (u16(0) !== 0xffd8) throw bad('no SOI marker');
-  let p = 2;
+  const js = new JpegCodestream(bytes, 'JPEG', source);
+  const loc = js.loc;
+  let p = js.start();
   const qt: Int32Array[] = [];
-  const dcT: Huff[] = [];
-  const acT: Huff[] = [];
+  const dcT: HuffmanTable[] = [];
+  const acT: HuffmanTable[] = [];
   let comps: Comp[] = [];
   let width = 0;
   let height = 0;
@@ -182,22 +152,16 @@ export function decodeJpegExtended(bytes: Uint8Array, source = '<bytes>'): DctIm
   let hmax = 1;
   let vmax = 1;
   for (;;) {
-    while (p < n && bytes[p] === 0xff && bytes[p + 1] === 0xff) p++;
-    const marker = u16(p);
-    p += 2;
-    if (marker === 0xffd9) break;
-    if ((marker & 0xff00) !== 0xff00) throw bad(`expected a marker at byte ${p - 2}`);
-    const len = u16(p);
-    if (len < 2 || p + len > n) throw new PhysiotwinError('DICOM_TRUNCATED', `JPEG segment at byte ${p} runs past the end`, loc);
-    const seg = p + 2;
-    const end = p + len;
+    const segment = js.segmentAt(p);
+    if (!segment) break;
+    const { marker, seg, end } = segment;
     if (marker === 0xffc0 || marker === 0xffc1) {
       precision = bytes[seg]!;
-      height = u16(seg + 1);
-      width = u16(seg + 3);
+      height = js.u16(seg + 1);
+      width = js.u16(seg + 3);
       const nc = bytes[seg + 5]!;
-      if ((precision !== 8 && precision !== 12) || !width || !height || !nc || nc > 4 || seg + 6 + 3 * nc > end) throw bad('bad frame header');
-      if (width * height * nc > n * 64 * 8) throw bad(`${width}x${height}x${nc} samples cannot come from ${n} bytes`);
+      if ((precision !== 8 && precision !== 12) || !width || !height || !nc || nc > 4 || seg + 6 + 3 * nc > end) throw js.invalid('bad frame header');
+      if (width * height * nc > js.n * 64 * 8) throw js.invalid(`${width}x${height}x${nc} samples cannot come from ${js.n} bytes`);
       comps = [];
       for (let i = 0; i < nc; i++) {
         const hv = bytes[seg + 7 + 3 * i]!;
@@ -221,44 +185,35 @@ export function decodeJpegExtended(bytes: Uint8Array, source = '<bytes>'): DctIm
         const pq = bytes[q]! >> 4;
         const id = bytes[q]! & 3;
         const t = new Int32Array(64);
-        for (let i = 0; i < 64; i++) t[ZIGZAG[i]!] = pq ? u16(q + 1 + 2 * i) : bytes[q + 1 + i]!;
+        for (let i = 0; i < 64; i++) t[ZIGZAG[i]!] = pq ? js.u16(q + 1 + 2 * i) : bytes[q + 1 + i]!;
         qt[id] = t;
         q += 1 + (pq ? 128 : 64);
       }
     } else if (marker === 0xffc4) {
-      let q = seg;
-      while (q < end) {
-        if (q + 17 > end) throw bad('truncated DHT');
-        const tc = bytes[q]! >> 4;
-        const id = bytes[q]! & 3;
-        const counts = bytes.subarray(q + 1, q + 17);
-        let total = 0;
-        for (let i = 0; i < 16; i++) total += counts[i]!;
-        if (q + 17 + total > end) throw bad('truncated DHT values');
-        (tc ? acT : dcT)[id] = buildHuff(counts, bytes.subarray(q + 17, q + 17 + total));
-        q += 17 + total;
-      }
+      js.readDht(seg, end, (tc, th, table) => {
+        (tc ? acT : dcT)[th & 3] = table;
+      });
     } else if (marker === 0xffdd) {
-      restart = u16(seg);
+      restart = js.u16(seg);
     } else if (marker === 0xffda) {
-      if (!comps.length) throw bad('SOS before SOF');
+      if (!comps.length) throw js.invalid('SOS before SOF');
       const ns = bytes[seg]!;
       const scan: Comp[] = [];
       for (let i = 0; i < ns; i++) {
         const c = comps.find((x) => x.id === bytes[seg + 1 + 2 * i]);
         const t = bytes[seg + 2 + 2 * i]!;
-        if (!c) throw bad('scan names an unknown component');
+        if (!c) throw js.invalid('scan names an unknown component');
         c.dc = dcT[t >> 4];
         c.ac = acT[t & 15];
-        if (!c.dc || !c.ac || !qt[c.tq]) throw bad('scan uses a missing Huffman or quantization table');
+        if (!c.dc || !c.ac || !qt[c.tq]) throw js.invalid('scan uses a missing Huffman or quantization table');
         scan.push(c);
       }
-      p = decodeScan(bytes, end, scan, qt, hmax, vmax, width, height, restart, precision, source);
+      p = decodeScan(bytes, end, scan, qt, hmax, vmax, width, height, restart, precision, js);
       continue;
     }
     p = end;
   }
-  if (!comps.length) throw bad('no frame header');
+  if (!comps.length) throw js.invalid('no frame header');
   const nc = comps.length;
   const data = new Uint16Array(width * height * nc);
   for (let ci = 0; ci < nc; ci++) {
@@ -271,48 +226,14 @@ export function decodeJpegExtended(bytes: Uint8Array, source = '<bytes>'): DctIm
 
 function decodeScan(
   bytes: Uint8Array, start: number, scan: Comp[], qt: Int32Array[], hmax: number, vmax: number,
-  width: number, height: number, restart: number, precision: number, source: string,
+  width: number, height: number, restart: number, precision: number, js: JpegCodestream,
 ): number {
-  const loc = { location: { file: source, tag: '(7FE0,0010)' } };
+  const loc = js.loc;
   const n = bytes.length;
-  let p = start;
-  let buf = 0;
-  let bits = 0;
-  const bit = (): number => {
-    if (bits === 0) {
-      if (p >= n) throw new PhysiotwinError('DICOM_TRUNCATED', 'JPEG scan ends before all blocks are decoded', loc);
-      const b = bytes[p]!;
-      if (b === 0xff) {
-        const nx = bytes[p + 1];
-        if (nx === 0) p += 2;
-        else {
-          // a marker: T.81 F.2.2.5 feeds zero bits (as IJG does) so the last codes can complete
-          buf = 0;
-          bits = 8;
-          bits--;
-          return 0;
-        }
-      } else p++;
-      buf = b;
-      bits = 8;
-    }
-    bits--;
-    return (buf >> bits) & 1;
-  };
-  const huff = (h: Huff): number => {
-    let code = bit();
-    let len = 1;
-    while (code > h.maxcode[len]!) {
-      code = (code << 1) | bit();
-      if (++len > 16) throw new PhysiotwinError('DICOM_INVALID', 'JPEG: bad Huffman code', loc);
-    }
-    const i = h.valptr[len]! + code - h.mincode[len]!;
-    if (i >= h.values.length) throw new PhysiotwinError('DICOM_INVALID', 'JPEG: Huffman code outside its table', loc);
-    return h.values[i]!;
-  };
+  const r = new EntropyReader(bytes, start, true, 'JPEG', 'blocks', loc);
   const receive = (s: number): number => {
     let v = 0;
-    for (let i = 0; i < s; i++) v = (v << 1) | bit();
+    for (let i = 0; i < s; i++) v = (v << 1) | r.readBit();
     return v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
   };
   const coef = new Int32Array(64);
@@ -321,20 +242,20 @@ function decodeScan(
   const pass1 = precision === 8 ? 2 : 1;
   const block = (c: Comp, bx: number, by: number) => {
     coef.fill(0);
-    const t = huff(c.dc!);
+    const t = r.decodeHuffman(c.dc!);
     if (t > 16) throw new PhysiotwinError('DICOM_INVALID', 'JPEG: DC magnitude category above 16', loc);
     c.pred += t ? receive(t) : 0;
     coef[0] = c.pred;
     for (let k = 1; k < 64; ) {
-      const rs = huff(c.ac!);
-      const r = rs >> 4;
+      const rs = r.decodeHuffman(c.ac!);
+      const run = rs >> 4;
       const s = rs & 15;
       if (s === 0) {
-        if (r !== 15) break;
+        if (run !== 15) break;
         k += 16;
         continue;
       }
-      k += r;
+      k += run;
       if (k > 63) throw new PhysiotwinError('DICOM_INVALID', 'JPEG: AC coefficient index past 63', loc);
       coef[ZIGZAG[k]!] = receive(s);
       k++;
@@ -351,10 +272,11 @@ function decodeScan(
   for (let my = 0; my < mcusY; my++) {
     for (let mx = 0; mx < mcusX; mx++) {
       if (restart && mcu > 0 && mcu % restart === 0) {
-        bits = 0;
-        while (p + 1 < n && !(bytes[p] === 0xff && bytes[p + 1]! >= 0xd0 && bytes[p + 1]! <= 0xd7)) p++;
+        r.bits = 0;
+        let p = r.p;
+        while (p + 1 < n && !(bytes[p] === 0xff && isRestartCode(bytes[p + 1]!))) p++;
         if (p + 1 >= n) throw new PhysiotwinError('DICOM_TRUNCATED', 'JPEG: missing restart marker', loc);
-        p += 2;
+        r.p = p + 2;
         for (const c of scan) c.pred = 0;
       }
       if (single) block(scan[0]!, mx, my);
@@ -362,6 +284,5 @@ function decodeScan(
       mcu++;
     }
   }
-  while (p + 1 < n && !(bytes[p] === 0xff && bytes[p + 1] !== 0 && !(bytes[p + 1]! >= 0xd0 && bytes[p + 1]! <= 0xd7))) p++;
-  return p;
+  return skipToMarker(bytes, r.p);
 }
