@@ -6,6 +6,17 @@ import { PhysiotwinError } from '@physiotwin/core';
  * Each decoder keeps its own frame/scan header semantics, restart handling and sample reconstruction.
  */
 
+/** A decoded JPEG frame. */
+export interface JpegImage {
+  width: number;
+  height: number;
+  components: number;
+  /** Sample precision P of the frame header, bits. */
+  precision: number;
+  /** Samples, component-interleaved, unsigned (0 .. 2^precision - 1). */
+  data: Uint16Array;
+}
+
 /** Huffman decode table in the form of ITU T.81 F.2.2.3 (maxcode / valptr / mincode per code length). */
 export interface HuffmanTable {
   /** Largest code of each length 1..16 (-1 when none); index 17 is a sentinel above every code. */

@@ -1,6 +1,6 @@
 import { PhysiotwinError } from '@physiotwin/core';
 import { EntropyReader, JpegCodestream, isRestartCode, skipToMarker } from './jpeg-common.js';
-import type { HuffmanTable } from './jpeg-common.js';
+import type { HuffmanTable, JpegImage } from './jpeg-common.js';
 
 /**
  * Decoder for sequential Huffman DCT JPEG (ITU T.81 SOF0/SOF1) with 8- or 12-bit samples: DICOM JPEG Extended
@@ -16,14 +16,7 @@ const ZIGZAG = new Uint8Array([
 ]);
 
 /** Output of {@link decodeJpegExtended}. */
-export interface DctImage {
-  width: number;
-  height: number;
-  components: number;
-  precision: number;
-  /** Samples, component-interleaved. */
-  data: Uint16Array;
-}
+export type DctImage = JpegImage;
 
 // jidctint.c constants (CONST_BITS = 13)
 const CONST_BITS = 13;

@@ -1,15 +1,8 @@
 import { EntropyReader, JpegCodestream, isRestartCode, skipToMarker } from './jpeg-common.js';
-import type { HuffmanTable } from './jpeg-common.js';
+import type { HuffmanTable, JpegImage } from './jpeg-common.js';
 
 /** Output of {@link decodeJpegLossless}. */
-export interface LosslessImage {
-  width: number;
-  height: number;
-  components: number;
-  precision: number;
-  /** Samples, component-interleaved, unsigned (0 .. 2^precision - 1). */
-  data: Uint16Array;
-}
+export type LosslessImage = JpegImage;
 
 /**
  * Decodes a lossless JPEG (ITU T.81 process 14, SOF3: DICOM .57 and .70) codestream. Handles all seven predictors,

@@ -177,7 +177,11 @@ export function encapsulatedFrames(file: DicomFile, numberOfFrames: number): Uin
   return frames;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/**
+ * Concatenates byte arrays into one. A single part is returned as is (not copied), so callers must not rely on
+ * the result being a fresh buffer.
+ */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   let n = 0;
   for (const p of parts) n += p.length;
@@ -263,7 +267,7 @@ export async function decodeFrameInto(
       });
     }
     const parts = (frames ?? encapsulatedFrames(file, info.numberOfFrames))[frameIndex]!;
-    const frame = concat(parts);
+    const frame = concatBytes(parts);
     const declared = codestreamSize(frame);
     if (declared) checkSize(declared.width, declared.height, declared.components, info, src);
     const dst = bytesOf(out, offset, n);

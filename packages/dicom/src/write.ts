@@ -1,5 +1,6 @@
 import { PhysiotwinError } from '@physiotwin/core';
 import { TS } from './parse.js';
+import { concatBytes } from './pixels.js';
 
 /** One element to write. `tag` is 0xGGGGEEEE. */
 export interface DicomElementInit {
@@ -108,11 +109,5 @@ export function writeDicom(elements: DicomElementInit[], options: WriteDicomOpti
   const groupLength = encodeElements([{ tag: 0x00020000, vr: 'UL', value: metaLength }], true);
   const body = encodeElements(elements, ts === TS.explicitLE);
   const parts = [new Uint8Array(128), enc.encode('DICM'), ...groupLength, ...meta, ...body];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
