@@ -174,7 +174,6 @@ export default async function run(): Promise<void> {
       `Peak memory: peak RSS (VmHWM) of a fresh process that loads the series minus that of one that only imports the same modules; volume = ${(SLICES * SLICE_BYTES / 1e6).toFixed(0)} MB (the issue's budget: about 1.5x the volume plus one file).`,
       "'of bandwidth' compares decoded bytes/s with the typed-array copy bandwidth above; the loaders move more than that (file read into a buffer, then copy into the volume).",
       "'raw read floor' reads each file's pixel bytes into a fresh volume with no parsing or sorting: what any loader pays for file I/O plus first-touch page faults of the new volume (on this VM, faulting in 84 MB alone took about 50-60 ms).",
-      'Run on a shared 2-core machine while other engineers were building and testing: the lead re-runs benchmarks on a quiet machine.',
     );
     writeReport(report);
   } finally {

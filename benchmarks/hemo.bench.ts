@@ -2,59 +2,12 @@
 // throughput (RCR N = 1e3, 1e4, 1e5 and closed loop N = 1e3), CPU vs WebGPU in one run.
 // Reference: svZeroDSolver (C++) takes about 2-4 us per step for RCR and 13-62 us for closed-loop cases
 // on a 2-core machine (issue 4).
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { getSharedGpu, releaseSharedGpu } from '@physiotwin/gpu';
 import { simulate, simulateEnsemble, type EnsembleSamples, type SvZeroDConfig } from '@physiotwin/hemo';
 import { measure, newReport, ratio, writeReport, type BenchResult } from './harness.js';
-
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-/**
- * Times the WebGPU RCR ensemble in a child process: Dawn on SwiftShader aborts this process now and then
- * on this machine (std::system_error / futex errors in its thread pool), and a crash must not take the
- * CPU results with it. Returns the timings or the reason it failed.
- */
-function gpuCase(n: number, repeats: number): { firstMs: number; times: number[]; adapter: string; isFallback: boolean } | { error: string } {
-  const code = `
-    import { readFileSync } from 'node:fs';
-    import { requestGpu } from '@physiotwin/gpu';
-    import { simulateEnsemble } from '@physiotwin/hemo';
-    const cfg = JSON.parse(readFileSync(${JSON.stringify(join(CASES, 'pulsatileFlow_R_RCR.json'))}, 'utf8'));
-    cfg.simulation_parameters.output_all_cycles = false;
-    const n = ${n};
-    const names = ['OUT.Rp', 'OUT.Rd', 'OUT.C'];
-    const values = new Float64Array(n * 3);
-    for (let v = 0; v < n; v++) {
-      const f = (k) => 0.6 + 0.8 * (((v * 7919 + k * 104729) % 1000) / 999);
-      values.set([1000 * f(1), 1000 * f(2), 1e-4 * f(3)], 3 * v);
-    }
-    const gpu = await requestGpu();
-    const times = [];
-    let firstMs = 0;
-    for (let r = 0; r <= ${repeats}; r++) {
-      const t = performance.now();
-      await simulateEnsemble(cfg, { names, values }, { backend: 'webgpu', gpu });
-      const ms = performance.now() - t;
-      if (r === 0) firstMs = ms; else times.push(ms);
-    }
-    console.log('RESULT ' + JSON.stringify({ firstMs, times, adapter: gpu.adapter.description || gpu.adapter.architecture, isFallback: gpu.adapter.isFallback }));
-    gpu.destroy();
-    process.exit(0);
-  `;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: REPO, encoding: 'utf8', timeout: 300_000 });
-  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (line) return JSON.parse(line.slice(7)) as { firstMs: number; times: number[]; adapter: string; isFallback: boolean };
-  const why = r.error ? r.error.message : `exit ${r.status ?? r.signal}: ${(r.stderr || '').split('\n').filter((l) => l && !/Vulkan|operator\(\)/.test(l)).slice(-2).join(' ')}`;
-  return { error: why };
-}
-
-function fromTimes(base: Omit<BenchResult, 'repeats' | 'firstMs' | 'medianMs' | 'minMs' | 'maxMs' | 'meanMs'>, firstMs: number, times: number[], items: number): BenchResult {
-  const sorted = [...times].sort((a, b) => a - b);
-  const medianMs = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-  return { ...base, repeats: times.length, firstMs, medianMs, minMs: sorted[0]!, maxMs: sorted[sorted.length - 1]!, meanMs: times.reduce((a, b) => a + b, 0) / times.length, throughputPerS: items / (medianMs / 1000) };
-}
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 
 const CASES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/hemo/svzerod/cases');
 const load = (name: string): SvZeroDConfig => JSON.parse(readFileSync(join(CASES, `${name}.json`), 'utf8')) as SvZeroDConfig;
@@ -95,7 +48,8 @@ export default async function run(): Promise<void> {
   );
 
   const ensSteps = 10 * 200 + 31;
-  let fallback = false;
+  const gpu = await getSharedGpu();
+  const adapter = `${gpu.adapter.description || gpu.adapter.architecture} (${gpu.adapter.vendor})`;
   for (const n of [1e3, 1e4, 1e5]) {
     const samples = rcrSamples(n);
     const cpu = await measure({
@@ -110,29 +64,21 @@ export default async function run(): Promise<void> {
     });
     cpu.extra = { simulationsPerS: n / (cpu.medianMs / 1000) };
     report.results.push(cpu);
-    const g = gpuCase(n, n >= 1e5 ? 3 : 5);
-    if ('error' in g) {
-      report.notes.push(`ensemble RCR N=${n} [webgpu]: no timing, the WebGPU child process failed (${g.error})`);
-      continue;
-    }
-    fallback ||= g.isFallback;
-    const wg = fromTimes(
-      {
-        name: `ensemble RCR N=${n}`,
-        impl: 'physiotwin webgpu (f32, 1 variant/invocation, 1 dispatch/cycle)',
-        backend: 'webgpu',
-        adapter: g.adapter,
-        isFallbackAdapter: g.isFallback,
-        size: { variants: n, stepsPerVariant: ensSteps },
-        itemUnit: 'model-steps',
-      },
-      g.firstMs,
-      g.times,
-      n * ensSteps,
-    );
+    const wg = await measure({
+      name: `ensemble RCR N=${n}`,
+      impl: 'physiotwin webgpu (f32, 1 variant/invocation, 1 dispatch/cycle)',
+      backend: 'webgpu',
+      adapter,
+      isFallbackAdapter: gpu.adapter.isFallback,
+      size: { variants: n, stepsPerVariant: ensSteps },
+      items: n * ensSteps,
+      itemUnit: 'model-steps',
+      repeats: n >= 1e5 ? 3 : 5,
+      run: () => simulateEnsemble(rcr, samples, { backend: 'webgpu', gpu }),
+    });
     wg.extra = { simulationsPerS: n / (wg.medianMs / 1000) };
     report.results.push(wg);
-    report.ratios.push({ label: `RCR N=${n}: cpu time / webgpu time${g.isFallback ? ' (SwiftShader: software, not GPU times)' : ''}`, value: ratio(cpu, wg) });
+    report.ratios.push({ label: `RCR N=${n}: cpu time / webgpu time${gpu.adapter.isFallback ? ' (SwiftShader: software, not GPU times)' : ''}`, value: ratio(cpu, wg) });
   }
   const nClosed = 1000;
   const closedSamples: EnsembleSamples = { names: ['RCR_aorta.Rd'], values: Float64Array.from({ length: nClosed }, (_, v) => 1.356472458 * (0.8 + (0.4 * v) / nClosed)) };
@@ -153,8 +99,7 @@ export default async function run(): Promise<void> {
   for (const r of report.results) {
     if (r.extra?.simulationsPerS !== undefined) report.notes.push(`${r.name} [${r.backend}]: ${(r.extra.simulationsPerS as number).toExponential(2)} simulations/s, ${r.throughputPerS!.toExponential(2)} model-steps/s`);
   }
-  report.notes.push('WebGPU here is Dawn on SwiftShader; on this 2-core machine it aborts (std::system_error "Invalid argument", futex errors, SIGSEGV) or hangs after a few dispatches of any compute kernel that loops (reproduced with a 20-line kernel using only @physiotwin/gpu), so WebGPU cases run in child processes and a failure is recorded instead of a time. The hemo WebGPU test (N = 8, one call) passes.');
-  if (fallback) report.notes.push('WebGPU ran on SwiftShader (CPU software rasteriser): its timings are not GPU times.');
-  report.notes.push('2 cores shared with other engineers\' work while this ran; the lead re-runs benchmarks on a quiet machine.');
+  if (gpu.adapter.isFallback) report.notes.push('WebGPU ran on SwiftShader (CPU software rasteriser): its timings are not GPU times.');
   writeReport(report);
+  await releaseSharedGpu();
 }

@@ -108,7 +108,6 @@ export default async function run(): Promise<void> {
   if (gpu?.adapter.isFallback) report.notes.push('WebGPU ran on SwiftShader (software Vulkan on the CPU): its times measure correctness plumbing, not GPU speed; the 256^3 WebGPU case is skipped there.');
   report.notes.push(
     'vtk.js ImageMarchingCubes runs single-threaded on the main thread; physiotwin CPU too (one thread).',
-    'Ran on a shared 2-core machine while other engineers compiled and tested: absolute times are noisy; ratios are taken within this run.',
     'vtk.js ignores the image direction (both volumes here have identity direction, so outputs are comparable).',
   );
   writeReport(report);
