@@ -1,4 +1,4 @@
-// The main job on bundled data: DICOM -> volume, CT -> segmentation -> surface mesh, and a 0D closed-loop
+// The main job on bundled data: a DICOMDIR's series and geometry, DICOM -> volume, CT -> segmentation -> surface mesh, and a 0D closed-loop
 // hemodynamics run, each through the `physiotwin` CLI as a user would run it. Outputs and manifests go to
 // demo-output/ (regenerated on every run: the demo passes --force for its own outputs only).
 // Usage: npm run demo   (builds first)
@@ -16,8 +16,8 @@ const io = {
 
 const steps = [
   ['Environment', ['doctor']],
-  ['DICOM: 9 transfer syntaxes of one Siemens mosaic series -> groups and geometry', ['dicom', 'info', 'fixtures/dicom/dcm_qa_ts/In/1.dcm', 'fixtures/dicom/dcm_qa_ts/In/5.dcm']],
-  ['DICOM -> NIfTI (one volume per group, sform in RAS as dcm2niix writes it)', ['dicom', 'convert', 'fixtures/dicom/dcm_qa_ts/In/1.dcm', '-o', `${out}/dicom`, '--force']],
+  ['DICOM: a DICOMDIR study -> series groups with their geometry report (the 202.5 mm gap, the two differently oriented localizers, the radial MR)', ['dicom', 'info', 'fixtures/dicom/pydicom/test_files/dicomdirtests/DICOMDIR']],
+  ['DICOM -> NIfTI: a Siemens EPI mosaic split into its 35 slices (sform in RAS as dcm2niix writes it)', ['dicom', 'convert', 'fixtures/dicom/dcm_qa_ts/In/1.dcm', '-o', `${out}/dicom`, '--force']],
   ['The VMTK aorta CT', ['info', 'fixtures/mesh/vmtk-aorta/aorta.mha']],
   ['Segment the aorta from its seed (range from the seed neighbourhood)', ['segment', 'fixtures/mesh/vmtk-aorta/aorta.mha', '-o', `${out}/aorta-labels.nii.gz`, '--seed', '71,213,16', '--auto', '--close-mm', '2', '--fill-holes', '--force']],
   ['Surface mesh of the segmentation, smoothed, with its quality report', ['mesh', `${out}/aorta-labels.nii.gz`, '-o', `${out}/aorta.vtp`, '--label', '1', '--smooth', '20', '--report', '--force']],
