@@ -22,7 +22,8 @@ const steps = [
   ['Segment the aorta from its seed (range from the seed neighbourhood)', ['segment', 'fixtures/mesh/vmtk-aorta/aorta.mha', '-o', `${out}/aorta-labels.nii.gz`, '--seed', '71,213,16', '--auto', '--close-mm', '2', '--fill-holes', '--force']],
   ['Surface mesh of the segmentation, smoothed, with its quality report', ['mesh', `${out}/aorta-labels.nii.gz`, '-o', `${out}/aorta.vtp`, '--label', '1', '--smooth', '20', '--report', '--force']],
   ['0D closed-loop heart (svZeroDSolver case)', ['hemo', 'run', 'fixtures/hemo/svzerod/cases/closedLoopHeart_singleVessel.json', '-o', `${out}/closed-loop.csv`, '--force']],
-  ['Pressure and flow waveforms', ['hemo', 'plot', `${out}/closed-loop.csv`, '-o', `${out}/closed-loop.svg`, '--force']],
+  // This upstream case is written in mmHg, mL and s (not CGS), so its pressures are read as mmHg.
+  ['Pressure and flow waveforms', ['hemo', 'plot', `${out}/closed-loop.csv`, '-o', `${out}/closed-loop.svg`, '--pressure-unit-in', 'mmHg', '--force']],
 ];
 
 for (const [title, argv] of steps) {

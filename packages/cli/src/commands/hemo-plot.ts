@@ -10,16 +10,17 @@ import { checkWritable } from './hemo-run.js';
 export const hemoPlot: Command = {
   name: 'hemo plot',
   summary: 'Plot pressure and flow waveforms of a 0D result as SVG',
-  usage: `<result.csv|result.json> -o <plot.svg> [--pressure-unit mmHg] [--force]
+  usage: `<result.csv|result.json> -o <plot.svg> [--pressure-unit mmHg] [--pressure-unit-in dyn/cm^2] [--force]
 
   Draws pressure and flow per vessel (vessel-based results) or all pressures and all flows
-  (variable-based results) against time. Pressures in the result are CGS (dyn/cm^2), as
-  svZeroDSolver writes them, and are drawn in --pressure-unit (default mmHg); flows in mL/s.`,
+  (variable-based results) against time. Pressures in the result are taken as --pressure-unit-in
+  (default dyn/cm^2, the CGS units svZeroDSolver cases use; some upstream cases, e.g. the closed-loop
+  heart, are written in mmHg) and drawn in --pressure-unit (default mmHg); flows in mL/s.`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { output: { type: 'string', short: 'o' }, 'pressure-unit': { type: 'string' }, force: { type: 'boolean' } },
+      options: { output: { type: 'string', short: 'o' }, 'pressure-unit': { type: 'string' }, 'pressure-unit-in': { type: 'string' }, force: { type: 'boolean' } },
     });
     if (positionals.length !== 1) throw new UsageError('expected one result file');
     if (!values.output) throw new UsageError('-o <plot.svg> is required');
@@ -29,7 +30,11 @@ export const hemoPlot: Command = {
     const input = resolve(io.cwd, positionals[0]!);
     if (!existsSync(input)) throw new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location: { file: input } });
     const table = parseResultTable(readFileSync(input, 'utf8'), input);
-    writeFileSync(out, resultToSvg(table, values['pressure-unit'] ? { pressureUnit: values['pressure-unit'] } : {}));
+    const units = {
+      ...(values['pressure-unit'] ? { pressureUnit: values['pressure-unit'] } : {}),
+      ...(values['pressure-unit-in'] ? { pressureUnitIn: values['pressure-unit-in'] } : {}),
+    };
+    writeFileSync(out, resultToSvg(table, units));
     io.stdout(`wrote ${out}\n`);
     return EXIT.ok;
   },

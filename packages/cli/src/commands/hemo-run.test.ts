@@ -82,4 +82,16 @@ describe('physiotwin hemo run / plot', () => {
     expect(svg).toContain('time (s)');
     expect((svg.match(/<polyline/g) ?? []).length).toBe(4);
   });
+
+  it('reads pressures in the unit given by --pressure-unit-in (results of cases written in mmHg)', async () => {
+    expect(await runCli(['hemo', 'run', join(CASES, 'cases/pulsatileFlow_R_RCR.json'), '-o', 'u.csv'], capture(dir))).toBe(0);
+    expect(await runCli(['hemo', 'plot', 'u.csv', '-o', 'cgs.svg'], capture(dir))).toBe(0);
+    expect(await runCli(['hemo', 'plot', 'u.csv', '-o', 'mmhg.svg', '--pressure-unit-in', 'mmHg'], capture(dir))).toBe(0);
+    // Same data read as mmHg instead of dyn/cm^2: the pressure axis ticks are 1333x larger, so the drawings differ.
+    const ticks = (f: string) => [...readFileSync(join(dir, f), 'utf8').matchAll(/>(-?[\d.e+]+)</g)].map((m) => Number(m[1]));
+    expect(Math.max(...ticks('mmhg.svg'))).toBeGreaterThan(100 * Math.max(...ticks('cgs.svg').filter((t) => t < 1e4)));
+    const bad = capture(dir);
+    expect(await runCli(['hemo', 'plot', 'u.csv', '-o', 'bad.svg', '--pressure-unit-in', 'furlong'], bad)).toBe(1);
+    expect(bad.err).toMatch(/INVALID_ARGUMENT/);
+  });
 });
