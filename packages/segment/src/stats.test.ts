@@ -128,10 +128,8 @@ describeBackends('volume statistics', (b) => {
 });
 
 describeBackends('histogram parity with the CPU reference', (b) => {
-  if (b.backend === 'cpu') {
-    it('the CPU path is the reference', () => expect(b.relTol).toBe(1e-12));
-    return;
-  }
+  // Excluded on the CPU backend: the CPU result is the reference this suite compares against.
+  if (b.backend === 'cpu') return;
   for (const dtype of ['int16', 'uint16', 'float32'] as const) {
     for (const bins of [100, 5000]) {
       it(`${dtype}, ${bins} bins (${bins > 4096 ? 'global' : 'workgroup'} atomics), several upload chunks: identical counts`, async () => {
