@@ -1,4 +1,5 @@
 import { readdirSync, existsSync } from 'node:fs';
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 import { buildShaders } from './scripts/build-shaders.mjs';
 
@@ -9,10 +10,13 @@ buildShaders();
 const packages = readdirSync('packages').filter((p) => existsSync(`packages/${p}/package.json`));
 
 export default defineConfig({
-  resolve: {
-    // Workspace packages resolve to their TypeScript sources in tests (see each exports map);
-    // test/smoke-built.mjs checks the built output separately.
-    conditions: ['@physiotwin/source'],
+  // Workspace packages resolve to their TypeScript sources in tests (the '@physiotwin/source' condition of
+  // each exports map), so a test never runs against a stale dist/; test/smoke-built.mjs checks the built
+  // output separately. Tests run in Vite's server (SSR) environment, whose conditions are set under `ssr`.
+  ssr: {
+    resolve: {
+      conditions: ['@physiotwin/source', ...defaultServerConditions],
+    },
   },
   test: {
     // Dawn (the `webgpu` addon) is safest in child processes, not worker threads.

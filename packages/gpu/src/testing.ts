@@ -31,8 +31,14 @@ export function testedBackends(): Array<'cpu' | 'webgpu'> {
  * adapter in the suite output, and destroys the device in afterAll. It fails, never skips, when no
  * device can be had.
  */
-export function describeBackends(name: string, suite: (ctx: BackendTestContext) => void): void {
+export function describeBackends(
+  name: string,
+  suite: (ctx: BackendTestContext) => void,
+  /** Restrict the suite to some backends, saying why (e.g. a parity suite whose reference is the CPU). */
+  only?: { backends: Array<'cpu' | 'webgpu'>; reason: string },
+): void {
   for (const backend of testedBackends()) {
+    if (only && !only.backends.includes(backend)) continue;
     let gpu: GpuContext | undefined;
     const ctx: BackendTestContext = {
       backend,
