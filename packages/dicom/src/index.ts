@@ -14,3 +14,4 @@ export { writeDicom } from './write.js';
 export type { DicomElementInit, WriteDicomOptions } from './write.js';
 export { decodeJpegExtended } from './jpeg-extended.js';
 export type { DctImage } from './jpeg-extended.js';
+export type { JpegImage } from './jpeg-common.js';

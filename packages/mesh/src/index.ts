@@ -1,5 +1,5 @@
 export * from './marching-cubes.js';
-export { EDGE_CLAMP } from './marching-cubes.cpu.js';
+export { EDGE_CLAMP, type MarchingCubesInput } from './marching-cubes.cpu.js';
 export * from './quality.js';
 export * from './writers.js';
 export * from './smooth.js';
