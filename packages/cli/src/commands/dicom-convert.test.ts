@@ -1,27 +1,14 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readNiftiHeader, readNifti } from '@physiotwin/io';
-import type { CliIO } from '../command.js';
 import { runCli } from '../run.js';
+import { capture, REPO_ROOT } from '../capture-io.test-helper.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'physiotwin-dicom-convert-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function capture(): CliIO & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    isTTY: false,
-    cwd: REPO_ROOT,
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-  };
-  return io;
-}
 
 describe('physiotwin dicom convert', () => {
   it('CT5N to NIfTI: sform in RAS equal to dcm2niix (float32 precision), same voxels, refuses to overwrite', async () => {

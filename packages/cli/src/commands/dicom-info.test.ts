@@ -1,21 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { CliIO } from '../command.js';
 import { runCli } from '../run.js';
+import { capture, REPO_ROOT } from '../capture-io.test-helper.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
-function capture(): CliIO & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    isTTY: false,
-    cwd: REPO_ROOT,
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-  };
-  return io;
-}
 
 const KEYS = [
   'seriesInstanceUid', 'modality', 'seriesDescription', 'dims', 'spacing', 'origin', 'direction', 'transferSyntaxes',

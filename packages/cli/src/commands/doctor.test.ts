@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CliIO } from '../command.js';
 import { runCli } from '../run.js';
+import { capture } from '../capture-io.test-helper.js';
 
-function capture(): CliIO & { out: string; err: string } {
-  const io = { out: '', err: '', isTTY: false, cwd: process.cwd(), stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
-  return io;
-}
 
 describe('physiotwin doctor', () => {
   it('--json reports Node, a WebGPU adapter (SwiftShader where there is no GPU) and the optional peers', async () => {

@@ -1,19 +1,13 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseResultTable } from '@physiotwin/hemo';
 import { describe, expect, it } from 'vitest';
-import type { CliIO } from '../command.js';
 import { runCli } from '../run.js';
+import { capture, REPO_ROOT } from '../capture-io.test-helper.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CASES = join(REPO_ROOT, 'fixtures/hemo/svzerod');
 
-function capture(cwd: string): CliIO & { out: string; err: string } {
-  const io = { out: '', err: '', isTTY: false, cwd, stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
-  return io;
-}
 
 /** Upstream comparison rule, |y - y_ref| <= 1e-7 (1 + |y_ref|). */
 function maxRelErr(got: ReturnType<typeof parseResultTable>, ref: ReturnType<typeof parseResultTable>): number {

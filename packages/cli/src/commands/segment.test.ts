@@ -1,19 +1,13 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readVolumeFile } from '@physiotwin/io/node';
 import { describe, expect, it } from 'vitest';
-import type { CliIO } from '../command.js';
 import { runCli } from '../run.js';
+import { capture, REPO_ROOT } from '../capture-io.test-helper.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const AORTA = join(REPO_ROOT, 'fixtures/mesh/vmtk-aorta/aorta.mha');
 
-function capture(cwd: string): CliIO & { out: string; err: string } {
-  const io = { out: '', err: '', isTTY: false, cwd, stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };
-  return io;
-}
 
 describe('physiotwin segment + mesh on the aorta CT', () => {
   const dir = mkdtempSync(join(tmpdir(), 'segment-'));
