@@ -21,6 +21,7 @@ import {
   WindkesselBC,
   type BlockNode,
 } from './blocks.js';
+import { compileTimeFunction } from './expression.js';
 import { Parameter } from './parameter.js';
 
 /** A svZeroDSolver input file (JSON), as parsed. Sections other than these are rejected. */
@@ -241,14 +242,23 @@ export function buildModel(config: SvZeroDConfig, settings: SimulationSettings):
     const specs = SPECS[type]!;
     const allowed = new Set([...specs.map((q) => q.name), ...(EXTRA_KEYS[type] ?? []), ...extra]);
     const hasSeries = specs.some((q) => q.series);
-    if (hasSeries) allowed.add('t');
+    if (hasSeries) allowed.add('t').add('fn');
     for (const k of Object.keys(values)) if (!k.startsWith('_') && !allowed.has(k)) throw invalid(`unknown parameter '${k}' for ${type} block '${blockName}'`, `${path}.${k}`);
+    // An `fn` expression stands for the one time-dependent parameter the values leave out (Q of FLOW,
+    // P of PRESSURE); with none or several left out it would be ambiguous.
+    let fnParam: string | undefined;
+    if (values.fn !== undefined) {
+      const open = specs.filter((q) => q.series && values[q.name] === undefined).map((q) => q.name);
+      if (open.length !== 1) throw invalid(`'fn' must stand for exactly one time-dependent parameter of ${type} block '${blockName}', but ${open.length === 0 ? 'all are given' : `${open.join(', ')} are all left out`}`, `${path}.fn`);
+      fnParam = open[0];
+    }
     const ids: Record<string, number> = {};
     for (const spec of specs) {
       const v = values[spec.name];
       const vp = `${path}.${spec.name}`;
       let prm: Parameter;
-      if (v === undefined) {
+      if (spec.name === fnParam) prm = Parameter.fromFunction(compileTimeFunction(str(values.fn, `${path}.fn`), `${path}.fn`));
+      else if (v === undefined) {
         if (spec.def === undefined) throw invalid(`missing parameter '${spec.name}' of ${type} block '${blockName}'`, vp);
         prm = new Parameter(spec.def);
       } else if (Array.isArray(v)) {

@@ -1,7 +1,11 @@
+import type { TimeFunction } from './expression.js';
+
 /**
- * Block parameters: constants or periodic piecewise-linear time series, as svZeroDSolver's
- * `src/model/Parameter.cpp` (linear interpolation inside `fmod(t, t_last - t_first)`; the steady
- * start replaces a series by the mean of its samples).
+ * Block parameters: constants, periodic piecewise-linear time series or expressions of time, as
+ * svZeroDSolver's `src/model/Parameter.cpp` (linear interpolation inside `fmod(t, t_last - t_first)`;
+ * an `fn` expression is evaluated at the absolute time, not folded into the period; the steady start
+ * replaces a series by the mean of its samples and an expression, which has no samples, by 0: upstream
+ * averages its empty sample list, and its results for expression cases start from the zero state).
  */
 export class Parameter {
   /** Sample times (s) of a time-dependent parameter; empty for a constant. */
@@ -13,6 +17,14 @@ export class Parameter {
   private constValue: number;
   private steadyMode = false;
   private readonly mean: number;
+  private fn: TimeFunction | undefined;
+
+  /** A parameter given as an expression of the time (svZeroDSolver `fn`). */
+  static fromFunction(fn: TimeFunction): Parameter {
+    const prm = new Parameter(0);
+    prm.fn = fn;
+    return prm;
+  }
 
   constructor(value: number);
   constructor(times: ArrayLike<number>, values: ArrayLike<number>);
@@ -36,29 +48,31 @@ export class Parameter {
 
   /** True for a single value (or while the steady start holds the series at its mean). */
   get isConstant(): boolean {
-    return this.times.length === 0 || this.steadyMode;
+    return !this.isSeries || this.steadyMode;
   }
 
-  /** True for a series of two or more samples (whatever the steady mode). */
+  /** True for a time-dependent parameter: a series of two or more samples or an expression (whatever the steady mode). */
   get isSeries(): boolean {
-    return this.times.length > 0;
+    return this.times.length > 0 || this.fn !== undefined;
   }
 
   /** Replaces the constant value (ensembles override parameters this way). */
   setConstant(value: number): void {
     this.constValue = value;
+    this.fn = undefined;
     (this as { times: Float64Array }).times = new Float64Array(0);
   }
 
-  /** Steady start: hold a series at the mean of its samples (svZeroDSolver `Parameter::to_steady`). */
+  /** Steady start: hold a series at the mean of its samples, an expression at 0 (svZeroDSolver `Parameter::to_steady`). */
   setSteady(on: boolean): void {
-    this.steadyMode = on && this.times.length > 0;
+    this.steadyMode = on && this.isSeries;
   }
 
-  /** Value at time `t` (s): periodic linear interpolation for a series. */
+  /** Value at time `t` (s): periodic linear interpolation for a series, the expression at `t` itself. */
   get(t: number): number {
+    if (this.steadyMode) return this.fn ? 0 : this.mean;
+    if (this.fn) return this.fn(t);
     if (this.times.length === 0) return this.constValue;
-    if (this.steadyMode) return this.mean;
     const times = this.times;
     const values = this.values;
     const n = times.length;

@@ -262,65 +262,58 @@ export function simulate(config: SvZeroDConfig, options: SimulateOptions = {}): 
   // Keep the last two cycles for the cycle-to-cycle check (2 (pts - 1) + 1 states).
   const keepTwo = settings.useCycleToCycleError;
   const ring: Float64Array[] = [];
-  let step = 0;
-  let nSteps = (pts - 1) * cycles + 1;
-  if (all || nSteps - pts <= 0) {
+  const nSteps = (pts - 1) * cycles + 1;
+  const startLast = nSteps - pts;
+  if (all || startLast <= 0) {
     times.push(0);
     ys.push(Float64Array.from(y));
     yds.push(Float64Array.from(ydot));
   }
   let counter = 0;
-  const runSteps = (upTo: number): void => {
-    const startLast = upTo - pts;
-    for (let i = step + 1; i < upTo; i++) {
-      if (keepTwo && i >= upTo - 2 * (pts - 1)) {
-        if (ring.length === 0) ring.push(Float64Array.from(y));
+  for (let i = 1; i < nSteps; i++) {
+    if (keepTwo && i === nSteps - 2 * (pts - 1)) ring.push(Float64Array.from(y));
+    integ.step(y, ydot, dt * (i - 1));
+    if (ring.length > 0) ring.push(Float64Array.from(y));
+    counter++;
+    if (counter === interval || (!all && i === startLast)) {
+      if (all || i >= startLast) {
+        times.push(dt * i);
+        ys.push(Float64Array.from(y));
+        yds.push(Float64Array.from(ydot));
       }
-      integ.step(y, ydot, dt * (i - 1));
-      if (keepTwo && ring.length > 0) ring.push(Float64Array.from(y));
-      counter++;
-      const t = dt * i;
-      if (counter === interval || (!all && i === startLast)) {
-        if (all || i >= startLast) {
-          times.push(t);
-          ys.push(Float64Array.from(y));
-          yds.push(Float64Array.from(ydot));
-        }
-        counter = 0;
-      }
+      counter = 0;
     }
-    step = upTo - 1;
-  };
-  runSteps(nSteps);
+  }
 
   if (keepTwo && !model.hasWindkessel) {
+    // Extra cycles until the cap means settle, exactly as upstream `Solver::run` does it: the last-cycle
+    // window (startLast) and the output rule stay those of the configured cycle count, and the clock of
+    // each extra cycle restarts (its steps start at the previous time, then at dt, 2 dt, ..., and its
+    // rows are written with times dt..T). So with output_all_cycles the extra cycles' rows repeat the
+    // times of one cycle, and without it the cycle written is the last one before the extra cycles
+    // (plus, for 2 configured cycles, the end state of each extra cycle). Periodic parameters see the
+    // same phase either way.
     const caps = capDofs(model);
+    let time = dt * (nSteps - 1);
     let extra = 0;
     while (!cycleConverged(ring.slice(-(2 * (pts - 1) + 1)), caps, pts, settings.cycleToCycleError)) {
       if (++extra > 1000) throw new PhysiotwinError('SOLVER_NOT_CONVERGED', `cycle-to-cycle error above ${settings.cycleToCycleError} after 1000 extra cycles`);
       ring.splice(0, ring.length - (pts - 1) - 1);
-      if (!all) {
-        times.length = 0;
-        ys.length = 0;
-        yds.length = 0;
-      }
-      nSteps += pts - 1;
       cycles++;
-      const startLast = nSteps - pts;
-      for (let i = step + 1; i < nSteps; i++) {
-        integ.step(y, ydot, dt * (i - 1));
+      for (let i = 1; i < pts; i++) {
+        integ.step(y, ydot, time);
         ring.push(Float64Array.from(y));
         counter++;
+        time = dt * i;
         if (counter === interval || (!all && i === startLast)) {
           if (all || i >= startLast) {
-            times.push(dt * i);
+            times.push(time);
             ys.push(Float64Array.from(y));
             yds.push(Float64Array.from(ydot));
           }
           counter = 0;
         }
       }
-      step = nSteps - 1;
     }
   }
   const tArr = Float64Array.from(times);
