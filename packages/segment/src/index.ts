@@ -6,3 +6,4 @@ export * from './morphology.js';
 export * from './region-growing.js';
 export * from './gpu-volume.js';
 export * from './otsu.js';
+export * from './diffusion.js';

@@ -1,0 +1,44 @@
+import type { Volume } from '@physiotwin/core';
+import type { GpuContext } from '@physiotwin/gpu';
+import { createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
+import { diffusionWgsl } from './generated/shaders.js';
+import { bindAll, checkBindingSize, dispatch2d, uploadValuesF32 } from './gpu-volume.js';
+
+/**
+ * `iterations` Perona-Malik steps on the stored values in f32, ping-ponging two buffers within one submit.
+ * `conductance` is in stored-value units per mm. Returns the stored-value result.
+ */
+export async function diffusionWebgpu(gpu: GpuContext, volume: Volume, iterations: number, dt: number, conductance: number): Promise<Float32Array> {
+  const { device } = gpu;
+  const n = volume.data.length;
+  checkBindingSize(device, n * 4, 'diffusion:values');
+  const pipeline = await getComputePipeline(device, { kernel: 'segment/diffusion', code: diffusionWgsl });
+  const [nx, ny, nz] = volume.dims;
+  const [hx, hy, hz] = volume.spacing;
+  const d = dispatch2d(n);
+  const a = uploadValuesF32(device, volume, 'diffusion:a');
+  const b = createStorageBuffer(device, n * 4, 'diffusion:b');
+  const params = createUniformBuffer(
+    device,
+    [['u32', nx], ['u32', ny], ['u32', nz], ['u32', d.rowThreads], ['f32', dt], ['f32', 1 / (conductance * conductance)], ['f32', 1 / hx], ['f32', 1 / hy], ['f32', 1 / hz]],
+    'diffusion:params',
+  );
+  try {
+    await withGpuErrorScope(device, 'segment/diffusion', () => {
+      const encoder = device.createCommandEncoder({ label: 'segment/diffusion' });
+      const pass = encoder.beginComputePass({ label: 'segment/diffusion' });
+      pass.setPipeline(pipeline);
+      const ab = bindAll(device, pipeline, [params, a, b], 'segment/diffusion a->b');
+      const ba = bindAll(device, pipeline, [params, b, a], 'segment/diffusion b->a');
+      for (let it = 0; it < iterations; it++) {
+        pass.setBindGroup(0, it % 2 === 0 ? ab : ba);
+        pass.dispatchWorkgroups(d.x, d.y);
+      }
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+    });
+    return new Float32Array(await readBuffer(device, iterations % 2 === 1 ? b : a, n * 4));
+  } finally {
+    for (const buf of [a, b, params]) buf.destroy();
+  }
+}
