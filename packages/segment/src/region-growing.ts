@@ -42,9 +42,50 @@ export interface ConfidenceResult extends MaskResult {
 }
 
 /** Physical value of element i. */
-function physical(volume: Volume, i: number): number {
+export function physicalValue(volume: Volume, i: number): number {
   const v = volume.data[i]!;
   return volume.rescale ? v * volume.rescale.slope + volume.rescale.intercept : v;
+}
+
+/** Sums over the seed neighbourhoods (a voxel in two seeds' cubes counts twice) and the seeds' own range. */
+export interface SeedNeighbourhood {
+  sum: number;
+  sum2: number;
+  count: number;
+  /** Smallest and largest physical value of the seed voxels themselves. */
+  seedMin: number;
+  seedMax: number;
+}
+
+/**
+ * Physical-value sums over the cubes of half-width `radius` voxels around the seeds (clipped to the image), as
+ * the starting statistics of seeded region growing. Seeds and radius must have been checked.
+ */
+export function seedNeighbourhood(volume: Volume, seeds: readonly Vec3[], radius: number): SeedNeighbourhood {
+  const [nx, ny, nz] = volume.dims;
+  const out: SeedNeighbourhood = { sum: 0, sum2: 0, count: 0, seedMin: Infinity, seedMax: -Infinity };
+  for (const [si, sj, sk] of seeds) {
+    const s = physicalValue(volume, si + nx * (sj + ny * sk));
+    out.seedMin = Math.min(out.seedMin, s);
+    out.seedMax = Math.max(out.seedMax, s);
+    for (let k = Math.max(0, sk - radius); k <= Math.min(nz - 1, sk + radius); k++) {
+      for (let j = Math.max(0, sj - radius); j <= Math.min(ny - 1, sj + radius); j++) {
+        for (let i = Math.max(0, si - radius); i <= Math.min(nx - 1, si + radius); i++) {
+          const v = physicalValue(volume, i + nx * (j + ny * k));
+          out.sum += v;
+          out.sum2 += v * v;
+          out.count++;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Mean and population standard deviation of {@link seedNeighbourhood} sums. */
+export function meanStd({ sum, sum2, count }: Pick<SeedNeighbourhood, 'sum' | 'sum2' | 'count'>): { mean: number; std: number } {
+  const mean = sum / count;
+  return { mean, std: Math.sqrt(Math.max(0, sum2 / count - mean * mean)) };
 }
 
 /**
@@ -68,27 +109,9 @@ export async function confidenceConnected(volume: Volume, seeds: readonly Vec3[]
   if (!(Number.isInteger(radius) && radius >= 0)) throw new PhysiotwinError('INVALID_ARGUMENT', `confidenceConnected: radius must be an integer >= 0 voxels, got ${radius}`);
   if (!(Number.isFinite(multiplier) && multiplier > 0)) throw new PhysiotwinError('INVALID_ARGUMENT', `confidenceConnected: multiplier must be > 0, got ${multiplier}`);
   if (!(Number.isInteger(iterations) && iterations >= 0)) throw new PhysiotwinError('INVALID_ARGUMENT', `confidenceConnected: iterations must be an integer >= 0, got ${iterations}`);
-  const [nx, ny, nz] = volume.dims;
-  let sum = 0;
-  let sum2 = 0;
-  let count = 0;
-  let seedMin = Infinity;
-  let seedMax = -Infinity;
-  for (const [si, sj, sk] of seeds) {
-    const s = physical(volume, si + nx * (sj + ny * sk));
-    seedMin = Math.min(seedMin, s);
-    seedMax = Math.max(seedMax, s);
-    for (let k = Math.max(0, sk - radius); k <= Math.min(nz - 1, sk + radius); k++) {
-      for (let j = Math.max(0, sj - radius); j <= Math.min(ny - 1, sj + radius); j++) {
-        for (let i = Math.max(0, si - radius); i <= Math.min(nx - 1, si + radius); i++) {
-          const v = physical(volume, i + nx * (j + ny * k));
-          sum += v;
-          sum2 += v * v;
-          count++;
-        }
-      }
-    }
-  }
+  const start = seedNeighbourhood(volume, seeds, radius);
+  const { seedMin, seedMax } = start;
+  let { sum, sum2, count } = start;
   let result: MaskResult | undefined;
   let mean = 0;
   let std = 0;
@@ -96,8 +119,7 @@ export async function confidenceConnected(volume: Volume, seeds: readonly Vec3[]
   let upper = 0;
   for (let it = 0; it <= iterations; it++) {
     throwIfAborted(options.signal, 'confidence connected');
-    mean = sum / count;
-    std = Math.sqrt(Math.max(0, sum2 / count - mean * mean));
+    ({ mean, std } = meanStd({ sum, sum2, count }));
     lower = Math.min(mean - multiplier * std, seedMin);
     upper = Math.max(mean + multiplier * std, seedMax);
     result = await connectedThreshold(volume, seeds, { lower, upper, connectivity: spec.connectivity }, options);
@@ -108,7 +130,7 @@ export async function confidenceConnected(volume: Volume, seeds: readonly Vec3[]
     const m = result.mask.data;
     for (let i = 0; i < m.length; i++) {
       if (m[i] === 0) continue;
-      const v = physical(volume, i);
+      const v = physicalValue(volume, i);
       sum += v;
       sum2 += v * v;
       count++;
