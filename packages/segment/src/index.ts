@@ -7,3 +7,4 @@ export * from './region-growing.js';
 export * from './gpu-volume.js';
 export * from './otsu.js';
 export * from './diffusion.js';
+export * from './adaptive-connected.js';

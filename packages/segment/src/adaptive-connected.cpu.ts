@@ -1,0 +1,131 @@
+import type { Vec3 } from '@physiotwin/core';
+
+/**
+ * Running sums of half-width `radius` along one axis, from `src` into `dst`: `outer` blocks of `block` contiguous
+ * lines (the lines of one block are interleaved, so the inner loop walks contiguous memory), `length` samples
+ * `stride` apart. `acc` holds at least `block` numbers.
+ */
+function runningSumAxis(src: Float64Array, dst: Float64Array, outer: number, outerStride: number, length: number, stride: number, block: number, radius: number, acc: Float64Array): void {
+  const reach = Math.min(radius, length - 1);
+  for (let o = 0; o < outer; o++) {
+    const base = o * outerStride;
+    acc.fill(0, 0, block);
+    for (let q = 0; q <= reach; q++) {
+      const off = base + q * stride;
+      for (let b = 0; b < block; b++) acc[b]! += src[off + b]!;
+    }
+    for (let p = 0; p < length; p++) {
+      const off = base + p * stride;
+      for (let b = 0; b < block; b++) dst[off + b] = acc[b]!;
+      if (p + radius + 1 < length) {
+        const add = base + (p + radius + 1) * stride;
+        for (let b = 0; b < block; b++) acc[b]! += src[add + b]!;
+      }
+      if (p - radius >= 0) {
+        const sub = base + (p - radius) * stride;
+        for (let b = 0; b < block; b++) acc[b]! -= src[sub + b]!;
+      }
+    }
+  }
+}
+
+/**
+ * In place: data[p] = sum of data over the box |di| <= r[0], |dj| <= r[1], |dk| <= r[2] around p, clipped to the
+ * image (separable running sums, O(voxels) whatever the radii). `scratch` has data's length; returns `data`.
+ */
+export function boxSumCpu(data: Float64Array, [nx, ny, nz]: Vec3, r: Vec3, scratch: Float64Array): Float64Array {
+  const nxy = nx * ny;
+  const acc = new Float64Array(nxy);
+  // [outer, outerStride, length, stride, block] per axis.
+  const axes: Array<[number, number, number, number, number]> = [
+    [ny * nz, nx, nx, 1, 1],
+    [nz, nxy, ny, nx, nx],
+    [1, 0, nz, nxy, nxy],
+  ];
+  let from = data;
+  let to = scratch;
+  axes.forEach(([outer, outerStride, length, stride, block], axis) => {
+    if (r[axis] === 0) return;
+    runningSumAxis(from, to, outer, outerStride, length, stride, block, r[axis]!, acc);
+    [from, to] = [to, from];
+  });
+  if (from !== data) data.set(from);
+  return data;
+}
+
+/** Box sums over one window of a region and of its core: counts and sums of the (physical) values. */
+export interface WindowSums {
+  coreCount: Float64Array;
+  coreSum: Float64Array;
+  regionCount: Float64Array;
+  regionSum: Float64Array;
+  /** Over every voxel: fixed for an image. */
+  allCount: Float64Array;
+  allSum: Float64Array;
+}
+
+/**
+ * The local threshold at voxel p: B + fraction (L - B), with L the mean value of the core voxels and B that of
+ * the voxels outside the region within p's window. NaN where the window holds no core voxel, or no voxel outside
+ * the region, or where L <= B (no bright structure to follow).
+ */
+export function localThreshold(s: WindowSums, p: number, fraction: number): number {
+  const nCore = s.coreCount[p]!;
+  const nOut = s.allCount[p]! - s.regionCount[p]!;
+  if (nCore < 0.5 || nOut < 0.5) return NaN;
+  const lumen = s.coreSum[p]! / nCore;
+  const outside = (s.allSum[p]! - s.regionSum[p]!) / nOut;
+  return lumen > outside ? outside + fraction * (lumen - outside) : NaN;
+}
+
+/** An axis-aligned box of voxels: first corner and size. */
+export interface VoxelBox {
+  lo: Vec3;
+  dims: Vec3;
+}
+
+/**
+ * The bounding box of the non-zero voxels of `masks` (full-image arrays), grown by `margin` voxels per axis and
+ * clipped to the image; undefined when every mask is empty.
+ */
+export function grownBoundingBox(masks: readonly Uint8Array[], [nx, ny, nz]: Vec3, margin: Vec3): VoxelBox | undefined {
+  const lo = [nx, ny, nz];
+  const hi = [-1, -1, -1];
+  for (let k = 0, p = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++, p++) {
+        if (!masks.some((m) => m[p] !== 0)) continue;
+        if (i < lo[0]!) lo[0] = i;
+        if (i > hi[0]!) hi[0] = i;
+        if (j < lo[1]!) lo[1] = j;
+        if (j > hi[1]!) hi[1] = j;
+        if (k < lo[2]!) lo[2] = k;
+        if (k > hi[2]!) hi[2] = k;
+      }
+    }
+  }
+  if (hi[0]! < 0) return undefined;
+  const size = [nx, ny, nz];
+  const a = lo.map((l, d) => Math.max(0, l - margin[d]!)) as Vec3;
+  const b = hi.map((h, d) => Math.min(size[d]! - 1, h + margin[d]!));
+  return { lo: a, dims: [b[0]! - a[0] + 1, b[1]! - a[1] + 1, b[2]! - a[2] + 1] };
+}
+
+/**
+ * Copies between a full image (dims) and a box-sized array: `toBox` true reads full[box] into `boxed`, false
+ * writes `boxed` into full[box]. Returns the destination.
+ */
+export function copyBox<T extends { [i: number]: number; length: number }>(full: T, [nx, ny]: Vec3, box: VoxelBox, boxed: T, toBox: boolean): T {
+  const [bx, by, bz] = box.dims;
+  const [i0, j0, k0] = box.lo;
+  for (let k = 0, c = 0; k < bz; k++) {
+    for (let j = 0; j < by; j++) {
+      const row = i0 + nx * (j0 + j + ny * (k0 + k));
+      for (let i = 0; i < bx; i++, c++) {
+        if (toBox) boxed[c] = full[row + i]!;
+        else full[row + i] = boxed[c]!;
+      }
+    }
+  }
+  return toBox ? boxed : full;
+}
