@@ -5,13 +5,18 @@ import type { Vec3, Volume } from '@physiotwin/core';
 import { createManifest, PhysiotwinError } from '@physiotwin/core';
 import { readVolumeFile, writeVolumeFile } from '@physiotwin/io/node';
 import type { MaskResult } from '@physiotwin/segment';
-import { confidenceConnected, connectedThreshold, fillHoles, largestComponent, morphology, threshold } from '@physiotwin/segment';
+import { adaptiveConnected, anisotropicDiffusion, connectedThreshold, fillHoles, largestComponent, meanStd, morphology, seedNeighbourhood, threshold } from '@physiotwin/segment';
 import type { Command } from '../command.js';
 import { EXIT, parseTriple, printJson, UsageError } from '../command.js';
 import { VERSION } from '../version.js';
 import { checkWritable } from './hemo-run.js';
 
 const BACKENDS = ['auto', 'cpu', 'webgpu'] as const;
+
+/** The --auto pipeline's growing parameters (recorded in the manifest). */
+const AUTO_GROWING = { windowMm: 15, coreMm: 2, fraction: 0.5 } as const;
+/** Perona-Malik steps of the --auto pipeline's smoothing. */
+const AUTO_DIFFUSION_STEPS = 5;
 
 /** Parses a finite number flag. */
 function numberFlag(text: string | undefined, flag: string): number | undefined {
@@ -38,13 +43,16 @@ export const segment: Command = {
     '  --seed i,j,k     seed voxel (0-based index); repeat for several seeds',
     '  --lower/--upper  inclusive intensity range (physical units): the region connected to the seeds',
     '                   (without --seed: every voxel in the range)',
-    '  --auto           range from the seed neighbourhood statistics (confidence connected: mean -/+ 2.5 sd',
-    '                   of the 5x5x5 voxels around the seeds, re-estimated once from the grown region);',
-    '                   the result is a solid lumen: --auto implies --fill-holes',
+    '  --auto           a contrast-filled lumen from the seeds, its brightness allowed to drift along the',
+    '                   vessel: edge-preserving smoothing (5 steps of Perona-Malik diffusion, K = 2 sd / min',
+    '                   spacing, sd of the 5x5x5 voxels around the seeds), then adaptive region growing: a voxel',
+    '                   joins where it is at least the local half maximum between the mean of the region\'s core',
+    '                   (deeper than 2 mm) and the mean outside it, over a +-15 mm window; the result is a solid',
+    '                   lumen: --auto implies --fill-holes. No upper bound: range is [lowest local threshold, null]',
     '  --close-mm r     morphological closing with a ball of radius r mm (spacing-aware)',
     '  --fill-holes     fill cavities not connected to the image border',
     '  --largest        keep only the largest 6-connected component',
-    '  Steps run in this order: region growing, closing, hole filling, largest component.',
+    '  Steps run in this order: smoothing (--auto only), region growing, closing, hole filling, largest component.',
     '  The labelmap is uint8 (1 inside, 0 outside) on the input geometry; <output>.manifest.json records',
     '  the run. Existing files are kept unless --force.',
   ].join('\n'),
@@ -95,9 +103,20 @@ export const segment: Command = {
     lap('read');
     let result: MaskResult;
     let range: [number, number] | undefined;
+    let auto: { conductance: number; diffusionSteps: number; rounds: number; converged: boolean; thresholds: [number, number] } | undefined;
     if (values.auto) {
-      const r = await confidenceConnected(volume, seeds, {}, options);
-      range = [r.lower, r.upper];
+      // Noise scale from the seed neighbourhood (as confidence connected would take it): differences of a few sd
+      // between neighbours diffuse, the lumen's edge (many sd) does not. A constant neighbourhood has no noise
+      // to remove.
+      const { std } = meanStd(seedNeighbourhood(volume, seeds, 2));
+      const conductance = (2 * std) / Math.min(...volume.spacing);
+      const diffusionSteps = std > 0 ? AUTO_DIFFUSION_STEPS : 0;
+      const smooth = diffusionSteps ? (await anisotropicDiffusion(volume, { iterations: diffusionSteps, conductance }, options)).volume : volume;
+      lap('smooth');
+      const r = await adaptiveConnected(smooth, seeds, AUTO_GROWING, options);
+      if (!r.converged) io.stderr(`warning: adaptive growth stopped after ${r.iterations} rounds without converging\n`);
+      auto = { conductance, diffusionSteps, rounds: r.iterations, converged: r.converged, thresholds: [r.thresholdMin, r.thresholdMax] };
+      range = [r.thresholdMin, Infinity];
       result = r;
     } else {
       range = [lower ?? -Infinity, upper ?? Infinity];
@@ -106,11 +125,8 @@ export const segment: Command = {
     lap('region');
     let mask = result.mask;
     if (closeMm) mask = (await morphology(mask, { operation: 'close', radiusMm: closeMm }, options)).mask;
-    // --auto implies hole filling. A vessel lumen has no internal voids, but a range from local seed
-    // statistics leaves some: on the aorta CT fixture the lumen's noise (sd about 114 in the 5x5x5 seed cube)
-    // plus its brightness trend along the vessel put speckles above the upper bound (and a few below the lower)
-    // deep inside the lumen. `--seed 71,213,16 --auto` grows 30691 voxels in [1321, 2130] whose surface has 46
-    // components, 45 of them such cavities (874 voxels, median value 2178); filled, the surface is one component.
+    // --auto implies hole filling: a vessel lumen has no internal voids, and the local threshold can leave a
+    // speckle of the lumen below it (noise, an inflow artefact) as a cavity.
     const fill = values['fill-holes'] || values.auto;
     if (fill) mask = fillHoles(mask).mask;
     if (values.largest) mask = (await largestComponent(mask, {}, options)).mask;
@@ -127,19 +143,23 @@ export const segment: Command = {
       volumeMm3: voxels * sx * sy * sz,
       range: range.map((x) => (Number.isFinite(x) ? x : null)),
       seeds,
+      ...(auto ? { auto } : {}),
       backend: result.backend,
     };
     const manifest = await createManifest({
       tool: 'physiotwin segment',
       inputs: [{ name: input, data: new Uint8Array(await readFile(input)) }],
-      parameters: { seeds, lower: lower ?? null, upper: upper ?? null, auto: values.auto, largest: values.largest, fillHoles: fill, closeMm: closeMm ?? null },
+      parameters: { seeds, lower: lower ?? null, upper: upper ?? null, auto: values.auto, largest: values.largest, fillHoles: fill, closeMm: closeMm ?? null, autoPipeline: auto ? { diffusionSteps: auto.diffusionSteps, conductance: auto.conductance, ...AUTO_GROWING } : null },
       packages: { '@physiotwin/cli': VERSION },
       backend: { backend: result.backend, adapter: result.adapter },
       timings,
     });
     await writeManifestBeside(output, manifest, values.force);
     if (values.json) printJson(io, summary);
-    else io.stdout(`${output}: ${voxels} voxels (${summary.volumeMm3.toFixed(1)} mm^3), range [${summary.range.join(', ')}], ${result.backend}\n`);
+    else {
+      const how = auto ? `local thresholds [${auto.thresholds.map((x) => x.toFixed(1)).join(', ')}] (${auto.rounds} rounds)` : `range [${summary.range.join(', ')}]`;
+      io.stdout(`${output}: ${voxels} voxels (${summary.volumeMm3.toFixed(1)} mm^3), ${how}, ${result.backend}\n`);
+    }
     return EXIT.ok;
   },
 };
