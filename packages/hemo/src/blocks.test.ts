@@ -47,6 +47,32 @@ describe('blocks without a reference case', () => {
     expect(maxP(rc) - maxP(ra)).toBeGreaterThan(1);
   });
 
+  it('RCR with a time-dependent C: after the steady start it keeps the mean of C, as upstream caches it', () => {
+    // Upstream Model::to_steady stores C at its steady (mean) value and to_unsteady restores that constant.
+    const withSeries = load('pulsatileFlow_R_RCR');
+    withSeries.simulation_parameters.number_of_cardiac_cycles = 3;
+    Object.assign(withSeries.boundary_conditions[1].bc_values, { C: [1e-4, 3e-4], t: [0, 1] });
+    const withMean = structuredClone(withSeries);
+    withMean.boundary_conditions[1].bc_values = { Rp: 1000, Rd: 1000, Pd: 0, C: 2e-4 };
+    const pc = (c: SvZeroDConfig): number[] => {
+      const r = simulate(c);
+      const i = r.model.dofNames.indexOf('pressure_c:OUT');
+      return r.y.map((y) => y[i]!);
+    };
+    const a = pc(withSeries);
+    const b = pc(withMean);
+    let worst = 0;
+    for (let k = 0; k < a.length; k++) worst = Math.max(worst, Math.abs(a[k]! - b[k]!));
+    // Only the rounding of the mean, (1e-4 + 3e-4) / 2 vs 2e-4 (one ulp), separates the two runs.
+    expect(worst).toBeLessThan(1e-13 * Math.max(...b.map(Math.abs)));
+    // Without the steady start the series is used as given, and the result differs.
+    withSeries.simulation_parameters.steady_initial = false;
+    withMean.simulation_parameters.steady_initial = false;
+    const c = pc(withSeries);
+    const d = pc(withMean);
+    expect(Math.max(...c.map((v, k) => Math.abs(v - d[k]!)))).toBeGreaterThan(1);
+  });
+
   it('ChamberSphere (parameters of its header example) runs and conserves mass: Q_in - Q_out = dV/dt', () => {
     const cfg: SvZeroDConfig = {
       simulation_parameters: { number_of_cardiac_cycles: 3, number_of_time_pts_per_cardiac_cycle: 501, steady_initial: false, output_all_cycles: true, output_variable_based: true, absolute_tolerance: 1e-8 },

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isPhysiotwinError } from '@physiotwin/core';
 import { describe, expect, it } from 'vitest';
 import { simulate, type SvZeroDConfig } from './index.js';
@@ -50,6 +52,27 @@ describe('config validation', () => {
     const c = base();
     c.boundary_conditions[1] = { bc_name: 'OUT', bc_type: 'PRESSURE', bc_values: { P: [1, 2, 1], t: [0, 0.5, 1.2] } };
     expectInvalid(c, '$.boundary_conditions[1].bc_values.t', /Inconsistent cardiac cycle period/);
+  });
+  it('rejects unknown chamber, valve and closed-loop types, a missing activation parameter and a heart period that contradicts cardiac_period', () => {
+    const load = (name: string): Record<string, any> => JSON.parse(readFileSync(join(__dirname, '../../../fixtures/hemo/svzerod/cases', `${name}.json`), 'utf8'));
+    const a = load('closed_loop_two_hill');
+    a.chambers[1].type = 'ChamberXYZ';
+    expectInvalid(a, '$.chambers[1].type', /unknown chamber type 'ChamberXYZ'/);
+    const b = load('closed_loop_two_hill');
+    b.valves[2].type = 'MagicValve';
+    expectInvalid(b, '$.valves[2].type', /unknown valve type 'MagicValve'/);
+    const c = load('closed_loop_two_hill');
+    delete c.chambers[0].activation_function.tau_2;
+    expectInvalid(c, '$.chambers[0].activation_function.tau_2', /missing parameter 'tau_2' of two_hill activation/);
+    const d = load('closedLoopHeart_singleVessel');
+    d.simulation_parameters.cardiac_period = 2 * d.closed_loop_blocks[0].cardiac_cycle_period;
+    expectInvalid(d, '$.simulation_parameters.cardiac_period', /Inconsistent cardiac cycle period/);
+    const e = load('closedLoopHeart_singleVessel');
+    e.closed_loop_blocks[0].closed_loop_type = 'ClosedLoopHeartXYZ';
+    expectInvalid(e, '$.closed_loop_blocks[0].closed_loop_type', /unknown closed-loop block type/);
+    const f = load('closedLoopHeart_singleVessel');
+    delete f.closed_loop_blocks[0].parameters.Rpd;
+    expectInvalid(f, '$.closed_loop_blocks[0].parameters.Rpd', /missing parameter 'Rpd'/);
   });
   it('rejects dangling connections, bad numbers and non-matching series lengths', () => {
     const c = base();

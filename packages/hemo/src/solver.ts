@@ -241,6 +241,13 @@ export function simulate(config: SvZeroDConfig, options: SimulateOptions = {}): 
     const dtS = T / 10;
     integ.setPhase(true, dtS);
     for (let i = 0; i < 31; i++) integ.step(y, ydot, dtS * i);
+    // Upstream `Model::to_steady`/`to_unsteady` cache the RCR (and closed-loop RCR) capacitance while it
+    // is held at its steady value and restore it as a constant: a time-dependent C keeps its mean.
+    for (const b of model.blocks) {
+      if (b.type !== 'RCR' && b.type !== 'ClosedLoopRCR') continue;
+      const c = model.params[b.pid.C!]!;
+      if (c.isSeries) c.setConstant(c.get(0));
+    }
   }
   integ.setPhase(false, T / (settings.ptsPerCycle - 1));
   for (const b of model.blocks) b.initialState(y, ydot, integ.ctx);
