@@ -45,4 +45,19 @@ describe('cycle-to-cycle convergence (use_cycle_to_cycle_error)', () => {
     expect(rel(m.length - 1)).toBeLessThanOrEqual(1e-3);
     expect(rel(m.length - 2)).toBeGreaterThan(1e-3);
   });
+
+  it('without an RCR and without output_all_cycles: writes the last configured cycle, as upstream does, not the last simulated one', () => {
+    // Upstream Solver::run keeps the output window of the configured cycle count while it runs extra cycles.
+    const cfg = load('pulsatileFlow_R_coronary');
+    Object.assign(cfg.simulation_parameters, { number_of_cardiac_cycles: 2, steady_initial: false, output_all_cycles: false, use_cycle_to_cycle_error: true, sim_cycle_to_cycle_percent_error: 0.1 });
+    const extended = simulate(cfg);
+    const plain = simulate({ ...cfg, simulation_parameters: { ...cfg.simulation_parameters, use_cycle_to_cycle_error: false } });
+    expect(extended.cycles).toBeGreaterThan(2);
+    // Two configured cycles: upstream also appends the end state of each extra cycle (i reaches startLast there).
+    expect(extended.y.length).toBe(plain.y.length + (extended.cycles - 2));
+    for (let k = 0; k < plain.y.length; k++) {
+      expect(extended.times[k]).toBe(plain.times[k]);
+      expect(Array.from(extended.y[k]!)).toEqual(Array.from(plain.y[k]!));
+    }
+  });
 });
