@@ -19,7 +19,7 @@ const steps = [
   ['DICOM: a DICOMDIR study -> series groups with their geometry report (the 202.5 mm gap, the two differently oriented localizers, the radial MR)', ['dicom', 'info', 'fixtures/dicom/pydicom/test_files/dicomdirtests/DICOMDIR']],
   ['DICOM -> NIfTI: a Siemens EPI mosaic split into its 35 slices (sform in RAS as dcm2niix writes it)', ['dicom', 'convert', 'fixtures/dicom/dcm_qa_ts/In/1.dcm', '-o', `${out}/dicom`, '--force']],
   ['The VMTK aorta CT', ['info', 'fixtures/mesh/vmtk-aorta/aorta.mha']],
-  ['Segment the aorta from its seed (range from the seed neighbourhood)', ['segment', 'fixtures/mesh/vmtk-aorta/aorta.mha', '-o', `${out}/aorta-labels.nii.gz`, '--seed', '71,213,16', '--auto', '--close-mm', '2', '--fill-holes', '--force']],
+  ['Segment the aorta and both iliacs from one seed (--auto: edge-preserving smoothing, then growing at the local half maximum)', ['segment', 'fixtures/mesh/vmtk-aorta/aorta.mha', '-o', `${out}/aorta-labels.nii.gz`, '--seed', '71,213,16', '--auto', '--force']],
   ['Surface mesh of the segmentation, smoothed, with its quality report', ['mesh', `${out}/aorta-labels.nii.gz`, '-o', `${out}/aorta.vtp`, '--label', '1', '--smooth', '20', '--report', '--force']],
   ['0D closed-loop heart (svZeroDSolver case)', ['hemo', 'run', 'fixtures/hemo/svzerod/cases/closedLoopHeart_singleVessel.json', '-o', `${out}/closed-loop.csv`, '--force']],
   // This upstream case is written in mmHg, mL and s (not CGS), so its pressures are read as mmHg.
