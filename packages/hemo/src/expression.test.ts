@@ -41,6 +41,11 @@ describe('fn time expressions (ExprTk arithmetic)', () => {
     expectInvalid(() => f('pow(t)'), '$.fn', /pow takes 2 argument/);
     expectInvalid(() => f('t +'), '$.fn', /unexpected end/);
     expectInvalid(() => f('t ? 1 : 2'), '$.fn', /unexpected '\?'/);
+    expectInvalid(() => f('('.repeat(1000) + 't' + ')'.repeat(1000)), '$.fn', /nesting deeper than 256/);
+    expectInvalid(() => f('2^'.repeat(1000) + 't'), '$.fn', /nesting deeper than 256/);
+    expect(f('-'.repeat(2001) + 't')(2)).toBe(-2);
+    expect(f(Array(2000).fill('t').join('+'))(1)).toBe(2000);
+    expectInvalid(() => f(Array(100000).fill('t').join('+')), '$.fn', /at most 4096/);
   });
   it('an fn FLOW drives the model at absolute time; a malformed or ambiguous fn is CONFIG_INVALID with its path', () => {
     const cfg = (values: Record<string, unknown>): SvZeroDConfig => ({

@@ -62,6 +62,14 @@ const CONSTANTS: Record<string, number> = { pi: Math.PI, epsilon: Number.EPSILON
 export function compileTimeFunction(source: string, jsonPath: string): TimeFunction {
   const s = source.toLowerCase();
   let pos = 0;
+  // Every operator adds one closure frame to an evaluation; 4096 characters keep that far inside the call stack.
+  const MAX_LENGTH = 4096;
+  if (s.length > MAX_LENGTH) {
+    throw new PhysiotwinError('CONFIG_INVALID', `fn expression of ${s.length} characters: at most ${MAX_LENGTH} are accepted`, { location: { jsonPath } });
+  }
+  // Nesting (parentheses, calls, powers) is bounded so that a pathological input is an error, not a stack overflow.
+  let depth = 0;
+  const MAX_DEPTH = 256;
   const fail = (what: string): never => {
     throw new PhysiotwinError('CONFIG_INVALID', `fn expression '${source}': ${what} at position ${pos}`, { location: { jsonPath } });
   };
@@ -78,7 +86,16 @@ export function compileTimeFunction(source: string, jsonPath: string): TimeFunct
   };
 
   type Node = TimeFunction;
-  const primary = (): Node => {
+  const nested = (parse: () => Node): Node => {
+    if (++depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH}`);
+    try {
+      return parse();
+    } finally {
+      depth--;
+    }
+  };
+  const primary = (): Node => nested(primaryAt);
+  const primaryAt = (): Node => {
     skip();
     const c = s[pos];
     if (c === undefined) return fail('unexpected end');
@@ -126,17 +143,18 @@ export function compileTimeFunction(source: string, jsonPath: string): TimeFunct
     return (t) => f(a(t), b(t));
   };
   const unary = (): Node => {
-    if (eat('-')) {
-      const a = unary();
-      return (t) => -a(t);
+    let negative = false;
+    for (;;) {
+      if (eat('-')) negative = !negative;
+      else if (!eat('+')) break;
     }
-    if (eat('+')) return unary();
-    return power();
+    const a = power();
+    return negative ? (t) => -a(t) : a;
   };
   const power = (): Node => {
     const a = primary();
     if (eat('^')) {
-      const b = unary();
+      const b = nested(unary);
       return (t) => Math.pow(a(t), b(t));
     }
     return a;
