@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 
 import { dirname, join } from 'node:path';
@@ -13,10 +13,11 @@ const HEADER_PREFIX = 16 * 1024;
 
 /**
  * A source that reads the file from disk each time it is needed (nothing kept in memory between uses):
- * a 16 KiB prefix for the header scan, and native pixel data straight into the volume. The reads are
- * synchronous: from the page cache they take microseconds, while the round trips through libuv's thread pool
- * (open, stat, read, close) dominated the load time of a series, even with several reads in flight
- * (measured with benchmarks/dicom-load.bench.ts).
+ * a 16 KiB prefix for the header scan, and native pixel data straight into the volume. Opening, the header
+ * read and closing are synchronous: from the page cache they take microseconds, while round trips through
+ * libuv's thread pool dominated the scan of a series. The pixel read is asynchronous: it runs on the thread
+ * pool, so that `loadVolume`'s several reads in flight fill the volume on all cores (faulting in the fresh
+ * volume's pages is most of a load's cost; measured with benchmarks/dicom-load.bench.ts).
  */
 export function fileSource(path: string): DicomSource {
   return {
@@ -38,7 +39,7 @@ export function fileSource(path: string): DicomSource {
       try {
         let done = 0;
         while (done < into.length) {
-          const n = readSync(fd, into, done, into.length - done, position + done);
+          const n = await readAt(fd, into, done, position + done);
           if (n === 0) {
             throw new PhysiotwinError('DICOM_TRUNCATED', `pixel data ends after ${done} of ${into.length} bytes`, { location: { file: path, tag: '(7FE0,0010)' } });
           }
@@ -49,6 +50,11 @@ export function fileSource(path: string): DicomSource {
       }
     },
   };
+}
+
+/** `fs.read` of `into[offset..]` from file position `position`, as a promise (no FileHandle: one fd, no extra objects). */
+function readAt(fd: number, into: Uint8Array, offset: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, into, offset, into.length - offset, position, (e, n) => (e ? reject(e) : resolve(n))));
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {
