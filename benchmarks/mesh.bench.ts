@@ -2,7 +2,8 @@
 // run, on the aorta CT (fixtures/mesh/vmtk-aorta, iso 1500) and on a 256^3 synthetic volume (a float32
 // distance field of a torus-and-sphere scene, iso 0). vtk.js runs with mergePoints on (so both produce shared
 // vertices) and computeNormals off (physiotwin computes none). Segmentation ops on the aorta and the 256^3
-// volume in voxels/s.
+// volume in voxels/s; the `segment --auto` steps (5 Perona-Malik steps at K = 260 per mm, as the CLI picks on the
+// aorta; adaptive growing from the aorta seed on the smoothed aorta) in voxels/s.
 import vtkImageData from '@kitware/vtk.js/Common/DataModel/ImageData.js';
 import vtkDataArray from '@kitware/vtk.js/Common/Core/DataArray.js';
 import vtkImageMarchingCubes from '@kitware/vtk.js/Filters/General/ImageMarchingCubes.js';
@@ -11,7 +12,7 @@ import { createVolume } from '@physiotwin/core';
 import { getSharedGpu, releaseSharedGpu } from '@physiotwin/gpu';
 import { readVolumeFile } from '@physiotwin/io/node';
 import { marchingCubes } from '@physiotwin/mesh';
-import { connectedComponents, morphology, threshold } from '@physiotwin/segment';
+import { adaptiveConnected, anisotropicDiffusion, connectedComponents, morphology, threshold } from '@physiotwin/segment';
 import type { BenchResult } from './harness.js';
 import { measure, newReport, ratio, writeReport } from './harness.js';
 
@@ -105,6 +106,34 @@ export default async function run(): Promise<void> {
     report.results.push(await measure({ name: `connected components (6) ${name}`, impl: 'physiotwin cpu', backend: 'cpu', size, items: voxels, itemUnit: 'voxels', repeats: 3, run: () => connectedComponents(mask, { connectivity: 6 }, { backend: 'cpu' }) }));
     report.results.push(await measure({ name: `closing r = 2 mm ${name}`, impl: 'physiotwin cpu', backend: 'cpu', size, items: voxels, itemUnit: 'voxels', repeats: 3, run: () => morphology(mask, { operation: 'close', radiusMm: 2 }, { backend: 'cpu' }) }));
   }
+  // The `segment --auto` steps. Diffusion: CPU on both volumes, WebGPU where it ran above; growing: the aorta only
+  // (the synthetic volume has no vessel), CPU statistics with CPU components.
+  const diffusion = { iterations: 5, conductance: 260 };
+  for (const { name, volume } of cases) {
+    const voxels = volume.dims[0] * volume.dims[1] * volume.dims[2];
+    const size = { voxels, dims: volume.dims.join('x') };
+    const label = `anisotropic diffusion (5 steps) ${name.split(',')[0]}`;
+    const cpuDiffusion = await measure({ name: label, impl: 'physiotwin cpu', backend: 'cpu', size, items: voxels, itemUnit: 'voxels', repeats: 3, run: () => anisotropicDiffusion(volume, diffusion, { backend: 'cpu' }) });
+    report.results.push(cpuDiffusion);
+    if (gpu && (!gpu.adapter.isFallback || voxels <= 4_000_000)) {
+      const g = gpu;
+      const gpuDiffusion = await measure({
+        name: label, impl: 'physiotwin webgpu', backend: 'webgpu', adapter: g.adapter.description || g.adapter.architecture, isFallbackAdapter: g.adapter.isFallback,
+        size, items: voxels, itemUnit: 'voxels', repeats: 3, run: () => anisotropicDiffusion(volume, diffusion, { backend: 'webgpu', gpu: g }),
+      });
+      report.results.push(gpuDiffusion);
+      report.ratios.push({ label: `${label}: webgpu speed-up over cpu${g.adapter.isFallback ? ' (SwiftShader: software)' : ''}`, value: ratio(cpuDiffusion, gpuDiffusion) });
+    }
+  }
+  const smoothAorta = (await anisotropicDiffusion(aorta, diffusion, { backend: 'cpu' })).volume;
+  const aortaVoxels = aorta.dims[0] * aorta.dims[1] * aorta.dims[2];
+  let rounds = 0;
+  const growing = await measure({
+    name: 'adaptive connected (segment --auto growing) aorta from seed 71,213,16', impl: 'physiotwin cpu', backend: 'cpu', size: { voxels: aortaVoxels, dims: aorta.dims.join('x') },
+    items: aortaVoxels, itemUnit: 'voxels', repeats: 3, run: async () => { rounds = (await adaptiveConnected(smoothAorta, [[71, 213, 16]], {}, { backend: 'cpu' })).iterations; },
+  });
+  growing.extra = { rounds };
+  report.results.push(growing);
   if (gpu?.adapter.isFallback) report.notes.push('WebGPU ran on SwiftShader (software Vulkan on the CPU): its times measure correctness plumbing, not GPU speed; the 256^3 WebGPU case is skipped there.');
   report.notes.push(
     'vtk.js ImageMarchingCubes runs single-threaded on the main thread; physiotwin CPU too (one thread).',
