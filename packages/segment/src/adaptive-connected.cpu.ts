@@ -7,6 +7,20 @@ import type { Vec3 } from '@physiotwin/core';
  */
 function runningSumAxis(src: Float64Array, dst: Float64Array, outer: number, outerStride: number, length: number, stride: number, block: number, radius: number, acc: Float64Array): void {
   const reach = Math.min(radius, length - 1);
+  if (block === 1) {
+    // Lines along x: one accumulator, no inner loop.
+    for (let o = 0; o < outer; o++) {
+      const base = o * outerStride;
+      let acc = 0;
+      for (let q = 0; q <= reach; q++) acc += src[base + q * stride]!;
+      for (let p = 0; p < length; p++) {
+        dst[base + p * stride] = acc;
+        if (p + radius + 1 < length) acc += src[base + (p + radius + 1) * stride]!;
+        if (p - radius >= 0) acc -= src[base + (p - radius) * stride]!;
+      }
+    }
+    return;
+  }
   for (let o = 0; o < outer; o++) {
     const base = o * outerStride;
     acc.fill(0, 0, block);
@@ -91,16 +105,21 @@ export interface VoxelBox {
 export function grownBoundingBox(masks: readonly Uint8Array[], [nx, ny, nz]: Vec3, margin: Vec3): VoxelBox | undefined {
   const lo = [nx, ny, nz];
   const hi = [-1, -1, -1];
-  for (let k = 0, p = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      for (let i = 0; i < nx; i++, p++) {
-        if (!masks.some((m) => m[p] !== 0)) continue;
-        if (i < lo[0]!) lo[0] = i;
-        if (i > hi[0]!) hi[0] = i;
-        if (j < lo[1]!) lo[1] = j;
-        if (j > hi[1]!) hi[1] = j;
-        if (k < lo[2]!) lo[2] = k;
-        if (k > hi[2]!) hi[2] = k;
+  for (const m of masks) {
+    for (let k = 0, p = 0; k < nz; k++) {
+      for (let j = 0; j < ny; j++, p += nx) {
+        // First and last foreground voxel of the row, if any.
+        let a = 0;
+        while (a < nx && m[p + a] === 0) a++;
+        if (a === nx) continue;
+        let b = nx - 1;
+        while (m[p + b] === 0) b--;
+        lo[0] = Math.min(lo[0]!, a);
+        hi[0] = Math.max(hi[0]!, b);
+        lo[1] = Math.min(lo[1]!, j);
+        hi[1] = Math.max(hi[1]!, j);
+        lo[2] = Math.min(lo[2]!, k);
+        hi[2] = Math.max(hi[2]!, k);
       }
     }
   }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Vec3 } from '@physiotwin/core';
-import { createVolume, isPhysiotwinError } from '@physiotwin/core';
+import { createRng, createVolume, isPhysiotwinError } from '@physiotwin/core';
 import { describeBackends } from '@physiotwin/gpu/testing';
+import { boxSumCpu, copyBox, grownBoundingBox } from './adaptive-connected.cpu.js';
 import { adaptiveConnected } from './adaptive-connected.js';
 import { confidenceConnected } from './region-growing.js';
 
@@ -85,5 +86,40 @@ describe('adaptiveConnected errors', () => {
     await expect(adaptiveConnected(volume, [], {}, cpu)).rejects.toSatisfy(bad);
     const nan = createVolume({ data: Float32Array.from({ length: 27 }, (_, i) => (i === 4 ? NaN : 1)), dims: [3, 3, 3] });
     await expect(adaptiveConnected(nan, [[1, 1, 1]], {}, cpu)).rejects.toSatisfy(bad);
+  });
+});
+
+describe('adaptiveConnected helpers', () => {
+  const d: Vec3 = [9, 7, 5];
+  const n = 9 * 7 * 5;
+  const rng = createRng(4);
+  it('boxSumCpu equals the brute-force clipped box sum (radii 0, inside and beyond the image)', () => {
+    const data = Float64Array.from({ length: n }, () => Math.floor(rng.next() * 100));
+    for (const r of [[0, 0, 0], [1, 2, 1], [3, 0, 2], [12, 9, 7]] as Vec3[]) {
+      const got = boxSumCpu(data.slice(), d, r, new Float64Array(n));
+      for (let k = 0, p = 0; k < d[2]; k++) for (let j = 0; j < d[1]; j++) for (let i = 0; i < d[0]; i++, p++) {
+        let sum = 0;
+        for (let c = Math.max(0, k - r[2]); c <= Math.min(d[2] - 1, k + r[2]); c++) for (let b = Math.max(0, j - r[1]); b <= Math.min(d[1] - 1, j + r[1]); b++) for (let a = Math.max(0, i - r[0]); a <= Math.min(d[0] - 1, i + r[0]); a++) sum += data[a + d[0] * (b + d[1] * c)]!;
+        // Integer values below 2^53: the running sums are exact.
+        expect(got[p]).toBe(sum);
+      }
+    }
+  });
+
+  it('grownBoundingBox bounds the foreground of all masks, grown and clipped; copyBox round-trips the box', () => {
+    const a = new Uint8Array(n);
+    const b = new Uint8Array(n);
+    a[2 + 9 * (3 + 7 * 1)] = 1;
+    b[6 + 9 * (5 + 7 * 4)] = 1;
+    expect(grownBoundingBox([a, b], d, [1, 1, 1])).toEqual({ lo: [1, 2, 0], dims: [7, 5, 5] });
+    expect(grownBoundingBox([a], d, [0, 0, 0])).toEqual({ lo: [2, 3, 1], dims: [1, 1, 1] });
+    expect(grownBoundingBox([new Uint8Array(n)], d, [1, 1, 1])).toBeUndefined();
+    const values = Float64Array.from({ length: n }, (_, i) => i);
+    const box = { lo: [1, 2, 0] as Vec3, dims: [7, 5, 5] as Vec3 };
+    const boxed = copyBox(values, d, box, new Float64Array(175), true);
+    expect(boxed[0]).toBe(1 + 9 * 2);
+    expect(boxed[174]).toBe(7 + 9 * (6 + 7 * 4));
+    const back = copyBox(new Float64Array(n), d, box, boxed, false);
+    for (let k = 0, p = 0; k < 5; k++) for (let j = 0; j < 7; j++) for (let i = 0; i < 9; i++, p++) expect(back[p]).toBe(i >= 1 && i <= 7 && j >= 2 && j <= 6 ? p : 0);
   });
 });
