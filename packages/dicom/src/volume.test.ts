@@ -7,13 +7,10 @@ import { scanDicomPaths } from './node.js';
 import { loadVolume } from './volume.js';
 import type { SeriesGroup, ScanResult } from './series.js';
 import { fixture, readJson } from './test-util.js';
+import * as TILT from '../../../scripts/make-tilt-ct.js';
 
-/**
- * README "How to compare", method 1: map every voxel of our volume to LPS, then to RAS, then through the inverse
- * of the reference sform; the index must be an integer (to 1e-2 voxel) inside the reference, and the stored values
- * equal. Returns the number of voxels compared (all of ours) and mismatches.
- */
-function compareWorld(ours: Volume, refPath: string): { compared: number; offGrid: number; outside: number; different: number } {
+/** A reference NIfTI and the map from LPS (mm) to its fractional voxel index (README "How to compare", method 1). */
+function niftiReference(refPath: string): { ref: Volume; toIndex: (x: number, y: number, z: number) => [number, number, number] } {
   const bytes = new Uint8Array(readFileSync(fixture(refPath)));
   const h = readNiftiHeader(bytes);
   const ref = readNifti(bytes);
@@ -27,19 +24,41 @@ function compareWorld(ours: Volume, refPath: string): { compared: number; offGri
     (m[5]! * m[6]! - m[3]! * m[8]!) / det, (m[0]! * m[8]! - m[2]! * m[6]!) / det, (m[2]! * m[3]! - m[0]! * m[5]!) / det,
     (m[3]! * m[7]! - m[4]! * m[6]!) / det, (m[1]! * m[6]! - m[0]! * m[7]!) / det, (m[0]! * m[4]! - m[1]! * m[3]!) / det,
   ];
+  const toIndex = (x: number, y: number, z: number): [number, number, number] => {
+    // LPS to RAS: negate x and y
+    const R = [-x - a[3]!, -y - b[3]!, z - c[3]!];
+    return [
+      inv[0]! * R[0]! + inv[1]! * R[1]! + inv[2]! * R[2]!,
+      inv[3]! * R[0]! + inv[4]! * R[1]! + inv[5]! * R[2]!,
+      inv[6]! * R[0]! + inv[7]! * R[1]! + inv[8]! * R[2]!,
+    ];
+  };
+  return { ref, toIndex };
+}
+
+/** LPS position (mm) of voxel (i, j, k) of a volume. */
+function worldOf(v: Volume, i: number, j: number, k: number): [number, number, number] {
+  const d = v.direction;
+  const s = v.spacing;
+  return [
+    v.origin[0] + d[0] * s[0] * i + d[3] * s[1] * j + d[6] * s[2] * k,
+    v.origin[1] + d[1] * s[0] * i + d[4] * s[1] * j + d[7] * s[2] * k,
+    v.origin[2] + d[2] * s[0] * i + d[5] * s[1] * j + d[8] * s[2] * k,
+  ];
+}
+
+/**
+ * README "How to compare", method 1: map every voxel of our volume to LPS, then to RAS, then through the inverse
+ * of the reference sform; the index must be an integer (to 1e-2 voxel) inside the reference, and the stored values
+ * equal. Returns the number of voxels compared (all of ours) and mismatches.
+ */
+function compareWorld(ours: Volume, refPath: string): { compared: number; offGrid: number; outside: number; different: number } {
+  const { ref, toIndex } = niftiReference(refPath);
   const [nx, ny, nz] = ours.dims;
   const [rx, ry, rz] = ref.dims;
-  const d = ours.direction;
-  const s = ours.spacing;
   let offGrid = 0, outside = 0, different = 0, compared = 0;
   for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
-    const x = ours.origin[0] + d[0] * s[0] * i + d[3] * s[1] * j + d[6] * s[2] * k;
-    const y = ours.origin[1] + d[1] * s[0] * i + d[4] * s[1] * j + d[7] * s[2] * k;
-    const z = ours.origin[2] + d[2] * s[0] * i + d[5] * s[1] * j + d[8] * s[2] * k;
-    const R = [-x - a[3]!, -y - b[3]!, z - c[3]!];
-    const fi = inv[0]! * R[0]! + inv[1]! * R[1]! + inv[2]! * R[2]!;
-    const fj = inv[3]! * R[0]! + inv[4]! * R[1]! + inv[5]! * R[2]!;
-    const fk = inv[6]! * R[0]! + inv[7]! * R[1]! + inv[8]! * R[2]!;
+    const [fi, fj, fk] = toIndex(...worldOf(ours, i, j, k));
     const ri = Math.round(fi), rj = Math.round(fj), rk = Math.round(fk);
     compared++;
     // 1e-2 voxel: the sform is stored as float32 (7 digits) and IPP as decimal strings.
@@ -225,5 +244,89 @@ describe('multi-frame geometry against the references', () => {
     // Without geometry dcm2niix writes the frames as stored (no row flip; its sform is a default), so the
     // voxel blocks must be identical.
     expect(Array.from(volume.data)).toEqual(Array.from(ref.data));
+  });
+});
+
+describe('gantry-tilted CT (physiotwin_tilt: writeDicom series, dcm2niix v1.0.20220720 reference)', () => {
+  const dir = 'physiotwin_tilt/dicom';
+  const t = (TILT.TILT_DEG * Math.PI) / 180;
+  // Error bound of a tilt-corrected voxel against the phantom itself. The correction shifts each slice along its
+  // column axis (0, cos t, -sin t) and interpolates linearly between two rows of rounded samples: at most
+  // h^2/8 * max|f''| along that axis (h = the 2 mm row spacing), plus 0.5 for the rounded source samples (a convex
+  // combination keeps their error) and 0.5 for rounding the result. For the phantom, f_yz = 0, |f_yy| <= 300/11^2,
+  // |f_zz| <= 200/13^2.
+  const fpp = (300 / 121) * Math.cos(t) ** 2 + (200 / 169) * Math.sin(t) ** 2;
+  const phantomBound = (TILT.PIXEL_MM ** 2 / 8) * fpp + 1;
+
+  it('gantryTiltDeg is the 17 degrees the series was written with (and dcm2niix estimated)', async () => {
+    const s = await scan(dir);
+    expect(s.groups).toHaveLength(1);
+    // IOP and IPP are written with 10 significant digits: the angle is exact to far below 1e-5 degrees
+    expect(s.groups[0]!.geometry.gantryTiltDeg).toBeCloseTo(17, 5);
+    expect(readFileSync(fixture('physiotwin_tilt/dcm2niix/dcm2niix.log'), 'utf8')).toMatch(/estimated from slice vector 17\b/);
+  });
+
+  it('uncorrected: every voxel sits where the generator put its pixel, with its value; stacked as dcm2niix stacks it', async () => {
+    const s = await scan(dir);
+    const { volume } = await loadVolume(s.groups[0]!, s.sources);
+    const { ROWS, COLS, SLICES } = TILT;
+    expect(volume.dims).toEqual([COLS, ROWS, SLICES]);
+    const { ref } = niftiReference('physiotwin_tilt/dcm2niix/tilt_ct.nii');
+    let maxMm = 0, wrongValue = 0, unlikeDcm2niix = 0;
+    for (let k = 0; k < SLICES; k++) for (let r = 0; r < ROWS; r++) for (let c = 0; c < COLS; c++) {
+      const p = worldOf(volume, c, r, k);
+      const q = TILT.pixelPosition(k, r, c);
+      maxMm = Math.max(maxMm, Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]));
+      const v = volume.data[c + COLS * (r + ROWS * k)]!;
+      if (v !== Math.round(TILT.phantom(...q))) wrongValue++;
+      // README "How to compare", method 2: dcm2niix writes rows bottom-up
+      if (v !== ref.data[c + COLS * (ROWS - 1 - r + ROWS * k)]) unlikeDcm2niix++;
+    }
+    // sheared direction matrix from the sorted slice origins: positions exact to the 10 digits of IPP/IOP
+    expect(maxMm).toBeLessThan(1e-6);
+    expect({ wrongValue, unlikeDcm2niix }).toEqual({ wrongValue: 0, unlikeDcm2niix: 0 });
+  });
+
+  it('tiltCorrect equals dcm2niix _Tilt_1 in world space, and the phantom within its bound', async () => {
+    const s = await scan(dir);
+    const { volume, geometry } = await loadVolume(s.groups[0]!, s.sources, { tiltCorrect: true });
+    const { ROWS, COLS } = TILT;
+    const row = [1, 0, 0];
+    const n = geometry.sliceNormal;
+    const col = TILT.orientation().slice(3);
+    const { ref, toIndex } = niftiReference('physiotwin_tilt/dcm2niix/tilt_ct_Tilt_1.nii');
+    const [nx, ny, nz] = volume.dims;
+    let interior = 0, offGrid = 0, outside = 0, offPlane = 0, unlikeDcm2niix = 0, maxPhantomErr = 0;
+    for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
+      const p = worldOf(volume, i, j, k);
+      // where voxel (i, j, k) lies in source slice k: it must lie in that slice's plane (the point of the correction)
+      const o = TILT.pixelPosition(k, 0, 0);
+      const rel = [p[0] - o[0], p[1] - o[1], p[2] - o[2]];
+      const dotv = (u: number[]) => rel[0]! * u[0]! + rel[1]! * u[1]! + rel[2]! * u[2]!;
+      if (Math.abs(dotv(n)) > 1e-6) offPlane++;
+      const srcRow = dotv(col) / TILT.PIXEL_MM;
+      const srcCol = dotv(row) / TILT.PIXEL_MM;
+      // compare only voxels interpolated from samples inside the slice (edges take each tool's own fill value)
+      if (srcRow < 0 || srcRow > ROWS - 1 || srcCol < 0 || srcCol > COLS - 1) continue;
+      interior++;
+      const v = volume.data[i + nx * (j + ny * k)]!;
+      maxPhantomErr = Math.max(maxPhantomErr, Math.abs(v - TILT.phantom(...p)));
+      const [fi, fj, fk] = toIndex(...p);
+      const ri = Math.round(fi), rj = Math.round(fj), rk = Math.round(fk);
+      // 1e-2 voxel: the sform is float32
+      if (Math.abs(fi - ri) > 1e-2 || Math.abs(fj - rj) > 1e-2 || Math.abs(fk - rk) > 1e-2) { offGrid++; continue; }
+      if (ri < 0 || rj < 0 || rk < 0 || ri >= ref.dims[0] || rj >= ref.dims[1] || rk >= ref.dims[2]) { outside++; continue; }
+      // both tools interpolate linearly between the same two rows; a result within float error of .5 could round
+      // either way, so 1 stored unit is the numerical tolerance (none occurs with this phantom)
+      if (Math.abs(v - ref.data[ri + ref.dims[0] * (rj + ref.dims[1] * rk)]!) > 1) unlikeDcm2niix++;
+    }
+    expect(geometry.warnings.join(' ')).toMatch(/gantry tilt of 17\.000 degrees corrected/);
+    // k along the slice normal (0, sin t, cos t), one slice distance apart; IOP has 10 significant digits
+    [0, Math.sin(t), Math.cos(t)].forEach((x, a) => expect(volume.direction[6 + a]).toBeCloseTo(x, 9));
+    expect(volume.spacing[2]).toBeCloseTo(TILT.TABLE_STEP_MM * Math.cos(t), 9);
+    // the shift is at most 11 * 2.5 * sin(17 deg) = 8.0 mm = 4 rows: most voxels are interior
+    expect(interior).toBeGreaterThan(0.85 * nx * ny * nz);
+    expect({ offPlane, offGrid, outside, unlikeDcm2niix }).toEqual({ offPlane: 0, offGrid: 0, outside: 0, unlikeDcm2niix: 0 });
+    expect(maxPhantomErr).toBeLessThanOrEqual(phantomBound);
   });
 });
