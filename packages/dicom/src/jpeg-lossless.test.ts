@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isPhysiotwinError } from '@physiotwin/core';
 import { decodeJpegLossless } from './jpeg-lossless.js';
+import { parseDicom } from './parse.js';
+import { decodePixels } from './pixels.js';
+import { readFixture, readJson, sha256 } from './test-util.js';
 
 /**
  * A minimal lossless JPEG (T.81 process 14, SOF3) encoder for round-trip tests of every predictor: one Huffman
@@ -121,5 +124,39 @@ describe('JPEG lossless decoder (process 14: DICOM .57 and .70)', () => {
       err = e;
     }
     expect(isPhysiotwinError(err, 'DICOM_INVALID')).toBe(true);
+  });
+});
+
+describe('JPEG lossless .57 written by DCMTK dcmcjpeg 3.6.7 (fixtures/dicom/dcmtk_jpeg_lossless)', () => {
+  const decode = async (rel: string) => {
+    const file = parseDicom(readFixture(rel), { source: rel });
+    return { ts: file.transferSyntaxUid, data: (await decodePixels(file)).data as Int16Array };
+  };
+  const ctSmallSha = readJson<{ files: { file: string; sha256_decoded_le: string }[] }>('pydicom/reference_pixels.json').files.find(
+    (f) => f.file === 'test_files/CT_small.dcm',
+  )!.sha256_decoded_le;
+
+  it.each([1, 2, 3, 4, 5, 6, 7])('CT_small, predictor %i: exactly the uncompressed CT_small', async (sv) => {
+    const { ts, data } = await decode(`dcmtk_jpeg_lossless/CT_small_sv${sv}.dcm`);
+    expect(ts).toBe('1.2.840.10008.1.2.4.57');
+    expect(sha256(data)).toBe(ctSmallSha);
+  });
+
+  it('point transform 2: the uncompressed values with their low 2 bits cleared (as DCMTK dcmdjpeg decodes it)', async () => {
+    const { data } = await decode('dcmtk_jpeg_lossless/CT_small_sv1_pt2.dcm');
+    const { data: source } = await decode('pydicom/test_files/CT_small.dcm');
+    expect(Array.from(data)).toEqual(Array.from(source, (v) => (v >> 2) << 2));
+    // sha256 of dcmdjpeg's decode, from the fixture README
+    expect(sha256(data)).toBe('68a62743d1972e9203de86abc07c9323d1feeb8393a7900208627c7f12d18212');
+  });
+
+  it('12-bit signed mosaic, predictor 7: the corrected (sign-extended) values, whose 12-bit patterns are what dcmdjpeg decodes', async () => {
+    const { data } = await decode('dcmtk_jpeg_lossless/12bitSigned_sv7.dcm');
+    const ref = readJson<{ pixel_refs: { file: string; sha256_corrected_le?: string }[] }>('dcm_qa_12bit/reference_pixels.json').pixel_refs.find((r) =>
+      r.file.endsWith('12bitSigned_0x0F0F.dcm'),
+    )!;
+    expect(sha256(data)).toBe(ref.sha256_corrected_le);
+    // dcmdjpeg's words masked to the 12 stored bits (fixture README)
+    expect(sha256(Uint16Array.from(data, (v) => v & 0x0fff))).toBe('69b1c6a4fdc57707ef12c490a114dc2a14eeaa881eb2df222a2c4f9dd6d747ab');
   });
 });
