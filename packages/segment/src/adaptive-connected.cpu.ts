@@ -67,29 +67,57 @@ export function boxSumCpu(data: Float64Array, [nx, ny, nz]: Vec3, r: Vec3, scrat
   return data;
 }
 
-/** Box sums over one window of a region and of its core: counts and sums of the (physical) values. */
+/**
+ * Window sums of one growth round, over a box of the image: counts and sums of the (physical) values of the
+ * region's core and of the region, at the box's voxels.
+ */
 export interface WindowSums {
   coreCount: Float64Array;
   coreSum: Float64Array;
   regionCount: Float64Array;
   regionSum: Float64Array;
-  /** Over every voxel: fixed for an image. */
-  allCount: Float64Array;
-  allSum: Float64Array;
+}
+
+/** Voxels of the clipped window [x - r, x + r] along an axis of n voxels, for every x. */
+export function windowLengths(n: number, r: number): Float64Array {
+  return Float64Array.from({ length: n }, (_, x) => Math.min(n - 1, x + r) - Math.max(0, x - r) + 1);
+}
+
+/** Calls visit(c, f, i, j, k) for the voxels (i, j, k) of `box` in raster order: c their index in the box, f in the image. */
+export function forEachInBox([nx, ny]: Vec3, box: VoxelBox, visit: (c: number, f: number, i: number, j: number, k: number) => void): void {
+  const [bx, by, bz] = box.dims;
+  const [i0, j0, k0] = box.lo;
+  for (let k = k0, c = 0; k < k0 + bz; k++) {
+    for (let j = j0; j < j0 + by; j++) {
+      const row = nx * (j + ny * k);
+      for (let i = i0; i < i0 + bx; i++, c++) visit(c, row + i, i, j, k);
+    }
+  }
 }
 
 /**
- * The local threshold at voxel p: B + fraction (L - B), with L the mean value of the core voxels and B that of
- * the voxels outside the region within p's window. NaN where the window holds no core voxel, or no voxel outside
- * the region, or where L <= B (no bright structure to follow).
+ * Calls visit(t, c, f) for the voxels of `box` (as {@link forEachInBox}) with their local threshold
+ * t = B + fraction (L - B): L the mean of the core voxels, B that of the voxels outside the region, in the window.
+ * t is NaN where the window holds no core voxel or no voxel outside the region, or where L <= B (no bright
+ * structure to follow). `allSum` is the window sum of every voxel's value over the whole image; `lengths` the
+ * {@link windowLengths} of the three axes.
  */
-export function localThreshold(s: WindowSums, p: number, fraction: number): number {
-  const nCore = s.coreCount[p]!;
-  const nOut = s.allCount[p]! - s.regionCount[p]!;
-  if (nCore < 0.5 || nOut < 0.5) return NaN;
-  const lumen = s.coreSum[p]! / nCore;
-  const outside = (s.allSum[p]! - s.regionSum[p]!) / nOut;
-  return lumen > outside ? outside + fraction * (lumen - outside) : NaN;
+export function forEachThreshold(
+  s: WindowSums, allSum: Float64Array, lengths: readonly Float64Array[], dims: Vec3, box: VoxelBox, fraction: number,
+  visit: (t: number, c: number, f: number) => void,
+): void {
+  const [li, lj, lk] = lengths as [Float64Array, Float64Array, Float64Array];
+  forEachInBox(dims, box, (c, f, i, j, k) => {
+    const nCore = s.coreCount[c]!;
+    const nOut = li[i]! * lj[j]! * lk[k]! - s.regionCount[c]!;
+    let t = NaN;
+    if (nCore > 0.5 && nOut > 0.5) {
+      const lumen = s.coreSum[c]! / nCore;
+      const outside = (allSum[f]! - s.regionSum[c]!) / nOut;
+      if (lumen > outside) t = outside + fraction * (lumen - outside);
+    }
+    visit(t, c, f);
+  });
 }
 
 /** An axis-aligned box of voxels: first corner and size. */

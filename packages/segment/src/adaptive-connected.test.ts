@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Vec3 } from '@physiotwin/core';
 import { createRng, createVolume, isPhysiotwinError } from '@physiotwin/core';
 import { describeBackends } from '@physiotwin/gpu/testing';
-import { boxSumCpu, copyBox, grownBoundingBox } from './adaptive-connected.cpu.js';
+import { boxSumCpu, copyBox, grownBoundingBox, windowLengths } from './adaptive-connected.cpu.js';
 import { adaptiveConnected } from './adaptive-connected.js';
 import { confidenceConnected } from './region-growing.js';
 
@@ -104,6 +104,11 @@ describe('adaptiveConnected helpers', () => {
         expect(got[p]).toBe(sum);
       }
     }
+    // The clipped window's voxel counts are the box sums of ones.
+    const ones = boxSumCpu(new Float64Array(n).fill(1), d, [1, 2, 1], new Float64Array(n));
+    const [li, lj, lk] = [windowLengths(9, 1), windowLengths(7, 2), windowLengths(5, 1)];
+    expect(Array.from(li)).toEqual([2, 3, 3, 3, 3, 3, 3, 3, 2]);
+    for (let k = 0, p = 0; k < d[2]; k++) for (let j = 0; j < d[1]; j++) for (let i = 0; i < d[0]; i++, p++) expect(ones[p]).toBe(li[i]! * lj[j]! * lk[k]!);
   });
 
   it('grownBoundingBox bounds the foreground of all masks, grown and clipped; copyBox round-trips the box', () => {

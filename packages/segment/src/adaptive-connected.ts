@@ -1,7 +1,7 @@
 import type { Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError, progressReporter } from '@physiotwin/core';
 import type { VoxelBox, WindowSums } from './adaptive-connected.cpu.js';
-import { boxSumCpu, copyBox, grownBoundingBox, localThreshold } from './adaptive-connected.cpu.js';
+import { boxSumCpu, copyBox, forEachInBox, forEachThreshold, grownBoundingBox, windowLengths } from './adaptive-connected.cpu.js';
 import type { ComponentOptions } from './components.js';
 import { seedComponent } from './components.js';
 import { morphology } from './morphology.js';
@@ -95,8 +95,8 @@ export async function adaptiveConnected(volume: Volume, seeds: readonly Vec3[], 
     }
   }
   const scratch = new Float64Array(n);
-  const allCount = boxSumCpu(new Float64Array(n).fill(1), dims, r, scratch);
   const allSum = boxSumCpu(values.slice(), dims, r, scratch);
+  const lengths = dims.map((d, a) => windowLengths(d, r[a]!));
   let region: Uint8Array = new Uint8Array(n);
   for (const s of seeds) region[voxelIndex(volume, s)] = 1;
   let report: MaskResult = { mask: withData(volume, region), backend: 'cpu' };
@@ -105,42 +105,30 @@ export async function adaptiveConnected(volume: Volume, seeds: readonly Vec3[], 
   let iterations = 0;
   let converged = false;
   // Buffers of image size, of which each round uses its box's first voxels.
-  const pools = {
-    region: new Uint8Array(n), cube: new Uint8Array(n), candidate: new Uint8Array(n), values: new Float64Array(n), allCount: new Float64Array(n),
-    allSum: new Float64Array(n), coreCount: new Float64Array(n), coreSum: new Float64Array(n), regionCount: new Float64Array(n), regionSum: new Float64Array(n),
-  };
+  const pools = { region: new Uint8Array(n), cube: new Uint8Array(n), sums: Array.from({ length: 4 }, () => new Float64Array(n)) };
   let box!: VoxelBox;
   let sums!: WindowSums;
   while (iterations < maxIterations && !converged) {
     box = grownBoundingBox([region, cube], dims, margin)!;
     const m = box.dims[0] * box.dims[1] * box.dims[2];
-    const inBox = <T extends Uint8Array | Float64Array>(full: T, pool: T) => copyBox(full, dims, box, pool.subarray(0, m) as T, true);
-    const regionBox = inBox(region, pools.region);
-    const cubeBox = inBox(cube, pools.cube);
-    const valuesBox = inBox(values, pools.values);
-    const boxVolume = withData({ ...volume, dims: box.dims }, regionBox);
-    const core = coreMm > 0 ? (await morphology(boxVolume, { operation: 'erode', radiusMm: coreMm }, options)).mask.data : regionBox;
-    sums = {
-      allCount: inBox(allCount, pools.allCount),
-      allSum: inBox(allSum, pools.allSum),
-      coreCount: pools.coreCount.subarray(0, m),
-      coreSum: pools.coreSum.subarray(0, m),
-      regionCount: pools.regionCount.subarray(0, m),
-      regionSum: pools.regionSum.subarray(0, m),
-    };
-    for (let i = 0; i < m; i++) {
-      const c = core[i]! | cubeBox[i]!;
-      sums.coreCount[i] = c;
-      sums.coreSum[i] = c ? valuesBox[i]! : 0;
-      sums.regionCount[i] = regionBox[i]!;
-      sums.regionSum[i] = regionBox[i] ? valuesBox[i]! : 0;
-    }
+    const regionBox = copyBox(region, dims, box, pools.region.subarray(0, m), true);
+    const cubeBox = copyBox(cube, dims, box, pools.cube.subarray(0, m), true);
+    const core = coreMm > 0 ? (await morphology(withData({ ...volume, dims: box.dims }, regionBox), { operation: 'erode', radiusMm: coreMm }, options)).mask.data : regionBox;
+    const [coreCount, coreSum, regionCount, regionSum] = pools.sums.map((a) => a.subarray(0, m)) as [Float64Array, Float64Array, Float64Array, Float64Array];
+    sums = { coreCount, coreSum, regionCount, regionSum };
+    forEachInBox(dims, box, (c, f) => {
+      const inCore = core[c]! | cubeBox[c]!;
+      coreCount[c] = inCore;
+      coreSum[c] = inCore ? values[f]! : 0;
+      regionCount[c] = regionBox[c]!;
+      regionSum[c] = regionBox[c] ? values[f]! : 0;
+    });
     const boxScratch = scratch.subarray(0, m);
-    for (const a of [sums.coreCount, sums.coreSum, sums.regionCount, sums.regionSum]) boxSumCpu(a, box.dims, r, boxScratch);
-    const candidateBox = pools.candidate.subarray(0, m);
-    for (let i = 0; i < m; i++) candidateBox[i] = regionBox[i] || valuesBox[i]! >= localThreshold(sums, i, fraction) ? 1 : 0;
+    for (const a of [coreCount, coreSum, regionCount, regionSum]) boxSumCpu(a, box.dims, r, boxScratch);
     candidate.fill(0);
-    copyBox(candidate, dims, box, candidateBox, false);
+    forEachThreshold(sums, allSum, lengths, dims, box, fraction, (t, c, f) => {
+      candidate[f] = regionBox[c] || values[f]! >= t ? 1 : 0;
+    });
     report = await seedComponent(withData(volume, candidate), seeds, { connectivity: spec.connectivity }, options);
     const next = report.mask.data;
     converged = true;
@@ -150,14 +138,12 @@ export async function adaptiveConnected(volume: Volume, seeds: readonly Vec3[], 
     tick(iterations);
   }
   // The local thresholds of the last round, at the region's voxels (all inside that round's box).
-  const regionBox = copyBox(region, dims, box, pools.region.subarray(0, sums.allCount.length), true);
   let thresholdMin = Infinity;
   let thresholdMax = -Infinity;
-  for (let i = 0; i < regionBox.length; i++) {
-    if (!regionBox[i]) continue;
-    const t = localThreshold(sums, i, fraction);
+  forEachThreshold(sums, allSum, lengths, dims, box, fraction, (t, _, f) => {
+    if (!region[f]) return;
     if (t < thresholdMin) thresholdMin = t;
     if (t > thresholdMax) thresholdMax = t;
-  }
+  });
   return { mask: withData(volume, region), backend: report.backend, adapter: report.adapter, iterations, converged, thresholdMin, thresholdMax };
 }
