@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { simulate, type SvZeroDConfig } from './index.js';
+import { buildModel, DaeSystem, Integrator, readSimulationSettings, simulate, type SvZeroDConfig } from './index.js';
 
 const ROOT = join(__dirname, '../../../fixtures/hemo/svzerod/cases');
 const load = (name: string): Record<string, any> => JSON.parse(readFileSync(join(ROOT, `${name}.json`), 'utf8'));
@@ -108,6 +108,59 @@ describe('blocks without a reference case', () => {
     expect(qmax).toBeGreaterThan(0);
     expect(worst).toBeLessThan(1e-8);
     expect(r.model.dofNames.filter((d) => d.endsWith(':ventricle') && !d.startsWith('flow') && !d.startsWith('pressure'))).toEqual(['radius:ventricle', 'velo:ventricle', 'stress:ventricle', 'tau:ventricle', 'volume:ventricle']);
+  });
+
+  it('ChamberSphere: stress term is 4 (1 - C^-3)(W1 + C W2) + eta dC/dt (1 + 2 C^-6) (upstream PR #217), Jacobian = derivatives of C', () => {
+    const cfg = load('chamber_sphere');
+    const settings = readSimulationSettings(cfg);
+    const model = buildModel(cfg, settings);
+    const integ = new Integrator(model, settings.absoluteTolerance, settings.maxNonlinearIterations, settings.rhoInfinity);
+    integ.setPhase(false, 0.002);
+    const blk = model.blocks.find((b) => b.name === 'ventricle')!;
+    const sys = integ.sys;
+    const { W1, W2, eta, radius0: r0 } = cfg.vessels[1].zero_d_element_values as Record<string, number>;
+    // A strongly deformed, moving state, so that every term matters: r = 0.3 r0, dr/dt = -0.7 m/s.
+    const y = new Float64Array(integ.n);
+    const yd = new Float64Array(integ.n);
+    const [, , iPout, , iR, iV, iS] = blk.v;
+    y[iPout!] = 1.2e4;
+    y[iR!] = 0.3 * r0!;
+    y[iV!] = -0.7;
+    y[iS!] = 5e4;
+    yd[iR!] = -0.7;
+    const evalC = (yy: Float64Array, yyd: Float64Array): Float64Array => {
+      blk.solution(sys, integ.ctx, yy, yyd);
+      return Float64Array.from(blk.e.map((eq) => sys.C[eq]!));
+    };
+    const c0 = evalC(y, yd);
+    // The header's spherical-stress equation with C = (1 + r/r0)^2 and dC/dt = 2 (1 + r/r0) dr / r0.
+    const Cg = (1 + y[iR!]! / r0!) ** 2;
+    const dCg = (2 * (1 + y[iR!]! / r0!) * yd[iR!]!) / r0!;
+    const expected = 4 * (1 - Cg ** -3) * (W1! + Cg * W2!) + eta! * dCg * (1 + 2 * Cg ** -6);
+    expect(Math.abs(c0[1]! - expected)).toBeLessThan(1e-12 * Math.abs(expected));
+    // The pre-#217 term 2 eta dC/dt (1 - 2 C^-6) differs here by far more than that.
+    expect(Math.abs(expected - (4 * (1 - Cg ** -3) * (W1! + Cg * W2!) + 2 * eta! * dCg * (1 - 2 * Cg ** -6)))).toBeGreaterThan(1);
+    // Stored derivatives (read before the difference quotients overwrite them) against central differences.
+    blk.solution(sys, integ.ctx, y, yd);
+    // An entry the block never registered is a zero derivative (slot() would create it, so look it up first).
+    const stored = (arr: 'dCdy' | 'dCdydot', eq: number, col: number): number =>
+      sys.rows.some((r, i) => r === eq && sys.cols[i] === col) ? sys[arr][sys.slot(eq, col)]! : 0;
+    const checks: Array<[string, 'dCdy' | 'dCdydot', number, number]> = [];
+    for (const col of [iPout!, iR!, iV!, iS!]) for (let k = 0; k < 3; k++) checks.push([`dC${k}/d ${model.dofNames[col]}`, 'dCdy', k, col]);
+    checks.push(['dC1/d (d radius/dt)', 'dCdydot', 1, iR!]);
+    const want = checks.map(([, arr, k, col]) => stored(arr, blk.e[k]!, col));
+    checks.forEach(([label, arr, k, col], i) => {
+      const base = arr === 'dCdy' ? y : yd;
+      const h = 1e-6 * Math.max(Math.abs(base[col]!), 1e-3);
+      const plus = Float64Array.from(base);
+      const minus = Float64Array.from(base);
+      plus[col] = plus[col]! + h;
+      minus[col] = minus[col]! - h;
+      const fd = arr === 'dCdy' ? (evalC(plus, yd)[k]! - evalC(minus, yd)[k]!) / (2 * h) : (evalC(y, plus)[k]! - evalC(y, minus)[k]!) / (2 * h);
+      // Central differences are exact to O(h^2) here; what remains is rounding, about eps |C| / h.
+      const tol = 1e-8 * Math.abs(fd) + (10 * Number.EPSILON * Math.abs(c0[k]!)) / h + 1e-12;
+      expect(Math.abs(want[i]! - fd), `${label}: stored ${want[i]} vs difference quotient ${fd}`).toBeLessThanOrEqual(tol);
+    });
   });
 
   it('ClosedLoopCoronaryLeft/Right attach to the heart inlet junction and carry coronary flow', () => {

@@ -571,7 +571,10 @@ export class ElastanceChamber extends Block {
  * ChamberSphere: spherical chamber with hyperelastic wall and active stress (svZeroDSolver
  * `src/model/ChamberSphere.h`; Caruel 2013 eqs. 13a-b, Pfaller 2019 eqs. 12-16). Internals
  * radius, velo, stress, tau, volume; 7 equations (momentum, stress, volume change, active stress,
- * kinematics, mass, pressure equality).
+ * kinematics, mass, pressure equality). With C = (1 + r/r0)^2 the spherical stress is
+ * -S + tau + 4 (1 - C^-3)(W1 + C W2) + eta dC/dt (1 + 2 C^-6) = 0: the viscous term as corrected
+ * upstream in svZeroDSolver PR #217 (issue #216), which replaced 2 eta dC/dt (1 - 2 C^-6); the
+ * upstream reference result of `chamber_sphere.json` was regenerated with the corrected term.
  */
 export class ChamberSphere extends Block {
   private act = 0;
@@ -630,11 +633,15 @@ export class ChamberSphere extends Block {
     sys.dCdy[s[12]!] = -(R * R) / (r0 * r0);
     sys.dCdy[s[13]!] = (-2 * pout * R + S * d0) / (r0 * r0);
     sys.dCdy[s[14]!] = (d0 * R) / (r0 * r0);
-    sys.C[e[1]!] = (4 * (dr * eta * (-2 * r0 ** 12 + R ** 12) + R ** 5 * (-(r0 ** 6) + R ** 6) * (W1 * r0 * r0 + W2 * R * R))) / (r0 * r0 * R ** 11);
+    // Elastic part 4 (1 - C^-3)(W1 + C W2) and viscous part eta dC/dt (1 + 2 C^-6), with
+    // C = (R/r0)^2 and dC/dt = 2 R dr / r0^2, i.e. 2 eta dr R (1 + 2 (r0/R)^12) / r0^2.
+    const q6 = (r0 / R) ** 6;
+    const q12 = q6 * q6;
+    const visc = (2 * eta * R * (1 + 2 * q12)) / (r0 * r0);
+    sys.C[e[1]!] = 4 * (1 - q6) * (W1 + (W2 * R * R) / (r0 * r0)) + dr * visc;
     sys.dCdy[s[15]!] =
-      (24 * W1 * r0 ** 6) / R ** 7 + (8 * W2 * r) / (r0 * r0) + (16 * W2 * r0 ** 4) / R ** 5 + (8 * W2) / r0 +
-      (88 * dr * eta * r0 ** 10) / R ** 12 + (4 * dr * eta) / (r0 * r0);
-    sys.dCdydot[s[15]!] = (-4 * eta * (2 * r0 ** 12 - R ** 12)) / (r0 * r0 * R ** 11);
+      (24 * W1 * q6) / R + (16 * W2 * q6 * R) / (r0 * r0) + (8 * W2 * R) / (r0 * r0) + (2 * dr * eta * (1 - 22 * q12)) / (r0 * r0);
+    sys.dCdydot[s[15]!] = visc;
     sys.C[e[2]!] = 4 * Math.PI * velo * R * R;
     sys.dCdy[s[16]!] = 8 * Math.PI * velo * R;
     sys.dCdy[s[17]!] = 4 * Math.PI * R * R;
