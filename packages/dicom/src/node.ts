@@ -15,9 +15,9 @@ const HEADER_PREFIX = 16 * 1024;
  * A source that reads the file from disk each time it is needed (nothing kept in memory between uses):
  * a 16 KiB prefix for the header scan, and native pixel data straight into the volume. Opening, the header
  * read and closing are synchronous: from the page cache they take microseconds, while round trips through
- * libuv's thread pool dominated the scan of a series. The pixel read is asynchronous: it runs on the thread
- * pool, so that `loadVolume`'s several reads in flight fill the volume on all cores (faulting in the fresh
- * volume's pages is most of a load's cost; measured with benchmarks/dicom-load.bench.ts).
+ * libuv's thread pool dominated the scan of a series. Pixel data can be read either way: `readIntoSync` on the
+ * calling thread, `readInto` on the thread pool, so that `loadVolume` fills the volume on all cores (faulting in
+ * the fresh volume's pages is most of a load's cost; measured with benchmarks/dicom-load.bench.ts).
  */
 export function fileSource(path: string): DicomSource {
   return {
@@ -37,19 +37,28 @@ export function fileSource(path: string): DicomSource {
     readInto: async (position, into) => {
       const fd = openSync(path, 'r');
       try {
-        let done = 0;
-        while (done < into.length) {
-          const n = await readAt(fd, into, done, position + done);
-          if (n === 0) {
-            throw new PhysiotwinError('DICOM_TRUNCATED', `pixel data ends after ${done} of ${into.length} bytes`, { location: { file: path, tag: '(7FE0,0010)' } });
-          }
-          done += n;
-        }
+        for (let done = 0; done < into.length; ) done += bytesRead(await readAt(fd, into, done, position + done), done, into.length, path);
+      } finally {
+        closeSync(fd);
+      }
+    },
+    readIntoSync: (position, into) => {
+      const fd = openSync(path, 'r');
+      try {
+        for (let done = 0; done < into.length; ) done += bytesRead(readSync(fd, into, done, into.length - done, position + done), done, into.length, path);
       } finally {
         closeSync(fd);
       }
     },
   };
+}
+
+/** `n`, the bytes one read returned, unless the file ended (it was cut after the scan). */
+function bytesRead(n: number, done: number, want: number, path: string): number {
+  if (n === 0) {
+    throw new PhysiotwinError('DICOM_TRUNCATED', `pixel data ends after ${done} of ${want} bytes`, { location: { file: path, tag: '(7FE0,0010)' } });
+  }
+  return n;
 }
 
 /** `fs.read` of `into[offset..]` from file position `position`, as a promise (no FileHandle: one fd, no extra objects). */
