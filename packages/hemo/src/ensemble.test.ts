@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeBackends } from '@physiotwin/gpu/testing';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { simulate, simulateEnsemble, resultTable, type EnsembleSamples, type SvZeroDConfig } from './index.js';
 
 const ROOT = join(__dirname, '../../../fixtures/hemo/svzerod/cases');
@@ -76,4 +76,85 @@ it('general models run the full solver per variant, with flow splits (bifurcatio
   expect(Math.abs(sum.mean[1]! - ((10 / 3) * 200 + 100)) / 800).toBeLessThan(tol);
   const full = resultTable(simulate(cfg));
   expect(full.name.length).toBeGreaterThan(0);
+});
+
+/** Per-variant summaries of the full f64 solver (the reference), as `simulateEnsemble` defines them. */
+function referenceSummary(cfg: SvZeroDConfig, s: EnsembleSamples, v: number, outputs: string[]): Array<{ mean: number; min: number; max: number; scale: number }> {
+  const overrides = Object.fromEntries(s.names.map((k, j) => [k, s.values[v * s.names.length + j]!]));
+  const ref = simulate({ ...cfg, simulation_parameters: { ...(cfg.simulation_parameters as object), output_all_cycles: false } }, { overrides });
+  return outputs.map((o) => {
+    const d = ref.model.dofNames.indexOf(o);
+    const series = ref.y.map((y) => y[d]!);
+    return {
+      mean: series.reduce((a, x) => a + x, 0) / series.length,
+      min: Math.min(...series),
+      max: Math.max(...series),
+      scale: Math.max(...series.map(Math.abs)),
+    };
+  });
+}
+
+const fixture = (name: string, sim: Record<string, unknown> = {}): SvZeroDConfig => {
+  const cfg = JSON.parse(readFileSync(join(ROOT, `${name}.json`), 'utf8')) as SvZeroDConfig;
+  return { ...cfg, simulation_parameters: { ...(cfg.simulation_parameters as object), ...sim } };
+};
+
+describeBackends('hemo ensemble (general models)', (b) => {
+  // Open-loop models with inductance, capacitance, stenosis and a resistive junction (2 cycles keep the
+  // SwiftShader run short). 1e-3 relative to each quantity's largest magnitude over the cycle (the issue's
+  // tolerance; a flow that crosses zero has no relative error of its own): f32 states carry 2^-24
+  // relative rounding per step, the generalized-alpha recurrence damps it (rho_inf = 0.5), and Newton stops
+  // at the f32 rounding level of each equation, so a few hundred steps stay near 1e-5. CPU: 1e-12 (the same
+  // f64 solver, summed in the same order).
+  const cases: Array<[string, SvZeroDConfig, EnsembleSamples]> = [
+    ['pulsatileFlow_CRL', fixture('pulsatileFlow_CRL', { number_of_cardiac_cycles: 2 }), { names: ['branch0_seg0.R_poiseuille', 'branch0_seg0.L'], values: Float64Array.of(100, 1, 80, 1.5, 130, 0.6) }],
+    ['steadyFlow_blood_vessel_junction', fixture('steadyFlow_blood_vessel_junction'), { names: ['J0.R_poiseuille[1]'], values: Float64Array.of(50, 200) }],
+    ['steadyFlow_stenosis_R', fixture('steadyFlow_stenosis_R'), { names: ['branch0_seg0.stenosis_coefficient'], values: Float64Array.of(0.5, 2) }],
+  ];
+  for (const [name, cfg, s] of cases) {
+    it(`${name}: agrees with the full f64 solver per variant`, async () => {
+      const sum = await simulateEnsemble(cfg, s, b.options());
+      expect(sum.kernel).toBe('general');
+      expect(sum.backend).toBe(b.backend);
+      expect(sum.cpuVariants).toEqual([]);
+      const tol = b.backend === 'cpu' ? 1e-12 : 1e-3;
+      let worst = 0;
+      for (let v = 0; v < sum.n; v++) {
+        referenceSummary(cfg, s, v, sum.outputs).forEach((r, k) => {
+          const o = v * sum.outputs.length + k;
+          for (const [got, want] of [[sum.mean[o]!, r.mean], [sum.min[o]!, r.min], [sum.max[o]!, r.max]] as const) {
+            worst = Math.max(worst, Math.abs(got - want) / (r.scale || 1));
+          }
+        });
+      }
+      console.info(`[${b.backend}] ${name}: max difference to the f64 solver ${worst.toExponential(2)} (relative to max |x|)`);
+      expect(worst).toBeLessThan(tol);
+    });
+  }
+
+  it('rejects a block type without a GPU generator (webgpu) and runs it on the CPU otherwise', async () => {
+    const cfg = fixture('pulsatileFlow_R_coronary', { number_of_cardiac_cycles: 1 });
+    const s: EnsembleSamples = { names: ['OUT.Ra1'], values: Float64Array.of(100) };
+    if (b.backend === 'webgpu') {
+      await expect(simulateEnsemble(cfg, s, b.options())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/does not support CORONARY block 'OUT'/) });
+    } else {
+      expect((await simulateEnsemble(cfg, s, b.options())).backend).toBe('cpu');
+    }
+  });
+});
+
+describe('hemo ensemble backends', () => {
+  it("'auto' runs models without a GPU kernel on the CPU; unknown backends are rejected", async () => {
+    const cfg = fixture('pulsatileFlow_R_coronary', { number_of_cardiac_cycles: 1 });
+    const s: EnsembleSamples = { names: ['OUT.Ra1'], values: Float64Array.of(100) };
+    expect((await simulateEnsemble(cfg, s, { backend: 'auto' })).backend).toBe('cpu');
+    await expect(simulateEnsemble(cfg, s, { backend: 'gpu' as 'cpu' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('names the variant when the f64 solver diverges', async () => {
+    // Two Newton iterations suffice for the linear variant (no stenosis), not for the stenotic one.
+    const cfg = fixture('steadyFlow_stenosis_R', { maximum_nonlinear_iterations: 2 });
+    const s: EnsembleSamples = { names: ['branch0_seg0.stenosis_coefficient'], values: Float64Array.of(0, 5) };
+    await expect(simulateEnsemble(cfg, s)).rejects.toMatchObject({ code: 'SOLVER_DIVERGED', message: expect.stringMatching(/^SOLVER_DIVERGED: variant 1: Newton iterations did not converge/) });
+  });
 });

@@ -1,10 +1,13 @@
-import { PhysiotwinError } from '@physiotwin/core';
-import type { GpuContext } from '@physiotwin/gpu';
+import { isPhysiotwinError, PhysiotwinError } from '@physiotwin/core';
+import { resolveBackend, type GpuContext } from '@physiotwin/gpu';
 import { BloodVessel, FlowBC, WindkesselBC } from './blocks.js';
 import { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
 import { initialState, simulate } from './solver.js';
 import { rcrEnsembleCpu } from './ensemble-rcr.cpu.js';
 import { rcrEnsembleWebgpu } from './ensemble-rcr.webgpu.js';
+import { generalProblem } from './ensemble-general.js';
+import { generalEnsembleWebgpu } from './ensemble-general.webgpu.js';
+import { GENERAL_GPU_BLOCK_TYPES } from './ensemble-general.wgsl-gen.js';
 
 /** Ensemble variants: parameter columns `block.param` and one row of values per variant. */
 export interface EnsembleSamples {
@@ -16,8 +19,11 @@ export interface EnsembleSamples {
 
 /** Options of {@link simulateEnsemble}. */
 export interface EnsembleOptions {
-  /** @default 'cpu' */
-  backend?: 'cpu' | 'webgpu';
+  /**
+   * 'auto' runs WebGPU on a hardware adapter for models the GPU kernels support and at least
+   * 1e5 model-steps, else the CPU. @default 'cpu'
+   */
+  backend?: 'auto' | 'cpu' | 'webgpu';
   /** Device for the 'webgpu' backend. */
   gpu?: GpuContext;
   /** Unknowns to summarise (names as in variable-based output). @default every node pressure and flow */
@@ -37,8 +43,16 @@ export interface EnsembleSummary {
   /** Mean outlet flow over the sum of mean outlet flows, `splits[v * splitNames.length + j]`. */
   splits: Float64Array;
   backend: 'cpu' | 'webgpu';
-  /** 'rcr': the specialised FLOW -> R vessel -> RCR kernel; 'general': the full solver per variant. */
+  /**
+   * 'rcr': the specialised FLOW -> R vessel -> RCR kernel; 'general': the full f64 solver per variant
+   * (cpu) or the generated per-model kernel (webgpu).
+   */
   kernel: 'rcr' | 'general';
+  /**
+   * Variants of a webgpu 'general' run that the GPU handed to the f64 CPU solver: Newton did not converge
+   * in f32, or the static pivot order failed for them. Empty otherwise.
+   */
+  cpuVariants: number[];
 }
 
 /** Drive and constants shared by every variant of an RCR ensemble (computed once in f64 on the host). */
@@ -199,11 +213,16 @@ export function rcrProblem(config: SvZeroDConfig, samples: EnsembleSamples): Rcr
  * The FLOW -> BloodVessel (R) -> RCR topology runs a specialised kernel: generalized-alpha for this linear
  * DAE reduces to one recurrence per variant for Pc (exact Newton solution of each step), in f64 typed-array
  * loops on the CPU, or in f32 on WebGPU with one variant per invocation and the whole time loop on the
- * device (one cardiac cycle per dispatch). Other models run the full f64 solver once per variant (CPU only).
+ * device (one cardiac cycle per dispatch). Other models run the full f64 solver once per variant on the CPU,
+ * or on WebGPU a kernel generated for the model (ensemble-general.ts: f32 states, one variant per
+ * invocation, the whole generalized-alpha/Newton time loop on the device with an unrolled sparse LU in a
+ * static pivot order, one dispatch per cycle) for the block types in `GENERAL_GPU_BLOCK_TYPES`; variants
+ * whose f32 Newton fails are re-run by the f64 solver (listed in `cpuVariants`).
  *
  * @param samples parameter overrides per variant (keys `block.param`)
  * @throws PhysiotwinError `CONFIG_INVALID` (bad config or parameter key), `INVALID_ARGUMENT` (the webgpu
- *   backend for a model without a GPU kernel, missing device), `SOLVER_DIVERGED`
+ *   backend for a block type or option without a GPU kernel, missing device, unknown backend),
+ *   `SOLVER_DIVERGED` (naming the variant, time and block)
  * @example
  * ```ts
  * const s = await simulateEnsemble(cfg, { names: ['OUT.Rd'], values: Float64Array.of(900, 1000, 1100) });
@@ -211,7 +230,7 @@ export function rcrProblem(config: SvZeroDConfig, samples: EnsembleSamples): Rcr
  * ```
  */
 export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleSamples, options: EnsembleOptions = {}): Promise<EnsembleSummary> {
-  const backend = options.backend ?? 'cpu';
+  const requested = options.backend ?? 'cpu';
   if (samples.names.length === 0 ? samples.values.length !== 0 : samples.values.length % samples.names.length !== 0) {
     throw new PhysiotwinError('INVALID_ARGUMENT', `samples: ${samples.values.length} values do not fill rows of ${samples.names.length} parameters`);
   }
@@ -231,8 +250,20 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
   const splits = new Float64Array(n * S);
 
   const prob = rcrProblem(config, samples);
+  const gpuCapable = prob !== undefined || (!settings.useCycleToCycleError && model.blocks.every((b) => GENERAL_GPU_BLOCK_TYPES.includes(b.type)));
+  let backend: 'cpu' | 'webgpu' = requested === 'webgpu' ? 'webgpu' : 'cpu';
+  if (requested === 'auto' && gpuCapable) {
+    const work = n * (settings.ptsPerCycle - 1) * settings.numberOfCycles;
+    const r = await resolveBackend({ backend: 'auto', gpu: options.gpu }, work, 1e5);
+    if (r.backend === 'webgpu') {
+      backend = 'webgpu';
+      options = { ...options, gpu: r.gpu };
+    }
+  } else if (requested !== 'auto' && requested !== 'cpu' && requested !== 'webgpu') {
+    throw new PhysiotwinError('INVALID_ARGUMENT', `backend must be 'auto', 'cpu' or 'webgpu', got ${JSON.stringify(requested)}`);
+  }
+  if (backend === 'webgpu' && !options.gpu) throw new PhysiotwinError('INVALID_ARGUMENT', "the 'webgpu' backend needs options.gpu");
   if (prob) {
-    if (backend === 'webgpu' && !options.gpu) throw new PhysiotwinError('INVALID_ARGUMENT', "the 'webgpu' backend needs options.gpu");
     const raw = backend === 'webgpu' ? await rcrEnsembleWebgpu(prob, options.gpu!) : rcrEnsembleCpu(prob);
     const topo = rcrTopology(model)!;
     const qIn = topo.vessel.inlets[0]!;
@@ -276,16 +307,23 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
       }
       for (let j = 0; j < S; j++) splits[v * S + j] = 1;
     }
-    return { n, outputs, mean, min, max, splitNames, splits, backend, kernel: 'rcr' };
-  }
-  if (backend === 'webgpu') {
-    throw new PhysiotwinError('INVALID_ARGUMENT', 'the webgpu ensemble backend implements the FLOW -> BloodVessel (R) -> RCR model only; run this model with the cpu backend');
+    return { n, outputs, mean, min, max, splitNames, splits, backend, kernel: 'rcr', cpuVariants: [] };
   }
   const idx = outputs.map((o) => model.dofNames.indexOf(o));
   const sidx = splitNodes.map((nd) => nd.flowDof);
   const quiet = { ...config, simulation_parameters: { ...(config.simulation_parameters as object), output_all_cycles: false, output_interval: 1 } };
-  for (let v = 0; v < n; v++) {
-    const r = simulate(quiet, { overrides: samples.names.length ? variantOverrides(samples, v) : {} });
+  /** One variant with the full f64 solver, summarised into the output arrays. */
+  const cpuVariant = (v: number): void => {
+    let r;
+    try {
+      r = simulate(quiet, { overrides: samples.names.length ? variantOverrides(samples, v) : {} });
+    } catch (e) {
+      // Solver failures name the variant (their messages carry no location suffix; strip the code prefix).
+      if (n > 1 && (isPhysiotwinError(e, 'SOLVER_DIVERGED') || isPhysiotwinError(e, 'SOLVER_NOT_CONVERGED'))) {
+        throw new PhysiotwinError(e.code, `variant ${v}: ${e.message.slice(e.code.length + 2)}`, { details: { ...e.details, variant: v }, cause: e });
+      }
+      throw e;
+    }
     const T = r.y.length;
     for (let k = 0; k < K; k++) {
       let s = 0;
@@ -309,6 +347,27 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
       return s / T;
     });
     for (let j = 0; j < S; j++) splits[v * S + j] = m[j]! / total;
-  }
-  return { n, outputs, mean, min, max, splitNames, splits, backend: 'cpu', kernel: 'general' };
+  };
+  const cpuVariants: number[] = [];
+  if (backend === 'webgpu') {
+    const gp = generalProblem(config, samples, idx, sidx);
+    const raw = await generalEnsembleWebgpu(gp, options.gpu!);
+    const NS = 3 * K + S;
+    for (let v = 0; v < n; v++) {
+      if (raw.status[4 * v] !== 0) {
+        cpuVariants.push(v);
+        cpuVariant(v);
+        continue;
+      }
+      for (let k = 0; k < K; k++) {
+        mean[v * K + k] = raw.stats[v * NS + 3 * k]! / raw.count;
+        min[v * K + k] = raw.stats[v * NS + 3 * k + 1]!;
+        max[v * K + k] = raw.stats[v * NS + 3 * k + 2]!;
+      }
+      let total = 0;
+      for (let j = 0; j < S; j++) total += raw.stats[v * NS + 3 * K + j]! / raw.count;
+      for (let j = 0; j < S; j++) splits[v * S + j] = raw.stats[v * NS + 3 * K + j]! / raw.count / total;
+    }
+  } else for (let v = 0; v < n; v++) cpuVariant(v);
+  return { n, outputs, mean, min, max, splitNames, splits, backend, kernel: 'general', cpuVariants };
 }

@@ -1,0 +1,299 @@
+import { PhysiotwinError } from '@physiotwin/core';
+import type { EnsembleSamples } from './ensemble.js';
+import { KernelBuilder, type ParamPlan } from './ensemble-general.wgsl-gen.js';
+import { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
+import { Integrator, initialState, simulate } from './solver.js';
+import { singularError } from './sparse.js';
+
+/** Everything the general WebGPU ensemble kernel needs, prepared once on the host in f64. */
+export interface GeneralProblem {
+  /** Variants. */
+  n: number;
+  /** Unknowns per variant. */
+  dofs: number;
+  /** Generated WGSL and the pipeline cache key derived from it. */
+  code: string;
+  kernel: string;
+  /** Per-variant parameter values (`np` per variant). */
+  vpar: Float32Array;
+  /** Constant matrix entries per variant, unsteady phase block then steady phase block (`nc` per variant). */
+  cst: Float32Array;
+  /** Shared time-dependent values per step (`nd` per step), steady steps first. */
+  drive: Float32Array;
+  np: number;
+  nc: number;
+  nd: number;
+  /** Initial state (the same for every variant). */
+  y0: Float64Array;
+  yd0: Float64Array;
+  steadySteps: number;
+  dtSteady: number;
+  steps: number;
+  dt: number;
+  ptsPerCycle: number;
+  alphaM: number;
+  alphaF: number;
+  gamma: number;
+  atol: number;
+  maxIter: number;
+  period: number;
+  /** First unsteady step (1-based) whose state is in the summary; 0 includes the initial state. */
+  firstSummaryStep: number;
+  /** Summarised unknowns and the outlet flows of the splits. */
+  outputs: number[];
+  splits: number[];
+  /** Static pivot order: perm[k] is the equation that eliminates unknown k. */
+  perm: number[];
+  model: Model;
+}
+
+/** Upper bound on (sample matrices) x n^3 of the pivot analysis (about 0.1 s of host time). */
+const PIVOT_WORK = 5e7;
+
+/**
+ * Prepares the general WebGPU ensemble: checks that every block has a GPU generator, evaluates the
+ * constant matrix entries of every variant with the blocks' own `constant()` (f64), tabulates the shared
+ * time-dependent values, chooses a static pivot order and generates the kernel.
+ *
+ * Pivot order: the Newton matrices of every variant share one sparsity pattern; their values change with
+ * the state (valves switch entries to zero). The order is chosen once by partial pivoting over a set of
+ * sample matrices: those of the first (and last) variant along a short f64 run (up to 3 cycles, about 200
+ * states each), taking in each column the row whose smallest relative magnitude over the samples is
+ * largest (the diagonal when within a factor 10 of that, as the CPU LU prefers). The kernel checks the
+ * CPU's refactorisation rule (non-zero pivots, |L| <= 1e3) and reports a variant where the order fails.
+ *
+ * @param outputs unknown ids to summarise; @param splits outlet flow unknown ids
+ * @throws PhysiotwinError `INVALID_ARGUMENT` for a block without a GPU generator, cycle-to-cycle
+ *   convergence, or a non-finite sample value; `SOLVER_DIVERGED` for a structurally singular model
+ */
+export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, outputs: number[], splits: number[]): GeneralProblem {
+  const settings = readSimulationSettings(config);
+  const model = buildModel(config, settings);
+  if (settings.useCycleToCycleError) {
+    throw new PhysiotwinError('INVALID_ARGUMENT', 'the webgpu ensemble kernel runs a fixed number of cycles; use_cycle_to_cycle_error needs the cpu backend', {
+      location: { jsonPath: '$.simulation_parameters.use_cycle_to_cycle_error' },
+    });
+  }
+  const integ = new Integrator(model, settings.absoluteTolerance, settings.maxNonlinearIterations, settings.rhoInfinity);
+  const sys = integ.sys;
+  const ctx = integ.ctx;
+  const P = samples.names.length;
+  const n = P === 0 ? 1 : samples.values.length / P;
+  const varied = new Map<number, number>();
+  samples.names.forEach((k, j) => varied.set(model.paramIds.get(k)!, j));
+  for (let v = 0; v < n; v++) {
+    for (let j = 0; j < P; j++) {
+      const x = samples.values[v * P + j]!;
+      if (!Number.isFinite(x)) throw new PhysiotwinError('INVALID_ARGUMENT', `sample ${v}: ${samples.names[j]} = ${x} is not finite`);
+    }
+  }
+  const prm = model.params;
+  const plan: ParamPlan = {
+    isSharedSeries: (id) => !varied.has(id) && prm[id]!.isSeries,
+    isZero: (id) => !varied.has(id) && !prm[id]!.isSeries && prm[id]!.get(0) === 0,
+    series: (id, t) => prm[id]!.get(t),
+  };
+  const builder = new KernelBuilder(model, sys, plan);
+  const T = model.period;
+  const pts = settings.ptsPerCycle;
+  const dt = T / (pts - 1);
+  const dtS = T / 10;
+  const steps = (pts - 1) * settings.numberOfCycles;
+  const steadySteps = settings.steadyInitial ? 31 : 0;
+  const phases = settings.steadyInitial ? [false, true] : [false];
+  const m = sys.rows.length;
+
+  /** Parameter values of variant v at time t into ctx.p (series in the phase's steady mode). */
+  const fillParams = (v: number, t: number): void => {
+    for (let i = 0; i < prm.length; i++) ctx.p[i] = prm[i]!.get(t);
+    for (const [id, j] of varied) ctx.p[id] = samples.values[v * P + j]!;
+    ctx.time = t;
+  };
+  const stampConstants = (v: number): void => {
+    fillParams(v, 0);
+    sys.clear();
+    for (const b of model.blocks) b.constant(sys, ctx);
+  };
+
+  // Constant entries: those non-zero for some variant in some phase travel per variant.
+  const nzE = new Uint8Array(m);
+  const nzF = new Uint8Array(m);
+  for (const steady of phases) {
+    integ.setPhase(steady, steady ? dtS : dt);
+    for (let v = 0; v < n; v++) {
+      stampConstants(v);
+      for (let s = 0; s < m; s++) {
+        if (sys.E[s] !== 0) nzE[s] = 1;
+        if (sys.F[s] !== 0) nzF[s] = 1;
+      }
+    }
+  }
+  const cstSlots: Array<['E' | 'F', number]> = [];
+  for (let s = 0; s < m; s++) {
+    if (nzE[s]) cstSlots.push(['E', s]);
+    if (nzF[s]) cstSlots.push(['F', s]);
+  }
+  const nc = cstSlots.length;
+  const cst = new Float32Array(2 * n * nc);
+  for (const steady of phases) {
+    integ.setPhase(steady, steady ? dtS : dt);
+    const base = steady ? n * nc : 0;
+    for (let v = 0; v < n; v++) {
+      stampConstants(v);
+      cstSlots.forEach(([kind, s], c) => (cst[base + v * nc + c] = (kind === 'E' ? sys.E : sys.F)[s]!));
+    }
+  }
+
+  // Shared drive values at t_n + alpha_f dt of every step, steady steps first.
+  const nd = builder.drive.length;
+  const drive = new Float32Array((steadySteps + steps) * nd);
+  const af = integ.alphaF;
+  for (const steady of phases) {
+    integ.setPhase(steady, steady ? dtS : dt);
+    const count = steady ? steadySteps : steps;
+    const off = steady ? 0 : steadySteps;
+    for (let i = 0; i < count; i++) {
+      const t = steady ? dtS * (i + af) : dt * (i + af);
+      builder.drive.forEach((col, c) => (drive[(off + i) * nd + c] = col.value(t)));
+    }
+  }
+
+  const vpar = new Float32Array(n * builder.variantParams.length);
+  const np = builder.variantParams.length;
+  for (let v = 0; v < n; v++) {
+    builder.variantParams.forEach((id, c) => {
+      const j = varied.get(id);
+      vpar[v * np + c] = j === undefined ? prm[id]!.get(0) : samples.values[v * P + j]!;
+    });
+  }
+
+  const pattern = builder.pattern(new Set(cstSlots.filter((c) => c[0] === 'E').map((c) => c[1])), new Set(cstSlots.filter((c) => c[0] === 'F').map((c) => c[1])));
+  const perm = pivotOrder(config, settings, model, integ, samples, n, fillParams, pattern, settings.steadyInitial ? dtS : 0, dt);
+  const code = builder.assemble(cstSlots, perm, outputs, splits);
+  const init = initialState(config, model);
+  return {
+    n,
+    dofs: model.dofNames.length,
+    code,
+    kernel: `hemo/general-ensemble#${hash(code)}`,
+    vpar,
+    cst,
+    drive,
+    np,
+    nc,
+    nd,
+    y0: init.y,
+    yd0: init.ydot,
+    steadySteps,
+    dtSteady: dtS,
+    steps,
+    dt,
+    ptsPerCycle: pts,
+    alphaM: integ.alphaM,
+    alphaF: integ.alphaF,
+    gamma: integ.gamma,
+    atol: settings.absoluteTolerance,
+    maxIter: settings.maxNonlinearIterations,
+    period: T,
+    firstSummaryStep: Math.max(0, steps + 1 - pts),
+    outputs,
+    splits,
+    perm,
+    model,
+  };
+}
+
+/** Static pivot order (see {@link generalProblem}): perm[k] is the row that eliminates column k. */
+function pivotOrder(
+  config: SvZeroDConfig,
+  settings: SimulationSettings,
+  model: Model,
+  integ: Integrator,
+  samples: EnsembleSamples,
+  nVariants: number,
+  fillParams: (v: number, t: number) => void,
+  pattern: number[],
+  dtSteady: number,
+  dt: number,
+): number[] {
+  const n = model.dofNames.length;
+  const sys = integ.sys;
+  const mats: Float64Array[] = [];
+  const cap = Math.max(4, Math.floor(PIVOT_WORK / (n * n * n)));
+  const jacobian = (v: number, steady: boolean, t: number, y: Float64Array, yd: Float64Array): void => {
+    integ.setPhase(steady, steady ? dtSteady : dt);
+    fillParams(v, t);
+    sys.clear();
+    for (const b of model.blocks) b.constant(sys, integ.ctx);
+    for (const b of model.blocks) b.time(sys, integ.ctx);
+    for (const b of model.blocks) b.solution(sys, integ.ctx, y, yd);
+    const h = steady ? dtSteady : dt;
+    const jy = integ.alphaF * integ.gamma * h;
+    const A = new Float64Array(n * n);
+    for (const s of pattern) {
+      const at = sys.rows[s]! * n + sys.cols[s]!;
+      A[at] = A[at]! + (sys.E[s]! + sys.dCdydot[s]!) * integ.alphaM + (sys.F[s]! + sys.dCdy[s]!) * jy;
+    }
+    mats.push(A);
+  };
+  const init = initialState(config, model);
+  const sp = config.simulation_parameters as Record<string, unknown>;
+  const cycles = Math.min(3, settings.numberOfCycles);
+  const pts = settings.ptsPerCycle;
+  const perRun = Math.max(2, Math.floor(cap / 2));
+  const interval = Math.max(1, Math.ceil(((pts - 1) * cycles) / perRun));
+  const sampleCfg = { ...config, simulation_parameters: { ...sp, number_of_cardiac_cycles: cycles, output_all_cycles: true, output_interval: interval } };
+  const P = samples.names.length;
+  for (const v of nVariants > 1 ? [0, nVariants - 1] : [0]) {
+    if (dtSteady > 0) jacobian(v, true, integ.alphaF * dtSteady, init.y, init.ydot);
+    const overrides = Object.fromEntries(samples.names.map((k, j) => [k, samples.values[v * P + j]!]));
+    let run;
+    try {
+      run = simulate(sampleCfg, { overrides });
+    } catch (e) {
+      // A variant that diverges in f64 gives no trajectory; it will diverge on the GPU too and be reported there.
+      if (e instanceof PhysiotwinError && e.code === 'SOLVER_DIVERGED') continue;
+      throw e;
+    }
+    if (dtSteady > 0) jacobian(v, true, integ.alphaF * dtSteady, run.y[0]!, run.ydot[0]!);
+    run.y.forEach((y, r) => jacobian(v, false, run.times[r]! + integ.alphaF * dt, y, run.ydot[r]!));
+  }
+  if (mats.length === 0) jacobian(0, false, integ.alphaF * dt, init.y, init.ydot);
+
+  const struct = new Uint8Array(n * n);
+  for (const s of pattern) struct[sys.rows[s]! * n + sys.cols[s]!] = 1;
+  const used = new Uint8Array(n);
+  const perm: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const score = new Float64Array(n).fill(Infinity);
+    for (const A of mats) {
+      let mx = 0;
+      for (let i = 0; i < n; i++) if (!used[i]) mx = Math.max(mx, Math.abs(A[i * n + k]!));
+      if (mx === 0) continue; // singular sample (e.g. a transient state); it cannot rank the rows
+      for (let i = 0; i < n; i++) if (!used[i]) score[i] = Math.min(score[i]!, Math.abs(A[i * n + k]!) / mx);
+    }
+    let best = -1;
+    for (let i = 0; i < n; i++) if (!used[i] && struct[i * n + k] && (best < 0 || score[i]! > score[best]!)) best = i;
+    if (best < 0) throw singularError(k, 0, model.dofNames[k] ?? String(k));
+    if (best !== k && !used[k] && struct[k * n + k] && score[k]! >= 0.1 * score[best]!) best = k;
+    used[best] = 1;
+    perm.push(best);
+    for (let i = 0; i < n; i++) {
+      if (used[i] || !struct[i * n + k]) continue;
+      for (let j = k + 1; j < n; j++) if (struct[best * n + j]) struct[i * n + j] = 1;
+      for (const A of mats) {
+        const p = A[best * n + k]!;
+        const l = p !== 0 ? A[i * n + k]! / p : 0;
+        if (l !== 0) for (let j = k + 1; j < n; j++) A[i * n + j] = A[i * n + j]! - l * A[best * n + j]!;
+      }
+    }
+  }
+  return perm;
+}
+
+/** FNV-1a (32 bit) of the code and its length: the pipeline cache key of a generated kernel. */
+function hash(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return `${(h >>> 0).toString(16)}-${s.length}`;
+}

@@ -1,0 +1,88 @@
+import { PhysiotwinError } from '@physiotwin/core';
+import { createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
+import type { GeneralProblem } from './ensemble-general.js';
+
+const WG = 64;
+
+/** Raw per-variant results of the general WebGPU ensemble. */
+export interface GeneralStats {
+  /** Per variant: sum, min, max of each output, then the sum of each split flow (f32 accumulators). */
+  stats: Float64Array;
+  /** Per variant: code (0 ok, 1 Newton failure, 2 static pivot failure), drive-table step, equation row, |residual| bits. */
+  status: Uint32Array;
+  /** Number of states in each sum. */
+  count: number;
+}
+
+/**
+ * Runs the generated general ensemble kernel: one variant per invocation, the state resident on the
+ * device, one dispatch for the steady start and one per cardiac cycle, all submitted at once.
+ * @throws PhysiotwinError `GPU_LIMIT_EXCEEDED` when N exceeds the dispatch limit of the device,
+ *   `GPU_VALIDATION` when the generated WGSL does not compile
+ */
+export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext): Promise<GeneralStats> {
+  const { device } = gpu;
+  const groups = Math.ceil(p.n / WG);
+  if (groups > device.limits.maxComputeWorkgroupsPerDimension) {
+    throw new PhysiotwinError('GPU_LIMIT_EXCEEDED', `${p.n} variants need ${groups} workgroups, the device allows ${device.limits.maxComputeWorkgroupsPerDimension}`);
+  }
+  const pipeline = await getComputePipeline(device, { kernel: p.kernel, code: p.code });
+  const N = p.dofs;
+  const K = p.outputs.length;
+  const NS = 3 * K + p.splits.length;
+  const state = new Float32Array(2 * N * p.n);
+  const stats = new Float32Array(NS * p.n);
+  for (let v = 0; v < p.n; v++) {
+    state.set(p.y0, 2 * N * v);
+    state.set(p.yd0, 2 * N * v + N);
+    for (let k = 0; k < K; k++) {
+      stats[NS * v + 3 * k + 1] = 3.4e38;
+      stats[NS * v + 3 * k + 2] = -3.4e38;
+    }
+  }
+  const S = GPUBufferUsage.STORAGE;
+  const label = 'hemo/general-ensemble';
+  const bufs = {
+    vpar: createBufferFrom(device, p.vpar, S, `${label}:vpar`),
+    cst: createBufferFrom(device, p.cst, S, `${label}:cst`),
+    drive: createBufferFrom(device, p.drive, S, `${label}:drive`),
+    state: createBufferFrom(device, state, S, `${label}:state`),
+    stats: createBufferFrom(device, stats, S, `${label}:stats`),
+    status: createBufferFrom(device, new Uint32Array(4 * p.n), S, `${label}:status`),
+  };
+  const dispatches: Array<{ offset: number; steps: number; first: number; steady: number; dt: number }> = [];
+  if (p.steadySteps > 0) dispatches.push({ offset: 0, steps: p.steadySteps, first: 0, steady: 1, dt: p.dtSteady });
+  const perCycle = p.ptsPerCycle - 1;
+  for (let first = 1; first <= p.steps; first += perCycle) {
+    dispatches.push({ offset: p.steadySteps + first - 1, steps: Math.min(perCycle, p.steps - first + 1), first, steady: 0, dt: p.dt });
+  }
+  const uniforms: GPUBuffer[] = [];
+  try {
+    await withGpuErrorScope(device, label, () => {
+      const encoder = device.createCommandEncoder({ label });
+      const entries = [bufs.vpar, bufs.cst, bufs.drive, bufs.state, bufs.stats, bufs.status];
+      for (const d of dispatches) {
+        const u = createUniformBuffer(
+          device,
+          [
+            ['u32', p.n], ['u32', d.steps], ['u32', d.offset], ['u32', d.first], ['u32', p.firstSummaryStep], ['u32', d.steady], ['u32', p.maxIter], ['u32', 0],
+            ['f32', d.dt], ['f32', p.alphaM], ['f32', p.alphaF], ['f32', p.gamma], ['f32', p.atol], ['f32', p.period],
+          ],
+          `${label}:params`,
+        );
+        uniforms.push(u);
+        const pass = encoder.beginComputePass({ label });
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: [u, ...entries].map((buffer, binding) => ({ binding, resource: { buffer } })) }));
+        pass.dispatchWorkgroups(groups);
+        pass.end();
+      }
+      device.queue.submit([encoder.finish()]);
+    });
+    const out = new Float32Array(await readBuffer(device, bufs.stats, 4 * NS * p.n));
+    const status = new Uint32Array(await readBuffer(device, bufs.status, 16 * p.n));
+    return { stats: Float64Array.from(out), status, count: p.steps + 1 - p.firstSummaryStep };
+  } finally {
+    for (const b of [...Object.values(bufs), ...uniforms]) b.destroy();
+  }
+}

@@ -1,0 +1,497 @@
+import { PhysiotwinError } from '@physiotwin/core';
+import type { Block } from './blocks.js';
+import type { ClosedLoopCoronaryBC } from './blocks.js';
+import { fourierElastance } from './activation.js';
+import type { Model } from './model.js';
+import type { DaeSystem } from './system.js';
+import { generalEnsembleWgsl } from './generated/shaders.js';
+
+/**
+ * WGSL generation for the general WebGPU ensemble kernel (skeleton: shaders/hemo/general-ensemble.wgsl).
+ * Each supported block type has a generator that writes its time- and solution-dependent terms, the same
+ * equations as its class in blocks.ts (cited there per svZeroDSolver header), as WGSL on scalars; the terms
+ * that depend on parameters only (`Block.constant`) are evaluated on the host in f64 by the blocks
+ * themselves and uploaded per variant. Unknowns, matrix entries and LU steps are unrolled.
+ */
+
+/** A shared time-dependent value, evaluated on the host in f64 at t_n + alpha_f dt of every step. */
+export interface DriveColumn {
+  key: string;
+  /** Value at evaluation time `t` (s); parameters are in the phase's steady mode when this is called. */
+  value(t: number): number;
+}
+
+/** What the generators need to know about the model's parameters. */
+export interface ParamPlan {
+  /** True when the parameter is a time series shared by all variants (it then travels in the drive table). */
+  isSharedSeries(id: number): boolean;
+  /** True when the parameter is the constant 0 for every variant (terms it multiplies can be left out). */
+  isZero(id: number): boolean;
+  /** Host value of a shared series at time t. */
+  series(id: number, t: number): number;
+}
+
+/** The scope a block generator writes into. Local indices as in blocks.ts: (equation i, unknown j). */
+interface BlockScope {
+  /** Parameter value (WGSL expression). */
+  p(name: string): string;
+  /** Parameter by model id (for parameters a block reads from another block). */
+  pid(id: number): string;
+  zero(name: string): boolean;
+  /** y and ydot at the generalized-alpha evaluation point; `yAt` for a global unknown. */
+  ya(j: number): string;
+  yda(j: number): string;
+  yAt(dof: number): string;
+  /** The current Newton iterate of a local unknown (assignable in postSolve). */
+  y(j: number): string;
+  /** Cycle time t mod T at the evaluation point; a shared drive value computed on the host. */
+  tc(): string;
+  drive(key: string, value: (t: number) => number): string;
+  /** Emits `let <name> = expr;` under a block-unique name and returns the name. */
+  let(name: string, expr: string): string;
+  /** The block-unique name of a `let` emitted earlier (in the time section, for the solution section). */
+  scopeName(name: string): string;
+  /** Cardiac period T (s). */
+  period: number;
+  stmt(s: string): void;
+  E(i: number, j: number, expr: string): void;
+  F(i: number, j: number, expr: string): void;
+  Dy(i: number, j: number, expr: string): void;
+  Dd(i: number, j: number, expr: string): void;
+  C(i: number, expr: string): void;
+  /** WGSL boolean: true during the steady start. */
+  steady: string;
+}
+
+interface Generator {
+  time?(g: BlockScope, b: Block): void;
+  solution?(g: BlockScope, b: Block): void;
+  postSolve?(g: BlockScope, b: Block): void;
+}
+
+const f = (x: number): string => {
+  const s = String(x);
+  return /[.eE]/.test(s) ? s : `${s}.0`;
+};
+
+/** Stenosis terms -S|q|q of a resistive branch (equation i, flow unknown j). */
+function stenosis(g: BlockScope, S: string, i: number, j: number): void {
+  const q = g.ya(j);
+  const a = g.let('aq', `${S} * abs(${q})`);
+  g.C(i, `-${a} * ${q}`);
+  g.Dy(i, j, `-2.0 * ${a}`);
+}
+
+/**
+ * Generators by block type. Blocks whose terms are all constant (NORMAL_JUNCTION, BloodVesselRC,
+ * ClosedLoopRCR) need no code. Not supported (typed error for the webgpu backend): CORONARY and
+ * CORONARY_VAR_RES (state-dependent initial parameters), the elastance chambers (their activation
+ * function is private to the block), ChamberSphere.
+ */
+const GENERATORS: Record<string, Generator> = {
+  BloodVessel: {
+    solution(g) {
+      if (g.zero('stenosis_coefficient')) return;
+      const S = g.p('stenosis_coefficient');
+      const Cv = g.p('C');
+      const q = g.ya(1);
+      const dq = g.yda(1);
+      const sr = g.let('sr', `${S} * abs(${q})`);
+      const sg = g.let('sg', `sign(${q})`);
+      g.C(0, `-${sr} * ${q}`);
+      g.C(1, `2.0 * ${sr} * ${Cv} * ${dq}`);
+      g.Dy(0, 1, `-2.0 * ${S} * ${sg} * ${q}`);
+      g.Dy(1, 1, `2.0 * ${S} * ${sg} * ${Cv} * ${dq}`);
+      g.Dd(1, 1, `2.0 * ${sr} * ${Cv}`);
+    },
+  },
+  BloodVesselCRL: {
+    solution(g) {
+      if (!g.zero('stenosis_coefficient')) stenosis(g, g.p('stenosis_coefficient'), 0, 3);
+    },
+  },
+  BloodVesselRC: {},
+  NORMAL_JUNCTION: {},
+  BloodVesselJunction: {
+    solution(g, b) {
+      for (let i = 0; i < b.outlets.length; i++) {
+        const name = `stenosis_coefficient[${i}]`;
+        if (!g.zero(name)) stenosis(g, g.p(name), i + 1, 3 + 2 * i);
+      }
+    },
+  },
+  FLOW: {
+    time(g) {
+      g.C(0, `-${g.p('Q')}`);
+    },
+  },
+  PRESSURE: {
+    time(g) {
+      g.C(0, `-${g.p('P')}`);
+    },
+  },
+  RESISTANCE: {
+    time(g) {
+      g.F(0, 1, `-${g.p('R')}`);
+      g.C(0, `-${g.p('Pd')}`);
+    },
+  },
+  RCR: {
+    time(g) {
+      const Rd = g.p('Rd');
+      g.E(1, 2, `select(-${Rd} * ${g.p('C')}, 0.0, ${g.steady})`);
+      g.F(0, 1, `-${g.p('Rp')}`);
+      g.F(1, 1, Rd);
+      g.C(1, g.p('Pd'));
+    },
+  },
+  ClosedLoopRCR: {},
+  ValveTanh: {
+    solution(g) {
+      const pin = g.ya(0);
+      const q = g.ya(1);
+      const pout = g.ya(2);
+      const dR = g.let('dR', `${g.p('Rmax')} - ${g.p('Rmin')}`);
+      const k = g.p('Steepness');
+      const th = g.let('th', `tanh_safe(${k} * (${pout} - ${pin}))`);
+      // 1/cosh^2 = 1 - tanh^2 (the CPU writes 1/cosh^2; cosh overflows f32 where tanh saturates).
+      const d = g.let('d', `1.0 - ${th} * ${th}`);
+      const fc = g.let('fc', `0.5 * ${k} * ${d}`);
+      g.C(0, `-0.5 * ${q} * ${dR} * ${th}`);
+      g.C(2, `-0.5 * (1.0 + ${th})`);
+      g.Dy(0, 0, `0.5 * ${q} * ${dR} * ${k} * ${d}`);
+      g.Dy(0, 1, `-0.5 * ${dR} * ${th}`);
+      g.Dy(0, 2, `-0.5 * ${q} * ${dR} * ${k} * ${d}`);
+      g.Dy(2, 0, fc);
+      g.Dy(2, 2, `-${fc}`);
+    },
+  },
+  PiecewiseValve: {
+    solution(g) {
+      g.F(0, 1, `-select(${g.p('Rmax')}, ${g.p('Rmin')}, ${g.ya(2)} < ${g.ya(0)})`);
+    },
+  },
+  ClosedLoopCoronaryLeft: { solution: coronarySolution },
+  ClosedLoopCoronaryRight: { solution: coronarySolution },
+  ClosedLoopHeartAndPulmonary: {
+    time(g) {
+      const AA = g.let('AA', `wrapping_cosine(${g.tc()}, P.period, ${g.p('Tsa')}, ${g.p('tpwave')})`);
+      const T = g.period;
+      const e = g.drive('fourier-elastance', (t) => fourierElastance(t % T, T));
+      const Elv = g.let('Elv', `${e} * ${g.p('Elv_s')}`);
+      const Erv = g.let('Erv', `${e} * ${g.p('Erv_s')}`);
+      g.F(0, 4, `-${AA} * ${g.p('Emax_ra')}`);
+      g.F(4, 7, `-${Erv}`);
+      g.C(4, `${Erv} * ${g.p('Vrv_u')}`);
+      g.F(8, 11, `-${AA} * ${g.p('Emax_la')}`);
+      g.F(11, 14, `-${Elv}`);
+      g.C(11, `${Elv} * ${g.p('Vlv_u')}`);
+    },
+    solution(g) {
+      const AA = g.scopeName('AA');
+      const atrium = (vol: number, side: 'ra' | 'la', eq: number): void => {
+        const kxp = g.p(`Kxp_${side}`);
+        const kxv = g.p(`Kxv_${side}`);
+        const vaso = g.p(`Vaso_${side}`);
+        const ex = g.let(`ex_${side}`, `exp((${g.ya(vol)} - ${vaso}) * ${kxv})`);
+        g.C(eq, `${AA} * ${g.p(`Emax_${side}`)} * ${vaso} + ${kxp} * (${ex} - 1.0) * (${AA} - 1.0)`);
+        g.Dy(eq, vol, `${kxp} * ${ex} * ${kxv} * (${AA} - 1.0)`);
+      };
+      atrium(4, 'ra', 0);
+      atrium(11, 'la', 8);
+      // Ideal valves: closed when the downstream pressure is not lower and the flow is not positive.
+      const valve = (flow: number, up: number, down: number): string =>
+        g.let(`val${flow}`, `select(1.0, 0.0, (${g.ya(up)} <= ${g.ya(down)}) & (${g.ya(flow)} <= 0.0))`);
+      const v5 = valve(5, 0, 6);
+      const v8 = valve(8, 6, 9);
+      const v12 = valve(12, 10, 13);
+      const v15 = valve(15, 13, 2);
+      g.F(1, 15, `-${v15}`);
+      g.F(7, 8, `-${v8}`);
+      g.F(2, 5, v5);
+      g.F(5, 5, `-${v5}`);
+      g.F(5, 8, v8);
+      g.F(9, 8, `-${v8}`);
+      g.F(9, 12, v12);
+      g.F(12, 12, `-${v12}`);
+      g.F(12, 15, v15);
+      g.F(3, 5, `${g.p('Rra_v')} * ${v5}`);
+      g.F(6, 8, `${g.p('Rrv_a')} * ${v8}`);
+      g.F(10, 12, `${g.p('Rla_v')} * ${v12}`);
+      g.F(13, 15, `${g.p('Rlv_ao')} * ${v15}`);
+    },
+    postSolve(g) {
+      // A closed valve's flow is reset before the Newton update, as the CPU block's postSolve does.
+      for (const j of [5, 8, 12, 15]) g.stmt(`${g.y(j)} = select(${g.y(j)}, 0.0, ${g.scopeName(`val${j}`)} < 0.5);`);
+    },
+  },
+};
+
+function coronarySolution(g: BlockScope, b: Block): void {
+  const cor = b as ClosedLoopCoronaryBC;
+  g.C(2, `-${g.p('Cim')} * ${g.pid(cor.imParam)} * ${g.yAt(cor.ventricleDof)}`);
+}
+
+/** Block types the WebGPU ensemble kernel supports. */
+export const GENERAL_GPU_BLOCK_TYPES: readonly string[] = Object.keys(GENERATORS);
+
+/** Unit roundoff of f32 (2^-24). */
+const U32 = 2 ** -24;
+
+/**
+ * Builds the kernel of one model. `new KernelBuilder(...)` runs the block generators (which fixes the
+ * parameters and shared drive values the kernel reads and the matrix entries it writes); {@link pattern}
+ * gives the entries of the Newton matrix that can be non-zero; {@link assemble} writes the WGSL for a
+ * pivot order.
+ */
+export class KernelBuilder {
+  /** Model parameter ids of the per-variant parameter columns, in column order. */
+  readonly variantParams: number[] = [];
+  /** Shared time-dependent values (one column each per step). */
+  readonly drive: DriveColumn[] = [];
+  private readonly vparCol = new Map<number, number>();
+  private readonly driveCol = new Map<string, number>();
+  private readonly time: string[] = [];
+  private readonly solution: string[] = [];
+  private readonly post: string[] = [];
+  /** Slots (or equation rows for C) written by time- or solution-dependent code. */
+  private readonly written = { E: new Set<number>(), F: new Set<number>(), Dy: new Set<number>(), Dd: new Set<number>(), C: new Set<number>() };
+  private readonly slotIndex = new Map<number, number>();
+  private readonly n: number;
+
+  constructor(
+    private readonly model: Model,
+    private readonly sys: DaeSystem,
+    private readonly plan: ParamPlan,
+  ) {
+    this.n = model.dofNames.length;
+    sys.rows.forEach((r, s) => this.slotIndex.set(r * this.n + sys.cols[s]!, s));
+    model.blocks.forEach((b, bi) => {
+      const gen = GENERATORS[b.type];
+      if (!gen) throw unsupported(b);
+      if (gen.time) gen.time(this.scope(b, bi, this.time), b);
+      if (gen.solution) gen.solution(this.scope(b, bi, this.solution), b);
+      if (gen.postSolve) gen.postSolve(this.scope(b, bi, this.post), b);
+    });
+  }
+
+  private param(id: number): string {
+    if (this.plan.isSharedSeries(id)) return this.driveValue(`param${id}`, (t) => this.plan.series(id, t));
+    let c = this.vparCol.get(id);
+    if (c === undefined) {
+      c = this.variantParams.length;
+      this.variantParams.push(id);
+      this.vparCol.set(id, c);
+    }
+    return `pv${c}`;
+  }
+
+  private driveValue(key: string, value: (t: number) => number): string {
+    let c = this.driveCol.get(key);
+    if (c === undefined) {
+      c = this.drive.length;
+      this.drive.push({ key, value });
+      this.driveCol.set(key, c);
+    }
+    return `dv${c}`;
+  }
+
+  private slot(b: Block, i: number, j: number): number {
+    const s = this.slotIndex.get(b.e[i]! * this.n + b.v[j]!);
+    if (s === undefined) throw new Error(`internal: ${b.type} '${b.name}' writes entry (${i}, ${j}), which its class does not register`);
+    return s;
+  }
+
+  private scope(b: Block, bi: number, out: string[]): BlockScope {
+    const prefix = `b${bi}_`;
+    const set = (kind: 'E' | 'F' | 'Dy' | 'Dd', i: number, j: number, expr: string): void => {
+      const s = this.slot(b, i, j);
+      if (this.written[kind].has(s)) throw new Error(`internal: ${kind} entry ${s} is written twice`);
+      this.written[kind].add(s);
+      out.push(`let ${kind}${s} = ${expr};`);
+    };
+    const pidOf = (name: string): number => {
+      const id = b.pid[name];
+      if (id === undefined) throw new Error(`internal: ${b.type} has no parameter ${name}`);
+      return id;
+    };
+    return {
+      p: (name) => this.param(pidOf(name)),
+      pid: (id) => this.param(id),
+      zero: (name) => this.plan.isZero(pidOf(name)),
+      ya: (j) => `ya${b.v[j]!}`,
+      yda: (j) => `yda${b.v[j]!}`,
+      yAt: (dof) => `ya${dof}`,
+      y: (j) => `y${b.v[j]!}`,
+      tc: () => this.driveValue('cycle-time', (t) => t % this.model.period),
+      drive: (key, value) => this.driveValue(key, value),
+      let: (name, expr) => {
+        out.push(`let ${prefix}${name} = ${expr};`);
+        return `${prefix}${name}`;
+      },
+      scopeName: (name) => `${prefix}${name}`,
+      period: this.model.period,
+      stmt: (s) => out.push(s),
+      E: (i, j, e) => set('E', i, j, e),
+      F: (i, j, e) => set('F', i, j, e),
+      Dy: (i, j, e) => set('Dy', i, j, e),
+      Dd: (i, j, e) => set('Dd', i, j, e),
+      C: (i, expr) => {
+        if (this.written.C.has(b.e[i]!)) throw new Error(`internal: C entry ${b.e[i]!} is written twice`);
+        this.written.C.add(b.e[i]!);
+        out.push(`let C${b.e[i]!} = ${expr};`);
+      },
+      steady: '(P.steady == 1u)',
+    };
+  }
+
+  /**
+   * Slots of the Newton matrix that can be non-zero: those with a constant E or F entry (`constE`,
+   * `constF`: non-zero for some variant in some phase) or written by time- or solution-dependent code.
+   */
+  pattern(constE: ReadonlySet<number>, constF: ReadonlySet<number>): number[] {
+    const w = this.written;
+    return this.sys.rows.map((_, s) => s).filter((s) => constE.has(s) || constF.has(s) || w.E.has(s) || w.F.has(s) || w.Dy.has(s) || w.Dd.has(s));
+  }
+
+  /**
+   * The WGSL of the kernel.
+   * @param cstSlots the constant entries uploaded per variant, in column order: [array, slot]
+   * @param perm static pivot order: perm[k] is the row that eliminates column k
+   * @param outputs unknowns whose sum/min/max are accumulated; @param splits flow unknowns whose sums are
+   */
+  assemble(cstSlots: ReadonlyArray<readonly ['E' | 'F', number]>, perm: readonly number[], outputs: readonly number[], splits: readonly number[]): string {
+    const n = this.n;
+    const { rows, cols } = this.sys;
+    const w = this.written;
+    const constE = new Set(cstSlots.filter((c) => c[0] === 'E').map((c) => c[1]));
+    const constF = new Set(cstSlots.filter((c) => c[0] === 'F').map((c) => c[1]));
+    const hasE = (s: number): boolean => constE.has(s) || w.E.has(s);
+    const hasF = (s: number): boolean => constF.has(s) || w.F.has(s);
+    const slots = this.pattern(constE, constF);
+    const NP = this.variantParams.length;
+    const ND = this.drive.length;
+    const NC = cstSlots.length;
+    const NS = 3 * outputs.length + splits.length;
+
+    const load: string[] = ['_ = vpar[0]; _ = cst[0]; _ = drive[0]; _ = stats[0];'];
+    for (let c = 0; c < NP; c++) load.push(`let pv${c} = vpar[v * ${NP}u + ${c}u];`);
+    load.push(`let cb = (P.steady * P.n + v) * ${NC}u;`);
+    // A constant entry that time- or solution-dependent code also writes is overwritten before every use.
+    cstSlots.forEach(([kind, s], c) => {
+      if (!w[kind].has(s)) load.push(`let ${kind}${s} = cst[cb + ${c}u];`);
+    });
+    load.push(`let sb = v * ${2 * n}u;`);
+    for (let d = 0; d < n; d++) load.push(`var y${d} = state[sb + ${d}u]; var yd${d} = state[sb + ${n + d}u];`);
+    load.push(`let tb = v * ${NS}u;`);
+    for (let j = 0; j < NS; j++) load.push(`var st${j} = stats[tb + ${j}u];`);
+
+    const time: string[] = [];
+    for (let c = 0; c < ND; c++) time.push(`let dv${c} = drive[k * ${ND}u + ${c}u];`);
+    time.push(...this.time);
+    const predictor: string[] = [];
+    for (let d = 0; d < n; d++) predictor.push(`let yo${d} = y${d}; let ydo${d} = yd${d}; yd${d} = ydo${d} * c0;`);
+
+    const newton: string[] = [];
+    for (let d = 0; d < n; d++) newton.push(`let ya${d} = yo${d} + (y${d} - yo${d}) * P.alphaF; let yda${d} = ydo${d} + (yd${d} - ydo${d}) * P.alphaM;`);
+    newton.push(...this.solution);
+    // Residual r = -(C + E ydot_am + F y_af) per equation, with the sum of the magnitudes of its terms.
+    const terms: string[][] = Array.from({ length: n }, () => []);
+    for (let s = 0; s < rows.length; s++) {
+      if (hasE(s)) terms[rows[s]!]!.push(`E${s} * yda${cols[s]!}`);
+      if (hasF(s)) terms[rows[s]!]!.push(`F${s} * ya${cols[s]!}`);
+    }
+    newton.push('var conv = true; var fin = true; var worst = 0u; var maxRes = 0.0;');
+    for (let r = 0; r < n; r++) {
+      const t = w.C.has(r) ? [`C${r}`, ...terms[r]!] : terms[r]!;
+      if (t.length === 0) t.push('0.0');
+      // Convergence in f32: |r| below absolute_tolerance, or below the rounding level of evaluating this
+      // equation in f32 (each of its t terms and the stored unknowns carry a relative error of about
+      // 2^-24; a factor 4 of margin), since absolute_tolerance (1e-8) lies below that level for the
+      // magnitudes of these models (pressures ~1e2-1e5, flows ~1e2).
+      const rt = (t.length + 2) * U32;
+      newton.push(`let r${r} = -(${t.join(' + ')});`);
+      newton.push(`let ar${r} = abs(r${r}); fin = fin & (ar${r} <= 3.0e38); conv = conv & (ar${r} < max(P.atol, ${f(rt)} * (${t.map((x) => `abs(${x})`).join(' + ')})));`);
+      newton.push(`worst = select(worst, ${r}u, ar${r} > maxRes); maxRes = max(maxRes, ar${r});`);
+    }
+    // At least one Newton update per step, as the CPU in practice (its 1e-8 is never met by the predictor):
+    // the update is what resets the flow of a valve that closed (postSolve).
+    newton.push('if (conv & fin & (it > 0u)) { break; }');
+    newton.push('if (it + 1u == P.maxIter || !fin) { code = 1u; frow = worst; fres = maxRes; break; }');
+    // Newton matrix J = alpha_m (E + dC/dydot) + alpha_f gamma dt (F + dC/dy) on the pattern, then Gaussian
+    // elimination in the static pivot order, unrolled on the pattern (fill-in created as needed), with the
+    // right-hand side (the residual) eliminated alongside. Every value is a new `let` (SSA names).
+    const present = Array.from({ length: n }, () => new Map<number, string>());
+    for (const s of slots) {
+      const e = [hasE(s) ? `E${s}` : '', w.Dd.has(s) ? `Dd${s}` : ''].filter(Boolean).join(' + ');
+      const fy = [hasF(s) ? `F${s}` : '', w.Dy.has(s) ? `Dy${s}` : ''].filter(Boolean).join(' + ');
+      const parts = [e ? `(${e}) * P.alphaM` : '', fy ? `(${fy}) * jy` : ''].filter(Boolean);
+      const name = `a${rows[s]!}_${cols[s]!}`;
+      newton.push(`let ${name} = ${parts.join(' + ')};`);
+      present[rows[s]!]!.set(cols[s]!, name);
+    }
+    const rhs = Array.from({ length: n }, (_, r) => `r${r}`);
+    let version = 0;
+    // Safety of the static order: a pivot must be non-zero and every multiplier |l| <= 2^18, so that the
+    // rounding noise an update adds (about |l| 2^-24 of the pivot row's entries) stays below 2^-6 of them.
+    // Larger multipliers are legitimate in f64 (e.g. a ValveTanh status row while the valve switches) and
+    // an inexact factorisation only slows Newton (convergence is judged on the f32 residual), but beyond
+    // that bound the update is noise; such a variant is re-run on the CPU.
+    newton.push('var pok = true;');
+    const done = new Uint8Array(n);
+    for (let k = 0; k < n; k++) {
+      const p = perm[k]!;
+      const piv = present[p]!.get(k);
+      if (piv === undefined) throw new Error(`internal: pivot row ${p} has no entry in column ${k}`);
+      newton.push(`let ip${k} = 1.0 / ${piv}; pok = pok & (abs(${piv}) > 0.0);`);
+      done[p] = 1;
+      const upper = [...present[p]!].filter(([j]) => j > k).sort((a, b) => a[0] - b[0]);
+      for (let i = 0; i < n; i++) {
+        const aik = present[i]!.get(k);
+        if (done[i] || aik === undefined) continue;
+        const l = `l${i}_${k}`;
+        newton.push(`let ${l} = ${aik} * ip${k}; pok = pok & (abs(${l}) <= 262144.0);`);
+        for (const [j, apj] of upper) {
+          const aij = present[i]!.get(j);
+          const name = `a${i}_${j}_${++version}`;
+          newton.push(aij === undefined ? `let ${name} = -${l} * ${apj};` : `let ${name} = ${aij} - ${l} * ${apj};`);
+          present[i]!.set(j, name);
+        }
+        const x = `x${i}_${++version}`;
+        newton.push(`let ${x} = ${rhs[i]!} - ${l} * ${rhs[p]!};`);
+        rhs[i] = x;
+      }
+    }
+    newton.push('if (!pok) { code = 2u; break; }');
+    // Back substitution: unknown k from its pivot row perm[k].
+    for (let k = n - 1; k >= 0; k--) {
+      const p = perm[k]!;
+      const upper = [...present[p]!].filter(([j]) => j > k).sort((a, b) => a[0] - b[0]);
+      newton.push(`let dx${k} = (${rhs[p]!}${upper.map(([j, apj]) => ` - ${apj} * dx${j}`).join('')}) * ip${k};`);
+    }
+    newton.push(...this.post);
+    for (let d = 0; d < n; d++) newton.push(`yd${d} = yd${d} + dx${d}; y${d} = y${d} + dx${d} * yc;`);
+
+    const stats: string[] = [];
+    outputs.forEach((d, j) => stats.push(`st${3 * j} = st${3 * j} + y${d}; st${3 * j + 1} = min(st${3 * j + 1}, y${d}); st${3 * j + 2} = max(st${3 * j + 2}, y${d});`));
+    splits.forEach((d, j) => stats.push(`st${3 * outputs.length + j} = st${3 * outputs.length + j} + y${d};`));
+    const store: string[] = [];
+    for (let d = 0; d < n; d++) store.push(`state[sb + ${d}u] = y${d}; state[sb + ${n + d}u] = yd${d};`);
+    for (let j = 0; j < NS; j++) store.push(`stats[tb + ${j}u] = st${j};`);
+
+    const sections: Record<string, string[]> = { load, stats, time, predictor, newton, store };
+    return generalEnsembleWgsl.replace(/^(\s*)\/\/ @insert (\w+)\s*$/gm, (_, indent: string, name: string) => {
+      const body = sections[name];
+      if (!body) throw new Error(`internal: no section '${name}' for the general-ensemble skeleton`);
+      return body.map((l) => indent + l).join('\n');
+    });
+  }
+}
+
+function unsupported(b: Block): PhysiotwinError {
+  return new PhysiotwinError(
+    'INVALID_ARGUMENT',
+    `the webgpu ensemble kernel does not support ${b.type} block '${b.name}' (supported: ${GENERAL_GPU_BLOCK_TYPES.join(', ')}); run this model with the cpu backend`,
+    { details: { block: b.name, type: b.type } },
+  );
+}
