@@ -28,8 +28,8 @@ function expectedValue(k: number, i: number): number {
 }
 
 /** Writes slice k of a 12-bit signed series, in a file whose name does not follow slice order. */
-function writeSlice(folder: string, k: number): string {
-  const pixels = new Uint16Array(ROWS * COLS);
+function writeSlice(folder: string, k: number, rows = ROWS, cols = COLS, slices = SLICES): string {
+  const pixels = new Uint16Array(rows * cols);
   for (let i = 0; i < pixels.length; i++) pixels[i] = storedWord(k, i);
   const uid = '1.2.826.0.1.3680043.10.1099.31';
   const bytes = writeDicom([
@@ -42,8 +42,8 @@ function writeSlice(folder: string, k: number): string {
     { tag: 0x00200037, vr: 'DS', value: [1, 0, 0, 0, 1, 0] },
     { tag: 0x00280002, vr: 'US', value: 1 },
     { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
-    { tag: 0x00280010, vr: 'US', value: ROWS },
-    { tag: 0x00280011, vr: 'US', value: COLS },
+    { tag: 0x00280010, vr: 'US', value: rows },
+    { tag: 0x00280011, vr: 'US', value: cols },
     { tag: 0x00280030, vr: 'DS', value: [0.5, 0.5] },
     { tag: 0x00280100, vr: 'US', value: 16 },
     { tag: 0x00280101, vr: 'US', value: 12 },
@@ -51,16 +51,30 @@ function writeSlice(folder: string, k: number): string {
     { tag: 0x00280103, vr: 'US', value: 1 },
     { tag: 0x7fe00010, vr: 'OW', value: pixels },
   ]);
-  const path = join(folder, `IM${String((k * 7) % SLICES).padStart(3, '0')}.dcm`);
+  const path = join(folder, `IM${String((k * 7) % slices).padStart(3, '0')}_${k}.dcm`);
   writeFileSync(path, bytes);
   return path;
 }
 
 /** A fresh folder `name` holding the whole series; returns the file paths by slice index. */
-function writeSeries(name: string): string[] {
+function writeSeries(name: string, rows = ROWS, cols = COLS, slices = SLICES): string[] {
   const folder = join(dir, name);
   mkdirSync(folder);
-  return Array.from({ length: SLICES }, (_, k) => writeSlice(folder, k));
+  return Array.from({ length: slices }, (_, k) => writeSlice(folder, k, rows, cols, slices));
+}
+
+/** The volume the series must load as. */
+function expectedVolume(rows = ROWS, cols = COLS, slices = SLICES): Int16Array {
+  const want = new Int16Array(cols * rows * slices);
+  for (let k = 0; k < slices; k++) for (let i = 0; i < rows * cols; i++) want[k * rows * cols + i] = expectedValue(k, i);
+  return want;
+}
+
+/** Index of the first difference, -1 when equal (toEqual on millions of elements is slow). */
+function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
 }
 
 describe('files read straight into the volume (fileSource, several reads in flight)', () => {
@@ -72,9 +86,8 @@ describe('files read straight into the volume (fileSource, several reads in flig
     expect(g.frames.every((f) => f.directOffset !== undefined)).toBe(true);
     const { volume } = await loadVolume(g, scan.sources);
     expect(volume.dims).toEqual([COLS, ROWS, SLICES]);
-    const want = new Int16Array(COLS * ROWS * SLICES);
-    for (let k = 0; k < SLICES; k++) for (let i = 0; i < ROWS * COLS; i++) want[k * ROWS * COLS + i] = expectedValue(k, i);
-    expect(Array.from(volume.data)).toEqual(Array.from(want));
+    expect(volume.data.buffer).toBeInstanceOf(ArrayBuffer); // small: read on this thread and libuv's pool
+    expect(firstDifference(volume.data, expectedVolume())).toBe(-1);
   });
 
   it('a file cut short after the scan is DICOM_TRUNCATED naming it', async () => {
@@ -102,5 +115,60 @@ describe('files read straight into the volume (fileSource, several reads in flig
     await expect(p).rejects.toSatisfy((e) => isPhysiotwinError(e, 'ABORTED'));
     // the lanes stop at their next step: nowhere near all slices were reported
     expect(Math.max(...done)).toBeLessThan(SLICES);
+  });
+
+  // 32 slices of 512 x 512 int16 = 16 MiB: large enough for the worker thread (SHARED_READ_MIN_BYTES)
+  const BIG: [number, number, number] = [512, 512, 32];
+
+  it('a large stack is read by this thread and a worker into shared memory: the same voxels', async () => {
+    writeSeries('big', ...BIG);
+    const scan = await scanDicomPaths([join(dir, 'big')], { strict: true });
+    const { volume } = await loadVolume(scan.groups[0]!, scan.sources);
+    expect(volume.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(firstDifference(volume.data, expectedVolume(...BIG))).toBe(-1);
+    // a second load uses the fresh worker started after the first
+    const again = await loadVolume(scan.groups[0]!, scan.sources);
+    expect(firstDifference(again.volume.data, volume.data)).toBe(-1);
+  });
+
+  it('the worker alone: it reads every slice the calling thread leaves, and reports those it cannot read', async () => {
+    const paths = writeSeries('worker', ROWS, COLS, 3);
+    const scan = await scanDicomPaths([join(dir, 'worker')], { strict: true });
+    truncateSync(paths[1]!, 300);
+    const frames = scan.groups[0]!.frames;
+    const sliceBytes = ROWS * COLS * 2;
+    const reader = scan.sources[0]!.sharedReader!;
+    const buffer = reader.allocate(3 * sliceBytes)!;
+    const job = reader.share(buffer, frames.map((f, k) => ({ source: scan.sources[f.sourceIndex]!, position: f.directOffset!, byteOffset: k * sliceBytes, length: sliceBytes })))!;
+    expect(await job.settle()).toEqual([1]);
+    // stored words as written (no masking here: loadVolume applies BitsStored after the reads)
+    const words = new Uint16Array(buffer);
+    for (const k of [0, 2]) {
+      const want = Uint16Array.from({ length: ROWS * COLS }, (_, i) => storedWord(k, i));
+      expect(firstDifference(words.subarray(k * ROWS * COLS, (k + 1) * ROWS * COLS), want)).toBe(-1);
+    }
+    // a source the reader did not make (bytes in memory) cannot be shared
+    expect(reader.share(buffer, [{ source: { name: 'mem', bytes: new Uint8Array(8) }, position: 0, byteOffset: 0, length: 8 }])).toBeUndefined();
+  });
+
+  it('large stack: a file the worker cannot read is read again here and reported as DICOM_TRUNCATED', async () => {
+    const paths = writeSeries('bigcut', ...BIG);
+    const scan = await scanDicomPaths([join(dir, 'bigcut')], { strict: true });
+    for (const k of [1, 30]) truncateSync(paths[k]!, 1000);
+    const err = await loadVolume(scan.groups[0]!, scan.sources).catch((e: unknown) => e);
+    expect(isPhysiotwinError(err, 'DICOM_TRUNCATED')).toBe(true);
+  });
+
+  it('large stack: an abort stops both threads with ABORTED', async () => {
+    writeSeries('bigabort', ...BIG);
+    const scan = await scanDicomPaths([join(dir, 'bigabort')], { strict: true });
+    const ac = new AbortController();
+    const p = loadVolume(scan.groups[0]!, scan.sources, {
+      signal: ac.signal,
+      onProgress: (e) => {
+        if (e.done >= 2) ac.abort();
+      },
+    });
+    await expect(p).rejects.toSatisfy((e) => isPhysiotwinError(e, 'ABORTED'));
   });
 });

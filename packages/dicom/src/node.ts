@@ -2,11 +2,12 @@ import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 
 import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { PhysiotwinError } from '@physiotwin/core';
 import { parseDicom } from './parse.js';
 import { isDicomdir, readDicomdir } from './dicomdir.js';
 import { scanDicom } from './series.js';
-import type { DicomSource, ScanOptions, ScanResult } from './series.js';
+import type { DicomSource, ScanOptions, ScanResult, SharedRead, SharedReader, SharedReadJob } from './series.js';
 
 /** Bytes read for a header scan; longer headers (large private blocks) fall back to reading the whole file. */
 const HEADER_PREFIX = 16 * 1024;
@@ -20,8 +21,9 @@ const HEADER_PREFIX = 16 * 1024;
  * the fresh volume's pages is most of a load's cost; measured with benchmarks/dicom-load.bench.ts).
  */
 export function fileSource(path: string): DicomSource {
-  return {
+  const source: DicomSource = {
     name: path,
+    sharedReader: workerReader,
     read: async () => new Uint8Array(await readFile(path)),
     readHeader: async () => {
       const fd = openSync(path, 'r');
@@ -51,7 +53,117 @@ export function fileSource(path: string): DicomSource {
       }
     },
   };
+  filePaths.set(source, path);
+  return source;
 }
+
+/** Paths of the sources made by {@link fileSource}: the worker opens the files itself. */
+const filePaths = new WeakMap<DicomSource, string>();
+
+// Shared control block of a job, in Int32 slots: the next read to claim, reads the worker has claimed and not
+// finished (raised before it claims, so the main thread never misses one), the failures it recorded, their indices.
+const NEXT = 0;
+const IN_FLIGHT = 1;
+const FAILED = 2;
+const FAILED_LIST = 3;
+
+/** The worker: claims reads until none is left, reading each file range straight into the shared buffer. */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { openSync, readSync, closeSync } = require('node:fs');
+parentPort.on('message', ({ control, buffer, reads }) => {
+  const c = new Int32Array(control);
+  const bytes = new Uint8Array(buffer);
+  for (;;) {
+    Atomics.add(c, ${IN_FLIGHT}, 1);
+    const i = Atomics.add(c, ${NEXT}, 1);
+    if (i < reads.length) {
+      const [path, position, offset, length] = reads[i];
+      try {
+        const fd = openSync(path, 'r');
+        try {
+          for (let done = 0; done < length; ) {
+            const n = readSync(fd, bytes, offset + done, length - done, position + done);
+            if (n === 0) throw new Error('end of file');
+            done += n;
+          }
+        } finally {
+          closeSync(fd);
+        }
+      } catch {
+        c[${FAILED_LIST} + Atomics.add(c, ${FAILED}, 1)] = i;
+      }
+    }
+    Atomics.sub(c, ${IN_FLIGHT}, 1);
+    Atomics.notify(c, ${IN_FLIGHT});
+    if (i >= reads.length) break;
+  }
+});
+`;
+
+/**
+ * One worker thread that reads files beside the main thread (see {@link SharedReader}). A worker that has seen a
+ * job's buffer keeps it alive until that worker's isolate is collected, which an idle worker never does: so each
+ * worker serves one job, is terminated when it settles, and a fresh one is started for the next. Workers are
+ * unref'd: they never keep a process alive.
+ */
+function createWorkerReader(): SharedReader {
+  let idle: Worker | undefined;
+  const spawn = (): Worker | undefined => {
+    try {
+      const w = new Worker(WORKER_SOURCE, { eval: true });
+      w.unref();
+      w.on('error', () => undefined); // a failed start is seen through 'exit' below
+      return w;
+    } catch {
+      return undefined; // no worker threads here: loadVolume reads on the calling thread only
+    }
+  };
+  return {
+    allocate: (byteLength) => (typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(byteLength) : undefined),
+    share: (buffer, reads): SharedReadJob | undefined => {
+      const list: [string, number, number, number][] = [];
+      for (const r of reads) {
+        const path = filePaths.get(r.source);
+        if (path === undefined) return undefined;
+        list.push([path, r.position, r.byteOffset, r.length]);
+      }
+      const worker = idle ?? spawn();
+      idle = undefined;
+      if (!worker) return undefined;
+      const c = new Int32Array(new SharedArrayBuffer((FAILED_LIST + reads.length) * 4));
+      let exited = false;
+      worker.once('exit', () => {
+        exited = true;
+        Atomics.notify(c, IN_FLIGHT);
+      });
+      // ref'd while its job runs: Atomics.waitAsync alone does not keep Node's event loop alive
+      worker.ref();
+      worker.postMessage({ control: c.buffer, buffer, reads: list });
+      const n = reads.length;
+      return {
+        claim: () => Atomics.add(c, NEXT, 1),
+        stop: () => Atomics.store(c, NEXT, n),
+        settle: async () => {
+          // every read claimed (reads nobody claimed yet are left to the worker) and none in flight
+          for (let v = Atomics.load(c, IN_FLIGHT); (v !== 0 || Atomics.load(c, NEXT) < n) && !exited; v = Atomics.load(c, IN_FLIGHT)) {
+            // 100 ms: wake up now and then to see whether the worker exited (its notify may come before our wait)
+            const w = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string } }).waitAsync(c, IN_FLIGHT, v, 100);
+            if (w.async) await w.value;
+          }
+          worker.unref();
+          void worker.terminate();
+          idle = spawn();
+          // a worker that died mid-read may have left any read unfinished: report every one as failed
+          if (exited) return Array.from({ length: n }, (_, i) => i);
+          return Array.from(c.subarray(FAILED_LIST, FAILED_LIST + Atomics.load(c, FAILED)));
+        },
+      };
+    },
+  };
+}
+
+const workerReader = createWorkerReader();
 
 /** `n`, the bytes one read returned, unless the file ended (it was cut after the scan). */
 function bytesRead(n: number, done: number, want: number, path: string): number {

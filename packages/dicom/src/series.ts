@@ -21,6 +21,40 @@ export interface DicomSource {
    * read on the calling thread and, at the same time, with `readInto` on other threads.
    */
   readIntoSync?: ((position: number, into: Uint8Array) => void) | undefined;
+  /** Reads this source's pixel data on another thread, beside the calling thread (files in Node: a worker). */
+  sharedReader?: SharedReader | undefined;
+}
+
+/** One byte range of a source, to read into a shared buffer at `byteOffset`. */
+export interface SharedRead {
+  source: DicomSource;
+  position: number;
+  byteOffset: number;
+  length: number;
+}
+
+/**
+ * Reads byte ranges on another thread straight into memory the calling thread shares, while the calling thread
+ * reads too. `loadVolume` uses it for large native stacks when every slice's source has the same reader.
+ */
+export interface SharedReader {
+  /** Zeroed memory of `byteLength` bytes that the reader's thread can write (a SharedArrayBuffer), or undefined. */
+  allocate(byteLength: number): SharedArrayBuffer | undefined;
+  /**
+   * Starts reading `reads` into `buffer` on the other thread. Both sides take reads through `claim()` (an index,
+   * `reads.length` or more when none is left); `settle()` resolves, once every read is claimed (the other thread
+   * takes those the caller leaves) and finished, with the indices of those the other thread could not read (the
+   * caller reads them again to report the error); `stop()` makes every later claim return `reads.length`.
+   * Returns undefined when it cannot take these reads.
+   */
+  share(buffer: SharedArrayBuffer, reads: SharedRead[]): SharedReadJob | undefined;
+}
+
+/** A running {@link SharedReader.share}. */
+export interface SharedReadJob {
+  claim(): number;
+  stop(): void;
+  settle(): Promise<number[]>;
 }
 
 /** Geometry of a group of slices, as found in the files (nothing averaged). */
