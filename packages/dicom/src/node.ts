@@ -108,13 +108,23 @@ parentPort.on('message', ({ control, buffer, reads }) => {
  * unref'd: they never keep a process alive.
  */
 function createWorkerReader(): SharedReader {
-  let idle: Worker | undefined;
-  const spawn = (): Worker | undefined => {
+  interface Thread {
+    worker: Worker;
+    exited: boolean;
+    /** Wakes a job waiting on this worker. */
+    onExit?: () => void;
+  }
+  let idle: Thread | undefined;
+  const spawn = (): Thread | undefined => {
     try {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
-      w.unref();
-      w.on('error', () => undefined); // a failed start is seen through 'exit' below
-      return w;
+      const t: Thread = { worker: new Worker(WORKER_SOURCE, { eval: true }), exited: false };
+      t.worker.unref();
+      t.worker.on('error', () => undefined); // a failed start or a crash is seen through 'exit'
+      t.worker.once('exit', () => {
+        t.exited = true;
+        t.onExit?.();
+      });
+      return t;
     } catch {
       return undefined; // no worker threads here: loadVolume reads on the calling thread only
     }
@@ -128,15 +138,12 @@ function createWorkerReader(): SharedReader {
         if (path === undefined) return undefined;
         list.push([path, r.position, r.byteOffset, r.length]);
       }
-      const worker = idle ?? spawn();
+      const thread = idle && !idle.exited ? idle : spawn();
       idle = undefined;
-      if (!worker) return undefined;
+      if (!thread) return undefined;
+      const { worker } = thread;
       const c = new Int32Array(new SharedArrayBuffer((FAILED_LIST + reads.length) * 4));
-      let exited = false;
-      worker.once('exit', () => {
-        exited = true;
-        Atomics.notify(c, IN_FLIGHT);
-      });
+      thread.onExit = () => Atomics.notify(c, IN_FLIGHT);
       // ref'd while its job runs: Atomics.waitAsync alone does not keep Node's event loop alive
       worker.ref();
       worker.postMessage({ control: c.buffer, buffer, reads: list });
@@ -146,7 +153,7 @@ function createWorkerReader(): SharedReader {
         stop: () => Atomics.store(c, NEXT, n),
         settle: async () => {
           // every read claimed (reads nobody claimed yet are left to the worker) and none in flight
-          for (let v = Atomics.load(c, IN_FLIGHT); (v !== 0 || Atomics.load(c, NEXT) < n) && !exited; v = Atomics.load(c, IN_FLIGHT)) {
+          for (let v = Atomics.load(c, IN_FLIGHT); (v !== 0 || Atomics.load(c, NEXT) < n) && !thread.exited; v = Atomics.load(c, IN_FLIGHT)) {
             // 100 ms: wake up now and then to see whether the worker exited (its notify may come before our wait)
             const w = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string } }).waitAsync(c, IN_FLIGHT, v, 100);
             if (w.async) await w.value;
@@ -154,8 +161,8 @@ function createWorkerReader(): SharedReader {
           worker.unref();
           void worker.terminate();
           idle = spawn();
-          // a worker that died mid-read may have left any read unfinished: report every one as failed
-          if (exited) return Array.from({ length: n }, (_, i) => i);
+          // a worker that died mid-job may have left any read unfinished: report every one as failed
+          if (thread.exited) return Array.from({ length: n }, (_, i) => i);
           return Array.from(c.subarray(FAILED_LIST, FAILED_LIST + Atomics.load(c, FAILED)));
         },
       };
