@@ -58,7 +58,11 @@ interface BlockScope {
   F(i: number, j: number, expr: string): void;
   Dy(i: number, j: number, expr: string): void;
   Dd(i: number, j: number, expr: string): void;
-  C(i: number, expr: string): void;
+  /**
+   * C entry of equation i; `scale` (WGSL, >= 0) is the magnitude its f32 evaluation rounds at when that
+   * exceeds |C| (a difference of nearly equal terms), for the convergence test. @default |C|
+   */
+  C(i: number, expr: string, scale?: string): void;
   /** WGSL boolean: true during the steady start. */
   steady: string;
 }
@@ -67,6 +71,8 @@ interface Generator {
   time?(g: BlockScope, b: Block): void;
   solution?(g: BlockScope, b: Block): void;
   postSolve?(g: BlockScope, b: Block): void;
+  /** When Newton has converged, on the state it keeps. */
+  converged?(g: BlockScope, b: Block): void;
 }
 
 const f = (x: number): string => {
@@ -158,7 +164,8 @@ const GENERATORS: Record<string, Generator> = {
       const d = g.let('d', `1.0 - ${th} * ${th}`);
       const fc = g.let('fc', `0.5 * ${k} * ${d}`);
       g.C(0, `-0.5 * ${q} * ${dR} * ${th}`);
-      g.C(2, `-0.5 * (1.0 + ${th})`);
+      // 1 + tanh cancels while the valve is closed (tanh near -1): it rounds at the scale of 1.
+      g.C(2, `-0.5 * (1.0 + ${th})`, `0.5 * (1.0 + abs(${th}))`);
       g.Dy(0, 0, `0.5 * ${q} * ${dR} * ${k} * ${d}`);
       g.Dy(0, 1, `-0.5 * ${dR} * ${th}`);
       g.Dy(0, 2, `-0.5 * ${q} * ${dR} * ${k} * ${d}`);
@@ -194,7 +201,8 @@ const GENERATORS: Record<string, Generator> = {
         const kxv = g.p(`Kxv_${side}`);
         const vaso = g.p(`Vaso_${side}`);
         const ex = g.let(`ex_${side}`, `exp((${g.ya(vol)} - ${vaso}) * ${kxv})`);
-        g.C(eq, `${AA} * ${g.p(`Emax_${side}`)} * ${vaso} + ${kxp} * (${ex} - 1.0) * (${AA} - 1.0)`);
+        // exp(...) - 1 cancels near V = Vaso: it rounds at the scale of Kxp exp(...).
+        g.C(eq, `${AA} * ${g.p(`Emax_${side}`)} * ${vaso} + ${kxp} * (${ex} - 1.0) * (${AA} - 1.0)`, `abs(${AA} * ${g.p(`Emax_${side}`)} * ${vaso}) + abs(${kxp} * (${ex} + 1.0) * (${AA} - 1.0))`);
         g.Dy(eq, vol, `${kxp} * ${ex} * ${kxv} * (${AA} - 1.0)`);
       };
       atrium(4, 'ra', 0);
@@ -222,6 +230,14 @@ const GENERATORS: Record<string, Generator> = {
     },
     postSolve(g) {
       // A closed valve's flow is reset before the Newton update, as the CPU block's postSolve does.
+      for (const j of [5, 8, 12, 15]) g.stmt(`${g.y(j)} = select(${g.y(j)}, 0.0, ${g.scopeName(`val${j}`)} < 0.5);`);
+    },
+    converged(g) {
+      // After the last update a closed valve's flow is gamma dt times the last Newton increment: it enters
+      // no equation (its coefficients are the zero valve switches) and tends to 0 as Newton converges
+      // (about 1e-6 mL/s in f64 at absolute_tolerance 1e-8). In f32 that increment is rounding noise, and a
+      // positive one opens the valve at the next step whatever the pressures (seen: a valve held open
+      // against the gradient, -7e3 mL/s of backflow). The kernel takes the limit, 0.
       for (const j of [5, 8, 12, 15]) g.stmt(`${g.y(j)} = select(${g.y(j)}, 0.0, ${g.scopeName(`val${j}`)} < 0.5);`);
     },
   },
@@ -254,6 +270,9 @@ export class KernelBuilder {
   private readonly time: string[] = [];
   private readonly solution: string[] = [];
   private readonly post: string[] = [];
+  private readonly conv: string[] = [];
+  /** Equations whose C entry has its own rounding scale (`Cs<row>`). */
+  private readonly cScaled = new Set<number>();
   /** Slots (or equation rows for C) written by time- or solution-dependent code. */
   private readonly written = { E: new Set<number>(), F: new Set<number>(), Dy: new Set<number>(), Dd: new Set<number>(), C: new Set<number>() };
   private readonly slotIndex = new Map<number, number>();
@@ -272,6 +291,7 @@ export class KernelBuilder {
       if (gen.time) gen.time(this.scope(b, bi, this.time), b);
       if (gen.solution) gen.solution(this.scope(b, bi, this.solution), b);
       if (gen.postSolve) gen.postSolve(this.scope(b, bi, this.post), b);
+      if (gen.converged) gen.converged(this.scope(b, bi, this.conv), b);
     });
   }
 
@@ -336,10 +356,15 @@ export class KernelBuilder {
       F: (i, j, e) => set('F', i, j, e),
       Dy: (i, j, e) => set('Dy', i, j, e),
       Dd: (i, j, e) => set('Dd', i, j, e),
-      C: (i, expr) => {
-        if (this.written.C.has(b.e[i]!)) throw new Error(`internal: C entry ${b.e[i]!} is written twice`);
-        this.written.C.add(b.e[i]!);
-        out.push(`let C${b.e[i]!} = ${expr};`);
+      C: (i, expr, scale) => {
+        const r = b.e[i]!;
+        if (this.written.C.has(r)) throw new Error(`internal: C entry ${r} is written twice`);
+        this.written.C.add(r);
+        out.push(`let C${r} = ${expr};`);
+        if (scale !== undefined) {
+          out.push(`let Cs${r} = ${scale};`);
+          this.cScaled.add(r);
+        }
       },
       steady: '(P.steady == 1u)',
     };
@@ -395,28 +420,44 @@ export class KernelBuilder {
     const newton: string[] = [];
     for (let d = 0; d < n; d++) newton.push(`let ya${d} = yo${d} + (y${d} - yo${d}) * P.alphaF; let yda${d} = ydo${d} + (yd${d} - ydo${d}) * P.alphaM;`);
     newton.push(...this.solution);
-    // Residual r = -(C + E ydot_am + F y_af) per equation, with the sum of the magnitudes of its terms.
+    // Residual r = -(C + E ydot_am + F y_af) per equation, and the magnitude its f32 evaluation rounds at:
+    // |C| + sum |E| (|ydot_n| + |ydot|) + |F| (|y_n| + |y|) (the interpolated y_af, ydot_am inherit the
+    // rounding of their end points: a chamber's dV = 0 while both its valves are closed is computed from
+    // ydot values of hundreds of mL/s).
     const terms: string[][] = Array.from({ length: n }, () => []);
+    const scale: string[][] = Array.from({ length: n }, () => []);
     for (let s = 0; s < rows.length; s++) {
-      if (hasE(s)) terms[rows[s]!]!.push(`E${s} * yda${cols[s]!}`);
-      if (hasF(s)) terms[rows[s]!]!.push(`F${s} * ya${cols[s]!}`);
+      const c = cols[s]!;
+      if (hasE(s)) {
+        terms[rows[s]!]!.push(`E${s} * yda${c}`);
+        scale[rows[s]!]!.push(`abs(E${s}) * (abs(ydo${c}) + abs(yd${c}))`);
+      }
+      if (hasF(s)) {
+        terms[rows[s]!]!.push(`F${s} * ya${c}`);
+        scale[rows[s]!]!.push(`abs(F${s}) * (abs(yo${c}) + abs(y${c}))`);
+      }
     }
-    newton.push('var conv = true; var fin = true; var worst = 0u; var maxRes = 0.0;');
+    // worst: the equation furthest above its tolerance (ratio |r| / tol), reported on failure with its |r|.
+    newton.push('var conv = true; var fin = true; var worst = 0u; var worstRatio = 0.0; var maxRes = 0.0;');
     for (let r = 0; r < n; r++) {
       const t = w.C.has(r) ? [`C${r}`, ...terms[r]!] : terms[r]!;
-      if (t.length === 0) t.push('0.0');
-      // Convergence in f32: |r| below absolute_tolerance, or below the rounding level of evaluating this
-      // equation in f32 (each of its t terms and the stored unknowns carry a relative error of about
-      // 2^-24; a factor 4 of margin), since absolute_tolerance (1e-8) lies below that level for the
-      // magnitudes of these models (pressures ~1e2-1e5, flows ~1e2).
-      const rt = (t.length + 2) * U32;
+      const sc = w.C.has(r) ? [this.cScaled.has(r) ? `Cs${r}` : `abs(C${r})`, ...scale[r]!] : scale[r]!;
+      if (t.length === 0) {
+        t.push('0.0');
+        sc.push('0.0');
+      }
+      // Convergence in f32: |r| below absolute_tolerance or below the rounding level of evaluating this
+      // equation in f32, 4 (t + 2) 2^-24 times its magnitude (t terms, the interpolation and the stored
+      // unknowns each add about 2^-24 relative; a factor 4 of margin): absolute_tolerance (1e-8) lies below
+      // that level at the magnitudes of these models (pressures 1e0-1e5, flows 1e0-1e3).
+      const rt = 4 * (t.length + 2) * U32;
       newton.push(`let r${r} = -(${t.join(' + ')});`);
-      newton.push(`let ar${r} = abs(r${r}); fin = fin & (ar${r} <= 3.0e38); conv = conv & (ar${r} < max(P.atol, ${f(rt)} * (${t.map((x) => `abs(${x})`).join(' + ')})));`);
-      newton.push(`worst = select(worst, ${r}u, ar${r} > maxRes); maxRes = max(maxRes, ar${r});`);
+      newton.push(`let ar${r} = abs(r${r}); let tr${r} = max(P.atol, ${f(rt)} * (${sc.join(' + ')})); fin = fin & (ar${r} <= 3.0e38); conv = conv & (ar${r} < tr${r});`);
+      newton.push(`let q${r} = ar${r} / tr${r}; worst = select(worst, ${r}u, q${r} > worstRatio); maxRes = select(maxRes, ar${r}, q${r} > worstRatio); worstRatio = max(worstRatio, q${r});`);
     }
     // At least one Newton update per step, as the CPU in practice (its 1e-8 is never met by the predictor):
     // the update is what resets the flow of a valve that closed (postSolve).
-    newton.push('if (conv & fin & (it > 0u)) { break; }');
+    newton.push(`if (conv & fin & (it > 0u)) { ${this.conv.join(' ')} break; }`);
     newton.push('if (it + 1u == P.maxIter || !fin) { code = 1u; frow = worst; fres = maxRes; break; }');
     // Newton matrix J = alpha_m (E + dC/dydot) + alpha_f gamma dt (F + dC/dy) on the pattern, then Gaussian
     // elimination in the static pivot order, unrolled on the pattern (fill-in created as needed), with the

@@ -110,6 +110,8 @@ describeBackends('hemo ensemble (general models)', (b) => {
     ['pulsatileFlow_CRL', fixture('pulsatileFlow_CRL', { number_of_cardiac_cycles: 2 }), { names: ['branch0_seg0.R_poiseuille', 'branch0_seg0.L'], values: Float64Array.of(100, 1, 80, 1.5, 130, 0.6) }],
     ['steadyFlow_blood_vessel_junction', fixture('steadyFlow_blood_vessel_junction'), { names: ['J0.R_poiseuille[1]'], values: Float64Array.of(50, 200) }],
     ['steadyFlow_stenosis_R', fixture('steadyFlow_stenosis_R'), { names: ['branch0_seg0.stenosis_coefficient'], values: Float64Array.of(0.5, 2) }],
+    // PRESSURE -> RC vessel -> ValveTanh -> RC vessel -> RESISTANCE, steady start, a smooth valve that switches.
+    ['valve_tanh', fixture('valve_tanh', { number_of_cardiac_cycles: 2 }), { names: ['valve.Rmin', 'OUTLET.R'], values: Float64Array.of(100, 1000, 150, 800) }],
   ];
   for (const [name, cfg, s] of cases) {
     it(`${name}: agrees with the full f64 solver per variant`, async () => {
@@ -131,6 +133,26 @@ describeBackends('hemo ensemble (general models)', (b) => {
       expect(worst).toBeLessThan(tol);
     });
   }
+
+  it('closed loop (ClosedLoopHeartAndPulmonary, ideal valves): every variant converges', async () => {
+    // Not held to 1e-3: the f64 reference leaves about 1e-6 mL/s (gamma dt times the last Newton increment)
+    // in a closed ideal valve and the step at which a valve reopens depends on it, which f32 cannot
+    // resolve; the kernel sets it to 0 (see ensemble-general.wgsl-gen.ts) and its summaries differ from
+    // the f64 ones by a few 1e-3 (means) up to about 1e-1 (valve flow extrema). The difference is printed;
+    // what is asserted is that the f32 Newton converges at every step of every variant (no CPU re-run).
+    const cfg = fixture('closedLoopHeart_singleVessel', { number_of_cardiac_cycles: 2 });
+    const s: EnsembleSamples = { names: ['RCR_aorta.Rd', 'CLH.Elv_s'], values: Float64Array.of(1.2, 3.1, 1.5, 2.8) };
+    const sum = await simulateEnsemble(cfg, s, b.options());
+    expect(sum.cpuVariants).toEqual([]);
+    let worstMean = 0;
+    for (let v = 0; v < sum.n; v++) {
+      referenceSummary(cfg, s, v, sum.outputs).forEach((r, k) => {
+        worstMean = Math.max(worstMean, Math.abs(sum.mean[v * sum.outputs.length + k]! - r.mean) / (r.scale || 1));
+      });
+    }
+    console.info(`[${b.backend}] closed loop: max difference of the means to the f64 solver ${worstMean.toExponential(2)} (relative to max |x|)`);
+    if (b.backend === 'cpu') expect(worstMean).toBeLessThan(1e-12);
+  });
 
   it('rejects a block type without a GPU generator (webgpu) and runs it on the CPU otherwise', async () => {
     const cfg = fixture('pulsatileFlow_R_coronary', { number_of_cardiac_cycles: 1 });
