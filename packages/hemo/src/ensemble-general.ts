@@ -88,6 +88,19 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
     }
   }
   const prm = model.params;
+  if (settings.steadyInitial) {
+    // As simulate() (solver.ts): after the steady start a time-dependent RCR or ClosedLoopRCR capacitance
+    // keeps its steady value, the mean (upstream caches it); during the steady start it is that mean too.
+    for (const b of model.blocks) {
+      if (b.type !== 'RCR' && b.type !== 'ClosedLoopRCR') continue;
+      const c = prm[b.pid.C!]!;
+      if (!c.isSeries) continue;
+      c.setSteady(true);
+      const mean = c.get(0);
+      c.setSteady(false);
+      c.setConstant(mean);
+    }
+  }
   const plan: ParamPlan = {
     isSharedSeries: (id) => !varied.has(id) && prm[id]!.isSeries,
     isZero: (id) => !varied.has(id) && !prm[id]!.isSeries && prm[id]!.get(0) === 0,
