@@ -3,7 +3,7 @@
 // Reference: svZeroDSolver (C++) takes about 2-4 us per step for RCR and 13-62 us for closed-loop cases
 // on a 2-core machine (issue 4).
 import { getSharedGpu, releaseSharedGpu } from '@physiotwin/gpu';
-import { simulate, simulateEnsemble, type EnsembleSamples, type SvZeroDConfig } from '@physiotwin/hemo';
+import { simulate, simulateEnsemble, type EnsembleSamples, type EnsembleSummary, type SvZeroDConfig } from '@physiotwin/hemo';
 import { measure, newReport, ratio, writeReport, type BenchResult } from './harness.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,19 +83,53 @@ export default async function run(): Promise<void> {
   const nClosed = 1000;
   const closedSamples: EnsembleSamples = { names: ['RCR_aorta.Rd'], values: Float64Array.from({ length: nClosed }, (_, v) => 1.356472458 * (0.8 + (0.4 * v) / nClosed)) };
   const closedEns = withSim(closed, { number_of_cardiac_cycles: 5 });
+  // Aortic pressure and the heart's outflow (cardiac output).
+  const closedOutputs = ['pressure:J_heart_outlet:branch0_seg0', 'flow:CLH:J_heart_outlet'];
+  const closedSize = { variants: nClosed, stepsPerVariant: 5 * 99 };
+  let cpuSummary: EnsembleSummary | undefined;
+  let gpuSummary: EnsembleSummary | undefined;
   const cl = await measure({
     name: `ensemble closed loop N=${nClosed} (5 cycles x 99 steps)`,
     impl: 'physiotwin cpu (full f64 solver per variant)',
     backend: 'cpu',
-    size: { variants: nClosed, stepsPerVariant: 5 * 99 },
+    size: closedSize,
     items: nClosed * 5 * 99,
     itemUnit: 'model-steps',
     repeats: 1,
-    run: () => simulateEnsemble(closedEns, closedSamples, { backend: 'cpu', outputs: ['pressure:J_heart_outlet:branch0_seg0'] }),
+    run: async () => (cpuSummary = await simulateEnsemble(closedEns, closedSamples, { backend: 'cpu', outputs: closedOutputs })),
   });
   cl.extra = { simulationsPerS: nClosed / (cl.medianMs / 1000) };
   report.results.push(cl);
-  report.notes.push('closed-loop ensembles run on the CPU only: the WebGPU kernel implements the FLOW -> vessel -> RCR model (a GPU closed-loop kernel needs a per-invocation Newton solve with valve switching; not implemented).');
+  const clg = await measure({
+    name: `ensemble closed loop N=${nClosed} (5 cycles x 99 steps)`,
+    impl: 'physiotwin webgpu (generated per-model kernel, f32, 1 variant/invocation, 1 dispatch/cycle)',
+    backend: 'webgpu',
+    adapter,
+    isFallbackAdapter: gpu.adapter.isFallback,
+    size: closedSize,
+    items: nClosed * 5 * 99,
+    itemUnit: 'model-steps',
+    repeats: 3,
+    run: async () => (gpuSummary = await simulateEnsemble(closedEns, closedSamples, { backend: 'webgpu', gpu, outputs: closedOutputs })),
+  });
+  clg.extra = { simulationsPerS: nClosed / (clg.medianMs / 1000), variantsRerunOnCpu: gpuSummary!.cpuVariants.length };
+  report.results.push(clg);
+  report.ratios.push({ label: `closed loop N=${nClosed}: cpu time / webgpu time${gpu.adapter.isFallback ? ' (SwiftShader: software, not GPU times)' : ''}`, value: ratio(cl, clg) });
+  // Agreement of the two backends' summaries in this run, relative to each variant's largest |summary| of that output.
+  for (const [k, o] of closedOutputs.entries()) {
+    let worstMean = 0;
+    let worstExt = 0;
+    for (let v = 0; v < nClosed; v++) {
+      const i = v * closedOutputs.length + k;
+      const c = cpuSummary!;
+      const g = gpuSummary!;
+      const scale = Math.max(Math.abs(c.min[i]!), Math.abs(c.max[i]!));
+      worstMean = Math.max(worstMean, Math.abs(g.mean[i]! - c.mean[i]!) / scale);
+      worstExt = Math.max(worstExt, Math.abs(g.min[i]! - c.min[i]!) / scale, Math.abs(g.max[i]! - c.max[i]!) / scale);
+    }
+    report.notes.push(`closed loop N=${nClosed}, ${o}: webgpu vs cpu summaries differ by at most ${worstMean.toExponential(2)} (mean) and ${worstExt.toExponential(2)} (min/max), relative to max |x| over the cycle`);
+  }
+  report.notes.push(`closed loop N=${nClosed} webgpu: ${gpuSummary!.cpuVariants.length} variants re-run by the f64 CPU solver (f32 Newton did not converge), included in its time`);
   for (const r of report.results) {
     if (r.extra?.simulationsPerS !== undefined) report.notes.push(`${r.name} [${r.backend}]: ${(r.extra.simulationsPerS as number).toExponential(2)} simulations/s, ${r.throughputPerS!.toExponential(2)} model-steps/s`);
   }
