@@ -34,6 +34,20 @@ describe('physiotwin hemo ensemble', () => {
     });
   }
 
+  it('runs a closed-loop model with --backend webgpu (general kernel)', async () => {
+    const closed = join(REPO_ROOT, 'fixtures/hemo/svzerod/cases/closedLoopHeart_singleVessel.json');
+    const cfg = JSON.parse(readFileSync(closed, 'utf8'));
+    cfg.simulation_parameters.number_of_cardiac_cycles = 1;
+    writeFileSync(join(dir, 'closed.json'), JSON.stringify(cfg));
+    writeFileSync(join(dir, 'closed-s.csv'), 'RCR_aorta.Rd\n1.2\n1.5\n');
+    const io = capture(dir);
+    const code = await runCli(['hemo', 'ensemble', 'closed.json', '--samples', 'closed-s.csv', '-o', 'closed-sum.csv', '--backend', 'webgpu', '--outputs', 'pressure:J_heart_outlet:branch0_seg0'], io);
+    expect(io.err).toBe('');
+    expect(code).toBe(0);
+    expect(io.out).toMatch(/2 variants \(general kernel, webgpu(, \d+ re-run in f64 on the CPU)?\)/);
+    expect(readFileSync(join(dir, 'closed-sum.csv'), 'utf8').trim().split('\n').length).toBe(3);
+  });
+
   it('rejects unknown parameters with CONFIG_INVALID', async () => {
     writeFileSync(join(dir, 'bad.csv'), 'OUT.Rx\n1\n');
     const io = capture(dir);
