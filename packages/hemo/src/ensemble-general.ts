@@ -59,8 +59,9 @@ const PIVOT_WORK = 5e7;
  * the state (valves switch entries to zero). The order is chosen once by partial pivoting over a set of
  * sample matrices: those of the first (and last) variant along a short f64 run (up to 3 cycles, about 200
  * states each), taking in each column the row whose smallest relative magnitude over the samples is
- * largest (the diagonal when within a factor 10 of that, as the CPU LU prefers). The kernel checks the
- * CPU's refactorisation rule (non-zero pivots, |L| <= 1e3) and reports a variant where the order fails.
+ * largest (the diagonal when within a factor 10 of that, as the CPU LU prefers). The kernel checks every
+ * pivot (non-zero, multipliers |l| <= 2^18) and reports a variant where the order fails; the caller re-runs
+ * it with the f64 solver.
  *
  * @param outputs unknown ids to summarise; @param splits outlet flow unknown ids
  * @throws PhysiotwinError `INVALID_ARGUMENT` for a block without a GPU generator, cycle-to-cycle

@@ -1,6 +1,5 @@
 import { PhysiotwinError } from '@physiotwin/core';
-import type { Block } from './blocks.js';
-import type { ClosedLoopCoronaryBC } from './blocks.js';
+import type { Block, ClosedLoopCoronaryBC } from './blocks.js';
 import { fourierElastance } from './activation.js';
 import type { Model } from './model.js';
 import type { DaeSystem } from './system.js';
