@@ -509,7 +509,7 @@ export class ElastanceChamber extends Block {
     name: string,
     type: 'ChamberElastanceInductor' | 'ChamberElastanceInductorExponential' | 'LinearElastanceChamber',
     pid: Readonly<Record<string, number>>,
-    private readonly activation: Activation,
+    readonly activation: Activation,
   ) {
     super(name, type, 'chamber', pid);
   }
