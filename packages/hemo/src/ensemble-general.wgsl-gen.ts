@@ -1,5 +1,5 @@
 import { PhysiotwinError } from '@physiotwin/core';
-import type { Block, ClosedLoopCoronaryBC } from './blocks.js';
+import type { Block, ClosedLoopCoronaryBC, ElastanceChamber } from './blocks.js';
 import { fourierElastance } from './activation.js';
 import type { Model } from './model.js';
 import type { DaeSystem } from './system.js';
@@ -90,8 +90,7 @@ function stenosis(g: BlockScope, S: string, i: number, j: number): void {
 /**
  * Generators by block type. Blocks whose terms are all constant (NORMAL_JUNCTION, BloodVesselRC,
  * ClosedLoopRCR) need no code. Not supported (typed error for the webgpu backend): CORONARY and
- * CORONARY_VAR_RES (state-dependent initial parameters), the elastance chambers (their activation
- * function is private to the block), ChamberSphere.
+ * CORONARY_VAR_RES (parameters that depend on the state after the steady start), ChamberSphere.
  */
 const GENERATORS: Record<string, Generator> = {
   BloodVessel: {
@@ -177,6 +176,35 @@ const GENERATORS: Record<string, Generator> = {
       g.F(0, 1, `-select(${g.p('Rmax')}, ${g.p('Rmin')}, ${g.ya(2)} < ${g.ya(0)})`);
     },
   },
+  ChamberElastanceInductor: {
+    time(g, b) {
+      const a = chamberActivation(g, b);
+      const E = g.let('E', `(${g.p('Emax')} - ${g.p('Emin')}) * ${a} + ${g.p('Emin')}`);
+      g.F(0, 4, `-${E}`);
+      g.C(0, `${E} * ((1.0 - ${a}) * (${g.p('Vrd')} - ${g.p('Vrs')}) + ${g.p('Vrs')})`);
+    },
+  },
+  LinearElastanceChamber: {
+    time(g, b) {
+      const E = g.let('E', `${g.p('Epass')} + ${g.p('Emax')} * ${chamberActivation(g, b)}`);
+      g.F(0, 4, `-${E}`);
+      g.C(0, `${E} * ${g.p('Vrest')}`);
+    },
+  },
+  ChamberElastanceInductorExponential: {
+    time(g, b) {
+      g.F(0, 4, `-${chamberActivation(g, b)} * ${g.p('Emax')}`);
+    },
+    solution(g) {
+      const a = g.scopeName('act');
+      const kxp = g.p('Kxp');
+      const vaso = g.p('Vaso');
+      const ex = g.let('ex', `exp(${g.p('Kxv')} * (${g.ya(4)} - ${vaso}))`);
+      // exp(...) - 1 cancels near Vc = Vaso: it rounds at the scale of Kxp exp(...).
+      g.C(0, `${a} * ${g.p('Emax')} * ${vaso} + ${kxp} * (${ex} - 1.0) * (${a} - 1.0)`, `abs(${a} * ${g.p('Emax')} * ${vaso}) + abs(${kxp} * (${ex} + 1.0) * (${a} - 1.0))`);
+      g.Dy(0, 4, `${kxp} * ${g.p('Kxv')} * ${ex} * (${a} - 1.0)`);
+    },
+  },
   ClosedLoopCoronaryLeft: { solution: coronarySolution },
   ClosedLoopCoronaryRight: { solution: coronarySolution },
   ClosedLoopHeartAndPulmonary: {
@@ -241,6 +269,12 @@ const GENERATORS: Record<string, Generator> = {
     },
   },
 };
+
+/** The chamber's activation at the evaluation time: shared by all variants (its parameters are not block parameters). */
+function chamberActivation(g: BlockScope, b: Block): string {
+  const act = (b as ElastanceChamber).activation;
+  return g.let('act', g.drive(`activation:${b.name}`, (t) => act.compute(t)));
+}
 
 function coronarySolution(g: BlockScope, b: Block): void {
   const cor = b as ClosedLoopCoronaryBC;

@@ -100,8 +100,8 @@ const fixture = (name: string, sim: Record<string, unknown> = {}): SvZeroDConfig
 };
 
 describeBackends('hemo ensemble (general models)', (b) => {
-  // Open-loop models with inductance, capacitance, stenosis and a resistive junction (2 cycles keep the
-  // SwiftShader run short). 1e-3 relative to each quantity's largest magnitude over the cycle (the issue's
+  // Open-loop models with inductance, capacitance, stenosis, junctions, valves and chambers, and a closed
+  // loop of elastance chambers and piecewise valves (2 cycles keep the SwiftShader run short). 1e-3 relative to each quantity's largest magnitude over the cycle (the issue's
   // tolerance; a flow that crosses zero has no relative error of its own): f32 states carry 2^-24
   // relative rounding per step, the generalized-alpha recurrence damps it (rho_inf = 0.5), and Newton stops
   // at the f32 rounding level of each equation, so a few hundred steps stay near 1e-5. CPU: 1e-12 (the same
@@ -112,6 +112,10 @@ describeBackends('hemo ensemble (general models)', (b) => {
     ['steadyFlow_stenosis_R', fixture('steadyFlow_stenosis_R'), { names: ['branch0_seg0.stenosis_coefficient'], values: Float64Array.of(0.5, 2) }],
     // PRESSURE -> RC vessel -> ValveTanh -> RC vessel -> RESISTANCE, steady start, a smooth valve that switches.
     ['valve_tanh', fixture('valve_tanh', { number_of_cardiac_cycles: 2 }), { names: ['valve.Rmin', 'OUTLET.R'], values: Float64Array.of(100, 1000, 150, 800) }],
+    // PRESSURE -> ValveTanh -> ChamberElastanceInductor -> ValveTanh -> vessel -> RESISTANCE.
+    ['chamber_elastance_inductor', fixture('chamber_elastance_inductor', { number_of_cardiac_cycles: 2 }), { names: ['ventricle.Emax'], values: Float64Array.of(1.0, 1.4) }],
+    // Closed loop: four LinearElastanceChambers (two-hill activation), PiecewiseValves, vessels, junctions.
+    ['closed_loop_two_hill', fixture('closed_loop_two_hill', { number_of_cardiac_cycles: 2 }), { names: ['LV.Emax'], values: Float64Array.of(3.0e8, 3.6e8) }],
   ];
   for (const [name, cfg, s] of cases) {
     it(`${name}: agrees with the full f64 solver per variant`, async () => {
