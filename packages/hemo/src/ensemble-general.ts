@@ -42,9 +42,8 @@ export interface GeneralProblem {
   /** Summarised unknowns and the outlet flows of the splits. */
   outputs: number[];
   splits: number[];
-  /** Static pivot order: perm[k] is the equation that eliminates unknown k. */
+  /** Static pivot order (diagnostics): perm[k] is the equation that eliminates unknown k. */
   perm: number[];
-  model: Model;
 }
 
 /** Upper bound on (sample matrices) x n^3 of the pivot analysis (about 0.1 s of host time). */
@@ -213,7 +212,6 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
     outputs,
     splits,
     perm,
-    model,
   };
 }
 
