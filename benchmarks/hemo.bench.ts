@@ -1,5 +1,5 @@
 // 0D hemodynamics: single-run time per step (RCR and closed loop, the full f64 solver) and ensemble
-// throughput (RCR N = 1e3, 1e4, 1e5 and closed loop N = 1e3), CPU vs WebGPU in one run.
+// throughput (RCR N = 1e3, 1e4, 1e5 and two closed loops N = 1e3), CPU vs WebGPU in one run.
 // Reference: svZeroDSolver (C++) takes about 2-4 us per step for RCR and 13-62 us for closed-loop cases
 // on a 2-core machine (issue 4).
 import { getSharedGpu, releaseSharedGpu } from '@physiotwin/gpu';
@@ -81,55 +81,65 @@ export default async function run(): Promise<void> {
     report.ratios.push({ label: `RCR N=${n}: cpu time / webgpu time${gpu.adapter.isFallback ? ' (SwiftShader: software, not GPU times)' : ''}`, value: ratio(cpu, wg) });
   }
   const nClosed = 1000;
-  const closedSamples: EnsembleSamples = { names: ['RCR_aorta.Rd'], values: Float64Array.from({ length: nClosed }, (_, v) => 1.356472458 * (0.8 + (0.4 * v) / nClosed)) };
-  const closedEns = withSim(closed, { number_of_cardiac_cycles: 5 });
-  // Aortic pressure and the heart's outflow (cardiac output).
-  const closedOutputs = ['pressure:J_heart_outlet:branch0_seg0', 'flow:CLH:J_heart_outlet'];
-  const closedSize = { variants: nClosed, stepsPerVariant: 5 * 99 };
-  let cpuSummary: EnsembleSummary | undefined;
-  let gpuSummary: EnsembleSummary | undefined;
-  const cl = await measure({
-    name: `ensemble closed loop N=${nClosed} (5 cycles x 99 steps)`,
-    impl: 'physiotwin cpu (full f64 solver per variant)',
-    backend: 'cpu',
-    size: closedSize,
-    items: nClosed * 5 * 99,
-    itemUnit: 'model-steps',
-    repeats: 1,
-    run: async () => (cpuSummary = await simulateEnsemble(closedEns, closedSamples, { backend: 'cpu', outputs: closedOutputs })),
-  });
-  cl.extra = { simulationsPerS: nClosed / (cl.medianMs / 1000) };
-  report.results.push(cl);
-  const clg = await measure({
-    name: `ensemble closed loop N=${nClosed} (5 cycles x 99 steps)`,
-    impl: 'physiotwin webgpu (generated per-model kernel, f32, 1 variant/invocation, 1 dispatch/cycle)',
-    backend: 'webgpu',
-    adapter,
-    isFallbackAdapter: gpu.adapter.isFallback,
-    size: closedSize,
-    items: nClosed * 5 * 99,
-    itemUnit: 'model-steps',
-    repeats: 3,
-    run: async () => (gpuSummary = await simulateEnsemble(closedEns, closedSamples, { backend: 'webgpu', gpu, outputs: closedOutputs })),
-  });
-  clg.extra = { simulationsPerS: nClosed / (clg.medianMs / 1000), variantsRerunOnCpu: gpuSummary!.cpuVariants.length };
-  report.results.push(clg);
-  report.ratios.push({ label: `closed loop N=${nClosed}: cpu time / webgpu time${gpu.adapter.isFallback ? ' (SwiftShader: software, not GPU times)' : ''}`, value: ratio(cl, clg) });
-  // Agreement of the two backends' summaries in this run, relative to each variant's largest |summary| of that output.
-  for (const [k, o] of closedOutputs.entries()) {
-    let worstMean = 0;
-    let worstExt = 0;
-    for (let v = 0; v < nClosed; v++) {
-      const i = v * closedOutputs.length + k;
+  /** A closed-loop ensemble on both backends, with the two backends' summary differences in this run. */
+  const closedLoop = async (label: string, cfg: SvZeroDConfig, samples: EnsembleSamples, outputs: string[], stepsPerVariant: number): Promise<void> => {
+    const size = { variants: nClosed, stepsPerVariant };
+    const common = { name: `ensemble ${label} N=${nClosed}`, size, items: nClosed * stepsPerVariant, itemUnit: 'model-steps' };
+    let cpuSummary: EnsembleSummary | undefined;
+    let gpuSummary: EnsembleSummary | undefined;
+    const cl = await measure({
+      ...common,
+      impl: 'physiotwin cpu (full f64 solver per variant)',
+      backend: 'cpu',
+      repeats: 1,
+      run: async () => (cpuSummary = await simulateEnsemble(cfg, samples, { backend: 'cpu', outputs })),
+    });
+    cl.extra = { simulationsPerS: nClosed / (cl.medianMs / 1000) };
+    report.results.push(cl);
+    const clg = await measure({
+      ...common,
+      impl: 'physiotwin webgpu (generated per-model kernel, f32, 1 variant/invocation, 1 dispatch/cycle)',
+      backend: 'webgpu',
+      adapter,
+      isFallbackAdapter: gpu.adapter.isFallback,
+      repeats: 3,
+      run: async () => (gpuSummary = await simulateEnsemble(cfg, samples, { backend: 'webgpu', gpu, outputs })),
+    });
+    clg.extra = { simulationsPerS: nClosed / (clg.medianMs / 1000), variantsRerunOnCpu: gpuSummary!.cpuVariants.length };
+    report.results.push(clg);
+    report.ratios.push({ label: `${label} N=${nClosed}: cpu time / webgpu time${gpu.adapter.isFallback ? ' (SwiftShader: software, not GPU times)' : ''}`, value: ratio(cl, clg) });
+    // Relative to each variant's largest |x| of that output over the cycle.
+    for (const [k, o] of outputs.entries()) {
+      let worstMean = 0;
+      let worstExt = 0;
       const c = cpuSummary!;
       const g = gpuSummary!;
-      const scale = Math.max(Math.abs(c.min[i]!), Math.abs(c.max[i]!));
-      worstMean = Math.max(worstMean, Math.abs(g.mean[i]! - c.mean[i]!) / scale);
-      worstExt = Math.max(worstExt, Math.abs(g.min[i]! - c.min[i]!) / scale, Math.abs(g.max[i]! - c.max[i]!) / scale);
+      for (let v = 0; v < nClosed; v++) {
+        const i = v * outputs.length + k;
+        const scale = Math.max(Math.abs(c.min[i]!), Math.abs(c.max[i]!));
+        worstMean = Math.max(worstMean, Math.abs(g.mean[i]! - c.mean[i]!) / scale);
+        worstExt = Math.max(worstExt, Math.abs(g.min[i]! - c.min[i]!) / scale, Math.abs(g.max[i]! - c.max[i]!) / scale);
+      }
+      report.notes.push(`${label} N=${nClosed}, ${o}: webgpu vs cpu summaries differ by at most ${worstMean.toExponential(2)} (mean) and ${worstExt.toExponential(2)} (min/max), relative to max |x| over the cycle`);
     }
-    report.notes.push(`closed loop N=${nClosed}, ${o}: webgpu vs cpu summaries differ by at most ${worstMean.toExponential(2)} (mean) and ${worstExt.toExponential(2)} (min/max), relative to max |x| over the cycle`);
-  }
-  report.notes.push(`closed loop N=${nClosed} webgpu: ${gpuSummary!.cpuVariants.length} variants re-run by the f64 CPU solver (f32 Newton did not converge), included in its time`);
+    report.notes.push(`${label} N=${nClosed} webgpu: ${gpuSummary!.cpuVariants.length} variants re-run by the f64 CPU solver (f32 Newton did not converge), included in its time`);
+  };
+  // ClosedLoopHeartAndPulmonary (ideal valves): aortic pressure and the heart's outflow (cardiac output).
+  await closedLoop(
+    'closed loop (closedLoopHeart_singleVessel, 5 cycles x 99 steps)',
+    withSim(closed, { number_of_cardiac_cycles: 5 }),
+    { names: ['RCR_aorta.Rd'], values: Float64Array.from({ length: nClosed }, (_, v) => 1.356472458 * (0.8 + (0.4 * v) / nClosed)) },
+    ['pressure:J_heart_outlet:branch0_seg0', 'flow:CLH:J_heart_outlet'],
+    5 * 99,
+  );
+  // Four elastance chambers and piecewise valves: left-ventricular pressure and aortic-valve flow.
+  await closedLoop(
+    'closed loop (closed_loop_two_hill, 2 cycles x 688 steps)',
+    withSim(load('closed_loop_two_hill'), { number_of_cardiac_cycles: 2 }),
+    { names: ['LV.Emax'], values: Float64Array.from({ length: nClosed }, (_, v) => 333878537 * (0.8 + (0.4 * v) / nClosed)) },
+    ['pressure:LV:AV', 'flow:AV:AR_SYS'],
+    2 * 688,
+  );
   for (const r of report.results) {
     if (r.extra?.simulationsPerS !== undefined) report.notes.push(`${r.name} [${r.backend}]: ${(r.extra.simulationsPerS as number).toExponential(2)} simulations/s, ${r.throughputPerS!.toExponential(2)} model-steps/s`);
   }
