@@ -48,6 +48,12 @@ describe('physiotwin hemo ensemble', () => {
     expect(readFileSync(join(dir, 'closed-sum.csv'), 'utf8').trim().split('\n').length).toBe(3);
   });
 
+  it('--backend auto runs a small ensemble on the CPU (below 1e5 model-steps)', async () => {
+    const io = capture(dir);
+    expect(await runCli(['hemo', 'ensemble', CASE, '--samples', 's.csv', '-o', 'sum-auto.csv', '--backend', 'auto'], io)).toBe(0);
+    expect(io.out).toMatch(/2 variants \(rcr kernel, cpu\)/);
+  });
+
   it('rejects unknown parameters with CONFIG_INVALID', async () => {
     writeFileSync(join(dir, 'bad.csv'), 'OUT.Rx\n1\n');
     const io = capture(dir);

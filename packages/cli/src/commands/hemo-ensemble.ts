@@ -60,7 +60,7 @@ export function summaryToCsv(samples: EnsembleSamples, s: EnsembleSummary): stri
 export const hemoEnsemble: Command = {
   name: 'hemo ensemble',
   summary: 'Run N parameter variants of a 0D model and write per-variant summaries',
-  usage: `<config.json> --samples <samples.csv|json> -o <summary.csv> [--backend cpu|webgpu] [--outputs a,b,...] [--force]
+  usage: `<config.json> --samples <samples.csv|json> -o <summary.csv> [--backend cpu|webgpu|auto] [--outputs a,b,...] [--force]
 
   Each sample row overrides parameters named block.param (e.g. OUT.Rd, branch0_seg0.R_poiseuille).
   The summary has one row per variant: the sample values, mean/min/max over the last cardiac cycle
@@ -68,7 +68,8 @@ export const hemoEnsemble: Command = {
   flow; CGS units) and the flow split of each outlet. --backend webgpu runs the model on the GPU in
   f32 (block types: see the hemo README; others are rejected): results agree with cpu within 1e-3
   relative, except ClosedLoopHeartAndPulmonary (ideal valves: about 1e-2 in the means). Variants
-  whose f32 Newton fails are re-run in f64, counted in the output line.`,
+  whose f32 Newton fails are re-run in f64, counted in the output line. --backend auto picks webgpu
+  on a hardware GPU for supported models of at least 1e5 model-steps, else cpu.`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
@@ -84,7 +85,7 @@ export const hemoEnsemble: Command = {
     if (positionals.length !== 1) throw new UsageError('expected one config file');
     if (!values.samples) throw new UsageError('--samples <samples.csv|json> is required');
     if (!values.output) throw new UsageError('-o <summary.csv> is required');
-    if (values.backend !== 'cpu' && values.backend !== 'webgpu') throw new UsageError(`--backend must be cpu or webgpu, got '${values.backend}'`);
+    if (values.backend !== 'cpu' && values.backend !== 'webgpu' && values.backend !== 'auto') throw new UsageError(`--backend must be cpu, webgpu or auto, got '${values.backend}'`);
     const out = resolve(io.cwd, values.output);
     if (extname(out).toLowerCase() !== '.csv') throw new UsageError(`-o must end in .csv, got '${values.output}'`);
     checkWritable(out, values.force);
