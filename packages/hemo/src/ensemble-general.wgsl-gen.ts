@@ -82,7 +82,7 @@ const f = (x: number): string => {
 /** Stenosis terms -S|q|q of a resistive branch (equation i, flow unknown j). */
 function stenosis(g: BlockScope, S: string, i: number, j: number): void {
   const q = g.ya(j);
-  const a = g.let('aq', `${S} * abs(${q})`);
+  const a = g.let(`aq${i}`, `${S} * abs(${q})`);
   g.C(i, `-${a} * ${q}`);
   g.Dy(i, j, `-2.0 * ${a}`);
 }

@@ -108,7 +108,7 @@ describeBackends('hemo ensemble (general models)', (b) => {
   // f64 solver, summed in the same order).
   const cases: Array<[string, SvZeroDConfig, EnsembleSamples]> = [
     ['pulsatileFlow_CRL', fixture('pulsatileFlow_CRL', { number_of_cardiac_cycles: 2 }), { names: ['branch0_seg0.R_poiseuille', 'branch0_seg0.L'], values: Float64Array.of(100, 1, 80, 1.5, 130, 0.6) }],
-    ['steadyFlow_blood_vessel_junction', fixture('steadyFlow_blood_vessel_junction'), { names: ['J0.R_poiseuille[1]'], values: Float64Array.of(50, 200) }],
+    ['steadyFlow_blood_vessel_junction', fixture('steadyFlow_blood_vessel_junction'), { names: ['J0.R_poiseuille[1]', 'J0.stenosis_coefficient[0]', 'J0.stenosis_coefficient[1]'], values: Float64Array.of(50, 0, 0, 200, 3, 8) }],
     ['steadyFlow_stenosis_R', fixture('steadyFlow_stenosis_R'), { names: ['branch0_seg0.stenosis_coefficient'], values: Float64Array.of(0.5, 2) }],
     // PRESSURE -> RC vessel -> ValveTanh -> RC vessel -> RESISTANCE, steady start, a smooth valve that switches.
     ['valve_tanh', fixture('valve_tanh', { number_of_cardiac_cycles: 2 }), { names: ['valve.Rmin', 'OUTLET.R'], values: Float64Array.of(100, 1000, 150, 800) }],
