@@ -107,7 +107,9 @@ describeBackends('hemo ensemble (general models)', (b) => {
   // at the f32 rounding level of each equation, so a few hundred steps stay near 1e-5. CPU: 1e-12 (the same
   // f64 solver, summed in the same order).
   const cases: Array<[string, SvZeroDConfig, EnsembleSamples]> = [
-    ['pulsatileFlow_CRL', fixture('pulsatileFlow_CRL', { number_of_cardiac_cycles: 2 }), { names: ['branch0_seg0.R_poiseuille', 'branch0_seg0.L'], values: Float64Array.of(100, 1, 80, 1.5, 130, 0.6) }],
+    ['pulsatileFlow_CRL', fixture('pulsatileFlow_CRL', { number_of_cardiac_cycles: 2 }), { names: ['branch0_seg0.R_poiseuille', 'branch0_seg0.L', 'branch0_seg0.stenosis_coefficient'], values: Float64Array.of(100, 1, 0, 80, 1.5, 0.5, 130, 0.6, 2) }],
+    // FLOW -> RC vessel -> RCR: a vessel capacitance takes it off the specialised RCR kernel.
+    ['pulsatileFlow_R_RCR (vessel C)', fixture('pulsatileFlow_R_RCR', { number_of_cardiac_cycles: 2 }), { names: ['branch0_seg0.C', 'OUT.Rd'], values: Float64Array.of(1e-5, 1000, 3e-5, 1400) }],
     ['steadyFlow_blood_vessel_junction', fixture('steadyFlow_blood_vessel_junction'), { names: ['J0.R_poiseuille[1]', 'J0.stenosis_coefficient[0]', 'J0.stenosis_coefficient[1]'], values: Float64Array.of(50, 0, 0, 200, 3, 8) }],
     ['steadyFlow_stenosis_R', fixture('steadyFlow_stenosis_R'), { names: ['branch0_seg0.stenosis_coefficient'], values: Float64Array.of(0.5, 2) }],
     // PRESSURE -> RC vessel -> ValveTanh -> RC vessel -> RESISTANCE, steady start, a smooth valve that switches.
