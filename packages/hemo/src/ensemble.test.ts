@@ -99,6 +99,17 @@ const fixture = (name: string, sim: Record<string, unknown> = {}): SvZeroDConfig
   return { ...cfg, simulation_parameters: { ...(cfg.simulation_parameters as object), ...sim } };
 };
 
+/** chamber_elastance_inductor with its chamber made exponential (passive curve Kxp (exp(Kxv (V - Vaso)) - 1)). */
+function exponentialChamber(): SvZeroDConfig {
+  const cfg = fixture('chamber_elastance_inductor', { number_of_cardiac_cycles: 2 });
+  const chambers = (cfg.chambers as Array<Record<string, unknown>>).map((c) => ({
+    ...c,
+    type: 'ChamberElastanceInductorExponential',
+    values: { Impedance: 0.000351787, Emax: 1.057, Kxp: 0.3, Kxv: 0.05, Vaso: 18.0 },
+  }));
+  return { ...cfg, chambers };
+}
+
 describeBackends('hemo ensemble (general models)', (b) => {
   // Open-loop models with inductance, capacitance, stenosis, junctions, valves and chambers, and a closed
   // loop of elastance chambers and piecewise valves (2 cycles keep the SwiftShader run short). 1e-3 relative to each quantity's largest magnitude over the cycle (the issue's
@@ -116,6 +127,8 @@ describeBackends('hemo ensemble (general models)', (b) => {
     ['valve_tanh', fixture('valve_tanh', { number_of_cardiac_cycles: 2 }), { names: ['valve.Rmin', 'OUTLET.R'], values: Float64Array.of(100, 1000, 150, 800) }],
     // PRESSURE -> ValveTanh -> ChamberElastanceInductor -> ValveTanh -> vessel -> RESISTANCE.
     ['chamber_elastance_inductor', fixture('chamber_elastance_inductor', { number_of_cardiac_cycles: 2 }), { names: ['ventricle.Emax'], values: Float64Array.of(1.0, 1.4) }],
+    // The same circuit with an exponential (ChamberElastanceInductorExponential) chamber.
+    ['chamber_elastance_inductor (exponential)', exponentialChamber(), { names: ['ventricle.Kxp'], values: Float64Array.of(0.3, 0.5) }],
     // Closed loop: four LinearElastanceChambers (two-hill activation), PiecewiseValves, vessels, junctions.
     ['closed_loop_two_hill', fixture('closed_loop_two_hill', { number_of_cardiac_cycles: 2 }), { names: ['LV.Emax'], values: Float64Array.of(3.0e8, 3.6e8) }],
   ];
