@@ -12,7 +12,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const ROWS = 6;
 const COLS = 5;
-const SLICES = 23; // more than the reads kept in flight, and not a multiple of them
+const SLICES = 23;
 
 /** Stored 16-bit word of pixel i of slice k: a 12-bit signed value in bits 0..11, junk in bits 12..15. */
 function storedWord(k: number, i: number): number {
@@ -77,7 +77,7 @@ function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return -1;
 }
 
-describe('files read straight into the volume (fileSource, several reads in flight)', () => {
+describe('files read straight into the volume (fileSource; large stacks with a worker thread)', () => {
   it('every slice lands at its sorted position with BitsStored masking and sign extension', async () => {
     writeSeries('ok');
     const scan = await scanDicomPaths([join(dir, 'ok')], { strict: true });
@@ -86,7 +86,7 @@ describe('files read straight into the volume (fileSource, several reads in flig
     expect(g.frames.every((f) => f.directOffset !== undefined)).toBe(true);
     const { volume } = await loadVolume(g, scan.sources);
     expect(volume.dims).toEqual([COLS, ROWS, SLICES]);
-    expect(volume.data.buffer).toBeInstanceOf(ArrayBuffer); // small: read on this thread and libuv's pool
+    expect(volume.data.buffer).toBeInstanceOf(ArrayBuffer); // small: read on this thread only
     expect(firstDifference(volume.data, expectedVolume())).toBe(-1);
   });
 

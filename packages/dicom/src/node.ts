@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 
 import { dirname, join } from 'node:path';
@@ -14,11 +14,13 @@ const HEADER_PREFIX = 16 * 1024;
 
 /**
  * A source that reads the file from disk each time it is needed (nothing kept in memory between uses):
- * a 16 KiB prefix for the header scan, and native pixel data straight into the volume. Opening, the header
- * read and closing are synchronous: from the page cache they take microseconds, while round trips through
- * libuv's thread pool dominated the scan of a series. Pixel data can be read either way: `readIntoSync` on the
- * calling thread, `readInto` on the thread pool, so that `loadVolume` fills the volume on all cores (faulting in
- * the fresh volume's pages is most of a load's cost; measured with benchmarks/dicom-load.bench.ts).
+ * a 16 KiB prefix for the header scan, and native pixel data straight into the volume. The reads are
+ * synchronous: from the page cache they take microseconds, while round trips through libuv's thread pool
+ * dominated the scan of a series. To use the second core, `loadVolume` shares large stacks with a worker thread
+ * (`sharedReader`): faulting in the fresh volume's pages is most of a load's cost, and on the 2-core benchmark
+ * machine reads on a libuv pool thread did not run in parallel with the main thread's while a worker thread's did
+ * (`node --expose-gc scripts/measure-parallel-faults.mjs`: 84 MB in 31-32 ms on the main thread, 30-33 ms with half on
+ * the pool, 17-18 ms with half on a worker).
  */
 export function fileSource(path: string): DicomSource {
   const source: DicomSource = {
@@ -36,14 +38,8 @@ export function fileSource(path: string): DicomSource {
         closeSync(fd);
       }
     },
-    readInto: async (position, into) => {
-      const fd = openSync(path, 'r');
-      try {
-        for (let done = 0; done < into.length; ) done += bytesRead(await readAt(fd, into, done, position + done), done, into.length, path);
-      } finally {
-        closeSync(fd);
-      }
-    },
+    // from the page cache a read takes microseconds: done here, like the header read
+    readInto: async (position, into) => source.readIntoSync!(position, into),
     readIntoSync: (position, into) => {
       const fd = openSync(path, 'r');
       try {
@@ -178,11 +174,6 @@ function bytesRead(n: number, done: number, want: number, path: string): number 
     throw new PhysiotwinError('DICOM_TRUNCATED', `pixel data ends after ${done} of ${want} bytes`, { location: { file: path, tag: '(7FE0,0010)' } });
   }
   return n;
-}
-
-/** `fs.read` of `into[offset..]` from file position `position`, as a promise (no FileHandle: one fd, no extra objects). */
-function readAt(fd: number, into: Uint8Array, offset: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => read(fd, into, offset, into.length - offset, position, (e, n) => (e ? reject(e) : resolve(n))));
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {

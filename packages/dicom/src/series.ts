@@ -16,10 +16,7 @@ export interface DicomSource {
   readHeader?: (() => Promise<{ bytes: Uint8Array; size: number }>) | undefined;
   /** Reads `into.length` bytes at `position` straight into `into` (pixel data into the volume). */
   readInto?: ((position: number, into: Uint8Array) => Promise<void>) | undefined;
-  /**
-   * The same read done synchronously on the calling thread (files in Node). A source with both lets `loadVolume`
-   * read on the calling thread and, at the same time, with `readInto` on other threads.
-   */
+  /** The same read done synchronously on the calling thread (files in Node); `loadVolume` prefers it. */
   readIntoSync?: ((position: number, into: Uint8Array) => void) | undefined;
   /** Reads this source's pixel data on another thread, beside the calling thread (files in Node: a worker). */
   sharedReader?: SharedReader | undefined;

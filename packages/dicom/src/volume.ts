@@ -83,10 +83,10 @@ class FileCache {
  * decoding each frame straight into the output array. Stored values are kept with `rescale` when all slices
  * share RescaleSlope/Intercept; otherwise the volume is float32 in physical units. RGB and YBR become
  * 3-component RGB. Peak memory: the output plus one file (plus a second output-sized array when resampling).
- * Native little-endian slices are read from the sources straight into the output: with a source's `readIntoSync`
- * on this thread while `readInto` runs on another; and, for stacks of 16 MiB or more whose sources share a
- * `sharedReader` (files in Node: a worker thread, about 10 MB more memory while it lives), by this thread and the
- * reader's thread into a SharedArrayBuffer, so that `volume.data.buffer` is then a SharedArrayBuffer.
+ * Native little-endian slices are read from the sources straight into the output (`readIntoSync` when the source
+ * has it, else `readInto`); stacks of 16 MiB or more whose sources share a `sharedReader` (files in Node: a worker
+ * thread, about 10 MB more memory while it lives) are read by this thread and the reader's thread together into a
+ * SharedArrayBuffer, so that `volume.data.buffer` is then a SharedArrayBuffer.
  * @throws PhysiotwinError `DICOM_GEOMETRY` for duplicate positions, or uneven spacing under `spacing: 'error'`;
  * decode errors of the files; `ABORTED` when the signal fires.
  * @example
@@ -165,22 +165,17 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
     for (const k of direct) maskAndExtend(data as StoredArray, k * sliceLen, sliceLen, pixel);
     done = direct.length;
     report(done);
-  } else await readDirect(direct.length, (i, sync) => {
-    const k = direct[i]!;
-    const f = group.frames[k]!;
-    const s = sources[f.sourceIndex]!;
-    const into = bytesOf(data as StoredArray, k * sliceLen, sliceLen);
-    const finish = () => {
+  } else {
+    for (const k of direct) {
+      const f = group.frames[k]!;
+      const s = sources[f.sourceIndex]!;
+      const into = bytesOf(data as StoredArray, k * sliceLen, sliceLen);
+      if (s.readIntoSync) s.readIntoSync(f.directOffset!, into);
+      else await s.readInto!(f.directOffset!, into);
       maskAndExtend(data as StoredArray, k * sliceLen, sliceLen, pixel);
       report(++done);
-    };
-    if (sync && s.readIntoSync) {
-      s.readIntoSync(f.directOffset!, into);
-      finish();
-      return undefined;
     }
-    return s.readInto!(f.directOffset!, into).then(finish);
-  });
+  }
   for (const k of decoded) {
     const f = group.frames[k]!;
     const { file, info, frames } = await cache.get(f.sourceIndex);
@@ -264,50 +259,6 @@ function sharedReaderOf(list: DicomSource[], bytes: number): SharedReader | unde
   const r = list[0]?.sharedReader;
   if (!r || bytes < SHARED_READ_MIN_BYTES || list.some((s) => s.sharedReader !== r || !s.readIntoSync)) return undefined;
   return r;
-}
-
-/**
- * Asynchronous reads kept in flight beside the calling thread's own reads (libuv's thread pool in Node), for stacks
- * that do not go to a shared reader. Measured while writing this on the 2-core machine, before the shared reader
- * existed (160 files of 512 x 512 int16, scan + load, median of 12, three runs each): none 67-71 ms, 1: 61-74 ms,
- * 2: 62-66 ms, 4: 62-69 ms. Equal within noise: 1 adds the fewest threads competing for the cores. (Page faults
- * taken on libuv's pool threads did not run in parallel with the main thread's on that machine, while a worker
- * thread's did: hence the shared reader for large stacks.)
- */
-const ASYNC_READS_IN_FLIGHT = 1;
-
-/** Lets pending I/O callbacks run between synchronous reads (Node's setImmediate; elsewhere nothing to wait for). */
-const yieldToEventLoop = (): Promise<void> =>
-  new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : resolve()));
-
-/**
- * Reads items 0 .. n-1 with `read(i, sync)`: the calling thread takes items from the front, asking for synchronous
- * reads (a source without them returns a promise), while ASYNC_READS_IN_FLIGHT asynchronous reads take items from
- * the back; both stop where they meet. When the other threads get no CPU, the calling thread simply reads more.
- * The first failure stops both sides and is thrown.
- */
-async function readDirect(n: number, read: (i: number, sync: boolean) => Promise<void> | undefined): Promise<void> {
-  let front = 0;
-  let back = n;
-  let failed = false;
-  const guard = async (lane: () => Promise<void>): Promise<void> => {
-    try {
-      await lane();
-    } catch (e) {
-      failed = true;
-      throw e;
-    }
-  };
-  const fromFront = async (): Promise<void> => {
-    while (!failed && front < back) {
-      const pending = read(front++, true);
-      await (pending ?? yieldToEventLoop());
-    }
-  };
-  const fromBack = async (): Promise<void> => {
-    while (!failed && back > front) await read(--back, false);
-  };
-  await Promise.all([guard(fromFront), ...Array.from({ length: Math.min(ASYNC_READS_IN_FLIGHT, n) }, () => guard(fromBack))]);
 }
 
 /** Linear interpolation of an uneven stack onto even positions (step = median gap along the k axis). */
