@@ -173,6 +173,23 @@ describeBackends('hemo ensemble (general models)', (b) => {
     if (b.backend === 'cpu') expect(worstMean).toBeLessThan(1e-12);
   });
 
+  it('a single-cycle RCR ensemble (the initial state is in the summary) runs on either backend', async () => {
+    const cfg = fixture('pulsatileFlow_R_RCR', { number_of_cardiac_cycles: 1 });
+    const s = samples(3);
+    const sum = await simulateEnsemble(cfg, s, b.options());
+    expect(sum.kernel).toBe(b.backend === 'cpu' ? 'rcr' : 'general');
+    // CPU: the RCR recurrence vs Newton stopping at |r| < 1e-9 (1e-9 relative, as above); WebGPU: 1e-3, f32.
+    const tol = b.backend === 'cpu' ? 1e-9 : 1e-3;
+    let worst = 0;
+    for (let v = 0; v < sum.n; v++) {
+      referenceSummary(cfg, s, v, sum.outputs).forEach((r, k) => {
+        const o = v * sum.outputs.length + k;
+        for (const [got, want] of [[sum.mean[o]!, r.mean], [sum.min[o]!, r.min], [sum.max[o]!, r.max]] as const) worst = Math.max(worst, Math.abs(got - want) / (r.scale || 1));
+      });
+    }
+    expect(worst).toBeLessThan(tol);
+  });
+
   it('rejects a block type without a GPU generator (webgpu) and runs it on the CPU otherwise', async () => {
     const cfg = fixture('pulsatileFlow_R_coronary', { number_of_cardiac_cycles: 1 });
     const s: EnsembleSamples = { names: ['OUT.Ra1'], values: Float64Array.of(100) };

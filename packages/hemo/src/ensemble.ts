@@ -263,7 +263,8 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
     throw new PhysiotwinError('INVALID_ARGUMENT', `backend must be 'auto', 'cpu' or 'webgpu', got ${JSON.stringify(requested)}`);
   }
   if (backend === 'webgpu' && !options.gpu) throw new PhysiotwinError('INVALID_ARGUMENT', "the 'webgpu' backend needs options.gpu");
-  if (prob) {
+  // A single cycle also summarises the initial state, which the RCR WebGPU kernel does not; the general one does.
+  if (prob && !(backend === 'webgpu' && prob.firstSummaryStep === 0)) {
     const raw = backend === 'webgpu' ? await rcrEnsembleWebgpu(prob, options.gpu!) : rcrEnsembleCpu(prob);
     const topo = rcrTopology(model)!;
     const qIn = topo.vessel.inlets[0]!;
