@@ -1,14 +1,13 @@
 import { PhysiotwinError } from '@physiotwin/core';
 import type { EnsembleSamples } from './ensemble.js';
+import type { EnsembleTimeGrid } from './ensemble-schedule.js';
 import { KernelBuilder, type ParamPlan } from './ensemble-general.wgsl-gen.js';
 import { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
 import { Integrator, initialState, simulate } from './solver.js';
 import { singularError } from './sparse.js';
 
 /** Everything the general WebGPU ensemble kernel needs, prepared once on the host in f64. */
-export interface GeneralProblem {
-  /** Variants. */
-  n: number;
+export interface GeneralProblem extends EnsembleTimeGrid {
   /** Unknowns per variant. */
   dofs: number;
   /** Generated WGSL and the pipeline cache key derived from it. */
@@ -26,19 +25,9 @@ export interface GeneralProblem {
   /** Initial state (the same for every variant). */
   y0: Float64Array;
   yd0: Float64Array;
-  steadySteps: number;
-  dtSteady: number;
-  steps: number;
-  dt: number;
-  ptsPerCycle: number;
-  alphaM: number;
-  alphaF: number;
-  gamma: number;
   atol: number;
   maxIter: number;
   period: number;
-  /** First unsteady step (1-based) whose state is in the summary; 0 includes the initial state. */
-  firstSummaryStep: number;
   /** Summarised unknowns and the outlet flows of the splits. */
   outputs: number[];
   splits: number[];

@@ -1,6 +1,6 @@
-import { PhysiotwinError } from '@physiotwin/core';
 import { createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
 import type { GeneralProblem } from './ensemble-general.js';
+import { cycleDispatches, variantWorkgroups } from './ensemble-schedule.js';
 
 const WG = 64;
 
@@ -22,10 +22,7 @@ export interface GeneralStats {
  */
 export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext): Promise<GeneralStats> {
   const { device } = gpu;
-  const groups = Math.ceil(p.n / WG);
-  if (groups > device.limits.maxComputeWorkgroupsPerDimension) {
-    throw new PhysiotwinError('GPU_LIMIT_EXCEEDED', `${p.n} variants need ${groups} workgroups, the device allows ${device.limits.maxComputeWorkgroupsPerDimension}`);
-  }
+  const groups = variantWorkgroups(device, p.n, WG);
   const pipeline = await getComputePipeline(device, { kernel: p.kernel, code: p.code });
   const N = p.dofs;
   const K = p.outputs.length;
@@ -50,12 +47,7 @@ export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext):
     stats: createBufferFrom(device, stats, S, `${label}:stats`),
     status: createBufferFrom(device, new Uint32Array(4 * p.n), S, `${label}:status`),
   };
-  const dispatches: Array<{ offset: number; steps: number; first: number; steady: number; dt: number }> = [];
-  if (p.steadySteps > 0) dispatches.push({ offset: 0, steps: p.steadySteps, first: 0, steady: 1, dt: p.dtSteady });
-  const perCycle = p.ptsPerCycle - 1;
-  for (let first = 1; first <= p.steps; first += perCycle) {
-    dispatches.push({ offset: p.steadySteps + first - 1, steps: Math.min(perCycle, p.steps - first + 1), first, steady: 0, dt: p.dt });
-  }
+  const dispatches = cycleDispatches(p);
   const uniforms: GPUBuffer[] = [];
   try {
     await withGpuErrorScope(device, label, () => {

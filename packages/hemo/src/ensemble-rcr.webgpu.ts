@@ -1,6 +1,7 @@
 import { createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
 import { PhysiotwinError } from '@physiotwin/core';
 import type { RcrProblem, RcrStats } from './ensemble.js';
+import { cycleDispatches, variantWorkgroups } from './ensemble-schedule.js';
 import { rcrEnsembleWgsl } from './generated/shaders.js';
 
 const WG = 64;
@@ -13,10 +14,7 @@ const WG = 64;
  */
 export async function rcrEnsembleWebgpu(p: RcrProblem, gpu: GpuContext): Promise<RcrStats> {
   const { device } = gpu;
-  const groups = Math.ceil(p.n / WG);
-  if (groups > device.limits.maxComputeWorkgroupsPerDimension) {
-    throw new PhysiotwinError('GPU_LIMIT_EXCEEDED', `${p.n} variants need ${groups} workgroups, the device allows ${device.limits.maxComputeWorkgroupsPerDimension}`);
-  }
+  const groups = variantWorkgroups(device, p.n, WG);
   if (p.firstSummaryStep === 0) {
     throw new PhysiotwinError('INVALID_ARGUMENT', 'the webgpu RCR ensemble needs at least two cardiac cycles (a single cycle also summarises the initial state)');
   }
@@ -44,12 +42,7 @@ export async function rcrEnsembleWebgpu(p: RcrProblem, gpu: GpuContext): Promise
     state: createBufferFrom(device, state, S, 'hemo/rcr-ensemble:state'),
     stats: createBufferFrom(device, stats, S, 'hemo/rcr-ensemble:stats'),
   };
-  const dispatches: Array<{ offset: number; steps: number; first: number; steady: number; dt: number }> = [];
-  if (p.steadySteps > 0) dispatches.push({ offset: 0, steps: p.steadySteps, first: 0, steady: 1, dt: p.dtSteady });
-  const perCycle = p.ptsPerCycle - 1;
-  for (let first = 1; first <= p.steps; first += perCycle) {
-    dispatches.push({ offset: p.steadySteps + first - 1, steps: Math.min(perCycle, p.steps - first + 1), first, steady: 0, dt: p.dt });
-  }
+  const dispatches = cycleDispatches(p);
   const uniforms: GPUBuffer[] = [];
   try {
     await withGpuErrorScope(device, 'hemo/rcr-ensemble', () => {

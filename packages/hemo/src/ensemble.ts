@@ -3,6 +3,7 @@ import { resolveBackend, type GpuContext } from '@physiotwin/gpu';
 import { BloodVessel, FlowBC, WindkesselBC } from './blocks.js';
 import { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
 import { initialState, simulate } from './solver.js';
+import type { EnsembleTimeGrid } from './ensemble-schedule.js';
 import { rcrEnsembleCpu } from './ensemble-rcr.cpu.js';
 import { rcrEnsembleWebgpu } from './ensemble-rcr.webgpu.js';
 import { generalProblem } from './ensemble-general.js';
@@ -56,20 +57,9 @@ export interface EnsembleSummary {
 }
 
 /** Drive and constants shared by every variant of an RCR ensemble (computed once in f64 on the host). */
-export interface RcrProblem {
-  n: number;
+export interface RcrProblem extends EnsembleTimeGrid {
   /** Per-variant R, Rp, C, Rd, Pd (stride 5). */
   params: Float64Array;
-  /** Steps of the steady start (0 or 31) and their dt (s). */
-  steadySteps: number;
-  dtSteady: number;
-  /** Unsteady steps (number of time points - 1) and dt (s). */
-  steps: number;
-  dt: number;
-  ptsPerCycle: number;
-  alphaM: number;
-  alphaF: number;
-  gamma: number;
   /** Inflow at t_n + alpha_f dt and the new inflow Q_{n+1}, per step (steady steps first). */
   qAf: Float64Array;
   qNext: Float64Array;
@@ -78,8 +68,6 @@ export interface RcrProblem {
   pcDot0: number;
   /** Initial inflow (for the single-cycle case that also outputs the initial state). */
   q0: number;
-  /** First unsteady step (1-based) whose state is in the summary; 0 includes the initial state. */
-  firstSummaryStep: number;
 }
 
 /** Raw per-variant statistics of an RCR ensemble: for P_in, P_out, Pc: sum, min, max (stride 9), and count. */
