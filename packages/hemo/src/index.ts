@@ -2,6 +2,7 @@ export { simulate, applyOverrides, Integrator, type SimulationResult, type Simul
 export { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
 export { resultTable, tableToCsv, tableToPandasJson, parseResultTable, type ResultTable } from './output.js';
 export { Parameter } from './parameter.js';
+export { compileTimeFunction, type TimeFunction } from './expression.js';
 export { Activation, type ActivationType } from './activation.js';
 export { resultToSvg, type PlotOptions } from './plot.js';
 export { simulateEnsemble, samplesFromRecords, rcrProblem, type EnsembleSamples, type EnsembleOptions, type EnsembleSummary, type RcrProblem, type RcrStats } from './ensemble.js';
