@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isPhysiotwinError } from '@physiotwin/core';
 import { scanDicomPaths } from './node.js';
 import { loadVolume } from './volume.js';
-import { writeDicom } from './write.js';
+import { syntheticSlice } from './test-util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'physiotwin-dicom-node-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,26 +31,7 @@ function expectedValue(k: number, i: number): number {
 function writeSlice(folder: string, k: number, rows = ROWS, cols = COLS, slices = SLICES): string {
   const pixels = new Uint16Array(rows * cols);
   for (let i = 0; i < pixels.length; i++) pixels[i] = storedWord(k, i);
-  const uid = '1.2.826.0.1.3680043.10.1099.31';
-  const bytes = writeDicom([
-    { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' },
-    { tag: 0x00080018, vr: 'UI', value: `${uid}.${k + 1}` },
-    { tag: 0x00080060, vr: 'CS', value: 'CT' },
-    { tag: 0x0020000e, vr: 'UI', value: uid },
-    { tag: 0x00200013, vr: 'IS', value: k + 1 },
-    { tag: 0x00200032, vr: 'DS', value: [0, 0, 3 * k] },
-    { tag: 0x00200037, vr: 'DS', value: [1, 0, 0, 0, 1, 0] },
-    { tag: 0x00280002, vr: 'US', value: 1 },
-    { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
-    { tag: 0x00280010, vr: 'US', value: rows },
-    { tag: 0x00280011, vr: 'US', value: cols },
-    { tag: 0x00280030, vr: 'DS', value: [0.5, 0.5] },
-    { tag: 0x00280100, vr: 'US', value: 16 },
-    { tag: 0x00280101, vr: 'US', value: 12 },
-    { tag: 0x00280102, vr: 'US', value: 11 },
-    { tag: 0x00280103, vr: 'US', value: 1 },
-    { tag: 0x7fe00010, vr: 'OW', value: pixels },
-  ]);
+  const bytes = syntheticSlice({ seriesUid: '1.2.826.0.1.3680043.10.1099.31', instance: k + 1, rows, columns: cols, position: [0, 0, 3 * k], spacing: [0.5, 0.5], pixels, bitsStored: 12, slope: null });
   const path = join(folder, `IM${String((k * 7) % slices).padStart(3, '0')}_${k}.dcm`);
   writeFileSync(path, bytes);
   return path;

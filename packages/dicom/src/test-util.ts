@@ -30,8 +30,12 @@ export interface SliceInit {
   position: [number, number, number];
   orientation?: number[];
   spacing?: [number, number];
-  pixels: Int16Array;
-  slope?: number;
+  /** Stored words; with `bitsStored` < 16 the bits above HighBit are whatever the words hold. */
+  pixels: Int16Array | Uint16Array;
+  /** BitsStored (HighBit = bitsStored - 1, signed). @default 16 */
+  bitsStored?: number;
+  /** RescaleIntercept and RescaleSlope; `null` leaves both out. @default -1024 and 1 */
+  slope?: number | null;
   intercept?: number;
   /** @default 'MONOCHROME2' */
   photometric?: string;
@@ -39,7 +43,7 @@ export interface SliceInit {
   echo?: number;
 }
 
-/** A CT slice (int16, explicit VR LE) written with writeDicom. */
+/** A CT slice (16-bit signed words, explicit VR LE) written with writeDicom. */
 export function syntheticSlice(s: SliceInit): Uint8Array {
   return writeDicom([
     { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' },
@@ -56,11 +60,15 @@ export function syntheticSlice(s: SliceInit): Uint8Array {
     { tag: 0x00280011, vr: 'US', value: s.columns },
     { tag: 0x00280030, vr: 'DS', value: s.spacing ?? [1, 1] },
     { tag: 0x00280100, vr: 'US', value: 16 },
-    { tag: 0x00280101, vr: 'US', value: 16 },
-    { tag: 0x00280102, vr: 'US', value: 15 },
+    { tag: 0x00280101, vr: 'US', value: s.bitsStored ?? 16 },
+    { tag: 0x00280102, vr: 'US', value: (s.bitsStored ?? 16) - 1 },
     { tag: 0x00280103, vr: 'US', value: 1 },
-    { tag: 0x00281052, vr: 'DS', value: s.intercept ?? -1024 },
-    { tag: 0x00281053, vr: 'DS', value: s.slope ?? 1 },
+    ...(s.slope === null
+      ? []
+      : [
+          { tag: 0x00281052, vr: 'DS', value: s.intercept ?? -1024 },
+          { tag: 0x00281053, vr: 'DS', value: s.slope ?? 1 },
+        ]),
     ...(s.echo === undefined ? [] : [{ tag: 0x00180086, vr: 'IS', value: s.echo }]),
     { tag: 0x7fe00010, vr: 'OW', value: s.pixels },
   ]);
