@@ -149,14 +149,15 @@ export function writeReport(report: BenchReport): void {
     `${report.date}; ${report.machine.cpus} x${report.machine.cores}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; ` +
       `memory bandwidth (256 MiB typed-array copy, read+write) ${report.memoryBandwidthGBps.toFixed(2)} GB/s.`,
     '',
-    '| case | impl | backend / adapter | size | first ms | median ms | min ms | throughput | GB/s | of bandwidth |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| case | impl | backend / adapter | size | first ms | median ms | min ms | throughput | GB/s | of bandwidth | other |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...report.results.map((r) => {
       const adapter = r.backend === 'webgpu' ? `webgpu: ${r.adapter ?? '?'}${r.isFallbackAdapter ? ' (SwiftShader: software, not GPU times)' : ''}` : r.backend;
       const size = Object.entries(r.size).map(([k, v]) => `${k}=${v}`).join(', ');
       const tp = r.throughputPerS !== undefined ? `${fmt(r.throughputPerS)} ${r.itemUnit ?? 'items'}/s` : '';
       const frac = r.fractionOfBandwidth !== undefined ? `${(100 * r.fractionOfBandwidth).toFixed(1)}%` : '';
-      return `| ${r.name} | ${r.impl} | ${adapter} | ${size} | ${fmt(r.firstMs)} | ${fmt(r.medianMs)} | ${fmt(r.minMs)} | ${tp} | ${fmt(r.gbPerS)} | ${frac} |`;
+      const other = Object.entries(r.extra ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+      return `| ${r.name} | ${r.impl} | ${adapter} | ${size} | ${fmt(r.firstMs)} | ${fmt(r.medianMs)} | ${fmt(r.minMs)} | ${tp} | ${fmt(r.gbPerS)} | ${frac} | ${other} |`;
     }),
     '',
     ...(report.ratios.length ? ['Ratios (same run):', '', ...report.ratios.map((r) => `- ${r.label}: ${r.value.toFixed(2)}x`), ''] : []),
