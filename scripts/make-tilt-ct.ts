@@ -5,7 +5,7 @@
 // the tilted orientation, and the slice origins move along z only (the table moves, the gantry does not).
 // Each pixel holds the analytic phantom `phantom(x, y, z)` (exported for the tests) at the pixel's LPS position,
 // rounded to an integer, so that any resampled volume can also be checked against the function itself.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeDicom } from '../packages/dicom/src/write.js';
@@ -85,8 +85,9 @@ function sliceFile(k: number): Uint8Array {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const out = process.argv[2] ?? fileURLToPath(new URL('../fixtures/dicom/physiotwin_tilt/dicom', import.meta.url));
-  rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
+  // replace only the slices this script writes: never delete anything else in a folder the user named
+  for (const f of readdirSync(out)) if (/^IM\d{4}\.dcm$/.test(f)) rmSync(join(out, f));
   for (let k = 0; k < SLICES; k++) writeFileSync(join(out, `IM${String(k + 1).padStart(4, '0')}.dcm`), sliceFile(k));
   console.log(`wrote ${SLICES} slices to ${out}`);
 }

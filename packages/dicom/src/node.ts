@@ -7,7 +7,7 @@ import { PhysiotwinError } from '@physiotwin/core';
 import { parseDicom } from './parse.js';
 import { isDicomdir, readDicomdir } from './dicomdir.js';
 import { scanDicom } from './series.js';
-import type { DicomSource, ScanOptions, ScanResult, SharedRead, SharedReader, SharedReadJob } from './series.js';
+import type { DicomSource, ScanOptions, ScanResult, SharedReader, SharedReadJob } from './series.js';
 
 /** Bytes read for a header scan; longer headers (large private blocks) fall back to reading the whole file. */
 const HEADER_PREFIX = 16 * 1024;
@@ -128,6 +128,7 @@ function createWorkerReader(): SharedReader {
   return {
     allocate: (byteLength) => (typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(byteLength) : undefined),
     share: (buffer, reads): SharedReadJob | undefined => {
+      if (typeof waitAsync !== 'function') return undefined; // a runtime without Atomics.waitAsync reads on one thread
       const list: [string, number, number, number][] = [];
       for (const r of reads) {
         const path = filePaths.get(r.source);
@@ -148,15 +149,21 @@ function createWorkerReader(): SharedReader {
         claim: () => Atomics.add(c, NEXT, 1),
         stop: () => Atomics.store(c, NEXT, n),
         settle: async () => {
-          // every read claimed (reads nobody claimed yet are left to the worker) and none in flight
-          for (let v = Atomics.load(c, IN_FLIGHT); (v !== 0 || Atomics.load(c, NEXT) < n) && !thread.exited; v = Atomics.load(c, IN_FLIGHT)) {
+          // Every read claimed (reads nobody claimed yet are left to the worker) and none in flight. NEXT is read
+          // before IN_FLIGHT: the worker raises IN_FLIGHT before it claims, so once NEXT >= n every claim below n
+          // is counted in the IN_FLIGHT read after it (the other order could miss the last claim).
+          while (!thread.exited) {
+            const next = Atomics.load(c, NEXT);
+            const v = Atomics.load(c, IN_FLIGHT);
+            if (next >= n && v === 0) break;
             // 100 ms: wake up now and then to see whether the worker exited (its notify may come before our wait)
-            const w = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string } }).waitAsync(c, IN_FLIGHT, v, 100);
+            const w = waitAsync(c, IN_FLIGHT, v, 100);
             if (w.async) await w.value;
           }
           worker.unref();
           void worker.terminate();
-          idle = spawn();
+          // one spare worker at most: overlapping loads must not each leave one behind
+          if (!idle || idle.exited) idle = spawn();
           // a worker that died mid-job may have left any read unfinished: report every one as failed
           if (thread.exited) return Array.from({ length: n }, (_, i) => i);
           return Array.from(c.subarray(FAILED_LIST, FAILED_LIST + Atomics.load(c, FAILED)));
@@ -165,6 +172,9 @@ function createWorkerReader(): SharedReader {
     },
   };
 }
+
+/** `Atomics.waitAsync` (Node 16+; not typed by the ES2022 lib), or undefined where the runtime lacks it. */
+const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<string> | string } }).waitAsync;
 
 const workerReader = createWorkerReader();
 

@@ -86,7 +86,8 @@ class FileCache {
  * Native little-endian slices are read from the sources straight into the output (`readIntoSync` when the source
  * has it, else `readInto`); stacks of 16 MiB or more whose sources share a `sharedReader` (files in Node: a worker
  * thread, about 10 MB more memory while it lives) are read by this thread and the reader's thread together into a
- * SharedArrayBuffer, so that `volume.data.buffer` is then a SharedArrayBuffer.
+ * SharedArrayBuffer, so that `volume.data.buffer` is then a SharedArrayBuffer (unless resampled or tilt-corrected,
+ * which build new arrays).
  * @throws PhysiotwinError `DICOM_GEOMETRY` for duplicate positions, or uneven spacing under `spacing: 'error'`;
  * decode errors of the files; `ABORTED` when the signal fires.
  * @example

@@ -59,9 +59,12 @@ export interface SeedNeighbourhood {
 
 /**
  * Physical-value sums over the cubes of half-width `radius` voxels around the seeds (clipped to the image), as
- * the starting statistics of seeded region growing. Seeds and radius must have been checked.
+ * the starting statistics of seeded region growing.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` for a seed outside the image or a radius that is not a whole number >= 0
  */
 export function seedNeighbourhood(volume: Volume, seeds: readonly Vec3[], radius: number): SeedNeighbourhood {
+  checkSeeds(volume, seeds, 'seedNeighbourhood');
+  if (!Number.isInteger(radius) || radius < 0) throw new PhysiotwinError('INVALID_ARGUMENT', `seedNeighbourhood: radius ${radius} is not a whole number >= 0`);
   const [nx, ny, nz] = volume.dims;
   const out: SeedNeighbourhood = { sum: 0, sum2: 0, count: 0, seedMin: Infinity, seedMax: -Infinity };
   for (const [si, sj, sk] of seeds) {
