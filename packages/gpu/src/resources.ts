@@ -102,15 +102,16 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipel
 const compileQueue = new WeakMap<GPUDevice, Promise<unknown>>();
 
 /**
- * Returns the compute pipeline for `spec`, compiling it once per device. Keyed on kernel, entry point
- * and constants only: sizes are uniforms, so one pipeline serves all problem sizes.
+ * Returns the compute pipeline for `spec`, compiling it once per device. Keyed on kernel, entry point,
+ * constants and the code itself: sizes are uniforms, so one pipeline serves all problem sizes, and code
+ * generated per problem (two models whose kernels share a name) can never be served another's pipeline.
  * @throws PhysiotwinError `GPU_VALIDATION` with the compiler's messages if the WGSL does not compile.
  */
 export function getComputePipeline(device: GPUDevice, spec: KernelSpec): Promise<GPUComputePipeline> {
   let perDevice = pipelineCache.get(device);
   if (!perDevice) pipelineCache.set(device, (perDevice = new Map()));
   const entryPoint = spec.entryPoint ?? 'main';
-  const key = `${spec.kernel}|${entryPoint}|${JSON.stringify(spec.constants ?? {})}`;
+  const key = `${spec.kernel}|${entryPoint}|${JSON.stringify(spec.constants ?? {})}|${spec.code}`;
   let pipeline = perDevice.get(key);
   if (!pipeline) {
     const previous = compileQueue.get(device) ?? Promise.resolve();

@@ -208,8 +208,9 @@ export function rcrProblem(config: SvZeroDConfig, samples: EnsembleSamples): Rcr
  * whose f32 Newton fails are re-run by the f64 solver (listed in `cpuVariants`).
  *
  * @param samples parameter overrides per variant (keys `block.param`)
- * @throws PhysiotwinError `CONFIG_INVALID` (bad config or parameter key), `INVALID_ARGUMENT` (the webgpu
- *   backend for a block type or option without a GPU kernel, missing device, unknown backend),
+ * @throws PhysiotwinError `CONFIG_INVALID` (bad config or parameter key), `INVALID_ARGUMENT` (no variants, a
+ *   non-finite sample, the webgpu backend for a block type or option without a GPU kernel, missing device,
+ *   unknown backend), `GPU_*` codes from the device (limits, out of memory, lost device),
  *   `SOLVER_DIVERGED` (naming the variant, time and block)
  * @example
  * ```ts
@@ -221,6 +222,13 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
   const requested = options.backend ?? 'cpu';
   if (samples.names.length === 0 ? samples.values.length !== 0 : samples.values.length % samples.names.length !== 0) {
     throw new PhysiotwinError('INVALID_ARGUMENT', `samples: ${samples.values.length} values do not fill rows of ${samples.names.length} parameters`);
+  }
+  if (samples.names.length > 0 && samples.values.length === 0) throw new PhysiotwinError('INVALID_ARGUMENT', 'samples: no variants (no rows of values)');
+  // One check for every backend, naming the variant (a NaN would otherwise surface differently per kernel).
+  const bad = samples.values.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) {
+    const cols = samples.names.length;
+    throw new PhysiotwinError('INVALID_ARGUMENT', `samples: variant ${Math.floor(bad / cols)}, ${samples.names[bad % cols]} = ${samples.values[bad]} is not finite`);
   }
   const settings = readSimulationSettings(config);
   const model = buildModel(config, settings);

@@ -117,11 +117,12 @@ export function compileTimeFunction(source: string, jsonPath: string): TimeFunct
     const at = pos;
     pos += name.length;
     if (name === 't') return (t) => t;
-    if (name in CONSTANTS) {
+    // own properties only: 'constructor' or '__proto__' are not names of the language
+    if (Object.hasOwn(CONSTANTS, name)) {
       const v = CONSTANTS[name]!;
       return () => v;
     }
-    const fn = FUNCTIONS[name];
+    const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined;
     if (!fn) {
       pos = at;
       return fail(`unknown name '${name}' (the variable is t; constants pi, epsilon, inf; functions ${Object.keys(FUNCTIONS).join(', ')})`);

@@ -242,7 +242,11 @@ export function buildModel(config: SvZeroDConfig, settings: SimulationSettings):
     const specs = SPECS[type]!;
     const allowed = new Set([...specs.map((q) => q.name), ...(EXTRA_KEYS[type] ?? []), ...extra]);
     const hasSeries = specs.some((q) => q.series);
-    if (hasSeries) allowed.add('t').add('fn');
+    if (hasSeries) allowed.add('t');
+    // `fn` is the inflow or pressure of a boundary condition as a formula of time (README); elsewhere it could
+    // silently stand for a parameter the solver treats as constant or holds at its steady mean (RCR C).
+    if (type === 'FLOW' || type === 'PRESSURE') allowed.add('fn');
+    else if (values.fn !== undefined) throw invalid(`'fn' (a time expression) is accepted for FLOW and PRESSURE boundary conditions only, not for ${type} block '${blockName}'`, `${path}.fn`);
     for (const k of Object.keys(values)) if (!k.startsWith('_') && !allowed.has(k)) throw invalid(`unknown parameter '${k}' for ${type} block '${blockName}'`, `${path}.${k}`);
     // An `fn` expression stands for the one time-dependent parameter the values leave out (Q of FLOW,
     // P of PRESSURE); with none or several left out it would be ambiguous.
