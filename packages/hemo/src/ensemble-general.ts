@@ -3,7 +3,7 @@ import type { EnsembleSamples } from './ensemble.js';
 import type { EnsembleTimeGrid } from './ensemble-schedule.js';
 import { KernelBuilder, type ParamPlan } from './ensemble-general.wgsl-gen.js';
 import { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
-import { Integrator, initialState, simulate } from './solver.js';
+import { Integrator, initialState, keepSteadyCapacitances, simulate } from './solver.js';
 import { singularError } from './sparse.js';
 
 /** Everything the general WebGPU ensemble kernel needs, prepared once on the host in f64. */
@@ -70,26 +70,9 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
   const n = P === 0 ? 1 : samples.values.length / P;
   const varied = new Map<number, number>();
   samples.names.forEach((k, j) => varied.set(model.paramIds.get(k)!, j));
-  for (let v = 0; v < n; v++) {
-    for (let j = 0; j < P; j++) {
-      const x = samples.values[v * P + j]!;
-      if (!Number.isFinite(x)) throw new PhysiotwinError('INVALID_ARGUMENT', `sample ${v}: ${samples.names[j]} = ${x} is not finite`);
-    }
-  }
   const prm = model.params;
-  if (settings.steadyInitial) {
-    // As simulate() (solver.ts): after the steady start a time-dependent RCR or ClosedLoopRCR capacitance
-    // keeps its steady value, the mean (upstream caches it); during the steady start it is that mean too.
-    for (const b of model.blocks) {
-      if (b.type !== 'RCR' && b.type !== 'ClosedLoopRCR') continue;
-      const c = prm[b.pid.C!]!;
-      if (!c.isSeries) continue;
-      c.setSteady(true);
-      const mean = c.get(0);
-      c.setSteady(false);
-      c.setConstant(mean);
-    }
-  }
+  // As simulate(): a time-dependent RCR capacitance is its mean during the steady start and after it.
+  if (settings.steadyInitial) keepSteadyCapacitances(model);
   const plan: ParamPlan = {
     isSharedSeries: (id) => !varied.has(id) && prm[id]!.isSeries,
     isZero: (id) => !varied.has(id) && !prm[id]!.isSeries && prm[id]!.get(0) === 0,

@@ -180,6 +180,23 @@ export class Integrator {
   }
 }
 
+/**
+ * After a steady start: upstream `Model::to_steady`/`to_unsteady` cache the RCR (and closed-loop RCR)
+ * capacitance while it is held at its steady value and restore it as a constant, so a time-dependent C keeps
+ * its mean for the rest of the run. Every solver of these models (the f64 one, the GPU ensembles) calls this.
+ */
+export function keepSteadyCapacitances(model: Model): void {
+  for (const b of model.blocks) {
+    if (b.type !== 'RCR' && b.type !== 'ClosedLoopRCR') continue;
+    const c = model.params[b.pid.C!]!;
+    if (!c.isSeries) continue;
+    c.setSteady(true);
+    const mean = c.get(0);
+    c.setSteady(false);
+    c.setConstant(mean);
+  }
+}
+
 /** Reads `initial_condition` (+ `pressure_all`, `flow_all`) and `initial_condition_d` as svZeroDSolver does. */
 export function initialState(config: SvZeroDConfig, model: Model): { y: Float64Array; ydot: Float64Array } {
   const n = model.dofNames.length;
@@ -241,13 +258,7 @@ export function simulate(config: SvZeroDConfig, options: SimulateOptions = {}): 
     const dtS = T / 10;
     integ.setPhase(true, dtS);
     for (let i = 0; i < 31; i++) integ.step(y, ydot, dtS * i);
-    // Upstream `Model::to_steady`/`to_unsteady` cache the RCR (and closed-loop RCR) capacitance while it
-    // is held at its steady value and restore it as a constant: a time-dependent C keeps its mean.
-    for (const b of model.blocks) {
-      if (b.type !== 'RCR' && b.type !== 'ClosedLoopRCR') continue;
-      const c = model.params[b.pid.C!]!;
-      if (c.isSeries) c.setConstant(c.get(0));
-    }
+    keepSteadyCapacitances(model);
   }
   integ.setPhase(false, T / (settings.ptsPerCycle - 1));
   for (const b of model.blocks) b.initialState(y, ydot, integ.ctx);
