@@ -371,9 +371,10 @@ function capDofs(model: Model): Array<[number, number]> {
   for (const v of model.vessels) {
     const inBc = v.inlets[0] && model.byName.get(v.inlets[0].name.split(':')[0]!)?.cls === 'boundary_condition';
     const outBc = v.outlets[0] && model.byName.get(v.outlets[0].name.split(':')[1]!)?.cls === 'boundary_condition';
-    // As upstream: a vessel with an outlet boundary condition is checked at its outlet, else at its inlet.
-    if (outBc) out.push([v.outlets[0]!.flowDof, v.outlets[0]!.presDof]);
-    else if (inBc) out.push([v.inlets[0]!.flowDof, v.inlets[0]!.presDof]);
+    // As upstream (`Solver::get_vessel_caps_dof_indices`): a vessel with an inlet boundary condition (also one
+    // with both) is checked at its inlet, one with only an outlet boundary condition at its outlet.
+    if (inBc) out.push([v.inlets[0]!.flowDof, v.inlets[0]!.presDof]);
+    else if (outBc) out.push([v.outlets[0]!.flowDof, v.outlets[0]!.presDof]);
   }
   return out;
 }
