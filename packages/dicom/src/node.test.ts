@@ -1,11 +1,15 @@
 import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isPhysiotwinError } from '@physiotwin/core';
+import type { OperationOptions } from '@physiotwin/core';
 import { scanDicomPaths } from './node.js';
 import { loadVolume } from './volume.js';
+import type { ScanResult } from './series.js';
 import { syntheticSlice } from './test-util.js';
+import { createWorkerReader } from './worker-reader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'physiotwin-dicom-node-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,6 +62,92 @@ function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return -1;
 }
 
+/** Keeps this thread busy for `ms` (a slow calling thread leaves most slices to the worker). */
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+/** Resolves once `cond()` holds; rejects after `ms`. */
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * Worker code run before the reader's own script: it marks in `workerData.seen` (one Int32 per file of
+ * `workerData.paths`) each file the worker opens, and with `workerData.dieAtRead` exits (code 7) on that read call,
+ * before reading: the read it claimed stays unfinished.
+ */
+const WATCH_PRELUDE = `
+const { workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const seen = new Int32Array(workerData.seen);
+const open = fs.openSync;
+fs.openSync = (p, ...a) => { const i = workerData.paths.indexOf(p); if (i >= 0) Atomics.store(seen, i, 1); return open(p, ...a); };
+const read = fs.readSync;
+let readCalls = 0;
+fs.readSync = (...a) => { if (++readCalls === workerData.dieAtRead) process.exit(7); return read(...a); };
+`;
+
+/**
+ * A worker reader (node.ts's own, from worker-reader.ts) whose workers the test watches: those alive, those ref'd,
+ * their exit codes, and the files each opened (`seen[n]` for the n-th worker started). `script(n)` may replace the
+ * n-th worker's code; `dieAtRead(n)` makes it exit on that read.
+ */
+function watchedReader(paths: string[], o: { script?: (n: number) => string | undefined; dieAtRead?: (n: number) => number | undefined } = {}) {
+  const live = new Set<Worker>();
+  const refd = new Set<Worker>();
+  const exitCodes: number[] = [];
+  const seen: Int32Array[] = [];
+  let maxLive = 0;
+  const reader = createWorkerReader({
+    startWorker: (source) => {
+      const n = seen.length;
+      seen.push(new Int32Array(new SharedArrayBuffer(paths.length * 4)));
+      const w = new Worker(o.script?.(n) ?? WATCH_PRELUDE + source, { eval: true, workerData: { paths, seen: seen[n]!.buffer, dieAtRead: o.dieAtRead?.(n) ?? 0 } });
+      live.add(w);
+      refd.add(w); // a new Worker is ref'd
+      maxLive = Math.max(maxLive, live.size);
+      const ref = w.ref.bind(w);
+      const unref = w.unref.bind(w);
+      w.ref = () => (refd.add(w), ref());
+      w.unref = () => (refd.delete(w), unref());
+      w.once('exit', (code) => {
+        live.delete(w);
+        refd.delete(w);
+        exitCodes.push(code);
+      });
+      return w;
+    },
+  });
+  /** Files (indices into `paths`) worker n opened. */
+  const opened = (n: number) => [...(seen[n] ?? [])].flatMap((v, i) => (v ? [i] : []));
+  return { reader, live, refd, exitCodes, opened, started: () => seen.length, maxLive: () => maxLive };
+}
+
+/**
+ * Loads the scan's only group with `reader` as every source's shared reader, the calling thread spending `slowMs`
+ * after each slice it reads; `hereReads` is how many it read itself (progress counts those one by one, then jumps to
+ * the total once the worker's are in).
+ */
+async function loadWith(scan: ScanResult, reader: ReturnType<typeof createWorkerReader>, slowMs: number, options: OperationOptions = {}) {
+  for (const s of scan.sources) s.sharedReader = reader;
+  const done: number[] = [];
+  const loaded = await loadVolume(scan.groups[0]!, scan.sources, {
+    ...options,
+    onProgress: (e) => {
+      done.push(e.done);
+      options.onProgress?.(e);
+      busy(slowMs);
+    },
+  });
+  return { ...loaded, hereReads: done[done.length - 2]! };
+}
+
 describe('files read straight into the volume (fileSource; large stacks with a worker thread)', () => {
   it('every slice lands at its sorted position with BitsStored masking and sign extension', async () => {
     writeSeries('ok');
@@ -102,14 +192,71 @@ describe('files read straight into the volume (fileSource; large stacks with a w
   const BIG: [number, number, number] = [512, 512, 32];
 
   it('a large stack is read by this thread and a worker into shared memory: the same voxels', async () => {
-    writeSeries('big', ...BIG);
+    const paths = writeSeries('big', ...BIG);
     const scan = await scanDicomPaths([join(dir, 'big')], { strict: true });
-    const { volume } = await loadVolume(scan.groups[0]!, scan.sources);
+    const w = watchedReader(paths);
+    // a slow calling thread (3 ms per slice): the worker must read most slices
+    const { volume, hereReads } = await loadWith(scan, w.reader, 3);
     expect(volume.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(firstDifference(volume.data, expectedVolume(...BIG))).toBe(-1);
-    // a second load uses the fresh worker started after the first
-    const again = await loadVolume(scan.groups[0]!, scan.sources);
+    const workerRead = w.opened(0);
+    expect(workerRead.length).toBeGreaterThan(0);
+    expect(hereReads).toBeLessThan(BIG[2]);
+    // a second load uses the fresh worker started after the first (and it reads too)
+    const again = await loadWith(scan, w.reader, 3);
     expect(firstDifference(again.volume.data, volume.data)).toBe(-1);
+    expect(w.opened(1).length).toBeGreaterThan(0);
+  });
+
+  it('large stack: a worker that dies mid-job leaves no slice unread (this thread reads them all again)', async () => {
+    const paths = writeSeries('bigdie', ...BIG);
+    const scan = await scanDicomPaths([join(dir, 'bigdie')], { strict: true });
+    // the job's worker exits on its third read call: two slices read, the third claimed and never written
+    const w = watchedReader(paths, { dieAtRead: (n) => (n === 0 ? 3 : undefined) });
+    const { volume } = await loadWith(scan, w.reader, 3);
+    expect(w.exitCodes).toContain(7);
+    expect(w.opened(0)).toHaveLength(3);
+    expect(firstDifference(volume.data, expectedVolume(...BIG))).toBe(-1);
+  });
+
+  it('large stack: a spare worker that died before its job is replaced by a fresh one, which reads', async () => {
+    const paths = writeSeries('bigspare', ...BIG);
+    const scan = await scanDicomPaths([join(dir, 'bigspare')], { strict: true });
+    const w = watchedReader(paths, { script: (n) => (n === 1 ? 'process.exit(9)' : undefined) });
+    await loadWith(scan, w.reader, 0);
+    await until(() => w.exitCodes.includes(9)); // the spare (worker 1) is gone
+    const { volume, hereReads } = await loadWith(scan, w.reader, 3);
+    expect(firstDifference(volume.data, expectedVolume(...BIG))).toBe(-1);
+    expect(w.opened(2).length).toBeGreaterThan(0);
+    expect(hereReads).toBeLessThan(BIG[2]);
+  });
+
+  it('large stack: a spare worker that dies at its first read leaves no slice unread', async () => {
+    const paths = writeSeries('bigspare2', ...BIG);
+    const scan = await scanDicomPaths([join(dir, 'bigspare2')], { strict: true });
+    // worker 1, the spare started when the first load settled, claims a slice of the second load and exits
+    const w = watchedReader(paths, { dieAtRead: (n) => (n === 1 ? 1 : undefined) });
+    await loadWith(scan, w.reader, 0);
+    const { volume } = await loadWith(scan, w.reader, 3);
+    expect(w.exitCodes).toContain(7);
+    expect(w.opened(1)).toHaveLength(1);
+    expect(firstDifference(volume.data, expectedVolume(...BIG))).toBe(-1);
+  });
+
+  it('large stack: overlapping loads (two at once, 10 times) keep the worker threads bounded', async () => {
+    const paths = writeSeries('bigoverlap', ...BIG);
+    const scan = await scanDicomPaths([join(dir, 'bigoverlap')], { strict: true });
+    const w = watchedReader(paths);
+    const want = expectedVolume(...BIG);
+    for (let round = 0; round < 10; round++) {
+      const both = await Promise.all([loadWith(scan, w.reader, 0), loadWith(scan, w.reader, 0)]);
+      for (const { volume } of both) expect(firstDifference(volume.data, want)).toBe(-1);
+    }
+    // MAX_THREADS: one reading (or terminating) and one spare; the other load of a pair reads alone
+    expect(w.maxLive()).toBeLessThanOrEqual(2);
+    // once the terminated ones have exited: the spare alone, unref'd
+    await until(() => w.live.size <= 1);
+    expect(w.refd.size).toBe(0);
   });
 
   it('the worker alone: it reads every slice the calling thread leaves, and reports those it cannot read', async () => {
@@ -132,24 +279,32 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     expect(reader.share(buffer, [{ source: { name: 'mem', bytes: new Uint8Array(8) }, position: 0, byteOffset: 0, length: 8 }])).toBeUndefined();
   });
 
-  it('large stack: a file the worker cannot read is read again here and reported as DICOM_TRUNCATED', async () => {
+  it('large stack: a file cut short that the worker meets is read again here and reported as DICOM_TRUNCATED', async () => {
     const paths = writeSeries('bigcut', ...BIG);
     const scan = await scanDicomPaths([join(dir, 'bigcut')], { strict: true });
-    for (const k of [1, 30]) truncateSync(paths[k]!, 1000);
-    const err = await loadVolume(scan.groups[0]!, scan.sources).catch((e: unknown) => e);
+    const last = BIG[2] - 1;
+    truncateSync(paths[last]!, 1000);
+    const w = watchedReader(paths);
+    const err = await loadWith(scan, w.reader, 3).catch((e: unknown) => e);
+    expect(w.opened(0)).toContain(last); // the worker met it: the slow calling thread reads the first slices only
     expect(isPhysiotwinError(err, 'DICOM_TRUNCATED')).toBe(true);
+    expect(JSON.stringify((err as { location?: unknown }).location)).toContain(paths[last]);
   });
 
-  it('large stack: an abort stops both threads with ABORTED', async () => {
-    writeSeries('bigabort', ...BIG);
+  it('large stack: an abort stops both threads with ABORTED and leaves no ref\'d worker, only the spare', async () => {
+    const paths = writeSeries('bigabort', ...BIG);
     const scan = await scanDicomPaths([join(dir, 'bigabort')], { strict: true });
+    const w = watchedReader(paths);
     const ac = new AbortController();
-    const p = loadVolume(scan.groups[0]!, scan.sources, {
+    const p = loadWith(scan, w.reader, 3, {
       signal: ac.signal,
       onProgress: (e) => {
         if (e.done >= 2) ac.abort();
       },
     });
     await expect(p).rejects.toSatisfy((e) => isPhysiotwinError(e, 'ABORTED'));
+    expect(w.started()).toBe(2); // the job's worker and the spare started when it settled
+    await until(() => w.live.size <= 1);
+    expect(w.refd.size).toBe(0);
   });
 });

@@ -2,12 +2,15 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 
 import { dirname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { PhysiotwinError } from '@physiotwin/core';
 import { parseDicom } from './parse.js';
 import { isDicomdir, readDicomdir } from './dicomdir.js';
 import { scanDicom } from './series.js';
-import type { DicomSource, ScanOptions, ScanResult, SharedReader, SharedReadJob } from './series.js';
+import type { DicomSource, ScanOptions, ScanResult } from './series.js';
+import { createWorkerReader, filePaths } from './worker-reader.js';
+
+/** The worker reader every {@link fileSource} shares. */
+const workerReader = createWorkerReader();
 
 /** Bytes read for a header scan; longer headers (large private blocks) fall back to reading the whole file. */
 const HEADER_PREFIX = 16 * 1024;
@@ -53,130 +56,6 @@ export function fileSource(path: string): DicomSource {
   return source;
 }
 
-/** Paths of the sources made by {@link fileSource}: the worker opens the files itself. */
-const filePaths = new WeakMap<DicomSource, string>();
-
-// Shared control block of a job, in Int32 slots: the next read to claim, reads the worker has claimed and not
-// finished (raised before it claims, so the main thread never misses one), the failures it recorded, their indices.
-const NEXT = 0;
-const IN_FLIGHT = 1;
-const FAILED = 2;
-const FAILED_LIST = 3;
-
-/** The worker: claims reads until none is left, reading each file range straight into the shared buffer. */
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { openSync, readSync, closeSync } = require('node:fs');
-parentPort.on('message', ({ control, buffer, reads }) => {
-  const c = new Int32Array(control);
-  const bytes = new Uint8Array(buffer);
-  for (;;) {
-    Atomics.add(c, ${IN_FLIGHT}, 1);
-    const i = Atomics.add(c, ${NEXT}, 1);
-    if (i < reads.length) {
-      const [path, position, offset, length] = reads[i];
-      try {
-        const fd = openSync(path, 'r');
-        try {
-          for (let done = 0; done < length; ) {
-            const n = readSync(fd, bytes, offset + done, length - done, position + done);
-            if (n === 0) throw new Error('end of file');
-            done += n;
-          }
-        } finally {
-          closeSync(fd);
-        }
-      } catch {
-        c[${FAILED_LIST} + Atomics.add(c, ${FAILED}, 1)] = i;
-      }
-    }
-    Atomics.sub(c, ${IN_FLIGHT}, 1);
-    Atomics.notify(c, ${IN_FLIGHT});
-    if (i >= reads.length) break;
-  }
-});
-`;
-
-/**
- * One worker thread that reads files beside the main thread (see {@link SharedReader}). A worker that has seen a
- * job's buffer keeps it alive until that worker's isolate is collected, which an idle worker never does: so each
- * worker serves one job, is terminated when it settles, and a fresh one is started for the next. Workers are
- * unref'd: they never keep a process alive.
- */
-function createWorkerReader(): SharedReader {
-  interface Thread {
-    worker: Worker;
-    exited: boolean;
-    /** Wakes a job waiting on this worker. */
-    onExit?: () => void;
-  }
-  let idle: Thread | undefined;
-  const spawn = (): Thread | undefined => {
-    try {
-      const t: Thread = { worker: new Worker(WORKER_SOURCE, { eval: true }), exited: false };
-      t.worker.unref();
-      t.worker.on('error', () => undefined); // a failed start or a crash is seen through 'exit'
-      t.worker.once('exit', () => {
-        t.exited = true;
-        t.onExit?.();
-      });
-      return t;
-    } catch {
-      return undefined; // no worker threads here: loadVolume reads on the calling thread only
-    }
-  };
-  return {
-    allocate: (byteLength) => (typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(byteLength) : undefined),
-    share: (buffer, reads): SharedReadJob | undefined => {
-      if (typeof waitAsync !== 'function') return undefined; // a runtime without Atomics.waitAsync reads on one thread
-      const list: [string, number, number, number][] = [];
-      for (const r of reads) {
-        const path = filePaths.get(r.source);
-        if (path === undefined) return undefined;
-        list.push([path, r.position, r.byteOffset, r.length]);
-      }
-      const thread = idle && !idle.exited ? idle : spawn();
-      idle = undefined;
-      if (!thread) return undefined;
-      const { worker } = thread;
-      const c = new Int32Array(new SharedArrayBuffer((FAILED_LIST + reads.length) * 4));
-      thread.onExit = () => Atomics.notify(c, IN_FLIGHT);
-      // ref'd while its job runs: Atomics.waitAsync alone does not keep Node's event loop alive
-      worker.ref();
-      worker.postMessage({ control: c.buffer, buffer, reads: list });
-      const n = reads.length;
-      return {
-        claim: () => Atomics.add(c, NEXT, 1),
-        stop: () => Atomics.store(c, NEXT, n),
-        settle: async () => {
-          // Every read claimed (reads nobody claimed yet are left to the worker) and none in flight. NEXT is read
-          // before IN_FLIGHT: the worker raises IN_FLIGHT before it claims, so once NEXT >= n every claim below n
-          // is counted in the IN_FLIGHT read after it (the other order could miss the last claim).
-          while (!thread.exited) {
-            const next = Atomics.load(c, NEXT);
-            const v = Atomics.load(c, IN_FLIGHT);
-            if (next >= n && v === 0) break;
-            // 100 ms: wake up now and then to see whether the worker exited (its notify may come before our wait)
-            const w = waitAsync(c, IN_FLIGHT, v, 100);
-            if (w.async) await w.value;
-          }
-          worker.unref();
-          void worker.terminate();
-          // one spare worker at most: overlapping loads must not each leave one behind
-          if (!idle || idle.exited) idle = spawn();
-          // a worker that died mid-job may have left any read unfinished: report every one as failed
-          if (thread.exited) return Array.from({ length: n }, (_, i) => i);
-          return Array.from(c.subarray(FAILED_LIST, FAILED_LIST + Atomics.load(c, FAILED)));
-        },
-      };
-    },
-  };
-}
-
-/** `Atomics.waitAsync` (Node 16+; not typed by the ES2022 lib), or undefined where the runtime lacks it. */
-const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<string> | string } }).waitAsync;
-
-const workerReader = createWorkerReader();
 
 /** `n`, the bytes one read returned, unless the file ended (it was cut after the scan). */
 function bytesRead(n: number, done: number, want: number, path: string): number {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { isPhysiotwinError } from '@physiotwin/core';
+import { PhysiotwinError, isPhysiotwinError } from '@physiotwin/core';
 import type { Volume } from '@physiotwin/core';
 import { readNifti, readNiftiHeader } from '@physiotwin/io';
 import { scanDicomPaths } from './node.js';
 import { loadVolume } from './volume.js';
-import type { SeriesGroup, ScanResult } from './series.js';
-import { fixture, readJson } from './test-util.js';
+import { scanDicom } from './series.js';
+import type { DicomSource, SeriesGroup, ScanResult, SharedRead, SharedReader } from './series.js';
+import { fixture, readJson, syntheticSlice } from './test-util.js';
 import * as TILT from '../../../scripts/make-tilt-ct.js';
 
 /** A reference NIfTI and the map from LPS (mm) to its fractional voxel index (README "How to compare", method 1). */
@@ -328,5 +329,128 @@ describe('gantry-tilted CT (physiotwin_tilt: writeDicom series, dcm2niix v1.0.20
     expect(interior).toBeGreaterThan(0.85 * nx * ny * nz);
     expect({ offPlane, offGrid, outside, unlikeDcm2niix }).toEqual({ offPlane: 0, offGrid: 0, outside: 0, unlikeDcm2niix: 0 });
     expect(maxPhantomErr).toBeLessThanOrEqual(phantomBound);
+  });
+});
+
+describe('large stacks with a shared reader: what loadVolume does with the other thread (a stub reader)', () => {
+  // 32 slices of 512 x 512 int16 = 16 MiB: at the shared-read threshold
+  const [NX, NY, NZ] = [512, 512, 32];
+  const SLICE = NX * NY;
+  /** Pixel i of slice k (16 bits stored: the volume holds it as is). */
+  const value = (k: number, i: number) => ((k * 1009 + i * 7) % 60000) - 30000;
+
+  /**
+   * A reader whose "other thread" takes the reads in `otherTakes` (claim() skips them) and does them in settle(),
+   * except `failing`, which it reports; `died` reports every read, as a reader whose thread died mid-job must.
+   * Records claims made here, stop() and settle() calls, and when settle() finished.
+   */
+  function stubReader(o: { otherTakes: Set<number>; failing?: number[]; died?: boolean }) {
+    const log = { claimedHere: [] as number[], calls: [] as string[] };
+    const reader: SharedReader = {
+      allocate: (n) => new SharedArrayBuffer(n),
+      share: (buffer: SharedArrayBuffer, reads: SharedRead[]) => {
+        let next = 0;
+        const failing = new Set(o.failing ?? []);
+        return {
+          claim: () => {
+            while (next < reads.length && o.otherTakes.has(next)) next++;
+            if (next < reads.length) log.claimedHere.push(next);
+            return next++;
+          },
+          stop: () => {
+            log.calls.push('stop');
+            next = reads.length;
+          },
+          settle: async () => {
+            log.calls.push('settle');
+            await new Promise((r) => setTimeout(r, 20));
+            for (const i of o.otherTakes) {
+              const r = reads[i]!;
+              if (!o.died && !failing.has(i)) r.source.readIntoSync!(r.position, new Uint8Array(buffer, r.byteOffset, r.length));
+            }
+            log.calls.push('settled');
+            return o.died ? reads.map((_, i) => i) : [...failing];
+          },
+        };
+      },
+    };
+    return { reader, log };
+  }
+
+  /** In-memory slices with synchronous reads; `broken` slices' reads throw DICOM_TRUNCATED as a cut file's do. */
+  async function stack(reader: SharedReader, broken: number[] = []): Promise<ScanResult> {
+    const sources: DicomSource[] = Array.from({ length: NZ }, (_, k) => {
+      const pixels = Int16Array.from({ length: SLICE }, (_, i) => value(k, i));
+      const bytes = syntheticSlice({ seriesUid: '1.2.826.0.1.3680043.10.1099.77', instance: k + 1, rows: NY, columns: NX, position: [0, 0, 2 * k], pixels, slope: null });
+      const readIntoSync = (position: number, into: Uint8Array) => {
+        if (broken.includes(k)) throw new PhysiotwinError('DICOM_TRUNCATED', 'cut', { location: { file: `mem${k}` } });
+        into.set(bytes.subarray(position, position + into.length));
+      };
+      return { name: `mem${k}`, bytes, readIntoSync, readInto: async (p, into) => readIntoSync(p, into), sharedReader: reader };
+    });
+    return scanDicom(sources, { strict: true });
+  }
+
+  /** Index of the first voxel that differs from `value`, -1 when none does. */
+  function firstWrong(data: ArrayLike<number>): number {
+    for (let k = 0; k < NZ; k++) for (let i = 0; i < SLICE; i++) if (data[k * SLICE + i] !== value(k, i)) return k * SLICE + i;
+    return -1;
+  }
+
+  const odd = new Set(Array.from({ length: NZ / 2 }, (_, j) => 2 * j + 1));
+
+  it('reads the other thread takes land in the volume; those it reports failed are read here', async () => {
+    const { reader, log } = stubReader({ otherTakes: odd, failing: [3, 31] });
+    const scan = await stack(reader);
+    const { volume } = await loadVolume(scan.groups[0]!, scan.sources);
+    expect(volume.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(log.claimedHere).toEqual(Array.from({ length: NZ / 2 }, (_, j) => 2 * j));
+    expect(log.calls).toEqual(['settle', 'settled']);
+    expect(firstWrong(volume.data)).toBe(-1);
+  });
+
+  it('a reader whose thread died reports every read: all are read here, no slice left zero', async () => {
+    const { reader } = stubReader({ otherTakes: odd, died: true });
+    const scan = await stack(reader);
+    const { volume } = await loadVolume(scan.groups[0]!, scan.sources);
+    expect(firstWrong(volume.data)).toBe(-1);
+  });
+
+  it('a failed read the other thread reports is read again here: its error is the one thrown', async () => {
+    const { reader } = stubReader({ otherTakes: odd, failing: [5] });
+    const scan = await stack(reader, [5]);
+    const err = await loadVolume(scan.groups[0]!, scan.sources).catch((e: unknown) => e);
+    expect(isPhysiotwinError(err, 'DICOM_TRUNCATED')).toBe(true);
+    expect(JSON.stringify((err as { location?: unknown }).location)).toContain('mem5');
+  });
+
+  it('an error here stops the other thread and waits for it to settle before rejecting', async () => {
+    const { reader, log } = stubReader({ otherTakes: odd });
+    const scan = await stack(reader, [4]);
+    const err = await loadVolume(scan.groups[0]!, scan.sources).catch((e: unknown) => {
+      log.calls.push('rejected');
+      return e;
+    });
+    expect(isPhysiotwinError(err, 'DICOM_TRUNCATED')).toBe(true);
+    expect(log.claimedHere).toEqual([0, 2, 4]);
+    expect(log.calls).toEqual(['stop', 'settle', 'settled', 'rejected']);
+  });
+
+  it('an abort stops the other thread and waits for it to settle before rejecting with ABORTED', async () => {
+    const { reader, log } = stubReader({ otherTakes: odd });
+    const scan = await stack(reader);
+    const ac = new AbortController();
+    const err = await loadVolume(scan.groups[0]!, scan.sources, {
+      signal: ac.signal,
+      onProgress: (e) => {
+        if (e.done === 2) ac.abort();
+      },
+    }).catch((e: unknown) => {
+      log.calls.push('rejected');
+      return e;
+    });
+    expect(isPhysiotwinError(err, 'ABORTED')).toBe(true);
+    expect(log.claimedHere).toEqual([0, 2, 4]);
+    expect(log.calls).toEqual(['stop', 'settle', 'settled', 'rejected']);
   });
 });
