@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'ABORTED'
   | 'CONFIG_INVALID'
+  // a working buffer this platform cannot allocate (too large for one typed array, or memory exhausted)
+  | 'OUT_OF_MEMORY'
   // file formats (io)
   | 'IO_TRUNCATED'
   | 'IO_INVALID'
