@@ -1,69 +1,78 @@
 import type { Vec3 } from '@physiotwin/core';
+import { PhysiotwinError } from '@physiotwin/core';
+
+/** Arrays {@link boxSumCpu} sums in place: f64 for sums of values, Int32 for voxel counts (integers, exact). */
+export type BoxSumArray = Float64Array | Int32Array;
 
 /**
- * Running sums of half-width `radius` along one axis, from `src` into `dst`: `outer` blocks of `block` contiguous
- * lines (the lines of one block are interleaved, so the inner loop walks contiguous memory), `length` samples
- * `stride` apart. `acc` holds at least `block` numbers.
+ * Running sums of half-width `radius` along one axis, from `src` into `dst`: `block` contiguous numbers per
+ * sample, `length` samples `srcStride` / `dstStride` apart from `srcOff` / `dstOff`. Each number's sum is
+ * accumulated in the same order whatever the blocking, so blocks of any width give identical results. `acc`
+ * holds at least `block` numbers.
  */
-function runningSumAxis(src: Float64Array, dst: Float64Array, outer: number, outerStride: number, length: number, stride: number, block: number, radius: number, acc: Float64Array): void {
+function runningSumAxis(src: Float64Array, srcOff: number, srcStride: number, dst: BoxSumArray, dstOff: number, dstStride: number, length: number, block: number, radius: number, acc: Float64Array): void {
   const reach = Math.min(radius, length - 1);
   if (block === 1) {
     // Lines along x: one accumulator, no inner loop.
-    for (let o = 0; o < outer; o++) {
-      const base = o * outerStride;
-      let acc = 0;
-      for (let q = 0; q <= reach; q++) acc += src[base + q * stride]!;
-      for (let p = 0; p < length; p++) {
-        dst[base + p * stride] = acc;
-        if (p + radius + 1 < length) acc += src[base + (p + radius + 1) * stride]!;
-        if (p - radius >= 0) acc -= src[base + (p - radius) * stride]!;
-      }
+    let sum = 0;
+    for (let q = 0; q <= reach; q++) sum += src[srcOff + q * srcStride]!;
+    for (let p = 0; p < length; p++) {
+      dst[dstOff + p * dstStride] = sum;
+      if (p + radius + 1 < length) sum += src[srcOff + (p + radius + 1) * srcStride]!;
+      if (p - radius >= 0) sum -= src[srcOff + (p - radius) * srcStride]!;
     }
     return;
   }
-  for (let o = 0; o < outer; o++) {
-    const base = o * outerStride;
-    acc.fill(0, 0, block);
-    for (let q = 0; q <= reach; q++) {
-      const off = base + q * stride;
-      for (let b = 0; b < block; b++) acc[b]! += src[off + b]!;
+  acc.fill(0, 0, block);
+  for (let q = 0; q <= reach; q++) {
+    const off = srcOff + q * srcStride;
+    for (let b = 0; b < block; b++) acc[b]! += src[off + b]!;
+  }
+  for (let p = 0; p < length; p++) {
+    const out = dstOff + p * dstStride;
+    for (let b = 0; b < block; b++) dst[out + b] = acc[b]!;
+    if (p + radius + 1 < length) {
+      const add = srcOff + (p + radius + 1) * srcStride;
+      for (let b = 0; b < block; b++) acc[b]! += src[add + b]!;
     }
-    for (let p = 0; p < length; p++) {
-      const off = base + p * stride;
-      for (let b = 0; b < block; b++) dst[off + b] = acc[b]!;
-      if (p + radius + 1 < length) {
-        const add = base + (p + radius + 1) * stride;
-        for (let b = 0; b < block; b++) acc[b]! += src[add + b]!;
-      }
-      if (p - radius >= 0) {
-        const sub = base + (p - radius) * stride;
-        for (let b = 0; b < block; b++) acc[b]! -= src[sub + b]!;
-      }
+    if (p - radius >= 0) {
+      const sub = srcOff + (p - radius) * srcStride;
+      for (let b = 0; b < block; b++) acc[b]! -= src[sub + b]!;
     }
   }
 }
 
 /**
  * In place: data[p] = sum of data over the box |di| <= r[0], |dj| <= r[1], |dk| <= r[2] around p, clipped to the
- * image (separable running sums, O(voxels) whatever the radii). `scratch` has data's length; returns `data`.
+ * image (separable running sums, O(voxels) whatever the radii). The work space is one x-y slice or z column
+ * chunk (at most max(nx ny, nz) numbers), not a copy of `data`. Int32 data must hold window sums below 2^31
+ * (counts: the window's voxel count). Returns `data`.
  */
-export function boxSumCpu(data: Float64Array, [nx, ny, nz]: Vec3, r: Vec3, scratch: Float64Array): Float64Array {
+export function boxSumCpu<T extends BoxSumArray>(data: T, [nx, ny, nz]: Vec3, r: Vec3): T {
   const nxy = nx * ny;
-  const acc = new Float64Array(nxy);
-  // [outer, outerStride, length, stride, block] per axis.
-  const axes: Array<[number, number, number, number, number]> = [
-    [ny * nz, nx, nx, 1, 1],
-    [nz, nxy, ny, nx, nx],
-    [1, 0, nz, nxy, nxy],
-  ];
-  let from = data;
-  let to = scratch;
-  axes.forEach(([outer, outerStride, length, stride, block], axis) => {
-    if (r[axis] === 0) return;
-    runningSumAxis(from, to, outer, outerStride, length, stride, block, r[axis]!, acc);
-    [from, to] = [to, from];
-  });
-  if (from !== data) data.set(from);
+  // z columns go through the copy `chunk` at a time, so that it holds at most max(nxy, nz) numbers.
+  const chunk = Math.max(1, Math.floor(nxy / nz));
+  const copy = new Float64Array(Math.max(nxy, chunk * nz));
+  const acc = new Float64Array(Math.max(nx, chunk));
+  if (r[0] > 0) {
+    for (let row = 0; row < ny * nz; row++) {
+      copy.set(data.subarray(row * nx, row * nx + nx));
+      runningSumAxis(copy, 0, 1, data, row * nx, 1, nx, 1, r[0], acc);
+    }
+  }
+  if (r[1] > 0) {
+    for (let k = 0; k < nz; k++) {
+      copy.set(data.subarray(k * nxy, k * nxy + nxy));
+      runningSumAxis(copy, 0, nx, data, k * nxy, nx, ny, nx, r[1], acc);
+    }
+  }
+  if (r[2] > 0) {
+    for (let b0 = 0; b0 < nxy; b0 += chunk) {
+      const width = Math.min(chunk, nxy - b0);
+      for (let k = 0; k < nz; k++) copy.set(data.subarray(b0 + k * nxy, b0 + k * nxy + width), k * width);
+      runningSumAxis(copy, 0, width, data, b0, nxy, nz, width, r[2], acc);
+    }
+  }
   return data;
 }
 
@@ -72,9 +81,9 @@ export function boxSumCpu(data: Float64Array, [nx, ny, nz]: Vec3, r: Vec3, scrat
  * region's core and of the region, at the box's voxels.
  */
 export interface WindowSums {
-  coreCount: Float64Array;
+  coreCount: Int32Array;
   coreSum: Float64Array;
-  regionCount: Float64Array;
+  regionCount: Int32Array;
   regionSum: Float64Array;
 }
 
@@ -126,53 +135,80 @@ export interface VoxelBox {
   dims: Vec3;
 }
 
-/**
- * The bounding box of the non-zero voxels of `masks` (full-image arrays), grown by `margin` voxels per axis and
- * clipped to the image; undefined when every mask is empty.
- */
-export function grownBoundingBox(masks: readonly Uint8Array[], [nx, ny, nz]: Vec3, margin: Vec3): VoxelBox | undefined {
+/** The bounding box of the non-zero voxels of `mask` (an array of `dims`); undefined when it is empty. */
+export function foregroundBox(mask: Uint8Array, [nx, ny, nz]: Vec3): VoxelBox | undefined {
   const lo = [nx, ny, nz];
   const hi = [-1, -1, -1];
-  for (const m of masks) {
-    for (let k = 0, p = 0; k < nz; k++) {
-      for (let j = 0; j < ny; j++, p += nx) {
-        // First and last foreground voxel of the row, if any.
-        let a = 0;
-        while (a < nx && m[p + a] === 0) a++;
-        if (a === nx) continue;
-        let b = nx - 1;
-        while (m[p + b] === 0) b--;
-        lo[0] = Math.min(lo[0]!, a);
-        hi[0] = Math.max(hi[0]!, b);
-        lo[1] = Math.min(lo[1]!, j);
-        hi[1] = Math.max(hi[1]!, j);
-        lo[2] = Math.min(lo[2]!, k);
-        hi[2] = Math.max(hi[2]!, k);
-      }
+  for (let k = 0, p = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++, p += nx) {
+      // First and last foreground voxel of the row, if any.
+      let a = 0;
+      while (a < nx && mask[p + a] === 0) a++;
+      if (a === nx) continue;
+      let b = nx - 1;
+      while (mask[p + b] === 0) b--;
+      lo[0] = Math.min(lo[0]!, a);
+      hi[0] = Math.max(hi[0]!, b);
+      lo[1] = Math.min(lo[1]!, j);
+      hi[1] = Math.max(hi[1]!, j);
+      lo[2] = Math.min(lo[2]!, k);
+      hi[2] = Math.max(hi[2]!, k);
     }
   }
   if (hi[0]! < 0) return undefined;
-  const size = [nx, ny, nz];
-  const a = lo.map((l, d) => Math.max(0, l - margin[d]!)) as Vec3;
-  const b = hi.map((h, d) => Math.min(size[d]! - 1, h + margin[d]!));
-  return { lo: a, dims: [b[0]! - a[0] + 1, b[1]! - a[1] + 1, b[2]! - a[2] + 1] };
+  return { lo: lo as Vec3, dims: [hi[0]! - lo[0]! + 1, hi[1]! - lo[1]! + 1, hi[2]! - lo[2]! + 1] };
+}
+
+/** The bounding box of `boxes` (at least one), grown by `margin` voxels per axis and clipped to an image of `dims`. */
+export function grownBox(boxes: readonly VoxelBox[], margin: Vec3, dims: Vec3): VoxelBox {
+  const lo = [0, 1, 2].map((d) => Math.max(0, Math.min(...boxes.map((b) => b.lo[d]!)) - margin[d]!)) as Vec3;
+  const hi = [0, 1, 2].map((d) => Math.min(dims[d]! - 1, Math.max(...boxes.map((b) => b.lo[d]! + b.dims[d]! - 1)) + margin[d]!));
+  return { lo, dims: [hi[0]! - lo[0] + 1, hi[1]! - lo[1] + 1, hi[2]! - lo[2] + 1] };
+}
+
+/** `box` moved by `sign` `by`: +1 from coordinates relative to a box at `by` to the image's, -1 back. */
+export function shiftBox(box: VoxelBox, by: Vec3, sign: 1 | -1): VoxelBox {
+  return { lo: box.lo.map((l, d) => l + sign * by[d]!) as Vec3, dims: box.dims };
+}
+
+/** Writes `boxed` (an array of box.dims) into full[box], full being an array of `dims`. Returns `full`. */
+export function pasteBox(full: Uint8Array, [nx, ny]: Vec3, box: VoxelBox, boxed: Uint8Array): Uint8Array {
+  const [bx, by, bz] = box.dims;
+  const [i0, j0, k0] = box.lo;
+  for (let k = 0; k < bz; k++) {
+    for (let j = 0; j < by; j++) {
+      const c = bx * (j + by * k);
+      full.set(boxed.subarray(c, c + bx), i0 + nx * (j0 + j + ny * (k0 + k)));
+    }
+  }
+  return full;
 }
 
 /**
- * Copies between a full image (dims) and a box-sized array: `toBox` true reads full[box] into `boxed`, false
- * writes `boxed` into full[box]. Returns the destination.
+ * new Ctor(length), with an allocation the platform refuses (longer than a typed array may be, or memory
+ * exhausted) as PhysiotwinError `OUT_OF_MEMORY` naming `what` instead of a raw RangeError.
  */
-export function copyBox<T extends { [i: number]: number; length: number }>(full: T, [nx, ny]: Vec3, box: VoxelBox, boxed: T, toBox: boolean): T {
-  const [bx, by, bz] = box.dims;
-  const [i0, j0, k0] = box.lo;
-  for (let k = 0, c = 0; k < bz; k++) {
-    for (let j = 0; j < by; j++) {
-      const row = i0 + nx * (j0 + j + ny * (k0 + k));
-      for (let i = 0; i < bx; i++, c++) {
-        if (toBox) boxed[c] = full[row + i]!;
-        else full[row + i] = boxed[c]!;
-      }
-    }
+export function allocateArray<T>(Ctor: new (length: number) => T, length: number, what: string): T {
+  try {
+    return new Ctor(length);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new PhysiotwinError('OUT_OF_MEMORY', `${what}: cannot allocate ${length} elements (${e.message})`, { cause: e });
   }
-  return toBox ? boxed : full;
+}
+
+/**
+ * Typed arrays of growing size: `take(m)` returns the first m numbers of one buffer, reallocated (contents lost)
+ * when m exceeds what it holds. A growth round's box only grows, so each buffer is allocated once per growth.
+ */
+export class BoxBuffer<T extends { length: number; subarray(begin: number, end: number): T }> {
+  private buffer: T | undefined;
+  constructor(private readonly Ctor: new (length: number) => T, private readonly what: string) {}
+  take(m: number): T {
+    if (!this.buffer || this.buffer.length < m) {
+      this.buffer = undefined;
+      this.buffer = allocateArray(this.Ctor, m, this.what);
+    }
+    return this.buffer.subarray(0, m);
+  }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Vec3 } from '@physiotwin/core';
 import { createRng, createVolume, isPhysiotwinError } from '@physiotwin/core';
 import { describeBackends } from '@physiotwin/gpu/testing';
-import { boxSumCpu, copyBox, grownBoundingBox, windowLengths } from './adaptive-connected.cpu.js';
+import { allocateArray, BoxBuffer, boxSumCpu, foregroundBox, grownBox, pasteBox, shiftBox, windowLengths } from './adaptive-connected.cpu.js';
 import { adaptiveConnected } from './adaptive-connected.js';
 import { confidenceConnected } from './region-growing.js';
 
@@ -95,36 +95,80 @@ describe('adaptiveConnected helpers', () => {
   const rng = createRng(4);
   it('boxSumCpu equals the brute-force clipped box sum (radii 0, inside and beyond the image)', () => {
     const data = Float64Array.from({ length: n }, () => Math.floor(rng.next() * 100));
-    for (const r of [[0, 0, 0], [1, 2, 1], [3, 0, 2], [12, 9, 7]] as Vec3[]) {
-      const got = boxSumCpu(data.slice(), d, r, new Float64Array(n));
-      for (let k = 0, p = 0; k < d[2]; k++) for (let j = 0; j < d[1]; j++) for (let i = 0; i < d[0]; i++, p++) {
-        let sum = 0;
-        for (let c = Math.max(0, k - r[2]); c <= Math.min(d[2] - 1, k + r[2]); c++) for (let b = Math.max(0, j - r[1]); b <= Math.min(d[1] - 1, j + r[1]); b++) for (let a = Math.max(0, i - r[0]); a <= Math.min(d[0] - 1, i + r[0]); a++) sum += data[a + d[0] * (b + d[1] * c)]!;
-        // Integer values below 2^53: the running sums are exact.
-        expect(got[p]).toBe(sum);
+    // [2, 3, 11]: more z samples than voxels per slice (z columns one at a time); [9, 7, 5]: z columns in chunks.
+    for (const [dims, values] of [[d, data], [[2, 3, 11], data.subarray(0, 66)]] as Array<[Vec3, Float64Array]>) {
+      for (const r of [[0, 0, 0], [1, 2, 1], [3, 0, 2], [12, 9, 7]] as Vec3[]) {
+        const got = boxSumCpu(values.slice(), dims, r);
+        for (let k = 0, p = 0; k < dims[2]; k++) for (let j = 0; j < dims[1]; j++) for (let i = 0; i < dims[0]; i++, p++) {
+          let sum = 0;
+          for (let c = Math.max(0, k - r[2]); c <= Math.min(dims[2] - 1, k + r[2]); c++) for (let b = Math.max(0, j - r[1]); b <= Math.min(dims[1] - 1, j + r[1]); b++) for (let a = Math.max(0, i - r[0]); a <= Math.min(dims[0] - 1, i + r[0]); a++) sum += values[a + dims[0] * (b + dims[1] * c)]!;
+          // Integer values below 2^53: the running sums are exact.
+          expect(got[p]).toBe(sum);
+        }
       }
     }
-    // The clipped window's voxel counts are the box sums of ones.
-    const ones = boxSumCpu(new Float64Array(n).fill(1), d, [1, 2, 1], new Float64Array(n));
+    // The clipped window's voxel counts are the box sums of ones, in Int32 as in f64.
+    const ones = boxSumCpu(new Int32Array(n).fill(1), d, [1, 2, 1]);
     const [li, lj, lk] = [windowLengths(9, 1), windowLengths(7, 2), windowLengths(5, 1)];
     expect(Array.from(li)).toEqual([2, 3, 3, 3, 3, 3, 3, 3, 2]);
     for (let k = 0, p = 0; k < d[2]; k++) for (let j = 0; j < d[1]; j++) for (let i = 0; i < d[0]; i++, p++) expect(ones[p]).toBe(li[i]! * lj[j]! * lk[k]!);
   });
 
-  it('grownBoundingBox bounds the foreground of all masks, grown and clipped; copyBox round-trips the box', () => {
+  it('boxSumCpu rounds as one running sum per line, axis after axis (so its blocking cannot change a result)', () => {
+    // Values of full 53-bit mantissas over six decades: the f64 sums round, and only the same order of additions
+    // gives the same bits (a multiple of 2^-32 below 2^10 would sum exactly in any order).
+    const data = Float64Array.from({ length: n }, () => Math.exp(14 * rng.next()) * (rng.next() < 0.3 ? -1 : 1));
+    const r: Vec3 = [2, 3, 1];
+    const want = data.slice();
+    const strides = [1, d[0], d[0] * d[1]];
+    for (let axis = 0; axis < 3; axis++) {
+      const len = d[axis]!;
+      const rad = r[axis]!;
+      for (let start = 0; start < n; start++) {
+        // Lines start at the voxels whose coordinate along `axis` is 0.
+        if (Math.floor(start / strides[axis]!) % len !== 0) continue;
+        const line = Array.from({ length: len }, (_, p) => want[start + p * strides[axis]!]!);
+        let acc = 0;
+        for (let q = 0; q <= Math.min(rad, len - 1); q++) acc += line[q]!;
+        for (let p = 0; p < len; p++) {
+          want[start + p * strides[axis]!] = acc;
+          if (p + rad + 1 < len) acc += line[p + rad + 1]!;
+          if (p - rad >= 0) acc -= line[p - rad]!;
+        }
+      }
+    }
+    expect(Array.from(boxSumCpu(data.slice(), d, r))).toEqual(Array.from(want));
+  });
+
+  it('foregroundBox bounds a mask\'s foreground; grownBox unites, grows and clips; shiftBox and pasteBox place boxes', () => {
     const a = new Uint8Array(n);
-    const b = new Uint8Array(n);
     a[2 + 9 * (3 + 7 * 1)] = 1;
-    b[6 + 9 * (5 + 7 * 4)] = 1;
-    expect(grownBoundingBox([a, b], d, [1, 1, 1])).toEqual({ lo: [1, 2, 0], dims: [7, 5, 5] });
-    expect(grownBoundingBox([a], d, [0, 0, 0])).toEqual({ lo: [2, 3, 1], dims: [1, 1, 1] });
-    expect(grownBoundingBox([new Uint8Array(n)], d, [1, 1, 1])).toBeUndefined();
-    const values = Float64Array.from({ length: n }, (_, i) => i);
+    a[6 + 9 * (5 + 7 * 4)] = 1;
+    expect(foregroundBox(a, d)).toEqual({ lo: [2, 3, 1], dims: [5, 3, 4] });
+    expect(foregroundBox(new Uint8Array(n), d)).toBeUndefined();
+    const one = { lo: [2, 3, 1] as Vec3, dims: [1, 1, 1] as Vec3 };
+    const other = { lo: [6, 5, 4] as Vec3, dims: [1, 1, 1] as Vec3 };
+    expect(grownBox([one, other], [1, 1, 1], d)).toEqual({ lo: [1, 2, 0], dims: [7, 5, 5] });
+    expect(grownBox([one], [0, 0, 0], d)).toEqual(one);
+    expect(grownBox([one], [5, 1, 9], d)).toEqual({ lo: [0, 2, 0], dims: [8, 3, 5] });
     const box = { lo: [1, 2, 0] as Vec3, dims: [7, 5, 5] as Vec3 };
-    const boxed = copyBox(values, d, box, new Float64Array(175), true);
-    expect(boxed[0]).toBe(1 + 9 * 2);
-    expect(boxed[174]).toBe(7 + 9 * (6 + 7 * 4));
-    const back = copyBox(new Float64Array(n), d, box, boxed, false);
-    for (let k = 0, p = 0; k < 5; k++) for (let j = 0; j < 7; j++) for (let i = 0; i < 9; i++, p++) expect(back[p]).toBe(i >= 1 && i <= 7 && j >= 2 && j <= 6 ? p : 0);
+    expect(shiftBox(one, box.lo, -1)).toEqual({ lo: [1, 1, 1], dims: [1, 1, 1] });
+    expect(shiftBox(shiftBox(one, box.lo, -1), box.lo, 1)).toEqual(one);
+    const boxed = Uint8Array.from({ length: 175 }, (_, c) => 1 + (c % 250));
+    const full = pasteBox(new Uint8Array(n), d, box, boxed);
+    for (let k = 0, p = 0; k < 5; k++) for (let j = 0; j < 7; j++) for (let i = 0; i < 9; i++, p++) {
+      const inside = i >= 1 && i <= 7 && j >= 2 && j <= 6;
+      expect(full[p]).toBe(inside ? boxed[i - 1 + 7 * (j - 2 + 5 * k)] : 0);
+    }
+  });
+
+  it('allocateArray and BoxBuffer turn an impossible allocation into OUT_OF_MEMORY; BoxBuffer keeps its buffer while it fits', () => {
+    expect(() => allocateArray(Float64Array, 2 ** 53, 'test')).toThrow(expect.objectContaining({ code: 'OUT_OF_MEMORY' }));
+    const pool = new BoxBuffer(Float64Array, 'test');
+    const first = pool.take(10).fill(7);
+    expect(pool.take(4).buffer).toBe(first.buffer);
+    expect(Array.from(pool.take(4))).toEqual([7, 7, 7, 7]);
+    expect(pool.take(20)).toHaveLength(20);
+    expect(() => pool.take(2 ** 53)).toThrow(expect.objectContaining({ code: 'OUT_OF_MEMORY' }));
   });
 });

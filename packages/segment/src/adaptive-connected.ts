@@ -1,7 +1,7 @@
 import type { Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError, progressReporter } from '@physiotwin/core';
 import type { VoxelBox, WindowSums } from './adaptive-connected.cpu.js';
-import { boxSumCpu, copyBox, forEachInBox, forEachThreshold, grownBoundingBox, windowLengths } from './adaptive-connected.cpu.js';
+import { allocateArray, BoxBuffer, boxSumCpu, forEachInBox, forEachThreshold, foregroundBox, grownBox, pasteBox, shiftBox, windowLengths } from './adaptive-connected.cpu.js';
 import type { ComponentOptions } from './components.js';
 import { seedComponent } from './components.js';
 import { morphology } from './morphology.js';
@@ -53,8 +53,17 @@ function checkPositive(value: number, name: string, integer = false): void {
  * half maximum between lumen and surroundings. The rounds repeat from the grown region until it stops changing.
  * Values are physical (after rescale). The window statistics are running sums on the CPU; erosion and the
  * seed-connected component run on the backend `options` pick, which give identical masks.
+ *
+ * Memory and time: 9 bytes per image voxel (the f64 window sums of all values, computed once in one O(voxels)
+ * pass, and the result mask) besides the input; everything else scales with each round's box (the region's and
+ * seed cubes' bounding box grown by the window and core depth): 27 bytes per box voxel here (Int32 core and
+ * region counts, f64 core and region sums, region, seed cubes and candidates) plus the erosion's and the
+ * component's own buffers (about 11 more on the CPU). Each round's passes cover its box only. The window sums of
+ * all values stay image-wide: summed over the box instead they would round differently.
  * @throws PhysiotwinError `INVALID_ARGUMENT` (bad seed, radius, windowMm, coreMm, fraction, maxIterations or
- *   connectivity; a non-finite value), as {@link morphology} and {@link seedComponent}.
+ *   connectivity; a non-finite value; a window of 2^31 voxels or more), as {@link morphology} and
+ *   {@link seedComponent}; `OUT_OF_MEMORY` when a buffer cannot be allocated (before the first round for the
+ *   image-size ones).
  * @example
  * ```ts
  * const { mask, converged } = await adaptiveConnected(smoothCt, [[71, 213, 16]]);
@@ -74,76 +83,87 @@ export async function adaptiveConnected(volume: Volume, seeds: readonly Vec3[], 
   if (!(fraction > 0 && fraction < 1)) throw new PhysiotwinError('INVALID_ARGUMENT', `adaptiveConnected: fraction must be in (0, 1), got ${fraction}`);
   checkPositive(maxIterations, 'maxIterations', true);
   const { dims, spacing } = volume;
-  const [nx, ny, nz] = dims;
   const n = volume.data.length;
   const r = spacing.map((h) => Math.floor(windowMm / h)) as Vec3;
+  // Window counts are Int32 sums: the largest window must hold fewer than 2^31 voxels.
+  const windowVoxels = dims.reduce((p, d, a) => p * Math.min(d, 2 * r[a]! + 1), 1);
+  if (windowVoxels > 2 ** 31 - 1) throw new PhysiotwinError('INVALID_ARGUMENT', `adaptiveConnected: a window of windowMm ${windowMm} holds ${windowVoxels} voxels, more than 2^31 - 1`);
   // Each round works in the bounding box of the region and seed cubes grown by the window (no voxel outside it
   // has a core voxel in its window) and by the core depth (so eroding the box's contents equals eroding the image).
   const margin = spacing.map((h, d) => Math.max(r[d]!, Math.ceil(coreMm / h)) + 1) as Vec3;
-  const values = new Float64Array(n);
+  // The only image-size buffers: the window sums of all values (9 bytes per voxel with the result mask).
+  const allSum = allocateArray(Float64Array, n, 'adaptiveConnected: window sums of the image');
+  const mask = allocateArray(Uint8Array, n, 'adaptiveConnected: result mask');
   for (let i = 0; i < n; i++) {
-    values[i] = physicalValue(volume, i);
+    allSum[i] = physicalValue(volume, i);
     // A NaN would poison every running sum downstream of it on its lines.
-    if (!Number.isFinite(values[i]!)) throw new PhysiotwinError('INVALID_ARGUMENT', `adaptiveConnected: value ${values[i]} at element ${i}: the window statistics need finite values`);
+    if (!Number.isFinite(allSum[i]!)) throw new PhysiotwinError('INVALID_ARGUMENT', `adaptiveConnected: value ${allSum[i]} at element ${i}: the window statistics need finite values`);
   }
-  const cube = new Uint8Array(n);
-  for (const [si, sj, sk] of seeds) {
-    for (let k = Math.max(0, sk - radius); k <= Math.min(nz - 1, sk + radius); k++) {
-      for (let j = Math.max(0, sj - radius); j <= Math.min(ny - 1, sj + radius); j++) {
-        for (let i = Math.max(0, si - radius); i <= Math.min(nx - 1, si + radius); i++) cube[i + nx * (j + ny * k)] = 1;
-      }
-    }
-  }
-  const scratch = new Float64Array(n);
-  const allSum = boxSumCpu(values.slice(), dims, r, scratch);
+  boxSumCpu(allSum, dims, r);
   const lengths = dims.map((d, a) => windowLengths(d, r[a]!));
-  let region: Uint8Array = new Uint8Array(n);
-  for (const s of seeds) region[voxelIndex(volume, s)] = 1;
-  let report: MaskResult = { mask: withData(volume, region), backend: 'cpu' };
+  // The seed cubes, clipped to the image.
+  const cubes = seeds.map((s): VoxelBox => grownBox([{ lo: s, dims: [1, 1, 1] }], [radius, radius, radius], dims));
+  // The region lives in the box of the round that grew it (`regionAt`); it starts as the seed voxels.
+  let regionAt = grownBox(cubes, margin, dims);
+  let region: Uint8Array = new Uint8Array(regionAt.dims[0] * regionAt.dims[1] * regionAt.dims[2]);
+  const seedsIn = (b: VoxelBox) => seeds.map((s) => shiftBox({ lo: s, dims: [1, 1, 1] }, b.lo, -1).lo);
+  for (const s of seedsIn(regionAt)) region[voxelIndex(regionAt, s)] = 1;
+  let regionVoxels = region.reduce((a, v) => a + v, 0);
+  let report!: MaskResult;
   const tick = progressReporter(options, 'adaptive connected', maxIterations);
-  const candidate = new Uint8Array(n);
   let iterations = 0;
   let converged = false;
-  // Buffers of image size, of which each round uses its box's first voxels.
-  const pools = { region: new Uint8Array(n), cube: new Uint8Array(n), sums: Array.from({ length: 4 }, () => new Float64Array(n)) };
-  let box!: VoxelBox;
+  // Box-size buffers, grown with the box.
+  const what = 'adaptiveConnected: box buffers';
+  const pools = {
+    region: new BoxBuffer(Uint8Array, what), cube: new BoxBuffer(Uint8Array, what), candidate: new BoxBuffer(Uint8Array, what),
+    coreCount: new BoxBuffer(Int32Array, what), regionCount: new BoxBuffer(Int32Array, what), coreSum: new BoxBuffer(Float64Array, what), regionSum: new BoxBuffer(Float64Array, what),
+  };
+  let box = regionAt;
   let sums!: WindowSums;
   while (iterations < maxIterations && !converged) {
-    box = grownBoundingBox([region, cube], dims, margin)!;
+    box = grownBox([shiftBox(foregroundBox(region, regionAt.dims)!, regionAt.lo, 1), ...cubes], margin, dims);
     const m = box.dims[0] * box.dims[1] * box.dims[2];
-    const regionBox = copyBox(region, dims, box, pools.region.subarray(0, m), true);
-    const cubeBox = copyBox(cube, dims, box, pools.cube.subarray(0, m), true);
-    const core = coreMm > 0 ? (await morphology(withData({ ...volume, dims: box.dims }, regionBox), { operation: 'erode', radiusMm: coreMm }, options)).mask.data : regionBox;
-    const [coreCount, coreSum, regionCount, regionSum] = pools.sums.map((a) => a.subarray(0, m)) as [Float64Array, Float64Array, Float64Array, Float64Array];
-    sums = { coreCount, coreSum, regionCount, regionSum };
+    const regionBox = pasteBox(pools.region.take(m).fill(0), box.dims, shiftBox(regionAt, box.lo, -1), region);
+    const cubeBox = pools.cube.take(m).fill(0);
+    for (const cube of cubes) pasteBox(cubeBox, box.dims, shiftBox(cube, box.lo, -1), new Uint8Array(cube.dims[0] * cube.dims[1] * cube.dims[2]).fill(1));
+    const boxVolume = { ...volume, dims: box.dims };
+    const core = coreMm > 0 ? (await morphology(withData(boxVolume, regionBox), { operation: 'erode', radiusMm: coreMm }, options)).mask.data : regionBox;
+    sums = { coreCount: pools.coreCount.take(m), coreSum: pools.coreSum.take(m), regionCount: pools.regionCount.take(m), regionSum: pools.regionSum.take(m) };
+    const { coreCount, coreSum, regionCount, regionSum } = sums;
     forEachInBox(dims, box, (c, f) => {
+      const value = physicalValue(volume, f);
       const inCore = core[c]! | cubeBox[c]!;
       coreCount[c] = inCore;
-      coreSum[c] = inCore ? values[f]! : 0;
+      coreSum[c] = inCore ? value : 0;
       regionCount[c] = regionBox[c]!;
-      regionSum[c] = regionBox[c] ? values[f]! : 0;
+      regionSum[c] = regionBox[c] ? value : 0;
     });
-    const boxScratch = scratch.subarray(0, m);
-    for (const a of [coreCount, coreSum, regionCount, regionSum]) boxSumCpu(a, box.dims, r, boxScratch);
-    candidate.fill(0);
+    for (const a of [coreCount, coreSum, regionCount, regionSum]) boxSumCpu(a, box.dims, r);
+    const candidate = pools.candidate.take(m);
     forEachThreshold(sums, allSum, lengths, dims, box, fraction, (t, c, f) => {
-      candidate[f] = regionBox[c] || values[f]! >= t ? 1 : 0;
+      candidate[c] = regionBox[c] || physicalValue(volume, f) >= t ? 1 : 0;
     });
-    report = await seedComponent(withData(volume, candidate), seeds, { connectivity: spec.connectivity }, options);
-    const next = report.mask.data;
-    converged = true;
-    for (let i = 0; i < n && converged; i++) if (next[i] !== region[i]) converged = false;
-    region = next;
+    // Outside the box no voxel can pass (its window holds no core voxel), so the component is the box's.
+    const component = await seedComponent(withData(boxVolume, candidate), seedsIn(box), { connectivity: spec.connectivity }, options);
+    report = component;
+    region = component.mask.data;
+    regionAt = box;
+    // The component holds the last region (connected to the seeds, all candidates): equal counts, equal regions.
+    const voxels = region.reduce((a, v) => a + v, 0);
+    converged = voxels === regionVoxels;
+    regionVoxels = voxels;
     iterations++;
     tick(iterations);
   }
   // The local thresholds of the last round, at the region's voxels (all inside that round's box).
   let thresholdMin = Infinity;
   let thresholdMax = -Infinity;
-  forEachThreshold(sums, allSum, lengths, dims, box, fraction, (t, _, f) => {
-    if (!region[f]) return;
+  forEachThreshold(sums, allSum, lengths, dims, box, fraction, (t, c) => {
+    if (!region[c]) return;
     if (t < thresholdMin) thresholdMin = t;
     if (t > thresholdMax) thresholdMax = t;
   });
-  return { mask: withData(volume, region), backend: report.backend, adapter: report.adapter, iterations, converged, thresholdMin, thresholdMax };
+  pasteBox(mask, dims, box, region);
+  return { mask: withData(volume, mask), backend: report.backend, adapter: report.adapter, iterations, converged, thresholdMin, thresholdMax };
 }
