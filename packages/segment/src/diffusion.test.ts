@@ -140,6 +140,40 @@ describeBackends(
       cpu.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - gpu[i]!))));
       expect(worst).toBeLessThanOrEqual(bound);
     });
+
+    it('a tiny and a huge conductance on a rescaled volume: both backends finite and within the same bound', async () => {
+      const dims: Vec3 = [13, 11, 7];
+      const spacing: Vec3 = [0.8, 0.8, 1.5];
+      // Rounded noise: many neighbours are equal (d = 0), where 1 / K^2 = inf in f32 made 0 * inf = NaN.
+      const stored = Int16Array.from(noise(13 * 11 * 7, 40, 6, 17), Math.round);
+      const iterations = 4;
+      // [physical K, slope]: K below 5.4e-20 (1 / K^2 overflowed f32), below 2.9e-39 (1 / K itself does, in
+      // stored units), subnormal (1 / K is Infinity in f64 too), a huge K, and a huge K with an extreme slope
+      // (K / |slope| = 1e40 is not an f32).
+      const cases: [number, number][] = [[1e-25, 0.5], [1e-44, 0.5], [1e-320, 0.5], [1e30, 1e-6], [1e10, 1e-30]];
+      for (const [conductance, slope] of cases) {
+        const intercept = -3 * slope;
+        const v = createVolume({ data: stored, dims, spacing, rescale: { slope, intercept } });
+        const physical = Float32Array.from(stored, (x) => x * slope + intercept);
+        const spec = { iterations, conductance };
+        const cpu = (await anisotropicDiffusion(v, spec, { backend: 'cpu' })).volume.data;
+        const gpu = (await anisotropicDiffusion(v, spec, b.options())).volume.data;
+        expect(cpu.every(Number.isFinite) && gpu.every(Number.isFinite)).toBe(true);
+        // as in the test above: 8 eps M (2^N - 1), M the largest physical value
+        const M = Math.max(...physical.map(Math.abs));
+        const bound = 8 * F32_EPS * M * (2 ** iterations - 1);
+        let worst = 0;
+        cpu.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - gpu[i]!))));
+        expect(worst).toBeLessThanOrEqual(bound);
+        if (conductance < 1) {
+          // every nonzero difference is at least |slope| / 1.5 per mm, >= 1e24 K: g = 0, nothing flows
+          expect(cpu).toEqual(physical);
+        } else {
+          // (d / K)^2 < 1e-40: the linear heat equation, which moves values (the test fails if nothing flowed)
+          expect(cpu.some((x, i) => x !== physical[i])).toBe(true);
+        }
+      }
+    });
   },
   { backends: ['webgpu'], reason: 'the CPU f64 result is the reference the WebGPU result is compared with' },
 );

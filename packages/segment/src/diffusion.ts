@@ -68,8 +68,9 @@ export async function anisotropicDiffusion(volume: Volume, spec: DiffusionSpec, 
   if (chosen.backend === 'webgpu') {
     const { diffusionWebgpu } = await import('./diffusion.webgpu.js');
     // The scheme is equivariant under v -> slope v + intercept when K scales with |slope|: run on the stored
-    // values with K / |slope|, then map the result to physical values.
-    const stored = await diffusionWebgpu(chosen.gpu, volume, iterations, dt, conductance / Math.abs(slope));
+    // values with K / |slope| (passed as 1 / K = |slope| / K: no intermediate to underflow), then map the result to
+    // physical values.
+    const stored = await diffusionWebgpu(chosen.gpu, volume, iterations, dt, Math.abs(slope) / conductance);
     const out = new Float32Array(stored.length);
     for (let i = 0; i < out.length; i++) out[i] = stored[i]! * slope + intercept;
     return { volume: withData(volume, out), backend: 'webgpu', adapter: chosen.gpu.adapter };
@@ -78,9 +79,10 @@ export async function anisotropicDiffusion(volume: Volume, spec: DiffusionSpec, 
   for (let i = 0; i < u.length; i++) u[i] = data[i]! * slope + intercept;
   let next = new Float64Array(data.length);
   const tick = progressReporter(options, 'anisotropic diffusion', iterations);
-  const invK2 = 1 / (conductance * conductance);
+  // a subnormal K would make 1 / K Infinity, and 0 * inf NaN between equal neighbours
+  const invK = Math.min(1 / conductance, Number.MAX_VALUE);
   for (let it = 0; it < iterations; it++) {
-    diffusionStepCpu(u, volume.dims, volume.spacing, dt, invK2, next);
+    diffusionStepCpu(u, volume.dims, volume.spacing, dt, invK, next);
     [u, next] = [next, u];
     tick(it + 1);
   }

@@ -4,11 +4,17 @@ import { createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffe
 import { diffusionWgsl } from './generated/shaders.js';
 import { bindAll, checkBindingSize, dispatch2d, uploadValuesF32 } from './gpu-volume.js';
 
+/** The largest finite f32. */
+const F32_MAX = 3.4028234663852886e38;
+
 /**
  * `iterations` Perona-Malik steps on the stored values in f32, ping-ponging two buffers within one submit.
- * `conductance` is in stored-value units per mm. Returns the stored-value result.
+ * `invConductance` is 1 / K, K in stored-value units per mm; above the largest f32 it is passed as that (as
+ * Infinity it would make 0 * inf = NaN between equal neighbours; the cap changes g only where |d| < 1e-19 per mm,
+ * whose flux is below any f32 rounding of the values).
+ * Returns the stored-value result.
  */
-export async function diffusionWebgpu(gpu: GpuContext, volume: Volume, iterations: number, dt: number, conductance: number): Promise<Float32Array> {
+export async function diffusionWebgpu(gpu: GpuContext, volume: Volume, iterations: number, dt: number, invConductance: number): Promise<Float32Array> {
   const { device } = gpu;
   const n = volume.data.length;
   checkBindingSize(device, n * 4, 'diffusion:values');
@@ -20,7 +26,7 @@ export async function diffusionWebgpu(gpu: GpuContext, volume: Volume, iteration
   const b = createStorageBuffer(device, n * 4, 'diffusion:b');
   const params = createUniformBuffer(
     device,
-    [['u32', nx], ['u32', ny], ['u32', nz], ['u32', d.rowThreads], ['f32', dt], ['f32', 1 / (conductance * conductance)], ['f32', 1 / hx], ['f32', 1 / hy], ['f32', 1 / hz]],
+    [['u32', nx], ['u32', ny], ['u32', nz], ['u32', d.rowThreads], ['f32', dt], ['f32', Math.min(invConductance, F32_MAX)], ['f32', 1 / hx], ['f32', 1 / hy], ['f32', 1 / hz]],
     'diffusion:params',
   );
   try {
