@@ -119,7 +119,7 @@ export async function adaptiveConnected(volume: Volume, seeds: readonly Vec3[], 
     region: new BoxBuffer(Uint8Array, what), cube: new BoxBuffer(Uint8Array, what), candidate: new BoxBuffer(Uint8Array, what),
     coreCount: new BoxBuffer(Int32Array, what), regionCount: new BoxBuffer(Int32Array, what), coreSum: new BoxBuffer(Float64Array, what), regionSum: new BoxBuffer(Float64Array, what),
   };
-  let box = regionAt;
+  let box!: VoxelBox;
   let sums!: WindowSums;
   while (iterations < maxIterations && !converged) {
     box = grownBox([shiftBox(foregroundBox(region, regionAt.dims)!, regionAt.lo, 1), ...cubes], margin, dims);
