@@ -18,6 +18,23 @@ export function createBufferFrom(device: GPUDevice, data: ArrayBufferView, usage
   return buffer;
 }
 
+/**
+ * Throws `GPU_LIMIT_EXCEEDED` when a storage binding of `bytes` exceeds what the device allows for one binding
+ * (or one buffer), before anything is allocated: an oversized `createBuffer` would only surface later as a
+ * generic validation error.
+ */
+export function checkBindingSize(device: GPUDevice, bytes: number, what: string): void {
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  if (bytes > limit) {
+    throw new PhysiotwinError('GPU_LIMIT_EXCEEDED', `${what} needs a ${bytes}-byte storage binding; this device allows ${limit}: use backend 'cpu'`);
+  }
+}
+
+/** {@link checkBindingSize} for each named binding of `kernel` (bytes by name). */
+export function checkBindingSizes(device: GPUDevice, kernel: string, bytes: Record<string, number>): void {
+  for (const [name, size] of Object.entries(bytes)) checkBindingSize(device, size, `${kernel}:${name}`);
+}
+
 /** Creates an empty storage buffer of at least `byteLength` bytes that can be read back. */
 export function createStorageBuffer(device: GPUDevice, byteLength: number, label: string): GPUBuffer {
   return device.createBuffer({

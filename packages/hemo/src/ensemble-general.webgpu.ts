@@ -1,4 +1,4 @@
-import { createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
+import { checkBindingSizes, createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
 import type { GeneralProblem } from './ensemble-general.js';
 import { cycleDispatches, variantWorkgroups } from './ensemble-schedule.js';
 
@@ -27,6 +27,8 @@ export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext):
   const N = p.dofs;
   const K = p.outputs.length;
   const NS = 3 * K + p.splits.length;
+  // every binding checked before anything is allocated (N variants can outgrow a binding long before memory)
+  checkBindingSizes(device, 'hemo/general-ensemble', { cst: p.cst.byteLength, vpar: p.vpar.byteLength, drive: p.drive.byteLength, state: 8 * N * p.n, stats: 4 * NS * p.n, status: 16 * p.n });
   const state = new Float32Array(2 * N * p.n);
   const stats = new Float32Array(NS * p.n);
   for (let v = 0; v < p.n; v++) {

@@ -1,4 +1,4 @@
-import { createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
+import { checkBindingSizes, createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
 import { PhysiotwinError } from '@physiotwin/core';
 import type { RcrProblem, RcrStats } from './ensemble.js';
 import { cycleDispatches, variantWorkgroups } from './ensemble-schedule.js';
@@ -19,6 +19,7 @@ export async function rcrEnsembleWebgpu(p: RcrProblem, gpu: GpuContext): Promise
     throw new PhysiotwinError('INVALID_ARGUMENT', 'the webgpu RCR ensemble needs at least two cardiac cycles (a single cycle also summarises the initial state)');
   }
   const pipeline = await getComputePipeline(device, { kernel: 'hemo/rcr-ensemble', code: rcrEnsembleWgsl });
+  checkBindingSizes(device, 'hemo/rcr-ensemble', { variant: 20 * p.n, drive: 8 * p.qAf.length, state: 8 * p.n, stats: 36 * p.n });
   const S = GPUBufferUsage.STORAGE;
   const drive = new Float32Array(2 * p.qAf.length);
   for (let k = 0; k < p.qAf.length; k++) {

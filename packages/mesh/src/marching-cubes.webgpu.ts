@@ -1,8 +1,8 @@
 import type { SurfaceMesh } from '@physiotwin/core';
 import { PhysiotwinError } from '@physiotwin/core';
 import type { GpuContext } from '@physiotwin/gpu';
-import { createBufferFrom, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
-import { ceilF32, checkBindingSize, dispatch2d, floorF32 } from '@physiotwin/segment';
+import { checkBindingSize, createBufferFrom, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
+import { ceilF32, dispatch2d, floorF32 } from '@physiotwin/segment';
 import { marchingCubesWgsl, scanWgsl } from './generated/shaders.js';
 import type { MarchingCubesInput } from './marching-cubes.cpu.js';
 import { flipsOrientation, indexToWorldRows } from './marching-cubes.cpu.js';

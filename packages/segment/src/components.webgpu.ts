@@ -1,10 +1,10 @@
 import type { Volume } from '@physiotwin/core';
 import { PhysiotwinError, throwIfAborted } from '@physiotwin/core';
 import type { GpuContext } from '@physiotwin/gpu';
-import { createBufferFrom, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
+import { checkBindingSize, createBufferFrom, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
 import { relabelFromRoots } from './components.cpu.js';
 import { componentsWgsl } from './generated/shaders.js';
-import { bindAll, checkBindingSize, dispatch2d } from './gpu-volume.js';
+import { bindAll, dispatch2d } from './gpu-volume.js';
 import type { Connectivity } from './volume-utils.js';
 
 /** Propagation rounds (propagate + 2 jumps) encoded per submit between convergence checks. */

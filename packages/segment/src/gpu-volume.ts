@@ -1,8 +1,7 @@
 // WebGPU helpers shared by the segmentation kernels (and @physiotwin/mesh): exact f32 bounds, volume upload,
 // 2D dispatch of 1D work. Imported only from *.webgpu.ts modules.
 import type { Volume } from '@physiotwin/core';
-import { PhysiotwinError } from '@physiotwin/core';
-import { createBufferFrom } from '@physiotwin/gpu';
+import { checkBindingSize, createBufferFrom } from '@physiotwin/gpu';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -37,14 +36,6 @@ export function dispatch2d(threads: number): { x: number; y: number; rowThreads:
   const groups = Math.max(1, Math.ceil(threads / WORKGROUP));
   const x = Math.min(groups, 65535);
   return { x, y: Math.ceil(groups / x), rowThreads: x * WORKGROUP };
-}
-
-/** Throws `GPU_LIMIT_EXCEEDED` when a storage binding of `bytes` exceeds the device's limit. */
-export function checkBindingSize(device: GPUDevice, bytes: number, what: string): void {
-  const limit = device.limits.maxStorageBufferBindingSize;
-  if (bytes > limit) {
-    throw new PhysiotwinError('GPU_LIMIT_EXCEEDED', `${what} needs a ${bytes}-byte storage binding; this device allows ${limit}: use backend 'cpu'`);
-  }
 }
 
 /**
