@@ -3,7 +3,9 @@
 // lines with code generated for one model (its unknowns, the block equations present, the Newton matrix
 // pattern and a static pivot order), so every loop over unknowns, matrix entries and LU steps is unrolled
 // into straight-line code on scalars.
-// Per step, exactly as the CPU solver (solver.ts, svZeroDSolver Integrator.cpp): predictor
+// Per step, the CPU solver's scheme (solver.ts, svZeroDSolver Integrator.cpp; differences: the f32
+// convergence test at each equation's rounding scale, at least one Newton update, closed ideal valves' leftover
+// flow set to 0 at convergence, see ensemble-general.wgsl-gen.ts): predictor
 // ydot = (1 - 1/gamma) ydot_n, y = y_n; Newton on the residual at t_n + alpha_f dt with y_af, ydot_am;
 // J = alpha_m (E + dC/dydot) + alpha_f gamma dt (F + dC/dy); J dx = r; ydot += dx; y += gamma dt dx.
 

@@ -6,7 +6,7 @@ import { PhysiotwinError } from '@physiotwin/core';
  * `"2.0 * (4*ATAN(1.)) * COS(2.0 * (4*ATAN(1.)) * t)"`). This is the arithmetic part of that language,
  * parsed once into a closure of `t`: numbers, `t`, the constants, unary `+`/`-`, binary `+ - * / %`, `^`
  * (power, right-associative), comparisons (`< <= > >= == = != <>`, giving 1 or 0), parentheses and the
- * functions below. Anything else is rejected with the position, never evaluated to a wrong number.
+ * functions below. Anything else (an unknown name, a malformed expression) is rejected with the position.
  * `-a^b` reads as `-(a^b)` and `a^b^c` as `a^(b^c)` (the mathematical convention; whether ExprTk reads these
  * two forms the same way is not verified: no upstream case uses them).
  */

@@ -4,8 +4,8 @@ import type { TimeFunction } from './expression.js';
  * Block parameters: constants, periodic piecewise-linear time series or expressions of time, as
  * svZeroDSolver's `src/model/Parameter.cpp` (linear interpolation inside `fmod(t, t_last - t_first)`;
  * an `fn` expression is evaluated at the absolute time, not folded into the period; the steady start
- * replaces a series by the mean of its samples and an expression, which has no samples, by 0: upstream
- * averages its empty sample list, and its results for expression cases start from the zero state).
+ * replaces a series by the mean of its samples and an expression, which has no samples, by 0: upstream's
+ * results for the expression cases (timeDep_Flow, timeDep_Pressure) start from the zero state).
  */
 export class Parameter {
   /** Sample times (s) of a time-dependent parameter; empty for a constant. */
