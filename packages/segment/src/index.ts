@@ -8,3 +8,4 @@ export * from './gpu-volume.js';
 export * from './otsu.js';
 export * from './diffusion.js';
 export * from './adaptive-connected.js';
+export * from './vessel-auto.js';

@@ -5,18 +5,13 @@ import type { Vec3, Volume } from '@physiotwin/core';
 import { createManifest, PhysiotwinError } from '@physiotwin/core';
 import { readVolumeFile, writeVolumeFile } from '@physiotwin/io/node';
 import type { MaskResult } from '@physiotwin/segment';
-import { adaptiveConnected, anisotropicDiffusion, connectedThreshold, fillHoles, largestComponent, meanStd, morphology, seedNeighbourhood, threshold } from '@physiotwin/segment';
+import { adaptiveConnected, anisotropicDiffusion, autoVesselParams, connectedThreshold, fillHoles, largestComponent, morphology, threshold } from '@physiotwin/segment';
 import type { Command } from '../command.js';
 import { EXIT, parseTriple, printJson, UsageError } from '../command.js';
 import { VERSION } from '../version.js';
 import { checkWritable } from './hemo-run.js';
 
 const BACKENDS = ['auto', 'cpu', 'webgpu'] as const;
-
-/** The --auto pipeline's growing parameters (recorded in the manifest). */
-const AUTO_GROWING = { windowMm: 15, coreMm: 2, fraction: 0.5 } as const;
-/** Perona-Malik steps of the --auto pipeline's smoothing. */
-const AUTO_DIFFUSION_STEPS = 5;
 
 /** Parses a finite number flag. */
 function numberFlag(text: string | undefined, flag: string): number | undefined {
@@ -105,18 +100,16 @@ export const segment: Command = {
     let result: MaskResult;
     let range: [number, number] | undefined;
     let auto: { conductance: number; diffusionSteps: number; rounds: number; converged: boolean; thresholds: [number, number] } | undefined;
+    let growing: object | undefined;
     if (values.auto) {
-      // Noise scale from the seed neighbourhood (as confidence connected would take it): differences of a few sd
-      // between neighbours diffuse, the lumen's edge (many sd) does not. A constant neighbourhood has no noise
-      // to remove.
-      const { std } = meanStd(seedNeighbourhood(volume, seeds, 2));
-      const conductance = (2 * std) / Math.min(...volume.spacing);
-      const diffusionSteps = std > 0 ? AUTO_DIFFUSION_STEPS : 0;
-      const smooth = diffusionSteps ? (await anisotropicDiffusion(volume, { iterations: diffusionSteps, conductance }, options)).volume : volume;
+      const params = autoVesselParams(volume, seeds);
+      const smooth = params.diffusion ? (await anisotropicDiffusion(volume, params.diffusion, options)).volume : volume;
       lap('smooth');
-      const r = await adaptiveConnected(smooth, seeds, AUTO_GROWING, options);
+      const r = await adaptiveConnected(smooth, seeds, params.growing, options);
+      growing = params.growing;
+      // no smoothing (a noise-free seed neighbourhood) reports conductance 0 and 0 steps
       if (!r.converged) io.stderr(`warning: adaptive growth stopped after ${r.iterations} rounds without converging\n`);
-      auto = { conductance, diffusionSteps, rounds: r.iterations, converged: r.converged, thresholds: [r.thresholdMin, r.thresholdMax] };
+      auto = { conductance: params.diffusion?.conductance ?? 0, diffusionSteps: params.diffusion?.iterations ?? 0, rounds: r.iterations, converged: r.converged, thresholds: [r.thresholdMin, r.thresholdMax] };
       range = [r.thresholdMin, Infinity];
       result = r;
     } else {
@@ -150,7 +143,7 @@ export const segment: Command = {
     const manifest = await createManifest({
       tool: 'physiotwin segment',
       inputs: [{ name: input, data: new Uint8Array(await readFile(input)) }],
-      parameters: { seeds, lower: lower ?? null, upper: upper ?? null, auto: values.auto, largest: values.largest, fillHoles: fill, closeMm: closeMm ?? null, autoPipeline: auto ? { diffusionSteps: auto.diffusionSteps, conductance: auto.conductance, ...AUTO_GROWING } : null },
+      parameters: { seeds, lower: lower ?? null, upper: upper ?? null, auto: values.auto, largest: values.largest, fillHoles: fill, closeMm: closeMm ?? null, autoPipeline: auto ? { diffusionSteps: auto.diffusionSteps, conductance: auto.conductance, ...growing } : null },
       packages: { '@physiotwin/cli': VERSION },
       backend: { backend: result.backend, adapter: result.adapter },
       timings,
