@@ -62,10 +62,14 @@ function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return -1;
 }
 
-/** Keeps this thread busy for `ms` (a slow calling thread leaves most slices to the worker). */
-function busy(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
+/**
+ * Keeps this thread busy: for `pace` ms, or until `pace()` holds (at most 10 s). Blocking the calling thread leaves
+ * slices to the worker; waiting on what the worker has done (it marks files in shared memory) makes that
+ * deterministic on a loaded machine, where a fixed delay is not.
+ */
+function busy(pace: number | (() => boolean)): void {
+  const end = performance.now() + (typeof pace === 'number' ? pace : 10_000);
+  while (performance.now() < end && !(typeof pace === 'function' && pace()));
 }
 
 /** Resolves once `cond()` holds; rejects after `ms`. */
@@ -130,11 +134,11 @@ function watchedReader(paths: string[], o: { script?: (n: number) => string | un
 }
 
 /**
- * Loads the scan's only group with `reader` as every source's shared reader, the calling thread spending `slowMs`
- * after each slice it reads; `hereReads` is how many it read itself (progress counts those one by one, then jumps to
+ * Loads the scan's only group with `reader` as every source's shared reader, the calling thread waiting `pace`
+ * (see {@link busy}) after each slice it reads; `hereReads` is how many it read itself (progress counts those one by one, then jumps to
  * the total once the worker's are in).
  */
-async function loadWith(scan: ScanResult, reader: ReturnType<typeof createWorkerReader>, slowMs: number, options: OperationOptions = {}) {
+async function loadWith(scan: ScanResult, reader: ReturnType<typeof createWorkerReader>, pace: number | (() => boolean), options: OperationOptions = {}) {
   for (const s of scan.sources) s.sharedReader = reader;
   const done: number[] = [];
   const loaded = await loadVolume(scan.groups[0]!, scan.sources, {
@@ -142,7 +146,7 @@ async function loadWith(scan: ScanResult, reader: ReturnType<typeof createWorker
     onProgress: (e) => {
       done.push(e.done);
       options.onProgress?.(e);
-      busy(slowMs);
+      busy(pace);
     },
   });
   return { ...loaded, hereReads: done[done.length - 2]! };
@@ -195,15 +199,15 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     const paths = writeSeries('big', ...BIG);
     const scan = await scanDicomPaths([join(dir, 'big')], { strict: true });
     const w = watchedReader(paths);
-    // a slow calling thread (3 ms per slice): the worker must read most slices
-    const { volume, hereReads } = await loadWith(scan, w.reader, 3);
+    // the calling thread waits after each slice until the worker has read one: the worker must take part
+    const { volume, hereReads } = await loadWith(scan, w.reader, () => w.opened(0).length > 0);
     expect(volume.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(firstDifference(volume.data, expectedVolume(...BIG))).toBe(-1);
     const workerRead = w.opened(0);
     expect(workerRead.length).toBeGreaterThan(0);
     expect(hereReads).toBeLessThan(BIG[2]);
     // a second load uses the fresh worker started after the first (and it reads too)
-    const again = await loadWith(scan, w.reader, 3);
+    const again = await loadWith(scan, w.reader, () => w.opened(1).length > 0);
     expect(firstDifference(again.volume.data, volume.data)).toBe(-1);
     expect(w.opened(1).length).toBeGreaterThan(0);
   });
@@ -213,7 +217,7 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     const scan = await scanDicomPaths([join(dir, 'bigdie')], { strict: true });
     // the job's worker exits on its third read call: two slices read, the third claimed and never written
     const w = watchedReader(paths, { dieAtRead: (n) => (n === 0 ? 3 : undefined) });
-    const { volume } = await loadWith(scan, w.reader, 3);
+    const { volume } = await loadWith(scan, w.reader, () => w.opened(0).length >= 3);
     expect(w.exitCodes).toContain(7);
     expect(w.opened(0)).toHaveLength(3);
     expect(firstDifference(volume.data, expectedVolume(...BIG))).toBe(-1);
@@ -225,7 +229,7 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     const w = watchedReader(paths, { script: (n) => (n === 1 ? 'process.exit(9)' : undefined) });
     await loadWith(scan, w.reader, 0);
     await until(() => w.exitCodes.includes(9)); // the spare (worker 1) is gone
-    const { volume, hereReads } = await loadWith(scan, w.reader, 3);
+    const { volume, hereReads } = await loadWith(scan, w.reader, () => w.opened(2).length > 0);
     expect(firstDifference(volume.data, expectedVolume(...BIG))).toBe(-1);
     expect(w.opened(2).length).toBeGreaterThan(0);
     expect(hereReads).toBeLessThan(BIG[2]);
@@ -237,7 +241,7 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     // worker 1, the spare started when the first load settled, claims a slice of the second load and exits
     const w = watchedReader(paths, { dieAtRead: (n) => (n === 1 ? 1 : undefined) });
     await loadWith(scan, w.reader, 0);
-    const { volume } = await loadWith(scan, w.reader, 3);
+    const { volume } = await loadWith(scan, w.reader, () => w.opened(1).length >= 1);
     expect(w.exitCodes).toContain(7);
     expect(w.opened(1)).toHaveLength(1);
     expect(firstDifference(volume.data, expectedVolume(...BIG))).toBe(-1);
@@ -285,8 +289,9 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     const last = BIG[2] - 1;
     truncateSync(paths[last]!, 1000);
     const w = watchedReader(paths);
-    const err = await loadWith(scan, w.reader, 3).catch((e: unknown) => e);
-    expect(w.opened(0)).toContain(last); // the worker met it: the slow calling thread reads the first slices only
+    // the calling thread holds after its first slice until the worker has met the cut file
+    const err = await loadWith(scan, w.reader, () => w.opened(0).includes(last)).catch((e: unknown) => e);
+    expect(w.opened(0)).toContain(last);
     expect(isPhysiotwinError(err, 'DICOM_TRUNCATED')).toBe(true);
     expect(JSON.stringify((err as { location?: unknown }).location)).toContain(paths[last]);
   });
