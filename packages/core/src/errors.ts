@@ -29,7 +29,9 @@ export type ErrorCode =
   | 'GPU_VALIDATION'
   | 'GPU_OUT_OF_MEMORY'
   | 'GPU_LIMIT_EXCEEDED'
-  | 'GPU_DEVICE_LOST';
+  | 'GPU_DEVICE_LOST'
+  // the device runs, but its arithmetic cannot do what the operation needs (e.g. double-float emulation)
+  | 'GPU_UNSUPPORTED';
 
 /** Where in the input a problem was found: a file, a DICOM tag, a JSON path, a byte offset. */
 export interface ErrorLocation {
