@@ -1,7 +1,7 @@
 import { PhysiotwinError } from '@physiotwin/core';
 import type { EnsembleSamples } from './ensemble.js';
 import type { EnsembleTimeGrid } from './ensemble-schedule.js';
-import { KernelBuilder, type ParamPlan } from './ensemble-general.wgsl-gen.js';
+import { doubleFloatReason, KernelBuilder, type KernelPrecision, type ParamPlan } from './ensemble-general.wgsl-gen.js';
 import { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
 import { Integrator, initialState, keepSteadyCapacitances, simulate } from './solver.js';
 import { singularError } from './sparse.js';
@@ -13,12 +13,14 @@ export interface GeneralProblem extends EnsembleTimeGrid {
   /** Generated WGSL and the pipeline cache key derived from it. */
   code: string;
   kernel: string;
+  /** The kernel's arithmetic; the arrays below are f64 and travel as f32 or double-float pairs. */
+  precision: KernelPrecision;
   /** Per-variant parameter values (`np` per variant). */
-  vpar: Float32Array;
+  vpar: Float64Array;
   /** Constant matrix entries per variant, unsteady phase block then steady phase block (`nc` per variant). */
-  cst: Float32Array;
+  cst: Float64Array;
   /** Shared time-dependent values per step (`nd` per step), steady steps first. */
-  drive: Float32Array;
+  drive: Float64Array;
   np: number;
   nc: number;
   nd: number;
@@ -51,11 +53,14 @@ const PIVOT_WORK = 5e7;
  * pivot (non-zero, multipliers |l| <= 2^18) and reports a variant where the order fails; the caller re-runs
  * it with the f64 solver.
  *
+ * Precision: 'auto' generates a double-float kernel for models with a block whose results depend on values
+ * below f32 resolution (`doubleFloatReason`: ClosedLoopHeartAndPulmonary's ideal valves), f32 otherwise.
+ *
  * @param outputs unknown ids to summarise; @param splits outlet flow unknown ids
  * @throws PhysiotwinError `INVALID_ARGUMENT` for a block without a GPU generator, cycle-to-cycle
  *   convergence, or a non-finite sample value; `SOLVER_DIVERGED` for a structurally singular model
  */
-export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, outputs: number[], splits: number[]): GeneralProblem {
+export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, outputs: number[], splits: number[], precision: KernelPrecision | 'auto' = 'auto'): GeneralProblem {
   const settings = readSimulationSettings(config);
   const model = buildModel(config, settings);
   if (settings.useCycleToCycleError) {
@@ -78,7 +83,8 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
     isZero: (id) => !varied.has(id) && !prm[id]!.isSeries && prm[id]!.get(0) === 0,
     series: (id, t) => prm[id]!.get(t),
   };
-  const builder = new KernelBuilder(model, sys, plan);
+  const kernelPrecision = precision === 'auto' ? (doubleFloatReason(model) ? 'df' : 'f32') : precision;
+  const builder = new KernelBuilder(model, sys, plan, kernelPrecision);
   const T = model.period;
   const pts = settings.ptsPerCycle;
   const dt = T / (pts - 1);
@@ -119,7 +125,7 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
     if (nzF[s]) cstSlots.push(['F', s]);
   }
   const nc = cstSlots.length;
-  const cst = new Float32Array(2 * n * nc);
+  const cst = new Float64Array(2 * n * nc);
   for (const steady of phases) {
     integ.setPhase(steady, steady ? dtS : dt);
     const base = steady ? n * nc : 0;
@@ -131,7 +137,7 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
 
   // Shared drive values at t_n + alpha_f dt of every step, steady steps first.
   const nd = builder.drive.length;
-  const drive = new Float32Array((steadySteps + steps) * nd);
+  const drive = new Float64Array((steadySteps + steps) * nd);
   const af = integ.alphaF;
   for (const steady of phases) {
     integ.setPhase(steady, steady ? dtS : dt);
@@ -143,7 +149,7 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
     }
   }
 
-  const vpar = new Float32Array(n * builder.variantParams.length);
+  const vpar = new Float64Array(n * builder.variantParams.length);
   const np = builder.variantParams.length;
   for (let v = 0; v < n; v++) {
     builder.variantParams.forEach((id, c) => {
@@ -161,6 +167,7 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
     dofs: model.dofNames.length,
     code,
     kernel: `hemo/general-ensemble#${hash(code)}`,
+    precision: kernelPrecision,
     vpar,
     cst,
     drive,

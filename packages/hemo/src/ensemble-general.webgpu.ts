@@ -1,4 +1,5 @@
 import { checkBindingSizes, createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
+import { fromDoubleFloat, toDoubleFloat } from './double-float.js';
 import type { GeneralProblem } from './ensemble-general.js';
 import { cycleDispatches, variantWorkgroups } from './ensemble-schedule.js';
 
@@ -6,7 +7,7 @@ const WG = 64;
 
 /** Raw per-variant results of the general WebGPU ensemble. */
 export interface GeneralStats {
-  /** Per variant: sum, min, max of each output, then the sum of each split flow (f32 accumulators). */
+  /** Per variant: sum, min, max of each output, then the sum of each split flow (accumulated in the kernel's precision). */
   stats: Float64Array;
   /** Per variant: code (0 ok, 1 Newton failure, 2 static pivot failure), drive-table step, equation row, |residual| bits. */
   status: Uint32Array;
@@ -27,10 +28,14 @@ export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext):
   const N = p.dofs;
   const K = p.outputs.length;
   const NS = 3 * K + p.splits.length;
+  // Reals travel as f32 or as double-float pairs (hi, lo) of f32.
+  const df = p.precision === 'df';
+  const real = df ? toDoubleFloat : (x: ArrayLike<number>) => Float32Array.from(x);
+  const bytes = df ? 8 : 4;
   // every binding checked before anything is allocated (N variants can outgrow a binding long before memory)
-  checkBindingSizes(device, 'hemo/general-ensemble', { cst: p.cst.byteLength, vpar: p.vpar.byteLength, drive: p.drive.byteLength, state: 8 * N * p.n, stats: 4 * NS * p.n, status: 16 * p.n });
-  const state = new Float32Array(2 * N * p.n);
-  const stats = new Float32Array(NS * p.n);
+  checkBindingSizes(device, 'hemo/general-ensemble', { cst: bytes * p.cst.length, vpar: bytes * p.vpar.length, drive: bytes * p.drive.length, state: 2 * bytes * N * p.n, stats: bytes * NS * p.n, status: 16 * p.n });
+  const state = new Float64Array(2 * N * p.n);
+  const stats = new Float64Array(NS * p.n);
   for (let v = 0; v < p.n; v++) {
     state.set(p.y0, 2 * N * v);
     state.set(p.yd0, 2 * N * v + N);
@@ -42,11 +47,11 @@ export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext):
   const S = GPUBufferUsage.STORAGE;
   const label = 'hemo/general-ensemble';
   const bufs = {
-    vpar: createBufferFrom(device, p.vpar, S, `${label}:vpar`),
-    cst: createBufferFrom(device, p.cst, S, `${label}:cst`),
-    drive: createBufferFrom(device, p.drive, S, `${label}:drive`),
-    state: createBufferFrom(device, state, S, `${label}:state`),
-    stats: createBufferFrom(device, stats, S, `${label}:stats`),
+    vpar: createBufferFrom(device, real(p.vpar), S, `${label}:vpar`),
+    cst: createBufferFrom(device, real(p.cst), S, `${label}:cst`),
+    drive: createBufferFrom(device, real(p.drive), S, `${label}:drive`),
+    state: createBufferFrom(device, real(state), S, `${label}:state`),
+    stats: createBufferFrom(device, real(stats), S, `${label}:stats`),
     status: createBufferFrom(device, new Uint32Array(4 * p.n), S, `${label}:status`),
   };
   const dispatches = cycleDispatches(p);
@@ -56,11 +61,14 @@ export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext):
       const encoder = device.createCommandEncoder({ label });
       const entries = [bufs.vpar, bufs.cst, bufs.drive, bufs.state, bufs.stats, bufs.status];
       for (const d of dispatches) {
+        // The step coefficients in f64 as the CPU computes them (solver.ts Integrator.step).
+        const yc = p.gamma * d.dt;
+        const reals = [p.alphaM, p.alphaF, p.atol, p.period, 1 - 1 / p.gamma, yc, p.alphaF * yc];
         const u = createUniformBuffer(
           device,
           [
             ['u32', p.n], ['u32', d.steps], ['u32', d.offset], ['u32', d.first], ['u32', p.firstSummaryStep], ['u32', d.steady], ['u32', p.maxIter], ['u32', 0],
-            ['f32', d.dt], ['f32', p.alphaM], ['f32', p.alphaF], ['f32', p.gamma], ['f32', p.atol], ['f32', p.period],
+            ...Array.from(real(reals), (x): ['f32', number] => ['f32', x]),
           ],
           `${label}:params`,
         );
@@ -73,9 +81,9 @@ export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext):
       }
       device.queue.submit([encoder.finish()]);
     });
-    const out = new Float32Array(await readBuffer(device, bufs.stats, 4 * NS * p.n));
+    const out = new Float32Array(await readBuffer(device, bufs.stats, bytes * NS * p.n));
     const status = new Uint32Array(await readBuffer(device, bufs.status, 16 * p.n));
-    return { stats: Float64Array.from(out), status, count: p.steps + 1 - p.firstSummaryStep };
+    return { stats: df ? fromDoubleFloat(out) : Float64Array.from(out), status, count: p.steps + 1 - p.firstSummaryStep };
   } finally {
     for (const b of [...Object.values(bufs), ...uniforms]) b.destroy();
   }

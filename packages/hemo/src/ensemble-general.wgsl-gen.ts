@@ -3,7 +3,8 @@ import type { Block, ClosedLoopCoronaryBC, ElastanceChamber } from './blocks.js'
 import { fourierElastance } from './activation.js';
 import type { Model } from './model.js';
 import type { DaeSystem } from './system.js';
-import { generalEnsembleWgsl } from './generated/shaders.js';
+import { toDoubleFloat } from './ensemble-general.df.js';
+import { doubleFloatWgsl, generalEnsembleWgsl } from './generated/shaders.js';
 
 /**
  * WGSL generation for the general WebGPU ensemble kernel (skeleton: shaders/hemo/general-ensemble.wgsl).
@@ -43,6 +44,8 @@ interface BlockScope {
   yAt(dof: number): string;
   /** The current Newton iterate of a local unknown (assignable in postSolve). */
   y(j: number): string;
+  /** Emits `target = expr;` (a real-valued assignment, e.g. to `y(j)` in postSolve). */
+  assign(target: string, expr: string): void;
   /** Cycle time t mod T at the evaluation point; a shared drive value computed on the host. */
   tc(): string;
   drive(key: string, value: (t: number) => number): string;
@@ -52,7 +55,6 @@ interface BlockScope {
   scopeName(name: string): string;
   /** Cardiac period T (s). */
   period: number;
-  stmt(s: string): void;
   E(i: number, j: number, expr: string): void;
   F(i: number, j: number, expr: string): void;
   Dy(i: number, j: number, expr: string): void;
@@ -70,9 +72,17 @@ interface Generator {
   time?(g: BlockScope, b: Block): void;
   solution?(g: BlockScope, b: Block): void;
   postSolve?(g: BlockScope, b: Block): void;
-  /** When Newton has converged, on the state it keeps. */
+  /** When Newton has converged, on the state it keeps (f32 kernels only: double-float ones keep the f64 scheme). */
   converged?(g: BlockScope, b: Block): void;
+  /**
+   * Why this block's results depend on values below f32 resolution, so that only a double-float kernel
+   * reproduces the f64 solver within 1e-3 ('auto' precision then chooses double-float).
+   */
+  needsDoubleFloat?: string;
 }
+
+/** Arithmetic of a generated kernel: f32, or double-float pairs of f32 (about 2^-48 relative, shaders/hemo/double-float.wgsl). */
+export type KernelPrecision = 'f32' | 'df';
 
 const f = (x: number): string => {
   const s = String(x);
@@ -208,6 +218,8 @@ const GENERATORS: Record<string, Generator> = {
   ClosedLoopCoronaryLeft: { solution: coronarySolution },
   ClosedLoopCoronaryRight: { solution: coronarySolution },
   ClosedLoopHeartAndPulmonary: {
+    needsDoubleFloat:
+      'its ideal valves reopen at the step decided by the sign of a closed valve\'s leftover flow (about 1e-6 mL/s, the last Newton increment, see converged()), which f32 rounding cannot resolve',
     time(g) {
       const AA = g.let('AA', `wrapping_cosine(${g.tc()}, P.period, ${g.p('Tsa')}, ${g.p('tpwave')})`);
       const T = g.period;
@@ -257,15 +269,16 @@ const GENERATORS: Record<string, Generator> = {
     },
     postSolve(g) {
       // A closed valve's flow is reset before the Newton update, as the CPU block's postSolve does.
-      for (const j of [5, 8, 12, 15]) g.stmt(`${g.y(j)} = select(${g.y(j)}, 0.0, ${g.scopeName(`val${j}`)} < 0.5);`);
+      for (const j of [5, 8, 12, 15]) g.assign(g.y(j), `select(${g.y(j)}, 0.0, ${g.scopeName(`val${j}`)} < 0.5)`);
     },
     converged(g) {
       // After the last update a closed valve's flow is gamma dt times the last Newton increment: it enters
       // no equation (its coefficients are the zero valve switches) and tends to 0 as Newton converges
       // (about 1e-6 mL/s in f64 at absolute_tolerance 1e-8). In f32 that increment is rounding noise, and a
       // positive one opens the valve at the next step whatever the pressures (seen: a valve held open
-      // against the gradient, -7e3 mL/s of backflow). The kernel takes the limit, 0.
-      for (const j of [5, 8, 12, 15]) g.stmt(`${g.y(j)} = select(${g.y(j)}, 0.0, ${g.scopeName(`val${j}`)} < 0.5);`);
+      // against the gradient, -7e3 mL/s of backflow). The f32 kernel takes the limit, 0; its summaries then
+      // differ from the f64 ones by a few 1e-3. The double-float kernel keeps the leftover, as the f64 solver.
+      for (const j of [5, 8, 12, 15]) g.assign(g.y(j), `select(${g.y(j)}, 0.0, ${g.scopeName(`val${j}`)} < 0.5)`);
     },
   },
 };
@@ -284,8 +297,25 @@ function coronarySolution(g: BlockScope, b: Block): void {
 /** Block types the WebGPU ensemble kernel supports. */
 export const GENERAL_GPU_BLOCK_TYPES: readonly string[] = Object.keys(GENERATORS);
 
-/** Unit roundoff of f32 (2^-24). */
-const U32 = 2 ** -24;
+/**
+ * Why a model needs a double-float kernel to match the f64 solver within 1e-3 (the first block that says
+ * so), or undefined when f32 suffices.
+ */
+export function doubleFloatReason(model: Model): string | undefined {
+  for (const b of model.blocks) {
+    const why = GENERATORS[b.type]?.needsDoubleFloat;
+    if (why) return `${b.type} '${b.name}': ${why}`;
+  }
+  return undefined;
+}
+
+/** Unit roundoff of each kernel precision: f32 2^-24; double-float 2^-48 (hi + lo carry 48 bits). */
+const UNIT_ROUNDOFF: Record<KernelPrecision, number> = { f32: 2 ** -24, df: 2 ** -48 };
+
+/** Kernel values that are not reals (every other identifier the generated expressions use is). */
+const U32_NAMES = new Set(['it', 'worst', 'P.n', 'P.steps', 'P.stepOffset', 'P.firstStep', 'P.statsFrom', 'P.steady', 'P.maxIter', 'P.opaque']);
+const BOOL_NAMES = new Set(['conv', 'fin', 'pok']);
+const kindOf = (name: string): 'u32' | 'bool' | undefined => (U32_NAMES.has(name) ? 'u32' : BOOL_NAMES.has(name) ? 'bool' : undefined);
 
 /**
  * Builds the kernel of one model. `new KernelBuilder(...)` runs the block generators (which fixes the
@@ -310,13 +340,17 @@ export class KernelBuilder {
   private readonly written = { E: new Set<number>(), F: new Set<number>(), Dy: new Set<number>(), Dd: new Set<number>(), C: new Set<number>() };
   private readonly slotIndex = new Map<number, number>();
   private readonly n: number;
+  /** A real-valued expression, written in f32 WGSL, in this kernel's arithmetic. */
+  private readonly rx: (expr: string) => string;
 
   constructor(
     private readonly model: Model,
     private readonly sys: DaeSystem,
     private readonly plan: ParamPlan,
+    readonly precision: KernelPrecision = 'f32',
   ) {
     this.n = model.dofNames.length;
+    this.rx = precision === 'df' ? (e) => toDoubleFloat(e, kindOf) : (e) => e;
     sys.rows.forEach((r, s) => this.slotIndex.set(r * this.n + sys.cols[s]!, s));
     model.blocks.forEach((b, bi) => {
       const gen = GENERATORS[b.type];
@@ -324,7 +358,7 @@ export class KernelBuilder {
       if (gen.time) gen.time(this.scope(b, bi, this.time), b);
       if (gen.solution) gen.solution(this.scope(b, bi, this.solution), b);
       if (gen.postSolve) gen.postSolve(this.scope(b, bi, this.post), b);
-      if (gen.converged) gen.converged(this.scope(b, bi, this.conv), b);
+      if (gen.converged && precision === 'f32') gen.converged(this.scope(b, bi, this.conv), b);
     });
   }
 
@@ -361,7 +395,7 @@ export class KernelBuilder {
       const s = this.slot(b, i, j);
       if (this.written[kind].has(s)) throw new Error(`internal: ${kind} entry ${s} is written twice`);
       this.written[kind].add(s);
-      out.push(`let ${kind}${s} = ${expr};`);
+      out.push(`let ${kind}${s} = ${this.rx(expr)};`);
     };
     const pidOf = (name: string): number => {
       const id = b.pid[name];
@@ -376,15 +410,15 @@ export class KernelBuilder {
       yda: (j) => `yda${b.v[j]!}`,
       yAt: (dof) => `ya${dof}`,
       y: (j) => `y${b.v[j]!}`,
+      assign: (target, expr) => out.push(`${target} = ${this.rx(expr)};`),
       tc: () => this.driveValue('cycle-time', (t) => t % this.model.period),
       drive: (key, value) => this.driveValue(key, value),
       let: (name, expr) => {
-        out.push(`let ${prefix}${name} = ${expr};`);
+        out.push(`let ${prefix}${name} = ${this.rx(expr)};`);
         return `${prefix}${name}`;
       },
       scopeName: (name) => `${prefix}${name}`,
       period: this.model.period,
-      stmt: (s) => out.push(s),
       E: (i, j, e) => set('E', i, j, e),
       F: (i, j, e) => set('F', i, j, e),
       Dy: (i, j, e) => set('Dy', i, j, e),
@@ -393,8 +427,9 @@ export class KernelBuilder {
         const r = b.e[i]!;
         if (this.written.C.has(r)) throw new Error(`internal: C entry ${r} is written twice`);
         this.written.C.add(r);
-        out.push(`let C${r} = ${expr};`);
-        if (scale !== undefined) {
+        out.push(`let C${r} = ${this.rx(expr)};`);
+        // The rounding scale serves the f32 convergence test only (double-float kernels test as the CPU).
+        if (scale !== undefined && this.precision === 'f32') {
           out.push(`let Cs${r} = ${scale};`);
           this.cScaled.add(r);
         }
@@ -431,6 +466,8 @@ export class KernelBuilder {
     const ND = this.drive.length;
     const NC = cstSlots.length;
     const NS = 3 * outputs.length + splits.length;
+    const rx = this.rx;
+    const df = this.precision === 'df';
 
     const load: string[] = ['_ = vpar[0]; _ = cst[0]; _ = drive[0]; _ = stats[0];'];
     for (let c = 0; c < NP; c++) load.push(`let pv${c} = vpar[v * ${NP}u + ${c}u];`);
@@ -448,10 +485,10 @@ export class KernelBuilder {
     for (let c = 0; c < ND; c++) time.push(`let dv${c} = drive[k * ${ND}u + ${c}u];`);
     time.push(...this.time);
     const predictor: string[] = [];
-    for (let d = 0; d < n; d++) predictor.push(`let yo${d} = y${d}; let ydo${d} = yd${d}; yd${d} = ydo${d} * c0;`);
+    for (let d = 0; d < n; d++) predictor.push(`let yo${d} = y${d}; let ydo${d} = yd${d}; yd${d} = ${rx(`ydo${d} * c0`)};`);
 
     const newton: string[] = [];
-    for (let d = 0; d < n; d++) newton.push(`let ya${d} = yo${d} + (y${d} - yo${d}) * P.alphaF; let yda${d} = ydo${d} + (yd${d} - ydo${d}) * P.alphaM;`);
+    for (let d = 0; d < n; d++) newton.push(`let ya${d} = ${rx(`yo${d} + (y${d} - yo${d}) * P.alphaF`)}; let yda${d} = ${rx(`ydo${d} + (yd${d} - ydo${d}) * P.alphaM`)};`);
     newton.push(...this.solution);
     // Residual r = -(C + E ydot_am + F y_af) per equation, and the magnitude its f32 evaluation rounds at:
     // |C| + sum |E| (|ydot_n| + |ydot|) + |F| (|y_n| + |y|) (the interpolated y_af, ydot_am inherit the
@@ -471,7 +508,7 @@ export class KernelBuilder {
       }
     }
     // worst: the equation furthest above its tolerance (ratio |r| / tol), reported on failure with its |r|.
-    newton.push('var conv = true; var fin = true; var worst = 0u; var worstRatio = 0.0; var maxRes = 0.0;');
+    newton.push('var conv = true; var fin = true; var worst = 0u; var worstRatio = R(); var maxRes = R();');
     for (let r = 0; r < n; r++) {
       const t = w.C.has(r) ? [`C${r}`, ...terms[r]!] : terms[r]!;
       const sc = w.C.has(r) ? [this.cScaled.has(r) ? `Cs${r}` : `abs(C${r})`, ...scale[r]!] : scale[r]!;
@@ -479,19 +516,28 @@ export class KernelBuilder {
         t.push('0.0');
         sc.push('0.0');
       }
-      // Convergence in f32: |r| below absolute_tolerance or below the rounding level of evaluating this
-      // equation in f32, 4 (t + 2) 2^-24 times its magnitude (t terms, the interpolation and the stored
-      // unknowns each add about 2^-24 relative; a factor 4 of margin): absolute_tolerance (1e-8) lies below
-      // that level at the magnitudes of these models (pressures 1e0-1e5, flows 1e0-1e3).
-      const rt = 4 * (t.length + 2) * U32;
-      newton.push(`let r${r} = -(${t.join(' + ')});`);
-      newton.push(`let ar${r} = abs(r${r}); let tr${r} = max(P.atol, ${f(rt)} * (${sc.join(' + ')})); fin = fin & (ar${r} <= 3.0e38); conv = conv & (ar${r} < tr${r});`);
-      newton.push(`let q${r} = ar${r} / tr${r}; worst = select(worst, ${r}u, q${r} > worstRatio); maxRes = select(maxRes, ar${r}, q${r} > worstRatio); worstRatio = max(worstRatio, q${r});`);
+      newton.push(`let r${r} = ${rx(`-(${t.join(' + ')})`)};`);
+      newton.push(`let ar${r} = ${rx(`abs(r${r})`)}; fin = fin & ${rx(`(ar${r} <= 3.0e38)`)};`);
+      if (df) {
+        // Double-float: the CPU's test, |r| < absolute_tolerance for every equation (its rounding, about
+        // 2^-48 of the magnitudes, lies below 1e-8 for these models; where it does not, Newton runs out of
+        // iterations and the variant is re-run on the CPU).
+        newton.push(`conv = conv & ${rx(`(ar${r} < P.atol)`)}; worst = select(worst, ${r}u, ${rx(`ar${r} > maxRes`)}); maxRes = ${rx(`max(maxRes, ar${r})`)};`);
+      } else {
+        // Convergence in f32: |r| below absolute_tolerance or below the rounding level of evaluating this
+        // equation in f32, 4 (t + 2) 2^-24 times its magnitude (t terms, the interpolation and the stored
+        // unknowns each add about 2^-24 relative; a factor 4 of margin): absolute_tolerance (1e-8) lies below
+        // that level at the magnitudes of these models (pressures 1e0-1e5, flows 1e0-1e3).
+        const rt = 4 * (t.length + 2) * UNIT_ROUNDOFF.f32;
+        newton.push(`let tr${r} = max(P.atol, ${f(rt)} * (${sc.join(' + ')})); conv = conv & (ar${r} < tr${r});`);
+        newton.push(`let q${r} = ar${r} / tr${r}; worst = select(worst, ${r}u, q${r} > worstRatio); maxRes = select(maxRes, ar${r}, q${r} > worstRatio); worstRatio = max(worstRatio, q${r});`);
+      }
     }
-    // At least one Newton update per step, as the CPU in practice (its 1e-8 is never met by the predictor):
-    // the update is what resets the flow of a valve that closed (postSolve).
-    newton.push(`if (conv & fin & (it > 0u)) { ${this.conv.join(' ')} break; }`);
-    newton.push('if (it + 1u == P.maxIter || !fin) { code = 1u; frow = worst; fres = maxRes; break; }');
+    // f32: at least one Newton update per step, as the CPU in practice (its 1e-8 is never met by the
+    // predictor): the update is what resets the flow of a valve that closed (postSolve). Double-float: exactly
+    // the CPU's loop.
+    newton.push(df ? 'if (conv & fin) { break; }' : `if (conv & fin & (it > 0u)) { ${this.conv.join(' ')} break; }`);
+    newton.push(`if (it + 1u == P.maxIter || !fin) { code = 1u; frow = worst; fres = ${df ? 'maxRes.x' : 'maxRes'}; break; }`);
     // Newton matrix J = alpha_m (E + dC/dydot) + alpha_f gamma dt (F + dC/dy) on the pattern, then Gaussian
     // elimination in the static pivot order, unrolled on the pattern (fill-in created as needed), with the
     // right-hand side (the residual) eliminated alongside. Every value is a new `let` (SSA names).
@@ -501,38 +547,40 @@ export class KernelBuilder {
       const fy = [hasF(s) ? `F${s}` : '', w.Dy.has(s) ? `Dy${s}` : ''].filter(Boolean).join(' + ');
       const parts = [e ? `(${e}) * P.alphaM` : '', fy ? `(${fy}) * jy` : ''].filter(Boolean);
       const name = `a${rows[s]!}_${cols[s]!}`;
-      newton.push(`let ${name} = ${parts.join(' + ')};`);
+      newton.push(`let ${name} = ${rx(parts.join(' + '))};`);
       present[rows[s]!]!.set(cols[s]!, name);
     }
     const rhs = Array.from({ length: n }, (_, r) => `r${r}`);
     let version = 0;
-    // Safety of the static order: a pivot must be non-zero and every multiplier |l| <= 2^18, so that the
-    // rounding noise an update adds (about |l| 2^-24 of the pivot row's entries) stays below 2^-6 of them.
-    // Larger multipliers are legitimate in f64 (e.g. a ValveTanh status row while the valve switches) and
-    // an inexact factorisation only slows Newton (convergence is judged on the f32 residual), but beyond
-    // that bound the update is noise; such a variant is re-run on the CPU.
+    // Safety of the static order: a pivot must be non-zero and every multiplier |l| <= 2^-6 / u (u the unit
+    // roundoff: 2^18 in f32, 2^42 in double-float), so that the rounding noise an update adds (about |l| u
+    // of the pivot row's entries) stays below 2^-6 of them. Larger multipliers are legitimate in f64 (e.g. a
+    // ValveTanh status row while the valve switches) and an inexact factorisation only slows Newton
+    // (convergence is judged on the residual), but beyond that bound the update is noise; such a variant is
+    // re-run on the CPU.
+    const lmax = f(2 ** -6 / UNIT_ROUNDOFF[this.precision]);
     newton.push('var pok = true;');
     const done = new Uint8Array(n);
     for (let k = 0; k < n; k++) {
       const p = perm[k]!;
       const piv = present[p]!.get(k);
       if (piv === undefined) throw new Error(`internal: pivot row ${p} has no entry in column ${k}`);
-      newton.push(`let ip${k} = 1.0 / ${piv}; pok = pok & (abs(${piv}) > 0.0);`);
+      newton.push(`let ip${k} = ${rx(`1.0 / ${piv}`)}; pok = pok & ${rx(`(abs(${piv}) > 0.0)`)};`);
       done[p] = 1;
       const upper = [...present[p]!].filter(([j]) => j > k).sort((a, b) => a[0] - b[0]);
       for (let i = 0; i < n; i++) {
         const aik = present[i]!.get(k);
         if (done[i] || aik === undefined) continue;
         const l = `l${i}_${k}`;
-        newton.push(`let ${l} = ${aik} * ip${k}; pok = pok & (abs(${l}) <= 262144.0);`);
+        newton.push(`let ${l} = ${rx(`${aik} * ip${k}`)}; pok = pok & ${rx(`(abs(${l}) <= ${lmax})`)};`);
         for (const [j, apj] of upper) {
           const aij = present[i]!.get(j);
           const name = `a${i}_${j}_${++version}`;
-          newton.push(aij === undefined ? `let ${name} = -${l} * ${apj};` : `let ${name} = ${aij} - ${l} * ${apj};`);
+          newton.push(`let ${name} = ${rx(aij === undefined ? `-${l} * ${apj}` : `${aij} - ${l} * ${apj}`)};`);
           present[i]!.set(j, name);
         }
         const x = `x${i}_${++version}`;
-        newton.push(`let ${x} = ${rhs[i]!} - ${l} * ${rhs[p]!};`);
+        newton.push(`let ${x} = ${rx(`${rhs[i]!} - ${l} * ${rhs[p]!}`)};`);
         rhs[i] = x;
       }
     }
@@ -541,19 +589,23 @@ export class KernelBuilder {
     for (let k = n - 1; k >= 0; k--) {
       const p = perm[k]!;
       const upper = [...present[p]!].filter(([j]) => j > k).sort((a, b) => a[0] - b[0]);
-      newton.push(`let dx${k} = (${rhs[p]!}${upper.map(([j, apj]) => ` - ${apj} * dx${j}`).join('')}) * ip${k};`);
+      newton.push(`let dx${k} = ${rx(`(${rhs[p]!}${upper.map(([j, apj]) => ` - ${apj} * dx${j}`).join('')}) * ip${k}`)};`);
     }
     newton.push(...this.post);
-    for (let d = 0; d < n; d++) newton.push(`yd${d} = yd${d} + dx${d}; y${d} = y${d} + dx${d} * yc;`);
+    for (let d = 0; d < n; d++) newton.push(`yd${d} = ${rx(`yd${d} + dx${d}`)}; y${d} = ${rx(`y${d} + dx${d} * yc`)};`);
 
     const stats: string[] = [];
-    outputs.forEach((d, j) => stats.push(`st${3 * j} = st${3 * j} + y${d}; st${3 * j + 1} = min(st${3 * j + 1}, y${d}); st${3 * j + 2} = max(st${3 * j + 2}, y${d});`));
-    splits.forEach((d, j) => stats.push(`st${3 * outputs.length + j} = st${3 * outputs.length + j} + y${d};`));
+    outputs.forEach((d, j) => stats.push(`st${3 * j} = ${rx(`st${3 * j} + y${d}`)}; st${3 * j + 1} = ${rx(`min(st${3 * j + 1}, y${d})`)}; st${3 * j + 2} = ${rx(`max(st${3 * j + 2}, y${d})`)};`));
+    splits.forEach((d, j) => stats.push(`st${3 * outputs.length + j} = ${rx(`st${3 * outputs.length + j} + y${d}`)};`));
     const store: string[] = [];
     for (let d = 0; d < n; d++) store.push(`state[sb + ${d}u] = y${d}; state[sb + ${n + d}u] = yd${d};`);
     for (let j = 0; j < NS; j++) store.push(`stats[tb + ${j}u] = st${j};`);
 
-    const sections: Record<string, string[]> = { load, stats, time, predictor, newton, store };
+    // Double-float: the library, and its fence value read from a uniform (always 0) so that no compiler can
+    // fold it (see shaders/hemo/double-float.wgsl).
+    const prelude = df ? [...doubleFloatWgsl.split('\n'), 'alias R = vec2<f32>;'] : ['alias R = f32;'];
+    const init = df ? ['df_opaque = P.opaque;'] : [];
+    const sections: Record<string, string[]> = { prelude, init, load, stats, time, predictor, newton, store };
     return generalEnsembleWgsl.replace(/^(\s*)\/\/ @insert (\w+)\s*$/gm, (_, indent: string, name: string) => {
       const body = sections[name];
       if (!body) throw new Error(`internal: no section '${name}' for the general-ensemble skeleton`);

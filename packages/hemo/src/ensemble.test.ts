@@ -153,26 +153,49 @@ describeBackends('hemo ensemble (general models)', (b) => {
     });
   }
 
-  it('closed loop (ClosedLoopHeartAndPulmonary, ideal valves): every variant converges', async () => {
-    // Not held to 1e-3: the f64 reference leaves about 1e-6 mL/s (gamma dt times the last Newton increment)
-    // in a closed ideal valve and the step at which a valve reopens depends on it, which f32 cannot
-    // resolve; the kernel sets it to 0 (see ensemble-general.wgsl-gen.ts) and its summaries differ from
-    // the f64 ones by a few 1e-3 (means) up to about 1e-1 (valve flow extrema). Asserted: the f32 Newton
-    // converges at every step of every variant (no CPU re-run), and the means differ by less than what moving
-    // valve events by one step can explain: a one-step shift changes a cycle mean by at most max |x| dt / T,
-    // 1/99 of max |x| here (99 steps per cycle). A wrong kernel (a wrong block term) misses that by far.
+  it('closed loop (ClosedLoopHeartAndPulmonary, ideal valves): agrees with the f64 solver per variant (double-float kernel)', async () => {
+    // The f64 solver leaves about 1e-6 mL/s (gamma dt times the last Newton increment) in a closed ideal
+    // valve, and the step at which a valve reopens depends on its sign; f32 cannot resolve it (its summaries
+    // differ by a few 1e-3, extrema by up to 1e-1), so 'auto' precision runs this model in double-float:
+    // states, residuals and the LU in pairs of f32 (about 2^-48 relative per operation, shaders/hemo/double-float.wgsl),
+    // the CPU's Newton loop and convergence test. The f64 solution moves by about 0.5 of a relative input
+    // perturbation (1e-7 in the inputs moves the summaries by 5e-8, see ../fixtures/hemo/README), so pairs
+    // track it to far below the issue's 1e-3; 1e-3 is the bound asserted on means, minima and maxima.
     const cfg = fixture('closedLoopHeart_singleVessel', { number_of_cardiac_cycles: 2 });
     const s: EnsembleSamples = { names: ['RCR_aorta.Rd', 'CLH.Elv_s'], values: Float64Array.of(1.2, 3.1, 1.5, 2.8) };
     const sum = await simulateEnsemble(cfg, s, b.options());
     expect(sum.cpuVariants).toEqual([]);
-    let worstMean = 0;
+    expect(sum.precision).toBe(b.backend === 'cpu' ? 'f64' : 'df');
+    let worst = 0;
     for (let v = 0; v < sum.n; v++) {
       referenceSummary(cfg, s, v, sum.outputs).forEach((r, k) => {
-        worstMean = Math.max(worstMean, Math.abs(sum.mean[v * sum.outputs.length + k]! - r.mean) / (r.scale || 1));
+        const o = v * sum.outputs.length + k;
+        for (const [got, want] of [[sum.mean[o]!, r.mean], [sum.min[o]!, r.min], [sum.max[o]!, r.max]] as const) worst = Math.max(worst, Math.abs(got - want) / (r.scale || 1));
       });
     }
-    console.info(`[${b.backend}] closed loop: max difference of the means to the f64 solver ${worstMean.toExponential(2)} (relative to max |x|)`);
-    expect(worstMean).toBeLessThan(b.backend === 'cpu' ? 1e-12 : 1 / 99);
+    console.info(`[${b.backend}] closed loop: max difference to the f64 solver ${worst.toExponential(2)} (relative to max |x|)`);
+    expect(worst).toBeLessThan(b.backend === 'cpu' ? 1e-12 : 1e-3);
+  });
+
+  it("precision 'df' runs any supported model in double-float (tanh valves, exponential chamber)", async () => {
+    // Same circuit as 'chamber_elastance_inductor (exponential)': ValveTanh (df_tanh_safe) and an exponential
+    // chamber (df_exp). Double-float pairs carry 2^-48 relative per operation and the kernel runs the CPU's
+    // Newton loop and test, so its summaries follow the f64 ones far closer than f32 (2.5e-5 above): 1e-9
+    // allows the LU's amplification of 2^-48 (observed below 1e-12); the CPU ignores the option (f64).
+    const cfg = exponentialChamber();
+    const s: EnsembleSamples = { names: ['ventricle.Kxp'], values: Float64Array.of(0.3, 0.5) };
+    const sum = await simulateEnsemble(cfg, s, { ...b.options(), precision: 'df' });
+    expect(sum.precision).toBe(b.backend === 'cpu' ? 'f64' : 'df');
+    expect(sum.cpuVariants).toEqual([]);
+    let worst = 0;
+    for (let v = 0; v < sum.n; v++) {
+      referenceSummary(cfg, s, v, sum.outputs).forEach((r, k) => {
+        const o = v * sum.outputs.length + k;
+        for (const [got, want] of [[sum.mean[o]!, r.mean], [sum.min[o]!, r.min], [sum.max[o]!, r.max]] as const) worst = Math.max(worst, Math.abs(got - want) / (r.scale || 1));
+      });
+    }
+    console.info(`[${b.backend}] exponential chamber, precision df: max difference to the f64 solver ${worst.toExponential(2)} (relative to max |x|)`);
+    expect(worst).toBeLessThan(b.backend === 'cpu' ? 1e-12 : 1e-9);
   });
 
   it('a single-cycle RCR ensemble (the initial state is in the summary) runs on either backend', async () => {
@@ -204,11 +227,12 @@ describeBackends('hemo ensemble (general models)', (b) => {
 });
 
 describe('hemo ensemble backends', () => {
-  it("'auto' runs models without a GPU kernel on the CPU; unknown backends are rejected", async () => {
+  it("'auto' runs models without a GPU kernel on the CPU; unknown backends and precisions are rejected", async () => {
     const cfg = fixture('pulsatileFlow_R_coronary', { number_of_cardiac_cycles: 1 });
     const s: EnsembleSamples = { names: ['OUT.Ra1'], values: Float64Array.of(100) };
     expect((await simulateEnsemble(cfg, s, { backend: 'auto' })).backend).toBe('cpu');
     await expect(simulateEnsemble(cfg, s, { backend: 'gpu' as 'cpu' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(simulateEnsemble(cfg, s, { precision: 'f64' as 'df' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/precision must be/) });
   });
 
   it('rejects empty and non-finite samples before any backend runs, naming the variant', async () => {

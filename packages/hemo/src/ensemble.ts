@@ -8,7 +8,8 @@ import { rcrEnsembleCpu } from './ensemble-rcr.cpu.js';
 import { rcrEnsembleWebgpu } from './ensemble-rcr.webgpu.js';
 import { generalProblem } from './ensemble-general.js';
 import { generalEnsembleWebgpu } from './ensemble-general.webgpu.js';
-import { GENERAL_GPU_BLOCK_TYPES } from './ensemble-general.wgsl-gen.js';
+import { doubleFloatReason, GENERAL_GPU_BLOCK_TYPES } from './ensemble-general.wgsl-gen.js';
+import { probeDoubleFloat } from './double-float.js';
 
 /** Ensemble variants: parameter columns `block.param` and one row of values per variant. */
 export interface EnsembleSamples {
@@ -29,6 +30,13 @@ export interface EnsembleOptions {
   gpu?: GpuContext;
   /** Unknowns to summarise (names as in variable-based output). @default every node pressure and flow */
   outputs?: string[];
+  /**
+   * Arithmetic of the generated WebGPU kernel for general models: 'f32', 'df' (double-float: pairs of f32,
+   * about 2^-48 relative, several times slower), or 'auto': double-float for models whose f32 results
+   * cannot match the f64 solver within 1e-3 (ClosedLoopHeartAndPulmonary's ideal valves), f32 otherwise.
+   * The RCR kernel is always f32 and the CPU always f64. @default 'auto'
+   */
+  precision?: 'auto' | 'f32' | 'df';
 }
 
 /** Per-variant summaries over the last cardiac cycle (the rows svZeroDSolver writes by default). */
@@ -49,9 +57,11 @@ export interface EnsembleSummary {
    * (cpu) or the generated per-model kernel (webgpu).
    */
   kernel: 'rcr' | 'general';
+  /** Arithmetic the summaries were computed in: 'f64' on the CPU, 'f32' or 'df' (double-float) on WebGPU. */
+  precision: 'f64' | 'f32' | 'df';
   /**
    * Variants of a webgpu 'general' run that the GPU handed to the f64 CPU solver: Newton did not converge
-   * in f32, or the static pivot order failed for them. Empty otherwise.
+   * in the kernel's precision, or the static pivot order failed for them. Empty otherwise.
    */
   cpuVariants: number[];
 }
@@ -202,15 +212,18 @@ export function rcrProblem(config: SvZeroDConfig, samples: EnsembleSamples): Rcr
  * DAE reduces to one recurrence per variant for Pc (exact Newton solution of each step), in f64 typed-array
  * loops on the CPU, or in f32 on WebGPU with one variant per invocation and the whole time loop on the
  * device (one cardiac cycle per dispatch). Other models run the full f64 solver once per variant on the CPU,
- * or on WebGPU a kernel generated for the model (ensemble-general.ts: f32 states, one variant per
- * invocation, the whole generalized-alpha/Newton time loop on the device with an unrolled sparse LU in a
- * static pivot order, one dispatch per cycle) for the block types in `GENERAL_GPU_BLOCK_TYPES`; variants
- * whose f32 Newton fails are re-run by the f64 solver (listed in `cpuVariants`).
+ * or on WebGPU a kernel generated for the model (ensemble-general.ts: f32 or double-float states, see
+ * `options.precision`; one variant per invocation, the whole generalized-alpha/Newton time loop on the
+ * device with an unrolled sparse LU in a static pivot order, one dispatch per cycle) for the block types in
+ * `GENERAL_GPU_BLOCK_TYPES`; variants
+ * whose Newton fails on the GPU are re-run by the f64 solver (listed in `cpuVariants`).
  *
  * @param samples parameter overrides per variant (keys `block.param`)
  * @throws PhysiotwinError `CONFIG_INVALID` (bad config or parameter key), `INVALID_ARGUMENT` (no variants, a
  *   non-finite sample, the webgpu backend for a block type or option without a GPU kernel, missing device,
- *   unknown backend), `GPU_*` codes from the device (limits, out of memory, lost device),
+ *   unknown backend or precision), `GPU_*` codes from the device (limits, out of memory, lost device;
+ *   `GPU_UNSUPPORTED` when a double-float kernel is needed and the device's arithmetic fails the
+ *   double-float probe: 'auto' then runs on the CPU),
  *   `SOLVER_DIVERGED` (naming the variant, time and block)
  * @example
  * ```ts
@@ -230,6 +243,8 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
     const cols = samples.names.length;
     throw new PhysiotwinError('INVALID_ARGUMENT', `samples: variant ${Math.floor(bad / cols)}, ${samples.names[bad % cols]} = ${samples.values[bad]} is not finite`);
   }
+  const precision = options.precision ?? 'auto';
+  if (!['auto', 'f32', 'df'].includes(precision)) throw new PhysiotwinError('INVALID_ARGUMENT', `precision must be 'auto', 'f32' or 'df', got ${JSON.stringify(precision)}`);
   const settings = readSimulationSettings(config);
   const model = buildModel(config, settings);
   for (const k of samples.names) if (!model.paramIds.has(k)) throw invalid(`no parameter '${k}' in this model`, k);
@@ -259,8 +274,25 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
     throw new PhysiotwinError('INVALID_ARGUMENT', `backend must be 'auto', 'cpu' or 'webgpu', got ${JSON.stringify(requested)}`);
   }
   if (backend === 'webgpu' && !options.gpu) throw new PhysiotwinError('INVALID_ARGUMENT', "the 'webgpu' backend needs options.gpu");
-  // A single cycle also summarises the initial state, which the RCR WebGPU kernel does not; the general one does.
-  if (prob && !(backend === 'webgpu' && prob.firstSummaryStep === 0)) {
+  // The RCR kernel (f32 on WebGPU) unless the general kernel is needed: a single cycle also summarises the
+  // initial state, which the RCR WebGPU kernel does not, and double-float was asked for.
+  const useRcr = prob !== undefined && !(backend === 'webgpu' && (prob.firstSummaryStep === 0 || precision === 'df'));
+  // A double-float kernel needs f32 arithmetic that keeps error-free transformations exact; one probe per device.
+  const kernelPrecision = precision === 'auto' ? (doubleFloatReason(model) ? 'df' : 'f32') : precision;
+  if (backend === 'webgpu' && !useRcr && kernelPrecision === 'df') {
+    const probe = await probeDoubleFloat(options.gpu!.device);
+    if (!probe.ok) {
+      if (requested === 'auto') backend = 'cpu';
+      else {
+        const worst = Object.entries(probe.maxError).sort((a, b) => b[1] - a[1])[0]!;
+        throw new PhysiotwinError(
+          'GPU_UNSUPPORTED',
+          `this device's f32 arithmetic does not support double-float emulation (probe: ${worst[0]} error ${worst[1].toExponential(2)} > ${probe.bound.toExponential(2)}); use backend 'cpu'${precision === 'auto' ? ", or precision 'f32' (summaries then differ from f64 by about 1e-2 for this model)" : ''}`,
+        );
+      }
+    }
+  }
+  if (prob && useRcr) {
     const raw = backend === 'webgpu' ? await rcrEnsembleWebgpu(prob, options.gpu!) : rcrEnsembleCpu(prob);
     const topo = rcrTopology(model)!;
     const qIn = topo.vessel.inlets[0]!;
@@ -304,7 +336,7 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
       }
       for (let j = 0; j < S; j++) splits[v * S + j] = 1;
     }
-    return { n, outputs, mean, min, max, splitNames, splits, backend, kernel: 'rcr', cpuVariants: [] };
+    return { n, outputs, mean, min, max, splitNames, splits, backend, kernel: 'rcr', precision: backend === 'webgpu' ? 'f32' : 'f64', cpuVariants: [] };
   }
   const idx = outputs.map((o) => model.dofNames.indexOf(o));
   const sidx = splitNodes.map((nd) => nd.flowDof);
@@ -347,7 +379,7 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
   };
   const cpuVariants: number[] = [];
   if (backend === 'webgpu') {
-    const gp = generalProblem(config, samples, idx, sidx);
+    const gp = generalProblem(config, samples, idx, sidx, kernelPrecision);
     const raw = await generalEnsembleWebgpu(gp, options.gpu!);
     const NS = 3 * K + S;
     for (let v = 0; v < n; v++) {
@@ -366,5 +398,5 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
       for (let j = 0; j < S; j++) splits[v * S + j] = raw.stats[v * NS + 3 * K + j]! / raw.count / total;
     }
   } else for (let v = 0; v < n; v++) cpuVariant(v);
-  return { n, outputs, mean, min, max, splitNames, splits, backend, kernel: 'general', cpuVariants };
+  return { n, outputs, mean, min, max, splitNames, splits, backend, kernel: 'general', precision: backend === 'webgpu' ? kernelPrecision : 'f64', cpuVariants };
 }

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { toDoubleFloat } from './ensemble-general.df.js';
+
+const kinds = (name: string): 'u32' | 'bool' | undefined => (name === 'P.steady' || name === 'it' ? 'u32' : name === 'conv' ? 'bool' : undefined);
+const df = (e: string): string => toDoubleFloat(e, kinds);
+
+describe('double-float rewriting of kernel expressions', () => {
+  it('maps arithmetic to library calls with f32 precedence and associativity', () => {
+    expect(df('a + b * c')).toBe('df_add(a, df_mul(b, c))');
+    expect(df('a - b - c')).toBe('df_sub(df_sub(a, b), c)');
+    expect(df('(a + b) / c')).toBe('df_div((df_add(a, b)), c)');
+    expect(df('-(a + b)')).toBe('-((df_add(a, b)))');
+    expect(df('-a * b')).toBe('df_mul(-(a), b)');
+    expect(df('- -a')).toBe('-(-(a))');
+  });
+
+  it('writes literals as exact pairs and scales by powers of two without rounding', () => {
+    // 0.1 is not an f32: its pair (hi, lo) carries the f64 value to 2^-48.
+    const m = /^df_add\(x, vec2<f32>\(([^,]+), ([^)]+)\)\)$/.exec(df('x + 0.1'));
+    expect(m).not.toBeNull();
+    const [hi, lo] = [Number(m![1]), Number(m![2])];
+    expect(Math.fround(hi)).toBe(hi);
+    expect(Math.fround(lo)).toBe(lo);
+    expect(lo).not.toBe(0);
+    expect(Math.abs(hi + lo - 0.1) / 0.1).toBeLessThan(2 ** -48);
+    expect(df('0.5 * x')).toBe('(x * 0.5)');
+    expect(df('x * -2.0')).toBe('(x * -2.0)');
+    expect(df('x * 3.0')).toMatch(/^df_mul\(x, vec2<f32>\(3(\.0)?, 0(\.0)?\)\)$/);
+  });
+
+  it('types comparisons, selects and booleans; u32 values stay native', () => {
+    expect(df('select(1.0, 0.0, (a <= b) & (q <= 0.0))')).toMatch(/^select\(vec2<f32>\(1(\.0)?, 0(\.0)?\), vec2<f32>\(0(\.0)?, 0(\.0)?\), \(df_le\(a, b\)\) & \(df_le\(q, vec2<f32>\(0(\.0)?, 0(\.0)?\)\)\)\)$/);
+    expect(df('select(-r * c, 0.0, (P.steady == 1u))')).toMatch(/^select\(df_mul\(-\(r\), c\), .*, \(P\.steady == 1u\)\)$/);
+    expect(df('conv & (abs(r) < P.atol)')).toBe('conv & (df_lt(df_abs(r), P.atol))');
+    expect(df('max(m, exp(x))')).toBe('df_max(m, df_exp(x))');
+    expect(df('a == b')).toBe('all(a == b)');
+  });
+
+  it('rejects what it cannot translate faithfully', () => {
+    expect(() => df('cos(x)')).toThrow(/no double-float version of 'cos'/);
+    expect(() => df('it + x')).toThrow(/u32 \+ real/);
+    expect(() => df('select(1.0, 2u, conv)')).toThrow(/select of real and u32/);
+    expect(() => df('a < b < c')).toThrow(/trailing/);
+    expect(() => df('a # b')).toThrow(/cannot translate/);
+    expect(() => df('conv & x')).toThrow(/& needs bool/);
+  });
+});
