@@ -60,16 +60,18 @@ export function summaryToCsv(samples: EnsembleSamples, s: EnsembleSummary): stri
 export const hemoEnsemble: Command = {
   name: 'hemo ensemble',
   summary: 'Run N parameter variants of a 0D model and write per-variant summaries',
-  usage: `<config.json> --samples <samples.csv|json> -o <summary.csv> [--backend cpu|webgpu|auto] [--outputs a,b,...] [--force]
+  usage: `<config.json> --samples <samples.csv|json> -o <summary.csv> [--backend cpu|webgpu|auto] [--precision auto|f32|df] [--outputs a,b,...] [--force]
 
   Each sample row overrides parameters named block.param (e.g. OUT.Rd, branch0_seg0.R_poiseuille).
   The summary has one row per variant: the sample values, mean/min/max over the last cardiac cycle
   of each output (variable names as in variable-based output; default every node pressure and
-  flow; CGS units) and the flow split of each outlet. --backend webgpu runs the model on the GPU in
-  f32 (block types: see the hemo README; others are rejected): results agree with cpu within 1e-3
-  relative, except ClosedLoopHeartAndPulmonary (ideal valves: about 1e-2 in the means). Variants
-  whose f32 Newton fails are re-run in f64, counted in the output line. --backend auto picks webgpu
-  on a hardware GPU for supported models of at least 1e5 model-steps, else cpu.`,
+  flow; CGS units) and the flow split of each outlet. --backend webgpu runs the model on the GPU
+  (block types: see the hemo README; others are rejected): results agree with cpu within 1e-3
+  relative. --precision auto (default) runs it in f32, or in double-float (pairs of f32, slower)
+  for ClosedLoopHeartAndPulmonary, whose ideal valves f32 cannot follow (f32: about 1e-2 in the
+  means); f32 or df force one. Variants whose Newton fails on the GPU are re-run in f64, counted in
+  the output line. --backend auto picks webgpu on a hardware GPU for supported models of at least
+  1e5 model-steps, else cpu.`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
@@ -78,6 +80,7 @@ export const hemoEnsemble: Command = {
         samples: { type: 'string' },
         output: { type: 'string', short: 'o' },
         backend: { type: 'string', default: 'cpu' },
+        precision: { type: 'string', default: 'auto' },
         outputs: { type: 'string' },
         force: { type: 'boolean' },
       },
@@ -86,6 +89,7 @@ export const hemoEnsemble: Command = {
     if (!values.samples) throw new UsageError('--samples <samples.csv|json> is required');
     if (!values.output) throw new UsageError('-o <summary.csv> is required');
     if (values.backend !== 'cpu' && values.backend !== 'webgpu' && values.backend !== 'auto') throw new UsageError(`--backend must be cpu, webgpu or auto, got '${values.backend}'`);
+    if (values.precision !== 'auto' && values.precision !== 'f32' && values.precision !== 'df') throw new UsageError(`--precision must be auto, f32 or df, got '${values.precision}'`);
     const out = resolve(io.cwd, values.output);
     if (extname(out).toLowerCase() !== '.csv') throw new UsageError(`-o must end in .csv, got '${values.output}'`);
     checkWritable(out, values.force);
@@ -94,13 +98,14 @@ export const hemoEnsemble: Command = {
     const t0 = performance.now();
     const summary = await simulateEnsemble(config, samples, {
       backend: values.backend,
+      precision: values.precision,
       ...(values.backend === 'webgpu' ? { gpu: await getSharedGpu() } : {}),
       ...(values.outputs ? { outputs: values.outputs.split(',').map((s) => s.trim()) } : {}),
     });
     const ms = performance.now() - t0;
     writeFileSync(out, summaryToCsv(samples, summary));
     const rerun = summary.cpuVariants.length ? `, ${summary.cpuVariants.length} re-run in f64 on the CPU` : '';
-    io.stdout(`wrote ${out}: ${summary.n} variants (${summary.kernel} kernel, ${summary.backend}${rerun}) in ${ms.toFixed(0)} ms\n`);
+    io.stdout(`wrote ${out}: ${summary.n} variants (${summary.kernel} kernel, ${summary.backend} ${summary.precision}${rerun}) in ${ms.toFixed(0)} ms\n`);
     return EXIT.ok;
   },
 };
