@@ -1,12 +1,12 @@
 // General 0D ensemble: one variant per invocation, one dispatch per cardiac cycle (or the steady start).
-// This file is the skeleton; packages/hemo/src/ensemble-general.wgsl-gen.ts fills the `// @insert` lines
+// This file is the skeleton; packages/hemo/src/ensemble-general.codegen.ts fills the `// @insert` lines
 // with code generated for one model (its unknowns, the block equations present, the Newton matrix pattern
 // and a static pivot order), so every loop over unknowns, matrix entries and LU steps is unrolled into
 // straight-line code on scalars. Reals are `R`: f32, or double-float pairs vec2<f32> (hi, lo) with the
 // library of shaders/hemo/double-float.wgsl inserted as the prelude.
 // Per step, the CPU solver's scheme (solver.ts, svZeroDSolver Integrator.cpp; differences in f32 kernels:
 // the convergence test at each equation's rounding scale, at least one Newton update, closed ideal valves'
-// leftover flow set to 0 at convergence, see ensemble-general.wgsl-gen.ts): predictor
+// leftover flow set to 0 at convergence, see ensemble-general.codegen.ts): predictor
 // ydot = (1 - 1/gamma) ydot_n, y = y_n; Newton on the residual at t_n + alpha_f dt with y_af, ydot_am;
 // J = alpha_m (E + dC/dydot) + alpha_f gamma dt (F + dC/dy); J dx = r; ydot += dx; y += gamma dt dx.
 

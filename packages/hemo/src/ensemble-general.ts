@@ -1,7 +1,7 @@
 import { PhysiotwinError } from '@physiotwin/core';
 import type { EnsembleSamples } from './ensemble.js';
 import type { EnsembleTimeGrid } from './ensemble-schedule.js';
-import { doubleFloatReason, KernelBuilder, type KernelPrecision, type ParamPlan } from './ensemble-general.wgsl-gen.js';
+import { doubleFloatReason, KernelBuilder, type KernelPrecision, type ParamPlan } from './ensemble-general.codegen.js';
 import { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
 import { Integrator, initialState, keepSteadyCapacitances, simulate } from './solver.js';
 import { singularError } from './sparse.js';

@@ -1,19 +1,9 @@
 import { checkBindingSizes, createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
 import { fromDoubleFloat, toDoubleFloat } from './double-float.js';
 import type { GeneralProblem } from './ensemble-general.js';
-import { cycleDispatches, variantWorkgroups } from './ensemble-schedule.js';
+import { cycleDispatches, KERNEL_PARAM_REAL, KERNEL_PARAM_U32, kernelParams, variantWorkgroups, type GeneralStats } from './ensemble-schedule.js';
 
 const WG = 64;
-
-/** Raw per-variant results of the general WebGPU ensemble. */
-export interface GeneralStats {
-  /** Per variant: sum, min, max of each output, then the sum of each split flow (accumulated in the kernel's precision). */
-  stats: Float64Array;
-  /** Per variant: code (0 ok, 1 Newton failure, 2 static pivot failure), drive-table step, equation row, |residual| bits. */
-  status: Uint32Array;
-  /** Number of states in each sum. */
-  count: number;
-}
 
 /**
  * Runs the generated general ensemble kernel: one variant per invocation, the state resident on the
@@ -61,15 +51,10 @@ export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext):
       const encoder = device.createCommandEncoder({ label });
       const entries = [bufs.vpar, bufs.cst, bufs.drive, bufs.state, bufs.stats, bufs.status];
       for (const d of dispatches) {
-        // The step coefficients in f64 as the CPU computes them (solver.ts Integrator.step).
-        const yc = p.gamma * d.dt;
-        const reals = [p.alphaM, p.alphaF, p.atol, p.period, 1 - 1 / p.gamma, yc, p.alphaF * yc];
+        const kp = kernelParams(p, d);
         const u = createUniformBuffer(
           device,
-          [
-            ['u32', p.n], ['u32', d.steps], ['u32', d.offset], ['u32', d.first], ['u32', p.firstSummaryStep], ['u32', d.steady], ['u32', p.maxIter], ['u32', 0],
-            ...Array.from(real(reals), (x): ['f32', number] => ['f32', x]),
-          ],
+          [...KERNEL_PARAM_U32.map((k): ['u32', number] => ['u32', kp[k]]), ...Array.from(real(KERNEL_PARAM_REAL.map((k) => kp[k])), (x): ['f32', number] => ['f32', x])],
           `${label}:params`,
         );
         uniforms.push(u);

@@ -1,4 +1,5 @@
 import { PhysiotwinError } from '@physiotwin/core';
+import type { GeneralProblem } from './ensemble-general.js';
 
 /** The time grid every ensemble kernel walks: an optional steady start, then the unsteady steps. */
 export interface EnsembleTimeGrid {
@@ -52,4 +53,63 @@ export function variantWorkgroups(device: GPUDevice, n: number, size: number): n
     throw new PhysiotwinError('GPU_LIMIT_EXCEEDED', `${n} variants need ${groups} workgroups, the device allows ${device.limits.maxComputeWorkgroupsPerDimension}`);
   }
   return groups;
+}
+
+/** Raw per-variant results of a general ensemble kernel (either skeleton). */
+export interface GeneralStats {
+  /** Per variant: sum, min, max of each output, then the sum of each split flow (accumulated in the kernel's precision). */
+  stats: Float64Array;
+  /**
+   * Per variant: code (0 ok, 1 Newton failure, 2 static pivot failure), drive-table step, equation row,
+   * |residual| (WebGPU: the bits of an f32).
+   */
+  status: Uint32Array | Float64Array;
+  /** Number of states in each sum. */
+  count: number;
+}
+
+/** The kernel parameters of one dispatch (the skeletons' `P`). */
+export interface KernelParams {
+  n: number;
+  steps: number;
+  stepOffset: number;
+  firstStep: number;
+  statsFrom: number;
+  steady: number;
+  maxIter: number;
+  /** Always 0: the double-float library's fence value. */
+  opaque: number;
+  alphaM: number;
+  alphaF: number;
+  atol: number;
+  period: number;
+  c0: number;
+  yc: number;
+  jy: number;
+}
+
+/** Integer and real fields of {@link KernelParams} in the order of the WGSL `Params` struct. */
+export const KERNEL_PARAM_U32 = ['n', 'steps', 'stepOffset', 'firstStep', 'statsFrom', 'steady', 'maxIter', 'opaque'] as const;
+export const KERNEL_PARAM_REAL = ['alphaM', 'alphaF', 'atol', 'period', 'c0', 'yc', 'jy'] as const;
+
+/** The parameters of dispatch d; the step coefficients in f64 as solver.ts Integrator.step computes them. */
+export function kernelParams(p: GeneralProblem, d: EnsembleDispatch): KernelParams {
+  const yc = p.gamma * d.dt;
+  return {
+    n: p.n,
+    steps: d.steps,
+    stepOffset: d.offset,
+    firstStep: d.first,
+    statsFrom: p.firstSummaryStep,
+    steady: d.steady,
+    maxIter: p.maxIter,
+    opaque: 0,
+    alphaM: p.alphaM,
+    alphaF: p.alphaF,
+    atol: p.atol,
+    period: p.period,
+    c0: 1 - 1 / p.gamma,
+    yc,
+    jy: p.alphaF * yc,
+  };
 }

@@ -8,7 +8,9 @@ import { rcrEnsembleCpu } from './ensemble-rcr.cpu.js';
 import { rcrEnsembleWebgpu } from './ensemble-rcr.webgpu.js';
 import { generalProblem } from './ensemble-general.js';
 import { generalEnsembleWebgpu } from './ensemble-general.webgpu.js';
-import { doubleFloatReason, GENERAL_GPU_BLOCK_TYPES } from './ensemble-general.wgsl-gen.js';
+import { generalEnsembleCpu } from './ensemble-general.cpu.js';
+import type { GeneralStats } from './ensemble-schedule.js';
+import { doubleFloatReason, GENERAL_GPU_BLOCK_TYPES } from './ensemble-general.codegen.js';
 import { probeDoubleFloat } from './double-float.js';
 
 /** Ensemble variants: parameter columns `block.param` and one row of values per variant. */
@@ -53,15 +55,17 @@ export interface EnsembleSummary {
   splits: Float64Array;
   backend: 'cpu' | 'webgpu';
   /**
-   * 'rcr': the specialised FLOW -> R vessel -> RCR kernel; 'general': the full f64 solver per variant
-   * (cpu) or the generated per-model kernel (webgpu).
+   * 'rcr': the specialised FLOW -> R vessel -> RCR kernel; 'general': a kernel generated for the model (f64
+   * JavaScript on the cpu, WGSL on webgpu), or on the cpu the full f64 solver per variant for models the
+   * generated kernels do not support.
    */
   kernel: 'rcr' | 'general';
   /** Arithmetic the summaries were computed in: 'f64' on the CPU, 'f32' or 'df' (double-float) on WebGPU. */
   precision: 'f64' | 'f32' | 'df';
   /**
-   * Variants of a webgpu 'general' run that the GPU handed to the f64 CPU solver: Newton did not converge
-   * in the kernel's precision, or the static pivot order failed for them. Empty otherwise.
+   * Variants of a 'general' run that the generated kernel (webgpu, or the cpu's f64 one) handed to the full
+   * f64 solver: Newton did not converge in the kernel, or its static pivot order failed for them. Empty
+   * otherwise.
    */
   cpuVariants: number[];
 }
@@ -261,7 +265,9 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
   const splits = new Float64Array(n * S);
 
   const prob = rcrProblem(config, samples);
-  const gpuCapable = prob !== undefined || (!settings.useCycleToCycleError && model.blocks.every((b) => GENERAL_GPU_BLOCK_TYPES.includes(b.type)));
+  // Models the generated kernels (WGSL and JavaScript) support.
+  const generated = !settings.useCycleToCycleError && model.blocks.every((b) => GENERAL_GPU_BLOCK_TYPES.includes(b.type));
+  const gpuCapable = prob !== undefined || generated;
   let backend: 'cpu' | 'webgpu' = requested === 'webgpu' ? 'webgpu' : 'cpu';
   if (requested === 'auto' && gpuCapable) {
     const work = n * (settings.ptsPerCycle - 1) * settings.numberOfCycles;
@@ -378,9 +384,10 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
     for (let j = 0; j < S; j++) splits[v * S + j] = m[j]! / total;
   };
   const cpuVariants: number[] = [];
-  if (backend === 'webgpu') {
-    const gp = generalProblem(config, samples, idx, sidx, kernelPrecision);
-    const raw = await generalEnsembleWebgpu(gp, options.gpu!);
+  let raw: GeneralStats | undefined;
+  if (backend === 'webgpu') raw = await generalEnsembleWebgpu(generalProblem(config, samples, idx, sidx, kernelPrecision), options.gpu!);
+  else if (generated) raw = generalEnsembleCpu(generalProblem(config, samples, idx, sidx, 'f64'));
+  if (raw) {
     const NS = 3 * K + S;
     for (let v = 0; v < n; v++) {
       if (raw.status[4 * v] !== 0) {

@@ -8,7 +8,7 @@ export { resultToSvg, type PlotOptions } from './plot.js';
 export { simulateEnsemble, samplesFromRecords, rcrProblem, type EnsembleSamples, type EnsembleOptions, type EnsembleSummary, type RcrProblem, type RcrStats } from './ensemble.js';
 export { rcrEnsembleCpu } from './ensemble-rcr.cpu.js';
 export { rcrEnsembleWebgpu } from './ensemble-rcr.webgpu.js';
-export { GENERAL_GPU_BLOCK_TYPES } from './ensemble-general.wgsl-gen.js';
+export { GENERAL_GPU_BLOCK_TYPES } from './ensemble-general.codegen.js';
 // Types that exported signatures refer to (Model.blocks, Integrator.sys/ctx): part of the documented API.
 export { Block, type AssemblyContext, type BlockClass, type BlockNode } from './blocks.js';
 export { DaeSystem } from './system.js';

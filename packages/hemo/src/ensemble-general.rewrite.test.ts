@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { toDoubleFloat } from './ensemble-general.df.js';
+import { rewriteExpression } from './ensemble-general.rewrite.js';
 
 const kinds = (name: string): 'u32' | 'bool' | undefined => (name === 'P.steady' || name === 'it' ? 'u32' : name === 'conv' ? 'bool' : undefined);
-const df = (e: string): string => toDoubleFloat(e, kinds);
+const df = (e: string): string => rewriteExpression(e, 'df', kinds);
+const js = (e: string): string => rewriteExpression(e, 'js', kinds);
 
 describe('double-float rewriting of kernel expressions', () => {
   it('maps arithmetic to library calls with f32 precedence and associativity', () => {
@@ -37,11 +38,23 @@ describe('double-float rewriting of kernel expressions', () => {
   });
 
   it('rejects what it cannot translate faithfully', () => {
-    expect(() => df('cos(x)')).toThrow(/no double-float version of 'cos'/);
+    expect(() => df('cos(x)')).toThrow(/no df version of 'cos'/);
+    expect(() => js('cos(x)')).toThrow(/no js version of 'cos'/);
     expect(() => df('it + x')).toThrow(/u32 \+ real/);
     expect(() => df('select(1.0, 2u, conv)')).toThrow(/select of real and u32/);
     expect(() => df('a < b < c')).toThrow(/trailing/);
     expect(() => df('a # b')).toThrow(/cannot translate/);
     expect(() => df('conv & x')).toThrow(/& needs bool/);
+  });
+
+  it('writes JavaScript for the f64 CPU kernel: evaluating it gives the f64 value of the WGSL expression', () => {
+    expect(js('select(1.0, 0.0, (a <= b) & (q <= 0.0))')).toBe('((a <= b) && (q <= 0) ? 0 : 1)');
+    expect(js('it + 1u == 3u')).toBe('it + 1 === 3');
+    expect(js('-0.5 * (1.0 + tanh_safe(x))')).toBe('((-0.5) * ((1 + Math.tanh(x))))');
+    const env = { a: 1.5, b: -2.25, q: 3, x: 0.3 };
+    const run = (e: string): number => new Function(...Object.keys(env), 'wrappingCosine', `return ${js(e)};`)(...Object.values(env), () => 0) as number;
+    expect(run('a - b - q')).toBe(env.a - env.b - env.q);
+    expect(run('-(a + b) * exp(x) / abs(b)')).toBe((-(env.a + env.b) * Math.exp(env.x)) / Math.abs(env.b));
+    expect(run('max(a, q) - min(b, -a)')).toBe(Math.max(env.a, env.q) - Math.min(env.b, -env.a));
   });
 });

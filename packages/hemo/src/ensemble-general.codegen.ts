@@ -3,15 +3,18 @@ import type { Block, ClosedLoopCoronaryBC, ElastanceChamber } from './blocks.js'
 import { fourierElastance } from './activation.js';
 import type { Model } from './model.js';
 import type { DaeSystem } from './system.js';
-import { toDoubleFloat } from './ensemble-general.df.js';
+import { GENERAL_ENSEMBLE_JS } from './ensemble-general.cpu.js';
+import { rewriteExpression } from './ensemble-general.rewrite.js';
 import { doubleFloatWgsl, generalEnsembleWgsl } from './generated/shaders.js';
 
 /**
- * WGSL generation for the general WebGPU ensemble kernel (skeleton: shaders/hemo/general-ensemble.wgsl).
+ * Code generation for the general ensemble kernels: WGSL for WebGPU (skeleton:
+ * shaders/hemo/general-ensemble.wgsl) and JavaScript for the CPU (skeleton: ensemble-general.cpu.ts).
  * Each supported block type has a generator that writes its time- and solution-dependent terms, the same
- * equations as its class in blocks.ts (cited there per svZeroDSolver header), as WGSL on scalars; the terms
- * that depend on parameters only (`Block.constant`) are evaluated on the host in f64 by the blocks
- * themselves and uploaded per variant. Unknowns, matrix entries and LU steps are unrolled.
+ * equations as its class in blocks.ts (cited there per svZeroDSolver header), as f32 WGSL on scalars; the
+ * terms that depend on parameters only (`Block.constant`) are evaluated on the host in f64 by the blocks
+ * themselves and passed per variant. Unknowns, matrix entries and LU steps are unrolled. Double-float and
+ * JavaScript kernels get the same expressions rewritten (ensemble-general.rewrite.ts).
  */
 
 /** A shared time-dependent value, evaluated on the host in f64 at t_n + alpha_f dt of every step. */
@@ -81,8 +84,11 @@ interface Generator {
   needsDoubleFloat?: string;
 }
 
-/** Arithmetic of a generated kernel: f32, or double-float pairs of f32 (about 2^-48 relative, shaders/hemo/double-float.wgsl). */
-export type KernelPrecision = 'f32' | 'df';
+/**
+ * Arithmetic of a generated kernel: WGSL in f32 or in double-float pairs of f32 (about 2^-48 relative,
+ * shaders/hemo/double-float.wgsl), or JavaScript in f64 (the CPU kernel).
+ */
+export type KernelPrecision = 'f32' | 'df' | 'f64';
 
 const f = (x: number): string => {
   const s = String(x);
@@ -309,8 +315,8 @@ export function doubleFloatReason(model: Model): string | undefined {
   return undefined;
 }
 
-/** Unit roundoff of each kernel precision: f32 2^-24; double-float 2^-48 (hi + lo carry 48 bits). */
-const UNIT_ROUNDOFF: Record<KernelPrecision, number> = { f32: 2 ** -24, df: 2 ** -48 };
+/** Unit roundoff of each kernel precision: f32 2^-24; double-float 2^-48 (hi + lo carry 48 bits); f64 2^-53. */
+const UNIT_ROUNDOFF: Record<KernelPrecision, number> = { f32: 2 ** -24, df: 2 ** -48, f64: 2 ** -53 };
 
 /** Kernel values that are not reals (every other identifier the generated expressions use is). */
 const U32_NAMES = new Set(['it', 'worst', 'P.n', 'P.steps', 'P.stepOffset', 'P.firstStep', 'P.statsFrom', 'P.steady', 'P.maxIter', 'P.opaque']);
@@ -350,7 +356,7 @@ export class KernelBuilder {
     readonly precision: KernelPrecision = 'f32',
   ) {
     this.n = model.dofNames.length;
-    this.rx = precision === 'df' ? (e) => toDoubleFloat(e, kindOf) : (e) => e;
+    this.rx = precision === 'f32' ? (e) => e : (e) => rewriteExpression(e, precision === 'df' ? 'df' : 'js', kindOf);
     sys.rows.forEach((r, s) => this.slotIndex.set(r * this.n + sys.cols[s]!, s));
     model.blocks.forEach((b, bi) => {
       const gen = GENERATORS[b.type];
@@ -468,8 +474,11 @@ export class KernelBuilder {
     const NS = 3 * outputs.length + splits.length;
     const rx = this.rx;
     const df = this.precision === 'df';
+    // Double-float and f64 kernels run the CPU's Newton loop exactly (its convergence test, no forced update).
+    const exact = this.precision !== 'f32';
 
-    const load: string[] = ['_ = vpar[0]; _ = cst[0]; _ = drive[0]; _ = stats[0];'];
+    // WGSL: every binding used, so that the layout never loses one.
+    const load: string[] = this.precision === 'f64' ? [] : ['_ = vpar[0]; _ = cst[0]; _ = drive[0]; _ = stats[0];'];
     for (let c = 0; c < NP; c++) load.push(`let pv${c} = vpar[v * ${NP}u + ${c}u];`);
     load.push(`let cb = (P.steady * P.n + v) * ${NC}u;`);
     // A constant entry that time- or solution-dependent code also writes is overwritten before every use.
@@ -517,12 +526,12 @@ export class KernelBuilder {
         sc.push('0.0');
       }
       newton.push(`let r${r} = ${rx(`-(${t.join(' + ')})`)};`);
-      newton.push(`let ar${r} = ${rx(`abs(r${r})`)}; fin = fin & ${rx(`(ar${r} <= 3.0e38)`)};`);
-      if (df) {
-        // Double-float: the CPU's test, |r| < absolute_tolerance for every equation (its rounding, about
-        // 2^-48 of the magnitudes, lies below 1e-8 for these models; where it does not, Newton runs out of
-        // iterations and the variant is re-run on the CPU).
-        newton.push(`conv = conv & ${rx(`(ar${r} < P.atol)`)}; worst = select(worst, ${r}u, ${rx(`ar${r} > maxRes`)}); maxRes = ${rx(`max(maxRes, ar${r})`)};`);
+      newton.push(`let ar${r} = ${rx(`abs(r${r})`)}; fin = ${rx(`fin & (ar${r} <= 3.0e38)`)};`);
+      if (exact) {
+        // Double-float and f64: the CPU's test, |r| < absolute_tolerance for every equation (double-float
+        // rounding, about 2^-48 of the magnitudes, lies below 1e-8 for these models; where it does not,
+        // Newton runs out of iterations and the variant is re-run by the full solver).
+        newton.push(`conv = ${rx(`conv & (ar${r} < P.atol)`)}; worst = ${rx(`select(worst, ${r}u, ar${r} > maxRes)`)}; maxRes = ${rx(`max(maxRes, ar${r})`)};`);
       } else {
         // Convergence in f32: |r| below absolute_tolerance or below the rounding level of evaluating this
         // equation in f32, 4 (t + 2) 2^-24 times its magnitude (t terms, the interpolation and the stored
@@ -536,8 +545,8 @@ export class KernelBuilder {
     // f32: at least one Newton update per step, as the CPU in practice (its 1e-8 is never met by the
     // predictor): the update is what resets the flow of a valve that closed (postSolve). Double-float: exactly
     // the CPU's loop.
-    newton.push(df ? 'if (conv & fin) { break; }' : `if (conv & fin & (it > 0u)) { ${this.conv.join(' ')} break; }`);
-    newton.push(`if (it + 1u == P.maxIter || !fin) { code = 1u; frow = worst; fres = ${df ? 'maxRes.x' : 'maxRes'}; break; }`);
+    newton.push(exact ? `if (${rx('conv & fin')}) { break; }` : `if (conv & fin & (it > 0u)) { ${this.conv.join(' ')} break; }`);
+    newton.push(`if (${rx('(it + 1u == P.maxIter) | !fin')}) { code = 1u; frow = worst; fres = ${df ? 'maxRes.x' : 'maxRes'}; break; }`);
     // Newton matrix J = alpha_m (E + dC/dydot) + alpha_f gamma dt (F + dC/dy) on the pattern, then Gaussian
     // elimination in the static pivot order, unrolled on the pattern (fill-in created as needed), with the
     // right-hand side (the residual) eliminated alongside. Every value is a new `let` (SSA names).
@@ -565,14 +574,14 @@ export class KernelBuilder {
       const p = perm[k]!;
       const piv = present[p]!.get(k);
       if (piv === undefined) throw new Error(`internal: pivot row ${p} has no entry in column ${k}`);
-      newton.push(`let ip${k} = ${rx(`1.0 / ${piv}`)}; pok = pok & ${rx(`(abs(${piv}) > 0.0)`)};`);
+      newton.push(`let ip${k} = ${rx(`1.0 / ${piv}`)}; pok = ${rx(`pok & (abs(${piv}) > 0.0)`)};`);
       done[p] = 1;
       const upper = [...present[p]!].filter(([j]) => j > k).sort((a, b) => a[0] - b[0]);
       for (let i = 0; i < n; i++) {
         const aik = present[i]!.get(k);
         if (done[i] || aik === undefined) continue;
         const l = `l${i}_${k}`;
-        newton.push(`let ${l} = ${rx(`${aik} * ip${k}`)}; pok = pok & ${rx(`(abs(${l}) <= ${lmax})`)};`);
+        newton.push(`let ${l} = ${rx(`${aik} * ip${k}`)}; pok = ${rx(`pok & (abs(${l}) <= ${lmax})`)};`);
         for (const [j, apj] of upper) {
           const aij = present[i]!.get(j);
           const name = `a${i}_${j}_${++version}`;
@@ -584,7 +593,7 @@ export class KernelBuilder {
         rhs[i] = x;
       }
     }
-    newton.push('if (!pok) { code = 2u; break; }');
+    newton.push(`if (${rx('!pok')}) { code = 2u; break; }`);
     // Back substitution: unknown k from its pivot row perm[k].
     for (let k = n - 1; k >= 0; k--) {
       const p = perm[k]!;
@@ -603,13 +612,18 @@ export class KernelBuilder {
 
     // Double-float: the library, and its fence value read from a uniform (always 0) so that no compiler can
     // fold it (see shaders/hemo/double-float.wgsl).
-    const prelude = df ? [...doubleFloatWgsl.split('\n'), 'alias R = vec2<f32>;'] : ['alias R = f32;'];
+    const prelude = { f32: ['alias R = f32;'], df: [...doubleFloatWgsl.split('\n'), 'alias R = vec2<f32>;'], f64: [] }[this.precision];
     const init = df ? ['df_opaque = P.opaque;'] : [];
     const sections: Record<string, string[]> = { prelude, init, load, stats, time, predictor, newton, store };
-    return generalEnsembleWgsl.replace(/^(\s*)\/\/ @insert (\w+)\s*$/gm, (_, indent: string, name: string) => {
+    // JavaScript: the structural lines above (indices, counters) are written in WGSL with u32 literals and
+    // `R()` zeros; expressions have already been rewritten. Integer literals become plain numbers.
+    const js = this.precision === 'f64';
+    const line = js ? (l: string): string => l.replace(/\b(\d+)u\b/g, '$1').replace(/\bR\(\)/g, '0') : (l: string): string => l;
+    const skeleton = js ? GENERAL_ENSEMBLE_JS : generalEnsembleWgsl;
+    return skeleton.replace(/^(\s*)\/\/ @insert (\w+)\s*$/gm, (_, indent: string, name: string) => {
       const body = sections[name];
       if (!body) throw new Error(`internal: no section '${name}' for the general-ensemble skeleton`);
-      return body.map((l) => indent + l).join('\n');
+      return body.map((l) => indent + line(l)).join('\n');
     });
   }
 }
