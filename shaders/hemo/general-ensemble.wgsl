@@ -12,6 +12,7 @@
 
 // @insert prelude
 
+// Field order: KERNEL_PARAM_U32 then KERNEL_PARAM_REAL of packages/hemo/src/ensemble-schedule.ts.
 struct Params {
   n: u32,           // variants
   steps: u32,       // steps in this dispatch
