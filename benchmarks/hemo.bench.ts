@@ -81,48 +81,69 @@ export default async function run(): Promise<void> {
     report.ratios.push({ label: `RCR N=${n}: cpu time / webgpu time${gpu.adapter.isFallback ? ' (SwiftShader: software, not GPU times)' : ''}`, value: ratio(cpu, wg) });
   }
   const nClosed = 1000;
-  /** A closed-loop ensemble on both backends, with the two backends' summary differences in this run. */
-  const closedLoop = async (label: string, cfg: SvZeroDConfig, samples: EnsembleSamples, outputs: string[], stepsPerVariant: number): Promise<void> => {
+  /**
+   * A closed-loop ensemble on the CPU and on WebGPU in each kernel precision given, with each WebGPU run's
+   * summary differences to the CPU ones in this run.
+   */
+  const closedLoop = async (label: string, cfg: SvZeroDConfig, samples: EnsembleSamples, outputs: string[], stepsPerVariant: number, precisions: Array<'f32' | 'df'>): Promise<void> => {
     const size = { variants: nClosed, stepsPerVariant };
     const common = { name: `ensemble ${label} N=${nClosed}`, size, items: nClosed * stepsPerVariant, itemUnit: 'model-steps' };
-    let cpuSummary: EnsembleSummary | undefined;
-    let gpuSummary: EnsembleSummary | undefined;
-    const cl = await measure({
+    // Baseline: the full solver (simulate) once per variant, what CPU ensembles of these models ran before the
+    // generated f64 kernel.
+    const full = await measure({
       ...common,
-      impl: 'physiotwin cpu (full f64 solver per variant)',
+      impl: 'physiotwin cpu (full f64 solver, simulate() per variant)',
       backend: 'cpu',
       repeats: 1,
+      run: () => {
+        const sp = { ...(cfg.simulation_parameters as object), output_all_cycles: false };
+        for (let v = 0; v < nClosed; v++) simulate({ ...cfg, simulation_parameters: sp }, { overrides: Object.fromEntries(samples.names.map((k, j) => [k, samples.values[v * samples.names.length + j]!])) });
+      },
+    });
+    full.extra = { simulationsPerS: nClosed / (full.medianMs / 1000) };
+    report.results.push(full);
+    let cpuSummary: EnsembleSummary | undefined;
+    const cl = await measure({
+      ...common,
+      impl: 'physiotwin cpu (generated per-model kernel, f64 JavaScript, 1 thread)',
+      backend: 'cpu',
+      repeats: 3,
       run: async () => (cpuSummary = await simulateEnsemble(cfg, samples, { backend: 'cpu', outputs })),
     });
-    cl.extra = { simulationsPerS: nClosed / (cl.medianMs / 1000) };
+    cl.extra = { simulationsPerS: nClosed / (cl.medianMs / 1000), variantsRerunByFullSolver: cpuSummary!.cpuVariants.length };
     report.results.push(cl);
-    const clg = await measure({
-      ...common,
-      impl: 'physiotwin webgpu (generated per-model kernel, f32, 1 variant/invocation, 1 dispatch/cycle)',
-      backend: 'webgpu',
-      adapter,
-      isFallbackAdapter: gpu.adapter.isFallback,
-      repeats: 3,
-      run: async () => (gpuSummary = await simulateEnsemble(cfg, samples, { backend: 'webgpu', gpu, outputs })),
-    });
-    clg.extra = { simulationsPerS: nClosed / (clg.medianMs / 1000), variantsRerunOnCpu: gpuSummary!.cpuVariants.length };
-    report.results.push(clg);
-    report.ratios.push({ label: `${label} N=${nClosed}: cpu time / webgpu time${gpu.adapter.isFallback ? ' (SwiftShader: software, not GPU times)' : ''}`, value: ratio(cl, clg) });
-    // Relative to each variant's largest |x| of that output over the cycle.
-    for (const [k, o] of outputs.entries()) {
-      let worstMean = 0;
-      let worstExt = 0;
-      const c = cpuSummary!;
-      const g = gpuSummary!;
-      for (let v = 0; v < nClosed; v++) {
-        const i = v * outputs.length + k;
-        const scale = Math.max(Math.abs(c.min[i]!), Math.abs(c.max[i]!));
-        worstMean = Math.max(worstMean, Math.abs(g.mean[i]! - c.mean[i]!) / scale);
-        worstExt = Math.max(worstExt, Math.abs(g.min[i]! - c.min[i]!) / scale, Math.abs(g.max[i]! - c.max[i]!) / scale);
+    report.ratios.push({ label: `${label} N=${nClosed}: full solver per variant / generated f64 kernel (cpu)`, value: ratio(full, cl) });
+    for (const precision of precisions) {
+      const arithmetic = precision === 'df' ? 'double-float (f32 pairs)' : 'f32';
+      let gpuSummary: EnsembleSummary | undefined;
+      const clg = await measure({
+        ...common,
+        impl: `physiotwin webgpu (generated per-model kernel, ${arithmetic}, 1 variant/invocation, 1 dispatch/cycle)`,
+        backend: 'webgpu',
+        adapter,
+        isFallbackAdapter: gpu.adapter.isFallback,
+        repeats: 3,
+        run: async () => (gpuSummary = await simulateEnsemble(cfg, samples, { backend: 'webgpu', gpu, outputs, precision })),
+      });
+      clg.extra = { simulationsPerS: nClosed / (clg.medianMs / 1000), variantsRerunOnCpu: gpuSummary!.cpuVariants.length };
+      report.results.push(clg);
+      report.ratios.push({ label: `${label} N=${nClosed}: cpu time / webgpu ${precision} time${gpu.adapter.isFallback ? ' (SwiftShader: software, not GPU times)' : ''}`, value: ratio(cl, clg) });
+      // Relative to each variant's largest |x| of that output over the cycle.
+      for (const [k, o] of outputs.entries()) {
+        let worstMean = 0;
+        let worstExt = 0;
+        const c = cpuSummary!;
+        const g = gpuSummary!;
+        for (let v = 0; v < nClosed; v++) {
+          const i = v * outputs.length + k;
+          const scale = Math.max(Math.abs(c.min[i]!), Math.abs(c.max[i]!));
+          worstMean = Math.max(worstMean, Math.abs(g.mean[i]! - c.mean[i]!) / scale);
+          worstExt = Math.max(worstExt, Math.abs(g.min[i]! - c.min[i]!) / scale, Math.abs(g.max[i]! - c.max[i]!) / scale);
+        }
+        report.notes.push(`${label} N=${nClosed}, ${o}: webgpu ${precision} vs cpu summaries differ by at most ${worstMean.toExponential(2)} (mean) and ${worstExt.toExponential(2)} (min/max), relative to max |x| over the cycle`);
       }
-      report.notes.push(`${label} N=${nClosed}, ${o}: webgpu vs cpu summaries differ by at most ${worstMean.toExponential(2)} (mean) and ${worstExt.toExponential(2)} (min/max), relative to max |x| over the cycle`);
+      report.notes.push(`${label} N=${nClosed} webgpu ${precision}: ${gpuSummary!.cpuVariants.length} variants handed back to the CPU (Newton did not converge, static pivots failed, or a decision within the kernel's rounding), included in its time`);
     }
-    report.notes.push(`${label} N=${nClosed} webgpu: ${gpuSummary!.cpuVariants.length} variants re-run by the f64 CPU solver (f32 Newton did not converge), included in its time`);
   };
   // ClosedLoopHeartAndPulmonary (ideal valves): aortic pressure and the heart's outflow (cardiac output).
   await closedLoop(
@@ -131,6 +152,8 @@ export default async function run(): Promise<void> {
     { names: ['RCR_aorta.Rd'], values: Float64Array.from({ length: nClosed }, (_, v) => 1.356472458 * (0.8 + (0.4 * v) / nClosed)) },
     ['pressure:J_heart_outlet:branch0_seg0', 'flow:CLH:J_heart_outlet'],
     5 * 99,
+    // 'auto' precision is double-float for this model; f32 shown for its speed and its error.
+    ['df', 'f32'],
   );
   // Four elastance chambers and piecewise valves: left-ventricular pressure and aortic-valve flow.
   await closedLoop(
@@ -139,6 +162,7 @@ export default async function run(): Promise<void> {
     { names: ['LV.Emax'], values: Float64Array.from({ length: nClosed }, (_, v) => 333878537 * (0.8 + (0.4 * v) / nClosed)) },
     ['pressure:LV:AV', 'flow:AV:AR_SYS'],
     2 * 688,
+    ['f32'],
   );
   for (const r of report.results) {
     if (r.extra?.simulationsPerS !== undefined) report.notes.push(`${r.name} [${r.backend}]: ${(r.extra.simulationsPerS as number).toExponential(2)} simulations/s, ${r.throughputPerS!.toExponential(2)} model-steps/s`);

@@ -56,9 +56,10 @@ fn tanh_safe(x: f32) -> f32 {
   return tanh(clamp(x, -20.0, 20.0));
 }
 
-// Records why a variant stopped; later dispatches skip it. code 1: Newton did not converge in f32 (or the
-// residual is not finite); 2: the static pivot order failed (a zero pivot or a multiplier above 2^18).
-// The host re-runs such a variant with the f64 CPU solver. `step` indexes the drive table; `res` is |r| (the
+// Records why a variant stopped; later dispatches skip it. code 1: Newton did not converge (or the
+// residual is not finite); 2: the static pivot order failed (a zero pivot or a multiplier above 2^-6 / u);
+// 3 (double-float): a decision the kernel cannot take as f64 would, within its rounding (a closed ideal
+// valve's leftover flow). The host re-runs such a variant with the f64 CPU solver. `step` indexes the drive table; `res` is |r| (the
 // high part in double-float).
 fn fail(v: u32, code: u32, step: u32, row: u32, res: f32) {
   status[v * 4u] = code;

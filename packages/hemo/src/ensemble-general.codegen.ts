@@ -69,6 +69,13 @@ interface BlockScope {
   C(i: number, expr: string, scale?: string): void;
   /** WGSL boolean: true during the steady start. */
   steady: string;
+  /** Unit roundoff of the kernel's arithmetic (2^-24, 2^-48 or 2^-53). */
+  roundoff: number;
+  /**
+   * Exact-loop kernels (double-float, f64): a boolean expression that, true at convergence, marks a
+   * decision taken within the kernel's rounding; the variant is then handed to the full f64 solver (code 3).
+   */
+  marginal(cond: string): void;
 }
 
 interface Generator {
@@ -77,6 +84,8 @@ interface Generator {
   postSolve?(g: BlockScope, b: Block): void;
   /** When Newton has converged, on the state it keeps (f32 kernels only: double-float ones keep the f64 scheme). */
   converged?(g: BlockScope, b: Block): void;
+  /** Exact-loop kernels, at convergence: conditions under which the next decision is not certain (`g.marginal`). */
+  marginal?(g: BlockScope, b: Block): void;
   /**
    * Why this block's results depend on values below f32 resolution, so that only a double-float kernel
    * reproduces the f64 solver within 1e-3 ('auto' precision then chooses double-float).
@@ -277,6 +286,21 @@ const GENERATORS: Record<string, Generator> = {
       // A closed valve's flow is reset before the Newton update, as the CPU block's postSolve does.
       for (const j of [5, 8, 12, 15]) g.assign(g.y(j), `select(${g.y(j)}, 0.0, ${g.scopeName(`val${j}`)} < 0.5)`);
     },
+    marginal(g) {
+      // A closed valve's leftover flow (gamma dt times the last Newton increment) decides whether it reopens
+      // at the next step; its rounding is about u yc (|L dQ/dt| + |P_up| + |P_down|) / (alpha_m L) (the
+      // closed valve's row, L dQ/dt = P_up - P_down, solved for the increment). Where the leftover is within
+      // 3 times that, the kernel cannot tell its sign as the f64 solver does (seen: 2 % of 1e3 variants of
+      // closedLoopHeart_singleVessel in double-float, the leftover at 0.9 times the estimate, typical 8 times;
+      // in f64 the solver's own two runs in different rounding order disagreed where it was 1e-2 to 1e-3
+      // times it). Such a variant is handed to the full f64 solver.
+      const inductance = { 5: 'Lra_v', 8: 'Lrv_a', 12: 'Lla_v', 15: 'Llv_a' } as const;
+      for (const [j, up, down] of [[5, 0, 6], [8, 6, 9], [12, 10, 13], [15, 13, 2]] as const) {
+        const L = g.p(inductance[j]);
+        const noise = g.let(`leftover_rounding${j}`, `${f(2 * g.roundoff)} * yc * (abs(${L} * ${g.yda(j)}) + abs(${g.ya(up)}) + abs(${g.ya(down)})) / (P.alphaM * ${L})`);
+        g.marginal(`(${g.scopeName(`val${j}`)} < 0.5) & (abs(${g.y(j)}) < ${noise})`);
+      }
+    },
     converged(g) {
       // After the last update a closed valve's flow is gamma dt times the last Newton increment: it enters
       // no equation (its coefficients are the zero valve switches) and tends to 0 as Newton converges
@@ -340,6 +364,9 @@ export class KernelBuilder {
   private readonly solution: string[] = [];
   private readonly post: string[] = [];
   private readonly conv: string[] = [];
+  /** Lines of the marginal-decision test and the conditions they flag (exact-loop kernels). */
+  private readonly marginalLines: string[] = [];
+  private readonly marginalConds: string[] = [];
   /** Equations whose C entry has its own rounding scale (`Cs<row>`). */
   private readonly cScaled = new Set<number>();
   /** Slots (or equation rows for C) written by time- or solution-dependent code. */
@@ -365,6 +392,7 @@ export class KernelBuilder {
       if (gen.solution) gen.solution(this.scope(b, bi, this.solution), b);
       if (gen.postSolve) gen.postSolve(this.scope(b, bi, this.post), b);
       if (gen.converged && precision === 'f32') gen.converged(this.scope(b, bi, this.conv), b);
+      if (gen.marginal && precision !== 'f32') gen.marginal(this.scope(b, bi, this.marginalLines), b);
     });
   }
 
@@ -441,6 +469,8 @@ export class KernelBuilder {
         }
       },
       steady: '(P.steady == 1u)',
+      roundoff: UNIT_ROUNDOFF[this.precision],
+      marginal: (cond) => this.marginalConds.push(`(${cond})`),
     };
   }
 
@@ -545,7 +575,9 @@ export class KernelBuilder {
     // f32: at least one Newton update per step, as the CPU in practice (its 1e-8 is never met by the
     // predictor): the update is what resets the flow of a valve that closed (postSolve). Double-float: exactly
     // the CPU's loop.
-    newton.push(exact ? `if (${rx('conv & fin')}) { break; }` : `if (conv & fin & (it > 0u)) { ${this.conv.join(' ')} break; }`);
+    // Exact loops: a converged state whose next decision lies within rounding stops the variant (code 3).
+    const marginal = this.marginalConds.length ? ` ${this.marginalLines.join(' ')} if (${rx(this.marginalConds.join(' | '))}) { code = 3u; }` : '';
+    newton.push(exact ? `if (${rx('conv & fin')}) {${marginal} break; }` : `if (conv & fin & (it > 0u)) { ${this.conv.join(' ')} break; }`);
     newton.push(`if (${rx('(it + 1u == P.maxIter) | !fin')}) { code = 1u; frow = worst; fres = ${df ? 'maxRes.x' : 'maxRes'}; break; }`);
     // Newton matrix J = alpha_m (E + dC/dydot) + alpha_f gamma dt (F + dC/dy) on the pattern, then Gaussian
     // elimination in the static pivot order, unrolled on the pattern (fill-in created as needed), with the

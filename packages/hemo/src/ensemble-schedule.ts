@@ -60,7 +60,8 @@ export interface GeneralStats {
   /** Per variant: sum, min, max of each output, then the sum of each split flow (accumulated in the kernel's precision). */
   stats: Float64Array;
   /**
-   * Per variant: code (0 ok, 1 Newton failure, 2 static pivot failure), drive-table step, equation row,
+   * Per variant: code (0 ok, 1 Newton failure, 2 static pivot failure, 3 a decision within the kernel's
+   * rounding, e.g. an ideal valve's leftover flow), drive-table step, equation row,
    * |residual| (WebGPU: the bits of an f32).
    */
   status: Uint32Array | Float64Array;

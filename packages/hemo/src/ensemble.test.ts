@@ -159,22 +159,31 @@ describeBackends('hemo ensemble (general models)', (b) => {
     // valve, and the step at which a valve reopens depends on its sign; f32 cannot resolve it (its summaries
     // differ by a few 1e-3, extrema by up to 1e-1), so 'auto' precision runs this model in double-float:
     // states, residuals and the LU in pairs of f32 (about 2^-48 relative per operation, shaders/hemo/double-float.wgsl),
-    // the CPU's Newton loop and convergence test. The f64 solution moves by about 0.5 of a relative input
-    // perturbation (1e-7 in the inputs moves the summaries by 5e-8, see ../fixtures/hemo/README), so pairs
-    // track it to far below the issue's 1e-3; 1e-3 is the bound asserted on means, minima and maxima.
+    // the CPU's Newton loop and convergence test. The f64 solution responds smoothly to its inputs
+    // (closedloop.test.ts), except where a closed valve's leftover is so small that rounding decides its
+    // sign: the kernel hands such a variant back (its leftover within twice its rounding estimate,
+    // ensemble-general.codegen.ts) and the CPU computes it. Variant 1 here is one. Asserted: the kernel ran in
+    // double-float and computed at least one variant, those agree within 1e-9 (2^-48 amplified by the LU;
+    // observed 2e-14), and every variant within the issue's 1e-3.
     const cfg = fixture('closedLoopHeart_singleVessel', { number_of_cardiac_cycles: 2 });
     const s: EnsembleSamples = { names: ['RCR_aorta.Rd', 'CLH.Elv_s'], values: Float64Array.of(1.2, 3.1, 1.5, 2.8) };
     const sum = await simulateEnsemble(cfg, s, b.options());
-    expect(sum.cpuVariants).toEqual([]);
     expect(sum.precision).toBe(b.backend === 'cpu' ? 'f64' : 'df');
+    expect(sum.cpuVariants.length).toBeLessThan(sum.n);
     let worst = 0;
+    let worstKernel = 0;
     for (let v = 0; v < sum.n; v++) {
       referenceSummary(cfg, s, v, sum.outputs).forEach((r, k) => {
         const o = v * sum.outputs.length + k;
-        for (const [got, want] of [[sum.mean[o]!, r.mean], [sum.min[o]!, r.min], [sum.max[o]!, r.max]] as const) worst = Math.max(worst, Math.abs(got - want) / (r.scale || 1));
+        for (const [got, want] of [[sum.mean[o]!, r.mean], [sum.min[o]!, r.min], [sum.max[o]!, r.max]] as const) {
+          const d = Math.abs(got - want) / (r.scale || 1);
+          worst = Math.max(worst, d);
+          if (!sum.cpuVariants.includes(v)) worstKernel = Math.max(worstKernel, d);
+        }
       });
     }
-    console.info(`[${b.backend}] closed loop: max difference to the f64 solver ${worst.toExponential(2)} (relative to max |x|)`);
+    console.info(`[${b.backend}] closed loop: max difference to the f64 solver ${worst.toExponential(2)} (kernel-computed variants ${worstKernel.toExponential(2)}; handed back: ${sum.cpuVariants.join(', ') || 'none'})`);
+    expect(worstKernel).toBeLessThan(b.backend === 'cpu' ? 1e-12 : 1e-9);
     expect(worst).toBeLessThan(b.backend === 'cpu' ? 1e-12 : 1e-3);
   });
 

@@ -63,9 +63,10 @@ export interface EnsembleSummary {
   /** Arithmetic the summaries were computed in: 'f64' on the CPU, 'f32' or 'df' (double-float) on WebGPU. */
   precision: 'f64' | 'f32' | 'df';
   /**
-   * Variants of a 'general' run that the generated kernel (webgpu, or the cpu's f64 one) handed to the full
-   * f64 solver: Newton did not converge in the kernel, or its static pivot order failed for them. Empty
-   * otherwise.
+   * Variants of a 'general' run whose summaries the CPU computed instead of the backend's kernel: on webgpu
+   * those the GPU kernel handed back (Newton did not converge, its static pivot order failed, or a
+   * decision fell within its rounding), computed by the CPU's generated f64 kernel or the full solver; on
+   * the cpu those the generated f64 kernel handed to the full solver. Empty otherwise.
    */
   cpuVariants: number[];
 }
@@ -383,27 +384,39 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
     });
     for (let j = 0; j < S; j++) splits[v * S + j] = m[j]! / total;
   };
-  const cpuVariants: number[] = [];
-  let raw: GeneralStats | undefined;
-  if (backend === 'webgpu') raw = await generalEnsembleWebgpu(generalProblem(config, samples, idx, sidx, kernelPrecision), options.gpu!);
-  else if (generated) raw = generalEnsembleCpu(generalProblem(config, samples, idx, sidx, 'f64'));
-  if (raw) {
+  /** Summaries of variants[i] from row i of a general kernel's raw results; returns the variants it could not give. */
+  const fill = (raw: GeneralStats, variants: number[]): number[] => {
     const NS = 3 * K + S;
-    for (let v = 0; v < n; v++) {
-      if (raw.status[4 * v] !== 0) {
-        cpuVariants.push(v);
-        cpuVariant(v);
-        continue;
+    const failed: number[] = [];
+    variants.forEach((v, i) => {
+      if (raw.status[4 * i] !== 0) {
+        failed.push(v);
+        return;
       }
       for (let k = 0; k < K; k++) {
-        mean[v * K + k] = raw.stats[v * NS + 3 * k]! / raw.count;
-        min[v * K + k] = raw.stats[v * NS + 3 * k + 1]!;
-        max[v * K + k] = raw.stats[v * NS + 3 * k + 2]!;
+        mean[v * K + k] = raw.stats[i * NS + 3 * k]! / raw.count;
+        min[v * K + k] = raw.stats[i * NS + 3 * k + 1]!;
+        max[v * K + k] = raw.stats[i * NS + 3 * k + 2]!;
       }
       let total = 0;
-      for (let j = 0; j < S; j++) total += raw.stats[v * NS + 3 * K + j]! / raw.count;
-      for (let j = 0; j < S; j++) splits[v * S + j] = raw.stats[v * NS + 3 * K + j]! / raw.count / total;
-    }
-  } else for (let v = 0; v < n; v++) cpuVariant(v);
+      for (let j = 0; j < S; j++) total += raw.stats[i * NS + 3 * K + j]! / raw.count;
+      for (let j = 0; j < S; j++) splits[v * S + j] = raw.stats[i * NS + 3 * K + j]! / raw.count / total;
+    });
+    return failed;
+  };
+  const all = Array.from({ length: n }, (_, v) => v);
+  // The chosen backend's kernel, then the CPU's generated f64 kernel for what it could not do, then the full
+  // solver for the rest (models the generated kernels do not support go straight to it).
+  let rest = backend === 'webgpu' ? fill(await generalEnsembleWebgpu(generalProblem(config, samples, idx, sidx, kernelPrecision), options.gpu!), all) : all;
+  const cpuVariants = backend === 'webgpu' ? [...rest] : [];
+  if (generated && rest.length > 0) {
+    const sub = rest;
+    const P = samples.names.length;
+    const subSamples = P === 0 ? samples : { names: samples.names, values: Float64Array.from(sub.flatMap((v) => Array.from(samples.values.subarray(v * P, (v + 1) * P)))) };
+    const raw = generalEnsembleCpu(generalProblem(config, subSamples, idx, sidx, 'f64'));
+    if (raw) rest = fill(raw, sub);
+  }
+  if (backend === 'cpu') cpuVariants.push(...rest);
+  for (const v of rest) cpuVariant(v);
   return { n, outputs, mean, min, max, splitNames, splits, backend, kernel: 'general', precision: backend === 'webgpu' ? kernelPrecision : 'f64', cpuVariants };
 }
