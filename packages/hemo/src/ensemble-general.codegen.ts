@@ -547,7 +547,7 @@ export class KernelBuilder {
       }
     }
     // worst: the equation furthest above its tolerance (ratio |r| / tol), reported on failure with its |r|.
-    newton.push('var conv = true; var fin = true; var worst = 0u; var worstRatio = R(); var maxRes = R();');
+    newton.push(`var conv = true; var fin = true; var worst = 0u; var maxRes = R();${exact ? '' : ' var worstRatio = R();'}`);
     for (let r = 0; r < n; r++) {
       const t = w.C.has(r) ? [`C${r}`, ...terms[r]!] : terms[r]!;
       const sc = w.C.has(r) ? [this.cScaled.has(r) ? `Cs${r}` : `abs(C${r})`, ...scale[r]!] : scale[r]!;

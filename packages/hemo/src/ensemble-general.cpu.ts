@@ -1,6 +1,6 @@
 import { wrappingCosine } from './activation.js';
 import type { GeneralProblem } from './ensemble-general.js';
-import { cycleDispatches, kernelParams, type GeneralStats } from './ensemble-schedule.js';
+import { cycleDispatches, initialBuffers, kernelParams, type GeneralStats } from './ensemble-schedule.js';
 
 /**
  * Skeleton of the JavaScript (f64) general ensemble kernel: the WGSL skeleton's loops
@@ -88,19 +88,7 @@ export function generalEnsembleCpu(p: GeneralProblem): GeneralStats | undefined 
   if (p.precision !== 'f64') throw new Error(`internal: the cpu kernel runs f64 code, got ${p.precision}`);
   const run = compile(p.code);
   if (!run) return undefined;
-  const N = p.dofs;
-  const K = p.outputs.length;
-  const NS = 3 * K + p.splits.length;
-  const state = new Float64Array(2 * N * p.n);
-  const stats = new Float64Array(NS * p.n);
-  for (let v = 0; v < p.n; v++) {
-    state.set(p.y0, 2 * N * v);
-    state.set(p.yd0, 2 * N * v + N);
-    for (let k = 0; k < K; k++) {
-      stats[NS * v + 3 * k + 1] = Infinity;
-      stats[NS * v + 3 * k + 2] = -Infinity;
-    }
-  }
+  const { state, stats } = initialBuffers(p, Infinity);
   const status = new Float64Array(4 * p.n);
   for (const d of cycleDispatches(p)) run(kernelParams(p, d), p.vpar, p.cst, p.drive, state, stats, status, wrappingCosine);
   return { stats, status, count: p.steps + 1 - p.firstSummaryStep };

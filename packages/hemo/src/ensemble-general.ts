@@ -1,7 +1,7 @@
 import { PhysiotwinError } from '@physiotwin/core';
 import type { EnsembleSamples } from './ensemble.js';
 import type { EnsembleTimeGrid } from './ensemble-schedule.js';
-import { doubleFloatReason, KernelBuilder, type KernelPrecision, type ParamPlan } from './ensemble-general.codegen.js';
+import { KernelBuilder, type KernelPrecision, type ParamPlan } from './ensemble-general.codegen.js';
 import { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
 import { Integrator, initialState, keepSteadyCapacitances, simulate } from './solver.js';
 import { singularError } from './sparse.js';
@@ -53,14 +53,14 @@ const PIVOT_WORK = 5e7;
  * pivot (non-zero, multipliers |l| <= 2^18) and reports a variant where the order fails; the caller re-runs
  * it with the f64 solver.
  *
- * Precision: 'auto' generates a double-float kernel for models with a block whose results depend on values
- * below f32 resolution (`doubleFloatReason`: ClosedLoopHeartAndPulmonary's ideal valves), f32 otherwise.
+ * Precision: 'f32' or 'df' (double-float) for the WGSL kernel, 'f64' for the JavaScript one of the CPU
+ * (simulateEnsemble chooses; its 'auto' uses `doubleFloatReason`).
  *
  * @param outputs unknown ids to summarise; @param splits outlet flow unknown ids
  * @throws PhysiotwinError `INVALID_ARGUMENT` for a block without a GPU generator, cycle-to-cycle
  *   convergence, or a non-finite sample value; `SOLVER_DIVERGED` for a structurally singular model
  */
-export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, outputs: number[], splits: number[], precision: KernelPrecision | 'auto' = 'auto'): GeneralProblem {
+export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, outputs: number[], splits: number[], precision: KernelPrecision): GeneralProblem {
   const settings = readSimulationSettings(config);
   const model = buildModel(config, settings);
   if (settings.useCycleToCycleError) {
@@ -83,8 +83,7 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
     isZero: (id) => !varied.has(id) && !prm[id]!.isSeries && prm[id]!.get(0) === 0,
     series: (id, t) => prm[id]!.get(t),
   };
-  const kernelPrecision = precision === 'auto' ? (doubleFloatReason(model) ? 'df' : 'f32') : precision;
-  const builder = new KernelBuilder(model, sys, plan, kernelPrecision);
+  const builder = new KernelBuilder(model, sys, plan, precision);
   const T = model.period;
   const pts = settings.ptsPerCycle;
   const dt = T / (pts - 1);
@@ -167,7 +166,7 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
     dofs: model.dofNames.length,
     code,
     kernel: `hemo/general-ensemble#${hash(code)}`,
-    precision: kernelPrecision,
+    precision,
     vpar,
     cst,
     drive,

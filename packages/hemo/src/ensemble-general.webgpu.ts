@@ -1,7 +1,7 @@
 import { checkBindingSizes, createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
 import { fromDoubleFloat, toDoubleFloat } from './double-float.js';
 import type { GeneralProblem } from './ensemble-general.js';
-import { cycleDispatches, KERNEL_PARAM_REAL, KERNEL_PARAM_U32, kernelParams, variantWorkgroups, type GeneralStats } from './ensemble-schedule.js';
+import { cycleDispatches, initialBuffers, KERNEL_PARAM_REAL, KERNEL_PARAM_U32, kernelParams, variantWorkgroups, type GeneralStats } from './ensemble-schedule.js';
 
 const WG = 64;
 
@@ -16,24 +16,15 @@ export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext):
   const groups = variantWorkgroups(device, p.n, WG);
   const pipeline = await getComputePipeline(device, { kernel: p.kernel, code: p.code });
   const N = p.dofs;
-  const K = p.outputs.length;
-  const NS = 3 * K + p.splits.length;
+  const NS = 3 * p.outputs.length + p.splits.length;
   // Reals travel as f32 or as double-float pairs (hi, lo) of f32.
   const df = p.precision === 'df';
   const real = df ? toDoubleFloat : (x: ArrayLike<number>) => Float32Array.from(x);
   const bytes = df ? 8 : 4;
   // every binding checked before anything is allocated (N variants can outgrow a binding long before memory)
   checkBindingSizes(device, 'hemo/general-ensemble', { cst: bytes * p.cst.length, vpar: bytes * p.vpar.length, drive: bytes * p.drive.length, state: 2 * bytes * N * p.n, stats: bytes * NS * p.n, status: 16 * p.n });
-  const state = new Float64Array(2 * N * p.n);
-  const stats = new Float64Array(NS * p.n);
-  for (let v = 0; v < p.n; v++) {
-    state.set(p.y0, 2 * N * v);
-    state.set(p.yd0, 2 * N * v + N);
-    for (let k = 0; k < K; k++) {
-      stats[NS * v + 3 * k + 1] = 3.4e38;
-      stats[NS * v + 3 * k + 2] = -3.4e38;
-    }
-  }
+  // 3.4e38: within f32 range (the high part of a pair too).
+  const { state, stats } = initialBuffers(p, 3.4e38);
   const S = GPUBufferUsage.STORAGE;
   const label = 'hemo/general-ensemble';
   const bufs = {

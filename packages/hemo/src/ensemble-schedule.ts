@@ -93,6 +93,27 @@ export interface KernelParams {
 export const KERNEL_PARAM_U32 = ['n', 'steps', 'stepOffset', 'firstStep', 'statsFrom', 'steady', 'maxIter', 'opaque'] as const;
 export const KERNEL_PARAM_REAL = ['alphaM', 'alphaF', 'atol', 'period', 'c0', 'yc', 'jy'] as const;
 
+/**
+ * A general kernel's initial buffers in f64: each variant's y and ydot, and its statistics (sums 0, minima
+ * `extreme`, maxima -`extreme`: the largest value the kernel's arithmetic holds).
+ */
+export function initialBuffers(p: GeneralProblem, extreme: number): { state: Float64Array; stats: Float64Array } {
+  const N = p.dofs;
+  const K = p.outputs.length;
+  const NS = 3 * K + p.splits.length;
+  const state = new Float64Array(2 * N * p.n);
+  const stats = new Float64Array(NS * p.n);
+  for (let v = 0; v < p.n; v++) {
+    state.set(p.y0, 2 * N * v);
+    state.set(p.yd0, 2 * N * v + N);
+    for (let k = 0; k < K; k++) {
+      stats[NS * v + 3 * k + 1] = extreme;
+      stats[NS * v + 3 * k + 2] = -extreme;
+    }
+  }
+  return { state, stats };
+}
+
 /** The parameters of dispatch d; the step coefficients in f64 as solver.ts Integrator.step computes them. */
 export function kernelParams(p: GeneralProblem, d: EnsembleDispatch): KernelParams {
   const yc = p.gamma * d.dt;
