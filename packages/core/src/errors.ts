@@ -15,15 +15,27 @@ export type ErrorCode =
   | 'IO_UNSUPPORTED'
   | 'IO_NOT_FOUND'
   | 'IO_EXISTS'
+  // the file system refused: no permission, read-only, a parent that is not a folder, disk full
+  | 'IO_PERMISSION'
+  | 'IO_WRITE_FAILED'
   // DICOM
   | 'DICOM_TRUNCATED'
   | 'DICOM_INVALID'
   | 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX'
   | 'DICOM_CODEC_MISSING'
   | 'DICOM_GEOMETRY'
+  // non-finite or degenerate geometry (a volume's spacing or origin, a mesh's coordinates)
+  | 'GEOMETRY_INVALID'
+  // meshes: inverted or degenerate elements, broken connectivity
+  | 'MESH_INVALID'
+  // a configured limit (memory estimate, step count, iterations, variants) that the input would exceed; the
+  // message names the option that raises it
+  | 'LIMIT_EXCEEDED'
   // solvers
   | 'SOLVER_DIVERGED'
   | 'SOLVER_NOT_CONVERGED'
+  // the system has no unique solution (e.g. rigid-body modes left unconstrained)
+  | 'SOLVER_SINGULAR'
   // GPU
   | 'GPU_UNAVAILABLE'
   | 'GPU_VALIDATION'
