@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPhysiotwinError } from '@physiotwin/core';
 import type { GpuContext } from './index.js';
-import { createBufferFrom, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, requestGpu, resolveBackend, timeGpuWork, withGpuErrorScope } from './index.js';
+import { createBufferFrom, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, requestGpu, chooseBackend, timeGpuWork, withGpuErrorScope } from './index.js';
 
 const SAXPY = /* wgsl */ `
 struct Params { n: u32, a: f32 }
@@ -64,12 +64,23 @@ describe('requestGpu', () => {
   });
 });
 
-describe('resolveBackend', () => {
+describe('chooseBackend', () => {
   it('obeys cpu and rejects unknown names', async () => {
-    expect((await resolveBackend({ backend: 'cpu' }, 1e9, 1)).backend).toBe('cpu');
-    await expect(resolveBackend({ backend: 'cuda' as never }, 1, 1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await chooseBackend({ backend: 'cpu' }, { op: 'test', work: 1e9, minWorkForGpu: 1 })).backend).toBe('cpu');
+    await expect(chooseBackend({ backend: 'cuda' as never }, { op: 'test', work: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
-  it('auto stays on the CPU for small problems', async () => {
-    expect((await resolveBackend({ backend: 'auto' }, 10, 1000)).backend).toBe('cpu');
+  it('auto stays on the CPU for small problems and dtypes the kernels cannot read', async () => {
+    expect((await chooseBackend({ backend: 'auto' }, { op: 'test', work: 10, minWorkForGpu: 1000 })).backend).toBe('cpu');
+    expect((await chooseBackend({ backend: 'auto' }, { op: 'test', work: 1e9, minWorkForGpu: 1, dtype: 'float64' })).backend).toBe('cpu');
+  });
+  it("refuses 'webgpu' for a dtype the kernels cannot read, before asking for a device", async () => {
+    await expect(chooseBackend({ backend: 'webgpu' }, { op: 'test', work: 1, dtype: 'float64' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+  it("refuses 'webgpu' for a problem over the device's binding limit, and 'auto' then stays on the CPU", async () => {
+    const limits = { maxStorageBufferBindingSize: 1024, maxBufferSize: 4096 };
+    const gpu = { device: { limits }, adapter: { isFallback: false, vendor: '', architecture: '', description: 'fake' } } as unknown as GpuContext;
+    await expect(chooseBackend({ backend: 'webgpu', gpu }, { op: 'test', work: 1, bindingBytes: 2048 })).rejects.toMatchObject({ code: 'GPU_LIMIT_EXCEEDED' });
+    expect((await chooseBackend({ backend: 'auto', gpu }, { op: 'test', work: 1e9, bindingBytes: 2048 })).backend).toBe('cpu');
+    expect((await chooseBackend({ backend: 'auto', gpu }, { op: 'test', work: 1e9, bindingBytes: 1024 })).backend).toBe('webgpu');
   });
 });

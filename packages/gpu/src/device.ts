@@ -49,7 +49,7 @@ const RAISED_LIMITS = [
 ] as const;
 
 /** Reads a GPUAdapterInfo-like object into plain data. */
-export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+function describeAdapter(adapter: GPUAdapter): AdapterDescription {
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   const legacy = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
   const description = info.description ?? '';
@@ -61,7 +61,7 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
  * Creates a device on `adapter` with raised limits and timestamp queries where available.
  * @param instance the GPU object the adapter came from, kept reachable as long as the context (see node-webgpu.ts).
  */
-export async function createDevice(adapter: GPUAdapter, source: GpuSource, instance?: GPU): Promise<GpuContext> {
+async function createDevice(adapter: GPUAdapter, source: GpuSource, instance?: GPU): Promise<GpuContext> {
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) {
     const value = (adapter.limits as unknown as Record<string, number | undefined>)[name];

@@ -1,5 +1,5 @@
 import { isPhysiotwinError, PhysiotwinError } from '@physiotwin/core';
-import { resolveBackend, type GpuContext } from '@physiotwin/gpu';
+import { chooseBackend, type GpuContext } from '@physiotwin/gpu';
 import { BloodVessel, FlowBC, WindkesselBC } from './blocks.js';
 import { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
 import { initialState, simulate } from './solver.js';
@@ -272,7 +272,7 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
   let backend: 'cpu' | 'webgpu' = requested === 'webgpu' ? 'webgpu' : 'cpu';
   if (requested === 'auto' && gpuCapable) {
     const work = n * (settings.ptsPerCycle - 1) * settings.numberOfCycles;
-    const r = await resolveBackend({ backend: 'auto', gpu: options.gpu }, work, 1e5);
+    const r = await chooseBackend({ backend: 'auto', gpu: options.gpu }, { op: 'simulateEnsemble', work, minWorkForGpu: 1e5 });
     if (r.backend === 'webgpu') {
       backend = 'webgpu';
       options = { ...options, gpu: r.gpu };

@@ -1,7 +1,7 @@
-import type { OperationOptions, SurfaceMesh, Vec3, Volume } from '@physiotwin/core';
-import { dtypeOf, PhysiotwinError, progressReporter, throwIfAborted, validateVolume } from '@physiotwin/core';
-import type { AdapterDescription, BackendOptions } from '@physiotwin/gpu';
-import { resolveBackend } from '@physiotwin/gpu';
+import type { SurfaceMesh, Vec3, Volume } from '@physiotwin/core';
+import { dtypeOf, PhysiotwinError, progressReporter, validateVolume } from '@physiotwin/core';
+import type { BackendReport, ComputeOptions } from '@physiotwin/gpu';
+import { backendReport, chooseBackend } from '@physiotwin/gpu';
 import type { MarchingCubesInput } from './marching-cubes.cpu.js';
 import { marchingCubesCpu } from './marching-cubes.cpu.js';
 
@@ -20,20 +20,9 @@ export interface IsosurfaceSpec {
 }
 
 /** A surface and the backend that made it. */
-export interface SurfaceResult {
+export interface SurfaceResult extends BackendReport {
   mesh: SurfaceMesh;
-  backend: 'cpu' | 'webgpu';
-  adapter?: AdapterDescription | undefined;
 }
-
-/** Options of the meshing operations. */
-export type MeshOptions = BackendOptions & OperationOptions;
-
-/** Dtypes the WebGPU marching cubes reads exactly (every value is an f32). */
-export const WEBGPU_MESH_DTYPES = ['uint8', 'int8', 'uint16', 'int16', 'float32'] as const;
-
-/** Below this many voxels 'auto' stays on the CPU. */
-const MIN_VOXELS_FOR_GPU = 1 << 22;
 
 /** Resolves the spec to the inputs of the kernels (stored-unit isovalue and inside sign). */
 export function isosurfaceInput(volume: Volume, spec: IsosurfaceSpec, op: string): MarchingCubesInput {
@@ -102,18 +91,20 @@ function unpaddedInput(volume: Volume, spec: IsosurfaceSpec, op: string): Marchi
  * const { mesh } = await marchingCubes(ct, { iso: 300 });
  * ```
  */
-export async function marchingCubes(volume: Volume, spec: IsosurfaceSpec, options: MeshOptions = {}): Promise<SurfaceResult> {
+export async function marchingCubes(volume: Volume, spec: IsosurfaceSpec, options: ComputeOptions = {}): Promise<SurfaceResult> {
   const input = isosurfaceInput(volume, spec, 'marchingCubes');
-  throwIfAborted(options.signal, 'marching cubes');
-  const readable = (WEBGPU_MESH_DTYPES as readonly string[]).includes(dtypeOf(input.data));
-  if (options.backend === 'webgpu' && !readable) {
-    throw new PhysiotwinError('INVALID_ARGUMENT', `marching cubes on WebGPU reads ${WEBGPU_MESH_DTYPES.join(', ')}; this volume is ${dtypeOf(input.data)}: use backend 'cpu'`);
-  }
-  const chosen = readable ? await resolveBackend(options, input.data.length, MIN_VOXELS_FOR_GPU) : ({ backend: 'cpu' } as const);
+  const slabs = input.dims[2] - 1;
+  const tick = progressReporter(options, 'marching cubes', slabs);
+  tick(0);
+  // The largest binding before the output is sized: one f32 (values) or u32 (offsets) per point.
+  const chosen = await chooseBackend(options, { op: 'marching cubes', work: input.data.length, dtype: dtypeOf(input.data), bindingBytes: input.data.length * 4 });
+  let mesh: SurfaceMesh;
   if (chosen.backend === 'webgpu') {
     const { marchingCubesWebgpu } = await import('./marching-cubes.webgpu.js');
-    return { mesh: await marchingCubesWebgpu(chosen.gpu, input), backend: 'webgpu', adapter: chosen.gpu.adapter };
+    mesh = await marchingCubesWebgpu(chosen.gpu, input);
+    tick(slabs);
+  } else {
+    mesh = marchingCubesCpu(input, tick);
   }
-  const mesh = marchingCubesCpu(input, progressReporter(options, 'marching cubes', volume.dims[2] - 1));
-  return { mesh, backend: 'cpu' };
+  return { mesh, ...backendReport(chosen) };
 }

@@ -1,53 +1,11 @@
 import type { SurfaceMesh } from '@physiotwin/core';
 import { PhysiotwinError } from '@physiotwin/core';
 import type { GpuContext } from '@physiotwin/gpu';
-import { checkBindingSize, createBufferFrom, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
-import { ceilF32, dispatch2d, floorF32 } from '@physiotwin/segment';
-import { marchingCubesWgsl, scanWgsl } from './generated/shaders.js';
+import { bindEntries, ceilF32, checkBindingSize, createBufferFrom, createStorageBuffer, createUniformBuffer, dispatch2d, encodeScan, floorF32, getComputePipeline, readBuffer, scanPipelines, withGpuErrorScope } from '@physiotwin/gpu';
+import { marchingCubesWgsl } from './generated/shaders.js';
 import type { MarchingCubesInput } from './marching-cubes.cpu.js';
 import { flipsOrientation, indexToWorldRows } from './marching-cubes.cpu.js';
 import { CASE_EDGES, CASE_START } from './mc-table.js';
-
-/** Binds buffers to the given binding numbers of group 0. */
-function bind(device: GPUDevice, pipeline: GPUComputePipeline, entries: Array<[number, GPUBuffer]>, label: string): GPUBindGroup {
-  return device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: entries.map(([binding, buffer]) => ({ binding, resource: { buffer } })) });
-}
-
-/**
- * Encodes an in-place exclusive scan of `count` u32 in `data` (multi-level: block sums are scanned recursively)
- * and copies the grand total to `total` at `totalOffset`. No readback.
- */
-function encodeScan(device: GPUDevice, pass: () => GPUComputePassEncoder, encoder: GPUCommandEncoder, pipelines: { scan: GPUComputePipeline; add: GPUComputePipeline }, data: GPUBuffer, count: number, total: GPUBuffer, totalOffset: number, owned: GPUBuffer[]): void {
-  const levels: Array<{ data: GPUBuffer; count: number; sums: GPUBuffer; params: GPUBuffer }> = [];
-  let buf = data;
-  let n = count;
-  for (;;) {
-    const blocks = Math.ceil(n / 256);
-    const sums = createStorageBuffer(device, blocks * 4, 'mc:scan-sums');
-    const params = createUniformBuffer(device, [['u32', n]], 'mc:scan-params');
-    owned.push(sums, params);
-    levels.push({ data: buf, count: n, sums, params });
-    if (blocks === 1) break;
-    buf = sums;
-    n = blocks;
-  }
-  const p = pass();
-  for (const l of levels) {
-    const d = dispatch2d(l.count);
-    p.setPipeline(pipelines.scan);
-    p.setBindGroup(0, bind(device, pipelines.scan, [[0, l.params], [1, l.data], [2, l.sums]], 'mesh/scan'));
-    p.dispatchWorkgroups(d.x, d.y);
-  }
-  for (let i = levels.length - 2; i >= 0; i--) {
-    const l = levels[i]!;
-    const d = dispatch2d(l.count);
-    p.setPipeline(pipelines.add);
-    p.setBindGroup(0, bind(device, pipelines.add, [[0, l.params], [1, l.data], [2, l.sums]], 'mesh/scan'));
-    p.dispatchWorkgroups(d.x, d.y);
-  }
-  p.end();
-  encoder.copyBufferToBuffer(levels[levels.length - 1]!.sums, 0, total, totalOffset, 4);
-}
 
 /**
  * Marching cubes on WebGPU: classify (vertex and triangle counts per point), two exclusive prefix sums, then
@@ -64,8 +22,7 @@ export async function marchingCubesWebgpu(gpu: GpuContext, input: MarchingCubesI
   const classify = await kernel('classify');
   const vertices = await kernel('vertices');
   const triangles = await kernel('triangles_main');
-  const scan = await getComputePipeline(device, { kernel: 'mesh/scan', code: scanWgsl, entryPoint: 'scan_blocks' });
-  const add = await getComputePipeline(device, { kernel: 'mesh/scan', code: scanWgsl, entryPoint: 'add_offsets' });
+  const scan = await scanPipelines(device);
   const d = dispatch2d(n);
   const m = indexToWorldRows(input);
   const owned: GPUBuffer[] = [];
@@ -92,12 +49,11 @@ export async function marchingCubesWebgpu(gpu: GpuContext, input: MarchingCubesI
       const encoder = device.createCommandEncoder({ label: 'mesh/marching-cubes count' });
       const p = encoder.beginComputePass({ label: 'mesh/marching-cubes classify' });
       p.setPipeline(classify);
-      p.setBindGroup(0, bind(device, classify, [[0, params], [1, values], [2, voffset], [3, toffset], [4, caseStart]], 'mesh/marching-cubes classify'));
+      p.setBindGroup(0, bindEntries(device, classify, [[0, params], [1, values], [2, voffset], [3, toffset], [4, caseStart]], 'mesh/marching-cubes classify'));
       p.dispatchWorkgroups(d.x, d.y);
       p.end();
-      const pass = () => encoder.beginComputePass({ label: 'mesh/scan' });
-      encodeScan(device, pass, encoder, { scan, add }, voffset, n, totals, 0, owned);
-      encodeScan(device, pass, encoder, { scan, add }, toffset, n, totals, 4, owned);
+      encodeScan(device, encoder, scan, voffset, n, totals, 0, owned);
+      encodeScan(device, encoder, scan, toffset, n, totals, 4, owned);
       device.queue.submit([encoder.finish()]);
     });
     const [vertexCount, triangleCount] = new Uint32Array(await readBuffer(device, totals, 8));
@@ -109,10 +65,10 @@ export async function marchingCubesWebgpu(gpu: GpuContext, input: MarchingCubesI
       const encoder = device.createCommandEncoder({ label: 'mesh/marching-cubes generate' });
       const p = encoder.beginComputePass({ label: 'mesh/marching-cubes generate' });
       p.setPipeline(vertices);
-      p.setBindGroup(0, bind(device, vertices, [[0, params], [1, values], [2, voffset], [6, positions]], 'mesh/marching-cubes vertices'));
+      p.setBindGroup(0, bindEntries(device, vertices, [[0, params], [1, values], [2, voffset], [6, positions]], 'mesh/marching-cubes vertices'));
       p.dispatchWorkgroups(d.x, d.y);
       p.setPipeline(triangles);
-      p.setBindGroup(0, bind(device, triangles, [[0, params], [1, values], [2, voffset], [3, toffset], [4, caseStart], [5, caseEdges], [7, tris]], 'mesh/marching-cubes triangles'));
+      p.setBindGroup(0, bindEntries(device, triangles, [[0, params], [1, values], [2, voffset], [3, toffset], [4, caseStart], [5, caseEdges], [7, tris]], 'mesh/marching-cubes triangles'));
       p.dispatchWorkgroups(d.x, d.y);
       p.end();
       device.queue.submit([encoder.finish()]);

@@ -6,7 +6,8 @@ import type { ComponentOptions } from './components.js';
 import { seedComponent } from './components.js';
 import { morphology } from './morphology.js';
 import { physicalValue } from './region-growing.js';
-import type { MaskResult, SegmentOptions } from './threshold.js';
+import type { ComputeOptions } from '@physiotwin/gpu';
+import type { MaskResult } from './threshold.js';
 import { checkScalarVolume, checkSeeds, voxelIndex, withData } from './volume-utils.js';
 
 /** Options of {@link adaptiveConnected}. */
@@ -69,7 +70,7 @@ function checkPositive(value: number, name: string, integer = false): void {
  * const { mask, converged } = await adaptiveConnected(smoothCt, [[71, 213, 16]]);
  * ```
  */
-export async function adaptiveConnected(volume: Volume, seeds: readonly Vec3[], spec: AdaptiveSpec = {}, options: SegmentOptions = {}): Promise<AdaptiveResult> {
+export async function adaptiveConnected(volume: Volume, seeds: readonly Vec3[], spec: AdaptiveSpec = {}, options: ComputeOptions = {}): Promise<AdaptiveResult> {
   checkScalarVolume(volume, 'adaptiveConnected');
   checkSeeds(volume, seeds, 'adaptiveConnected');
   const radius = spec.radius ?? 2;

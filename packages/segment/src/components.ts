@@ -1,10 +1,11 @@
 import type { Vec3, Volume } from '@physiotwin/core';
-import { progressReporter, throwIfAborted } from '@physiotwin/core';
+import { progressReporter } from '@physiotwin/core';
 import { connectedComponentsCpu, labelSizes, seedFillCpu } from './components.cpu.js';
-import type { MaskResult, SegmentOptions } from './threshold.js';
-import { chooseBackend } from './threshold.js';
-import type { BackendReport, Connectivity, Labelmap } from './volume-utils.js';
-import { checkConnectivity, checkMask, checkSeeds, voxelIndex, withData } from './volume-utils.js';
+import type { BackendReport, ComputeOptions } from '@physiotwin/gpu';
+import { backendReport, chooseBackend } from '@physiotwin/gpu';
+import type { MaskResult } from './threshold.js';
+import type { Connectivity, Labelmap } from './volume-utils.js';
+import { checkConnectivity, checkMask, checkSeeds, volumeProblem, voxelIndex, withData } from './volume-utils.js';
 
 /** Options of the connected-component operations. */
 export interface ComponentOptions {
@@ -36,20 +37,21 @@ export interface ComponentsResult extends BackendReport {
  * const { labels, count, sizes } = await connectedComponents(mask, { connectivity: 26 });
  * ```
  */
-export async function connectedComponents(mask: Volume, spec: ComponentOptions = {}, options: SegmentOptions = {}): Promise<ComponentsResult> {
+export async function connectedComponents(mask: Volume, spec: ComponentOptions = {}, options: ComputeOptions = {}): Promise<ComponentsResult> {
   checkMask(mask, 'connectedComponents');
   const connectivity = checkConnectivity(spec.connectivity ?? 6, 'connectedComponents');
-  throwIfAborted(options.signal, 'connected components');
-  const chosen = await chooseBackend(mask, options, 'connectedComponents');
+  const tick = progressReporter(options, 'connected components', mask.dims[2]);
+  tick(0);
+  const chosen = await chooseBackend(options, volumeProblem(mask, 'connectedComponents'));
   let r: { labels: Uint32Array; count: number };
   if (chosen.backend === 'webgpu') {
     const { connectedComponentsWebgpu } = await import('./components.webgpu.js');
     r = await connectedComponentsWebgpu(chosen.gpu, mask, connectivity, options.signal);
+    tick(mask.dims[2]);
   } else {
-    r = connectedComponentsCpu(mask.data, mask.dims, connectivity, progressReporter(options, 'connected components', mask.dims[2]));
+    r = connectedComponentsCpu(mask.data, mask.dims, connectivity, tick);
   }
-  const report: BackendReport = chosen.backend === 'webgpu' ? { backend: 'webgpu', adapter: chosen.gpu.adapter } : { backend: 'cpu' };
-  return { labels: withData(mask, r.labels), count: r.count, sizes: labelSizes(r.labels, r.count), ...report };
+  return { labels: withData(mask, r.labels), count: r.count, sizes: labelSizes(r.labels, r.count), ...backendReport(chosen) };
 }
 
 /**
@@ -57,7 +59,7 @@ export async function connectedComponents(mask: Volume, spec: ComponentOptions =
  * empty mask.
  * @throws as {@link connectedComponents}.
  */
-export async function largestComponent(mask: Volume, spec: ComponentOptions = {}, options: SegmentOptions = {}): Promise<MaskResult> {
+export async function largestComponent(mask: Volume, spec: ComponentOptions = {}, options: ComputeOptions = {}): Promise<MaskResult> {
   const cc = await connectedComponents(mask, spec, options);
   let best = 0;
   for (let l = 1; l <= cc.count; l++) if (cc.sizes[l]! > (best ? cc.sizes[best]! : 0)) best = l;
@@ -72,15 +74,18 @@ export async function largestComponent(mask: Volume, spec: ComponentOptions = {}
  * CPU: flood fill from the seeds. WebGPU: connected components, then the seeds' labels; identical masks.
  * @throws PhysiotwinError `INVALID_ARGUMENT` (seed outside the volume or not integer), as {@link connectedComponents}.
  */
-export async function seedComponent(mask: Volume, seeds: readonly Vec3[], spec: ComponentOptions = {}, options: SegmentOptions = {}): Promise<MaskResult> {
+export async function seedComponent(mask: Volume, seeds: readonly Vec3[], spec: ComponentOptions = {}, options: ComputeOptions = {}): Promise<MaskResult> {
   checkMask(mask, 'seedComponent');
   checkSeeds(mask, seeds, 'seedComponent');
   const connectivity = checkConnectivity(spec.connectivity ?? 6, 'seedComponent');
   const seedIdx = seeds.map((s) => voxelIndex(mask, s));
-  const chosen = await chooseBackend(mask, options, 'seedComponent');
+  const tick = progressReporter(options, 'seed component', 1);
+  tick(0);
+  const chosen = await chooseBackend(options, volumeProblem(mask, 'seedComponent'));
   if (chosen.backend === 'cpu') {
-    throwIfAborted(options.signal, 'seed component');
-    return { mask: withData(mask, seedFillCpu(mask.data, mask.dims, seedIdx, connectivity, new Uint8Array(mask.data.length))), backend: 'cpu' };
+    const out = seedFillCpu(mask.data, mask.dims, seedIdx, connectivity, new Uint8Array(mask.data.length));
+    tick(1);
+    return { mask: withData(mask, out), ...backendReport(chosen) };
   }
   const cc = await connectedComponents(mask, { connectivity }, { ...options, backend: 'webgpu', gpu: chosen.gpu });
   const keep = new Uint8Array(cc.count + 1);
@@ -89,5 +94,6 @@ export async function seedComponent(mask: Volume, seeds: readonly Vec3[], spec: 
   const out = new Uint8Array(mask.data.length);
   const labels = cc.labels.data;
   for (let i = 0; i < out.length; i++) out[i] = keep[labels[i]!]!;
-  return { mask: withData(mask, out), backend: 'webgpu', adapter: chosen.gpu.adapter };
+  tick(1);
+  return { mask: withData(mask, out), ...backendReport(chosen) };
 }

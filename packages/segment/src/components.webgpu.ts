@@ -1,10 +1,9 @@
 import type { Volume } from '@physiotwin/core';
 import { PhysiotwinError, throwIfAborted } from '@physiotwin/core';
 import type { GpuContext } from '@physiotwin/gpu';
-import { checkBindingSize, createBufferFrom, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
+import { bindAll, checkBindingSize, createBufferFrom, createStorageBuffer, createUniformBuffer, dispatch2d, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
 import { relabelFromRoots } from './components.cpu.js';
 import { componentsWgsl } from './generated/shaders.js';
-import { bindAll, dispatch2d } from './gpu-volume.js';
 import type { Connectivity } from './volume-utils.js';
 
 /** Propagation rounds (propagate + 2 jumps) encoded per submit between convergence checks. */

@@ -1,10 +1,9 @@
 import type { Volume } from '@physiotwin/core';
-import { PhysiotwinError, progressReporter, throwIfAborted } from '@physiotwin/core';
+import { PhysiotwinError, progressReporter } from '@physiotwin/core';
 import { diffusionStepCpu } from './diffusion.cpu.js';
-import type { SegmentOptions } from './threshold.js';
-import { chooseBackend } from './threshold.js';
-import type { BackendReport } from './volume-utils.js';
-import { checkScalarVolume, withData } from './volume-utils.js';
+import type { BackendReport, ComputeOptions } from '@physiotwin/gpu';
+import { backendReport, chooseBackend } from '@physiotwin/gpu';
+import { checkScalarVolume, volumeProblem, withData } from './volume-utils.js';
 
 /** Options of {@link anisotropicDiffusion}. */
 export interface DiffusionSpec {
@@ -47,7 +46,7 @@ export function diffusionStabilityLimit(spacing: readonly number[]): number {
  * const { volume: smooth } = await anisotropicDiffusion(ct, { iterations: 5, conductance: 250 });
  * ```
  */
-export async function anisotropicDiffusion(volume: Volume, spec: DiffusionSpec, options: SegmentOptions = {}): Promise<FilterResult> {
+export async function anisotropicDiffusion(volume: Volume, spec: DiffusionSpec, options: ComputeOptions = {}): Promise<FilterResult> {
   checkScalarVolume(volume, 'anisotropicDiffusion');
   const { iterations, conductance } = spec;
   const limit = diffusionStabilityLimit(volume.spacing);
@@ -61,8 +60,9 @@ export async function anisotropicDiffusion(volume: Volume, spec: DiffusionSpec, 
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i]!)) throw new PhysiotwinError('INVALID_ARGUMENT', `anisotropicDiffusion: value ${data[i]} at element ${i}: diffusion needs finite values`);
   }
-  throwIfAborted(options.signal, 'anisotropic diffusion');
-  const chosen = await chooseBackend(volume, options, 'anisotropicDiffusion');
+  const tick = progressReporter(options, 'anisotropic diffusion', iterations);
+  tick(0);
+  const chosen = await chooseBackend(options, volumeProblem(volume, 'anisotropicDiffusion'));
   const slope = volume.rescale?.slope ?? 1;
   const intercept = volume.rescale?.intercept ?? 0;
   if (chosen.backend === 'webgpu') {
@@ -73,12 +73,12 @@ export async function anisotropicDiffusion(volume: Volume, spec: DiffusionSpec, 
     const stored = await diffusionWebgpu(chosen.gpu, volume, iterations, dt, Math.abs(slope) / conductance);
     const out = new Float32Array(stored.length);
     for (let i = 0; i < out.length; i++) out[i] = stored[i]! * slope + intercept;
-    return { volume: withData(volume, out), backend: 'webgpu', adapter: chosen.gpu.adapter };
+    tick(iterations);
+    return { volume: withData(volume, out), ...backendReport(chosen) };
   }
   let u = new Float64Array(data.length);
   for (let i = 0; i < u.length; i++) u[i] = data[i]! * slope + intercept;
   let next = new Float64Array(data.length);
-  const tick = progressReporter(options, 'anisotropic diffusion', iterations);
   // a subnormal K would make 1 / K Infinity, and 0 * inf NaN between equal neighbours
   const invK = Math.min(1 / conductance, Number.MAX_VALUE);
   for (let it = 0; it < iterations; it++) {
@@ -86,5 +86,5 @@ export async function anisotropicDiffusion(volume: Volume, spec: DiffusionSpec, 
     [u, next] = [next, u];
     tick(it + 1);
   }
-  return { volume: withData(volume, Float32Array.from(u)), backend: 'cpu' };
+  return { volume: withData(volume, Float32Array.from(u)), ...backendReport(chosen) };
 }

@@ -1,8 +1,7 @@
 import type { Volume } from '@physiotwin/core';
 import type { GpuContext } from '@physiotwin/gpu';
-import { checkBindingSize, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
+import { bindAll, checkBindingSize, createStorageBuffer, createUniformBuffer, dispatch2d, getComputePipeline, readBuffer, uploadValuesF32, withGpuErrorScope } from '@physiotwin/gpu';
 import { diffusionWgsl } from './generated/shaders.js';
-import { bindAll, dispatch2d, uploadValuesF32 } from './gpu-volume.js';
 
 /** The largest finite f32. */
 const F32_MAX = 3.4028234663852886e38;

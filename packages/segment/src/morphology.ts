@@ -1,9 +1,10 @@
 import type { Volume } from '@physiotwin/core';
 import { PhysiotwinError, progressReporter, throwIfAborted } from '@physiotwin/core';
 import { dilateErodeCpu, fillHolesCpu } from './morphology.cpu.js';
-import type { MaskResult, SegmentOptions } from './threshold.js';
-import { chooseBackend } from './threshold.js';
-import { checkMask, withData } from './volume-utils.js';
+import type { ComputeOptions } from '@physiotwin/gpu';
+import { backendReport, chooseBackend } from '@physiotwin/gpu';
+import type { MaskResult } from './threshold.js';
+import { checkMask, volumeProblem, withData } from './volume-utils.js';
 
 /** The binary morphology operations. */
 export type MorphologyOperation = 'dilate' | 'erode' | 'open' | 'close';
@@ -37,42 +38,45 @@ const STEPS: Record<MorphologyOperation, boolean[]> = {
  * const { mask: closed } = await morphology(mask, { operation: 'close', radiusMm: 2 });
  * ```
  */
-export async function morphology(mask: Volume, spec: MorphologySpec, options: SegmentOptions = {}): Promise<MaskResult> {
+export async function morphology(mask: Volume, spec: MorphologySpec, options: ComputeOptions = {}): Promise<MaskResult> {
   checkMask(mask, 'morphology');
   const steps = STEPS[spec.operation];
   if (!steps) throw new PhysiotwinError('INVALID_ARGUMENT', `morphology: operation must be dilate, erode, open or close, got ${JSON.stringify(spec.operation)}`);
   if (!(Number.isFinite(spec.radiusMm) && spec.radiusMm >= 0)) {
     throw new PhysiotwinError('INVALID_ARGUMENT', `morphology: radiusMm must be a finite number >= 0, got ${spec.radiusMm}`);
   }
-  throwIfAborted(options.signal, 'morphology');
-  const chosen = await chooseBackend(mask, options, 'morphology');
+  const tick = progressReporter(options, spec.operation, 3 * steps.length);
+  tick(0);
+  const chosen = await chooseBackend(options, volumeProblem(mask, 'morphology'));
   if (chosen.backend === 'webgpu') {
     const { morphologyWebgpu } = await import('./morphology.webgpu.js');
-    return { mask: withData(mask, await morphologyWebgpu(chosen.gpu, mask, spec.radiusMm, steps)), backend: 'webgpu', adapter: chosen.gpu.adapter };
+    const out = await morphologyWebgpu(chosen.gpu, mask, spec.radiusMm, steps);
+    tick(3 * steps.length);
+    return { mask: withData(mask, out), ...backendReport(chosen) };
   }
-  const tick = progressReporter(options, spec.operation, 3 * steps.length);
   let current: Volume['data'] = mask.data;
   steps.forEach((grow, s) => {
     current = dilateErodeCpu(current, mask.dims, mask.spacing, spec.radiusMm, grow, new Uint8Array(mask.data.length), (axis) => tick(3 * s + axis));
   });
-  return { mask: withData(mask, current as Uint8Array), backend: 'cpu' };
+  tick(3 * steps.length);
+  return { mask: withData(mask, current as Uint8Array), ...backendReport(chosen) };
 }
 
 /** Dilation by a ball of `radiusMm`: see {@link morphology}. */
-export const dilate = (mask: Volume, radiusMm: number, options?: SegmentOptions) => morphology(mask, { operation: 'dilate', radiusMm }, options);
+export const dilate = (mask: Volume, radiusMm: number, options?: ComputeOptions) => morphology(mask, { operation: 'dilate', radiusMm }, options);
 /** Erosion by a ball of `radiusMm`: see {@link morphology}. */
-export const erode = (mask: Volume, radiusMm: number, options?: SegmentOptions) => morphology(mask, { operation: 'erode', radiusMm }, options);
+export const erode = (mask: Volume, radiusMm: number, options?: ComputeOptions) => morphology(mask, { operation: 'erode', radiusMm }, options);
 /** Opening (erode, then dilate) by a ball of `radiusMm`: see {@link morphology}. */
-export const opening = (mask: Volume, radiusMm: number, options?: SegmentOptions) => morphology(mask, { operation: 'open', radiusMm }, options);
+export const opening = (mask: Volume, radiusMm: number, options?: ComputeOptions) => morphology(mask, { operation: 'open', radiusMm }, options);
 /** Closing (dilate, then erode) by a ball of `radiusMm`: see {@link morphology}. */
-export const closing = (mask: Volume, radiusMm: number, options?: SegmentOptions) => morphology(mask, { operation: 'close', radiusMm }, options);
+export const closing = (mask: Volume, radiusMm: number, options?: ComputeOptions) => morphology(mask, { operation: 'close', radiusMm }, options);
 
 /**
  * Fills the holes of a mask: background voxels that no 6-connected background path links to the image border
  * become foreground. CPU only: it is a flood fill, not a data-parallel op.
  * @throws PhysiotwinError `INVALID_ARGUMENT` (not scalar), `ABORTED`.
  */
-export function fillHoles(mask: Volume, options: Pick<SegmentOptions, 'signal'> = {}): MaskResult {
+export function fillHoles(mask: Volume, options: Pick<ComputeOptions, 'signal'> = {}): MaskResult {
   checkMask(mask, 'fillHoles');
   throwIfAborted(options.signal, 'fill holes');
   return { mask: withData(mask, fillHolesCpu(mask.data, mask.dims, new Uint8Array(mask.data.length))), backend: 'cpu' };

@@ -1,8 +1,7 @@
 import type { Volume } from '@physiotwin/core';
 import type { GpuContext } from '@physiotwin/gpu';
-import { checkBindingSize, createBufferFrom, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
+import { bindAll, checkBindingSize, createBufferFrom, createStorageBuffer, createUniformBuffer, dispatch2d, getComputePipeline, readBuffer, unpackMask, withGpuErrorScope } from '@physiotwin/gpu';
 import { morphologyWgsl } from './generated/shaders.js';
-import { bindAll, dispatch2d, unpackMask } from './gpu-volume.js';
 import { ballOffsets } from './morphology.cpu.js';
 
 /**

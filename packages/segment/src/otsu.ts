@@ -1,9 +1,9 @@
 import type { Volume } from '@physiotwin/core';
 import { PhysiotwinError } from '@physiotwin/core';
 import { histogram } from './stats.js';
-import type { MaskResult, SegmentOptions } from './threshold.js';
+import type { BackendReport, ComputeOptions } from '@physiotwin/gpu';
+import type { MaskResult } from './threshold.js';
 import { threshold } from './threshold.js';
-import type { BackendReport } from './volume-utils.js';
 import { checkScalarVolume } from './volume-utils.js';
 
 /** Options of {@link otsuThreshold}. */
@@ -30,7 +30,7 @@ export interface OtsuResult extends BackendReport {
  * const { mask } = await threshold(ct, { lower: t });
  * ```
  */
-export async function otsuThreshold(volume: Volume, spec: OtsuSpec = {}, options: SegmentOptions = {}): Promise<OtsuResult> {
+export async function otsuThreshold(volume: Volume, spec: OtsuSpec = {}, options: ComputeOptions = {}): Promise<OtsuResult> {
   checkScalarVolume(volume, 'otsuThreshold');
   const bins = spec.bins ?? 256;
   const h = await histogram(volume, { bins }, options);
@@ -69,7 +69,7 @@ export async function otsuThreshold(volume: Volume, spec: OtsuSpec = {}, options
  * Otsu segmentation: {@link otsuThreshold}, then {@link threshold} with `lower` at it.
  * @throws as {@link otsuThreshold} and {@link threshold}.
  */
-export async function otsuMask(volume: Volume, spec: OtsuSpec = {}, options: SegmentOptions = {}): Promise<MaskResult & { threshold: number }> {
+export async function otsuMask(volume: Volume, spec: OtsuSpec = {}, options: ComputeOptions = {}): Promise<MaskResult & { threshold: number }> {
   const t = await otsuThreshold(volume, spec, options);
   return { ...(await threshold(volume, { lower: t.threshold }, options)), threshold: t.threshold };
 }

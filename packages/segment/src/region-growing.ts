@@ -2,7 +2,8 @@ import type { Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError, throwIfAborted } from '@physiotwin/core';
 import type { ComponentOptions } from './components.js';
 import { seedComponent } from './components.js';
-import type { MaskResult, SegmentOptions, ThresholdRange } from './threshold.js';
+import type { ComputeOptions } from '@physiotwin/gpu';
+import type { MaskResult, ThresholdRange } from './threshold.js';
 import { threshold } from './threshold.js';
 import { checkScalarVolume, checkSeeds } from './volume-utils.js';
 
@@ -16,7 +17,7 @@ import { checkScalarVolume, checkSeeds } from './volume-utils.js';
  * const { mask } = await connectedThreshold(ct, [[71, 213, 16]], { lower: 1600, upper: 1850 });
  * ```
  */
-export async function connectedThreshold(volume: Volume, seeds: readonly Vec3[], spec: ThresholdRange & ComponentOptions, options: SegmentOptions = {}): Promise<MaskResult> {
+export async function connectedThreshold(volume: Volume, seeds: readonly Vec3[], spec: ThresholdRange & ComponentOptions, options: ComputeOptions = {}): Promise<MaskResult> {
   checkScalarVolume(volume, 'connectedThreshold');
   checkSeeds(volume, seeds, 'connectedThreshold');
   const inRange = await threshold(volume, spec, options);
@@ -103,7 +104,7 @@ export function meanStd({ sum, sum2, count }: Pick<SeedNeighbourhood, 'sum' | 's
  * const { mask, lower, upper } = await confidenceConnected(ct, [[71, 213, 16]], { multiplier: 2.5 });
  * ```
  */
-export async function confidenceConnected(volume: Volume, seeds: readonly Vec3[], spec: ConfidenceSpec = {}, options: SegmentOptions = {}): Promise<ConfidenceResult> {
+export async function confidenceConnected(volume: Volume, seeds: readonly Vec3[], spec: ConfidenceSpec = {}, options: ComputeOptions = {}): Promise<ConfidenceResult> {
   checkScalarVolume(volume, 'confidenceConnected');
   checkSeeds(volume, seeds, 'confidenceConnected');
   const radius = spec.radius ?? 2;

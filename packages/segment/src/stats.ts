@@ -1,14 +1,14 @@
-import type { OperationOptions, Volume } from '@physiotwin/core';
+import type { Volume } from '@physiotwin/core';
 import { dtypeOf, PhysiotwinError, throwIfAborted } from '@physiotwin/core';
-import type { AdapterDescription, BackendOptions } from '@physiotwin/gpu';
-import { resolveBackend } from '@physiotwin/gpu';
+import type { BackendReport, ComputeOptions } from '@physiotwin/gpu';
+import { chooseBackend } from '@physiotwin/gpu';
 import { histogramThresholds, statisticsCpu } from './stats.cpu.js';
 
 /**
  * Intensity statistics of a volume, in physical units (stored values mapped through `volume.rescale`),
  * over every element (all components), NaNs excluded and counted.
  */
-export interface VolumeStatistics {
+export interface VolumeStatistics extends BackendReport {
   /** Elements that entered the statistics (NaNs excluded). */
   count: number;
   nanCount: number;
@@ -17,8 +17,6 @@ export interface VolumeStatistics {
   mean: number;
   /** Population standard deviation (divides by count). */
   std: number;
-  backend: 'cpu' | 'webgpu';
-  adapter?: AdapterDescription | undefined;
 }
 
 /** A histogram of equal-width bins over `range`, in physical units. */
@@ -40,15 +38,6 @@ export interface HistogramSpec {
   range?: [number, number] | undefined;
 }
 
-/** Options of the statistics operations. */
-export type StatsOptions = BackendOptions & OperationOptions;
-
-/** Dtypes the WebGPU kernels read exactly (every value is an f32). */
-export const WEBGPU_STATS_DTYPES = ['uint8', 'int8', 'uint16', 'int16', 'float32'] as const;
-
-/** Below this many elements 'auto' stays on the CPU: upload and dispatch cost more than the pass. */
-const MIN_ELEMENTS_FOR_GPU = 1 << 22;
-
 function checkSpec(spec: HistogramSpec): void {
   if (!Number.isInteger(spec.bins) || spec.bins < 1 || spec.bins > 1 << 24) {
     throw new PhysiotwinError('INVALID_ARGUMENT', `histogram bins must be an integer in [1, 2^24], got ${spec.bins}`);
@@ -61,15 +50,11 @@ function checkSpec(spec: HistogramSpec): void {
   }
 }
 
-async function run(volume: Volume, spec: HistogramSpec | undefined, options: StatsOptions): Promise<VolumeStatistics> {
+async function run(volume: Volume, spec: HistogramSpec | undefined, options: ComputeOptions): Promise<VolumeStatistics> {
   if (spec) checkSpec(spec);
   throwIfAborted(options.signal, 'statistics');
-  const dtype = dtypeOf(volume.data);
-  const gpuCapable = (WEBGPU_STATS_DTYPES as readonly string[]).includes(dtype);
-  if (options.backend === 'webgpu' && !gpuCapable) {
-    throw new PhysiotwinError('INVALID_ARGUMENT', `the WebGPU statistics kernels read ${WEBGPU_STATS_DTYPES.join(', ')}; this volume is ${dtype}: use backend 'cpu'`);
-  }
-  const chosen = gpuCapable ? await resolveBackend(options, volume.data.length, MIN_ELEMENTS_FOR_GPU) : ({ backend: 'cpu' } as const);
+  // The kernels read the volume in chunks that each fit a binding: no binding-size bound on the problem.
+  const chosen = await chooseBackend(options, { op: 'statistics', work: volume.data.length, dtype: dtypeOf(volume.data) });
   if (chosen.backend === 'webgpu') {
     const { statisticsWebgpu } = await import('./stats.webgpu.js');
     return statisticsWebgpu(chosen.gpu, volume, spec, options);
@@ -87,13 +72,13 @@ async function run(volume: Volume, spec: HistogramSpec | undefined, options: Sta
  * const { min, max, mean, std } = await volumeStatistics(volume, { backend: 'cpu' });
  * ```
  */
-export async function volumeStatistics(volume: Volume, options: StatsOptions = {}): Promise<VolumeStatistics> {
+export async function volumeStatistics(volume: Volume, options: ComputeOptions = {}): Promise<VolumeStatistics> {
   return run(volume, undefined, options);
 }
 
 /**
  * Histogram (with the statistics) of a volume's physical values. Bin membership is decided in stored-value
- * space against thresholds computed once in f64 ({@link histogramThresholds}), so the CPU and WebGPU
+ * space against thresholds computed once in f64 (`histogramThresholds` in stats.cpu.ts), so the CPU and WebGPU
  * backends put every value of an integer or float32 volume in the same bin: counts agree exactly.
  * @throws PhysiotwinError `INVALID_ARGUMENT` for bad bins or range, `GPU_UNAVAILABLE`, `ABORTED`.
  * @example
@@ -101,10 +86,9 @@ export async function volumeStatistics(volume: Volume, options: StatsOptions = {
  * const h = await histogram(ct, { bins: 256, range: [-1024, 3071] });
  * ```
  */
-export async function histogram(volume: Volume, spec: HistogramSpec, options: StatsOptions = {}): Promise<Histogram> {
+export async function histogram(volume: Volume, spec: HistogramSpec, options: ComputeOptions = {}): Promise<Histogram> {
   // With a spec, both backends return the histogram fields too.
   return (await run(volume, spec, options)) as Histogram;
 }
 
-export { histogramThresholds };
-export type { HistogramThresholds } from "./stats.cpu.js";
+

@@ -1,9 +1,8 @@
 import type { OperationOptions, Volume } from '@physiotwin/core';
 import { DTYPE_BYTES, dtypeOf, throwIfAborted } from '@physiotwin/core';
 import type { GpuContext } from '@physiotwin/gpu';
-import { createBufferFrom, createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
+import { ceilF32, createBufferFrom, createStorageBuffer, createUniformBuffer, floorF32, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
 import { statsWgsl } from './generated/shaders.js';
-import { ceilF32, floorF32 } from './gpu-volume.js';
 import { histogramThresholds, rangeOf, toPhysical } from './stats.cpu.js';
 import type { Histogram, HistogramSpec, VolumeStatistics } from './stats.js';
 

@@ -1,13 +1,10 @@
-import type { OperationOptions, Volume } from '@physiotwin/core';
-import { dtypeOf, PhysiotwinError, throwIfAborted } from '@physiotwin/core';
-import type { BackendOptions } from '@physiotwin/gpu';
-import { resolveBackend } from '@physiotwin/gpu';
+import type { Volume } from '@physiotwin/core';
+import { PhysiotwinError, progressReporter } from '@physiotwin/core';
+import type { BackendReport, ComputeOptions } from '@physiotwin/gpu';
+import { backendReport, chooseBackend } from '@physiotwin/gpu';
 import { thresholdCpu } from './threshold.cpu.js';
-import type { BackendReport, Mask } from './volume-utils.js';
-import { checkScalarVolume, storedRange, withData } from './volume-utils.js';
-
-/** Options of the segmentation operations: backend choice, cancellation, progress. */
-export type SegmentOptions = BackendOptions & OperationOptions;
+import type { Mask } from './volume-utils.js';
+import { checkScalarVolume, storedRange, volumeProblem, withData } from './volume-utils.js';
 
 /** A mask and the backend that made it. */
 export interface MaskResult extends BackendReport {
@@ -20,32 +17,6 @@ export interface ThresholdRange {
   lower?: number | undefined;
   /** @default +Infinity */
   upper?: number | undefined;
-}
-
-/** Dtypes the WebGPU segmentation kernels read exactly (every value is an f32). */
-export const WEBGPU_SEGMENT_DTYPES = ['uint8', 'int8', 'uint16', 'int16', 'float32'] as const;
-
-/** Below this many voxels 'auto' stays on the CPU: upload and dispatch cost more than the pass. */
-export const MIN_VOXELS_FOR_GPU = 1 << 22;
-
-/** True when the WebGPU kernels can read `volume`'s dtype exactly. */
-export function gpuReadable(volume: Volume): boolean {
-  return (WEBGPU_SEGMENT_DTYPES as readonly string[]).includes(dtypeOf(volume.data));
-}
-
-/**
- * Picks the backend for a segmentation op on `volume`: 'webgpu' for a dtype the kernels cannot read exactly is
- * refused, 'auto' then stays on the CPU.
- * @throws PhysiotwinError `INVALID_ARGUMENT` (webgpu requested for an unreadable dtype), `GPU_UNAVAILABLE`.
- */
-export async function chooseBackend(volume: Volume, options: SegmentOptions, op: string) {
-  if (!gpuReadable(volume)) {
-    if (options.backend === 'webgpu') {
-      throw new PhysiotwinError('INVALID_ARGUMENT', `${op} on WebGPU reads ${WEBGPU_SEGMENT_DTYPES.join(', ')}; this volume is ${dtypeOf(volume.data)}: use backend 'cpu'`);
-    }
-    return { backend: 'cpu' } as const;
-  }
-  return resolveBackend(options, volume.data.length, MIN_VOXELS_FOR_GPU);
 }
 
 /** Resolves a physical [lower, upper] to stored values. @throws PhysiotwinError `INVALID_ARGUMENT`. */
@@ -63,21 +34,25 @@ export function resolveRange(volume: Volume, range: ThresholdRange, op: string):
  * Both backends give identical masks (the WebGPU kernel compares f32 values against the f32 bounds that select
  * the same values).
  * @throws PhysiotwinError `INVALID_ARGUMENT` (not scalar, lower > upper, dtype not readable on WebGPU),
- *   `GPU_UNAVAILABLE`, `ABORTED`.
+ *   `GPU_UNAVAILABLE`, `GPU_LIMIT_EXCEEDED`, `ABORTED`.
  * @example
  * ```ts
  * const { mask } = await threshold(ct, { lower: 150, upper: 600 });
  * ```
  */
-export async function threshold(volume: Volume, range: ThresholdRange, options: SegmentOptions = {}): Promise<MaskResult> {
+export async function threshold(volume: Volume, range: ThresholdRange, options: ComputeOptions = {}): Promise<MaskResult> {
   checkScalarVolume(volume, 'threshold');
   const [lo, hi] = resolveRange(volume, range, 'threshold');
-  throwIfAborted(options.signal, 'threshold');
-  const chosen = await chooseBackend(volume, options, 'threshold');
+  const tick = progressReporter(options, 'threshold', 1);
+  tick(0);
+  const chosen = await chooseBackend(options, volumeProblem(volume, 'threshold'));
+  let data: Uint8Array;
   if (chosen.backend === 'webgpu') {
     const { thresholdWebgpu } = await import('./threshold.webgpu.js');
-    const data = await thresholdWebgpu(chosen.gpu, volume, lo, hi);
-    return { mask: withData(volume, data), backend: 'webgpu', adapter: chosen.gpu.adapter };
+    data = await thresholdWebgpu(chosen.gpu, volume, lo, hi);
+  } else {
+    data = thresholdCpu(volume.data, lo, hi, new Uint8Array(volume.data.length));
   }
-  return { mask: withData(volume, thresholdCpu(volume.data, lo, hi, new Uint8Array(volume.data.length))), backend: 'cpu' };
+  tick(1);
+  return { mask: withData(volume, data), ...backendReport(chosen) };
 }

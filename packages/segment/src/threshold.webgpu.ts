@@ -1,8 +1,7 @@
 import type { Volume } from '@physiotwin/core';
 import type { GpuContext } from '@physiotwin/gpu';
-import { createStorageBuffer, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
+import { bindAll, ceilF32, createStorageBuffer, createUniformBuffer, dispatch2d, floorF32, getComputePipeline, readBuffer, unpackMask, uploadValuesF32, withGpuErrorScope } from '@physiotwin/gpu';
 import { thresholdWgsl } from './generated/shaders.js';
-import { bindAll, ceilF32, dispatch2d, floorF32, unpackMask, uploadValuesF32 } from './gpu-volume.js';
 
 /** Threshold on WebGPU: returns the mask bytes (1 inside [lo, hi] in stored values, else 0). */
 export async function thresholdWebgpu(gpu: GpuContext, volume: Volume, lo: number, hi: number): Promise<Uint8Array> {

@@ -1,18 +1,12 @@
 import type { Vec3, Volume } from '@physiotwin/core';
-import { PhysiotwinError, validateVolume } from '@physiotwin/core';
-import type { AdapterDescription } from '@physiotwin/gpu';
+import { dtypeOf, PhysiotwinError, validateVolume } from '@physiotwin/core';
+import type { GpuProblem } from '@physiotwin/gpu';
 
 /** A binary mask: 1 inside, 0 outside, on the geometry of the volume it was made from. */
 export type Mask = Volume<Uint8Array>;
 
 /** A labelmap: 0 background, 1..count the labels. */
 export type Labelmap = Volume<Uint32Array>;
-
-/** Which backend produced a result, and on which adapter. */
-export interface BackendReport {
-  backend: 'cpu' | 'webgpu';
-  adapter?: AdapterDescription | undefined;
-}
 
 /** Voxel neighbourhoods: 6 (faces), 18 (faces + edges) or 26 (faces + edges + corners). */
 export type Connectivity = 6 | 18 | 26;
@@ -97,4 +91,12 @@ export function storedValue(volume: Volume, value: number): number {
 /** True for a binary-or-label volume usable as a mask (non-zero = foreground). */
 export function checkMask(mask: Volume, op: string): void {
   checkScalarVolume(mask, op);
+}
+
+/**
+ * What `chooseBackend` (@physiotwin/gpu) needs to know about a segmentation op on `volume`: its voxels are the work, its dtype
+ * must be one the kernels read exactly, one f32 or u32 per voxel is the largest binding.
+ */
+export function volumeProblem(volume: Volume, op: string): GpuProblem {
+  return { op, work: volume.data.length, dtype: dtypeOf(volume.data), bindingBytes: volume.data.length * 4 };
 }

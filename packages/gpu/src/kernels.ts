@@ -1,7 +1,7 @@
-// WebGPU helpers shared by the segmentation kernels (and @physiotwin/mesh): exact f32 bounds, volume upload,
-// 2D dispatch of 1D work. Imported only from *.webgpu.ts modules.
+// Helpers shared by the compute kernels of every package: exact f32 bounds, 2D dispatch of 1D work, volume and
+// mask upload, bind groups, mask readback. Imported only from *.webgpu.ts modules.
 import type { Volume } from '@physiotwin/core';
-import { checkBindingSize, createBufferFrom } from '@physiotwin/gpu';
+import { checkBindingSize, createBufferFrom } from './resources.js';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -25,7 +25,7 @@ export function floorF32(x: number): number {
   return f32[0]!;
 }
 
-/** Threads per workgroup of the 1D segmentation kernels. */
+/** Threads per workgroup of the 1D kernels (and of the prefix sum). */
 export const WORKGROUP = 256;
 
 /**
@@ -42,14 +42,17 @@ export function dispatch2d(threads: number): { x: number; y: number; rowThreads:
  * Uploads a scalar volume's stored values as f32 (exact for the 8/16-bit integer and float32 dtypes).
  * @throws PhysiotwinError `GPU_LIMIT_EXCEEDED` when the volume does not fit one storage binding.
  */
-export function uploadValuesF32(device: GPUDevice, volume: Volume, label: string): GPUBuffer {
+export function uploadValuesF32(device: GPUDevice, volume: Pick<Volume, 'data'>, label: string): GPUBuffer {
   checkBindingSize(device, volume.data.length * 4, label);
   const values = volume.data instanceof Float32Array ? volume.data : Float32Array.from(volume.data as ArrayLike<number>);
   return createBufferFrom(device, values, GPUBufferUsage.STORAGE, label);
 }
 
-/** Uploads a mask (non-zero = foreground) as one u32 per voxel. */
-export function uploadMaskU32(device: GPUDevice, mask: Volume, label: string): GPUBuffer {
+/**
+ * Uploads a mask (non-zero = foreground) as one u32 per voxel.
+ * @throws PhysiotwinError `GPU_LIMIT_EXCEEDED` when the mask does not fit one storage binding.
+ */
+export function uploadMaskU32(device: GPUDevice, mask: Pick<Volume, 'data'>, label: string): GPUBuffer {
   checkBindingSize(device, mask.data.length * 4, label);
   const words = new Uint32Array(mask.data.length);
   const d = mask.data;
@@ -59,7 +62,12 @@ export function uploadMaskU32(device: GPUDevice, mask: Volume, label: string): G
 
 /** Binds `buffers` to bindings 0.. of group 0 of `pipeline`. */
 export function bindAll(device: GPUDevice, pipeline: GPUComputePipeline, buffers: GPUBuffer[], label: string): GPUBindGroup {
-  return device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+  return bindEntries(device, pipeline, buffers.map((buffer, binding) => [binding, buffer]), label);
+}
+
+/** Binds buffers to the given binding numbers of group 0 of `pipeline`. */
+export function bindEntries(device: GPUDevice, pipeline: GPUComputePipeline, entries: Array<[number, GPUBuffer]>, label: string): GPUBindGroup {
+  return device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: entries.map(([binding, buffer]) => ({ binding, resource: { buffer } })) });
 }
 
 /** Unpacks 4 mask bytes per u32 word (little-endian, as the kernels pack them) into a Uint8Array of n. */
