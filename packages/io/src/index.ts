@@ -4,3 +4,10 @@ export { readMetaImage, writeMetaImage, parseMetaImageHeader } from './metaimage
 export type { MetaImageHeader, ReadMetaImageOptions, WriteMetaImageOptions } from './metaimage.js';
 export { readVolume, volumeFormatFromName } from './read-volume.js';
 export type { ReadVolumeOptions, VolumeFormat } from './read-volume.js';
+export { encodeSurface, decodeSurface, surfaceFormatFromPath } from './surface.js';
+export type { SurfaceFormat } from './surface.js';
+export { readStl, writeStl } from './stl.js';
+export { readObj, writeObj } from './obj.js';
+export { readPly, writePly } from './ply.js';
+export { readVtp, writeVtp } from './vtp.js';
+export type { ReadSurfaceOptions } from './vtp.js';

@@ -1,8 +1,15 @@
-export * from './marching-cubes.js';
-export { EDGE_CLAMP, type MarchingCubesInput } from './marching-cubes.cpu.js';
-export * from './quality.js';
-export * from './writers.js';
-export * from './smooth.js';
-export * from './decimate.js';
-export * from './clean.js';
-export * from './surface-nets.js';
+// The public API of @physiotwin/mesh: the operations, their options and results. Surface file formats live in
+// @physiotwin/io.
+export { marchingCubes } from './marching-cubes.js';
+export type { IsosurfaceSpec, SurfaceResult } from './marching-cubes.js';
+export { EDGE_CLAMP } from './marching-cubes.cpu.js';
+export { surfaceNets } from './surface-nets.js';
+export type { SurfaceNetsSpec } from './surface-nets.js';
+export { smoothTaubin } from './smooth.js';
+export type { TaubinSpec } from './smooth.js';
+export { decimate } from './decimate.js';
+export type { DecimateSpec } from './decimate.js';
+export { cleanMesh } from './clean.js';
+export type { CleanSpec } from './clean.js';
+export { meshQuality } from './quality.js';
+export type { MeshQuality } from './quality.js';
