@@ -23,6 +23,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,
+    // The default output, then the time per package (test/package-times-reporter.ts).
+    reporters: ['default', './test/package-times-reporter.ts'],
     hookTimeout: 60_000,
     projects: [
       ...packages.map((name) => ({ extends: true, test: { name, root: `packages/${name}` } })),

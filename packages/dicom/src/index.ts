@@ -1,14 +1,20 @@
-export * from './parse.js';
-export * from './pixels.js';
+// The public API of @physiotwin/dicom. Node file access is @physiotwin/dicom/node.
+export { TS, DicomDataset, formatTag, parseDicom } from './parse.js';
+export type { ParseOptions, BinaryVr, TagKey, DicomFile } from './parse.js';
+export { readPixelInfo, isSupportedTransferSyntax, ybrFullToRgb, invertMonochrome1, decodePixels } from './pixels.js';
+export type { PixelInfo, StoredDtype, StoredArray, DecodedPixels } from './pixels.js';
 export { decodeRle } from './rle.js';
 export { decodeJpegLossless } from './jpeg-lossless.js';
 export type { LosslessImage } from './jpeg-lossless.js';
 export { loadCodec, codecPackage } from './codecs.js';
 export type { CodecName, DecoderCtor, WasmDecoder } from './codecs.js';
-export * from './frames.js';
-export * from './series.js';
-export * from './volume.js';
-export * from './dicomdir.js';
+export type { Tile, FrameDescriptor, SeriesAttributes } from './frames.js';
+export { scanDicom } from './series.js';
+export type { DicomSource, SharedRead, SharedReader, SharedReadJob, GroupGeometry, SeriesGroup, ScanResult, ScanOptions } from './series.js';
+export { loadVolume } from './volume.js';
+export type { SpacingPolicy, LoadVolumeOptions, LoadedVolume } from './volume.js';
+export { isDicomdir, readDicomdir } from './dicomdir.js';
+export type { DirectoryRecord } from './dicomdir.js';
 export { parseCsaHeader } from './csa.js';
 export { writeDicom } from './write.js';
 export type { DicomElementInit, WriteDicomOptions } from './write.js';

@@ -7,7 +7,6 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { brotliDecompressSync } from 'node:zlib';
 import { PhysiotwinError } from '@physiotwin/core';
-import type { GpuSource } from './device.js';
 
 type DawnModule = { create(options: string[]): GPU; globals: object };
 
@@ -135,7 +134,7 @@ let swiftShaderActive = false;
 export async function requestNodeAdapter(
   powerPreference: GPUPowerPreference,
   preference: 'auto' | 'swiftshader' | 'off',
-): Promise<{ adapter: GPUAdapter; source: GpuSource; instance: GPU }> {
+): Promise<{ adapter: GPUAdapter; source: 'node' | 'node-swiftshader'; instance: GPU }> {
   const mode = (process.env.PHYSIOTWIN_WEBGPU as typeof preference | undefined) ?? preference;
   if (mode === 'off') throw new PhysiotwinError('GPU_UNAVAILABLE', 'WebGPU is switched off (PHYSIOTWIN_WEBGPU=off); use backend "cpu"');
   const dawn = await loadDawn();

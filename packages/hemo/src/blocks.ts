@@ -1,4 +1,5 @@
-import { Activation, fourierElastance, wrappingCosine } from './activation.js';
+import type { Activation } from './activation.js';
+import { fourierElastance, wrappingCosine } from './activation.js';
 import type { DaeSystem } from './system.js';
 
 /**

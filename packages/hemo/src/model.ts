@@ -1,7 +1,7 @@
 import { PhysiotwinError } from '@physiotwin/core';
 import { ACTIVATION_PARAMS, Activation, type ActivationType } from './activation.js';
+import type { Block } from './blocks.js';
 import {
-  Block,
   BloodVessel,
   BloodVesselCRL,
   BloodVesselJunction,

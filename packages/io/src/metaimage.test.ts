@@ -1,6 +1,6 @@
 import { dtypeOf } from '@physiotwin/core';
 import { describe, expect, it } from 'vitest';
-import { DTYPES, bytesOf, expectCode, fixture, randomVolume } from '../test-support/volumes.js';
+import { DTYPES, bytesOf, fixture, randomVolume } from '../test-support/volumes.js';
 import { parseMetaImageHeader, readMetaImage, readNifti, readVolume, writeMetaImage, writeNifti } from './index.js';
 
 const text = (s: string) => new TextEncoder().encode(s);

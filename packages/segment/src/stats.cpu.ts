@@ -1,6 +1,40 @@
 import type { OperationOptions, Rescale, Volume, VolumeData } from '@physiotwin/core';
 import { dtypeOf, progressReporter } from '@physiotwin/core';
-import type { Histogram, HistogramSpec, VolumeStatistics } from './stats.js';
+import type { BackendReport } from '@physiotwin/gpu';
+
+/**
+ * Intensity statistics of a volume, in physical units (stored values mapped through `volume.rescale`),
+ * over every element (all components), NaNs excluded and counted.
+ */
+export interface VolumeStatistics extends BackendReport {
+  /** Elements that entered the statistics (NaNs excluded). */
+  count: number;
+  nanCount: number;
+  min: number;
+  max: number;
+  mean: number;
+  /** Population standard deviation (divides by count). */
+  std: number;
+}
+
+/** A histogram of equal-width bins over `range`, in physical units. */
+export interface Histogram extends VolumeStatistics {
+  /** counts[b] = elements v with edges[b] <= v < edges[b + 1]; the last bin also holds v == range[1]. */
+  counts: Uint32Array;
+  range: [number, number];
+  binWidth: number;
+  /** Elements below range[0] / above range[1]. */
+  underflow: number;
+  overflow: number;
+}
+
+/** Options of {@link histogram}. */
+export interface HistogramSpec {
+  /** Number of bins, 1 .. 2^24. */
+  bins: number;
+  /** [low, high] in physical units, low < high. @default [min, max] of the volume */
+  range?: [number, number] | undefined;
+}
 
 /**
  * Histogram bin thresholds in stored-value space. With s' = sign * stored, stored value s lies in bin b when

@@ -1,42 +1,11 @@
 import type { Volume } from '@physiotwin/core';
 import { dtypeOf, PhysiotwinError, throwIfAborted } from '@physiotwin/core';
-import type { BackendReport, ComputeOptions } from '@physiotwin/gpu';
+import type { ComputeOptions } from '@physiotwin/gpu';
 import { chooseBackend } from '@physiotwin/gpu';
-import { histogramThresholds, statisticsCpu } from './stats.cpu.js';
+import type { Histogram, HistogramSpec, VolumeStatistics } from './stats.cpu.js';
+import { statisticsCpu } from './stats.cpu.js';
 
-/**
- * Intensity statistics of a volume, in physical units (stored values mapped through `volume.rescale`),
- * over every element (all components), NaNs excluded and counted.
- */
-export interface VolumeStatistics extends BackendReport {
-  /** Elements that entered the statistics (NaNs excluded). */
-  count: number;
-  nanCount: number;
-  min: number;
-  max: number;
-  mean: number;
-  /** Population standard deviation (divides by count). */
-  std: number;
-}
-
-/** A histogram of equal-width bins over `range`, in physical units. */
-export interface Histogram extends VolumeStatistics {
-  /** counts[b] = elements v with edges[b] <= v < edges[b + 1]; the last bin also holds v == range[1]. */
-  counts: Uint32Array;
-  range: [number, number];
-  binWidth: number;
-  /** Elements below range[0] / above range[1]. */
-  underflow: number;
-  overflow: number;
-}
-
-/** Options of {@link histogram}. */
-export interface HistogramSpec {
-  /** Number of bins, 1 .. 2^24. */
-  bins: number;
-  /** [low, high] in physical units, low < high. @default [min, max] of the volume */
-  range?: [number, number] | undefined;
-}
+export type { Histogram, HistogramSpec, VolumeStatistics };
 
 function checkSpec(spec: HistogramSpec): void {
   if (!Number.isInteger(spec.bins) || spec.bins < 1 || spec.bins > 1 << 24) {

@@ -4,7 +4,7 @@ import type { GpuContext } from '@physiotwin/gpu';
 import { ceilF32, createBufferFrom, createStorageBuffer, createUniformBuffer, floorF32, getComputePipeline, readBuffer, withGpuErrorScope } from '@physiotwin/gpu';
 import { statsWgsl } from './generated/shaders.js';
 import { histogramThresholds, rangeOf, toPhysical } from './stats.cpu.js';
-import type { Histogram, HistogramSpec, VolumeStatistics } from './stats.js';
+import type { Histogram, HistogramSpec, VolumeStatistics } from './stats.cpu.js';
 
 const DTYPE_CODE = { uint8: 0, int8: 1, uint16: 2, int16: 3, float32: 4 } as const;
 const WG = 256;

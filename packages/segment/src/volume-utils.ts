@@ -82,12 +82,6 @@ export function storedRange(volume: Volume, lower: number, upper: number): [numb
   return r.slope > 0 ? [a, b] : [b, a];
 }
 
-/** Maps a physical value to the stored-value space (inverse rescale). */
-export function storedValue(volume: Volume, value: number): number {
-  const r = volume.rescale;
-  return r ? (value - r.intercept) / r.slope : value;
-}
-
 /** True for a binary-or-label volume usable as a mask (non-zero = foreground). */
 export function checkMask(mask: Volume, op: string): void {
   checkScalarVolume(mask, op);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../run.js';
-import { capture, REPO_ROOT } from '../capture-io.test-helper.js';
+import { capture } from '../capture-io.test-helper.js';
 
 
 
