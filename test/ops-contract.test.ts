@@ -1,0 +1,220 @@
+// The operation contract of docs/contributing.md, checked on every package's public entry points: each exported
+// function is classified below, so a new export fails this test until it is (a new op cannot skip the checks).
+// - compute: an async op taking ComputeOptions. With an aborted signal it rejects with ABORTED; it reports progress
+//   ({stage, done, total}) through onProgress; its result says which backend ran, and on WebGPU the adapter of the
+//   device it was given. Run on tiny inputs on the CPU and (where the op has a WebGPU path) on WebGPU.
+// - io: an async long-running operation without a backend (file scanning, decoding): signal and onProgress.
+// - sync: a synchronous CPU-only kernel taking OperationOptions: signal and onProgress.
+// - pending: an op that is being brought under the contract on another branch; listed so it cannot be forgotten.
+//   To flip one on at merge, replace `pending(...)` by `compute((o) => op(input, o), { webgpu: true })`.
+// - not an op: everything else (pure functions over small inputs, parsers, constructors), with the reason.
+import type { BackendReport, ComputeOptions, GpuContext } from '@physiotwin/gpu';
+import type { OperationOptions, ProgressEvent, Vec3, Volume } from '@physiotwin/core';
+import { createVolume, isPhysiotwinError } from '@physiotwin/core';
+import { requestGpu } from '@physiotwin/gpu';
+import { testedBackends } from '@physiotwin/gpu/testing';
+import * as core from '@physiotwin/core';
+import * as gpuPkg from '@physiotwin/gpu';
+import * as gpuNode from '@physiotwin/gpu/node';
+import * as io from '@physiotwin/io';
+import * as ioNode from '@physiotwin/io/node';
+import * as dicom from '@physiotwin/dicom';
+import * as dicomNode from '@physiotwin/dicom/node';
+import * as segment from '@physiotwin/segment';
+import * as mesh from '@physiotwin/mesh';
+import * as hemo from '@physiotwin/hemo';
+import * as cli from '@physiotwin/cli';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticSlice } from '../packages/dicom/src/test-util.js';
+
+type Entry =
+  | { kind: 'compute'; run: (o: ComputeOptions) => Promise<BackendReport>; webgpu: boolean }
+  | { kind: 'io' | 'sync'; run: (o: OperationOptions) => unknown }
+  | { kind: 'pending' | 'not-op'; reason: string };
+
+const compute = (run: (o: ComputeOptions) => Promise<BackendReport>, { webgpu }: { webgpu: boolean }): Entry => ({ kind: 'compute', run, webgpu });
+const ioOp = (run: (o: OperationOptions) => Promise<unknown>): Entry => ({ kind: 'io', run });
+const sync = (run: (o: OperationOptions) => unknown): Entry => ({ kind: 'sync', run });
+const pending = (reason: string): Entry => ({ kind: 'pending', reason });
+const notOps = (names: string[], reason: string): Record<string, Entry> => Object.fromEntries(names.map((n) => [n, { kind: 'not-op', reason }]));
+
+// Tiny inputs: a 6^3 int16 volume with a bright 2^3 block (and a dimmer voxel), and its mask.
+const dims: Vec3 = [6, 6, 6];
+const values = new Int16Array(216).map((_, i) => {
+  const [x, y, z] = [i % 6, Math.floor(i / 6) % 6, Math.floor(i / 36)];
+  return x >= 2 && x <= 3 && y >= 2 && y <= 3 && z >= 2 && z <= 3 ? 100 : i === 0 ? 60 : 10 + (i % 3);
+});
+const vol: Volume = createVolume({ data: values, dims, spacing: [1, 1, 1] });
+const mask: Volume = createVolume({ data: Uint8Array.from(values, (v) => (v >= 50 ? 1 : 0)), dims, spacing: [1, 1, 1] });
+const seed: Vec3[] = [[2, 2, 2]];
+const cube = { positions: Float32Array.from([0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1]), triangles: Uint32Array.from([0, 2, 1, 0, 3, 2, 4, 5, 6, 4, 6, 7, 0, 1, 5, 0, 5, 4, 1, 2, 6, 1, 6, 5, 2, 3, 7, 2, 7, 6, 3, 0, 4, 3, 4, 7]) };
+const slices = [0, 1].map((k) => ({ name: `s${k}.dcm`, bytes: syntheticSlice({ seriesUid: '1.2.3.4', instance: k + 1, rows: 4, columns: 4, position: [0, 0, k], pixels: new Int16Array(16).fill(k) }) }));
+
+const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Record<string, Entry> }> = {
+  core: {
+    module: core,
+    entries: {
+      ...notOps(['isPhysiotwinError', 'throwIfAborted', 'progressReporter', 'dtypeOf', 'allocateVolumeData', 'viewAs', 'createVolume', 'validateVolume', 'indexToWorld', 'worldToIndex', 'volumeNdarray', 'voxelCount', 'validateSurfaceMesh', 'validateTetMesh', 'createRng', 'conversionFactor', 'convertUnit', 'convertUnitArray', 'canonicalJson'], 'data-model helpers: O(1) or one pass, no options'),
+      ...notOps(['sha256Hex', 'createManifest', 'verifyManifest'], 'provenance: hashing of inputs the caller already holds'),
+      ...notOps(['PhysiotwinError'], 'the error class'),
+    },
+  },
+  gpu: {
+    module: gpuPkg,
+    entries: {
+      ...notOps(['requestGpu', 'getSharedGpu', 'releaseSharedGpu'], 'device acquisition: the device ops run on'),
+      ...notOps(['chooseBackend', 'backendReport'], 'the backend choice every op makes'),
+      ...notOps(['createBufferFrom', 'createStorageBuffer', 'createUniformBuffer', 'readBuffer', 'checkBindingSize', 'checkBindingSizes', 'withGpuErrorScope', 'getComputePipeline', 'timeGpuWork', 'ceilF32', 'floorF32', 'dispatch2d', 'uploadValuesF32', 'uploadMaskU32', 'bindAll', 'bindEntries', 'unpackMask', 'encodeScan', 'scanPipelines'], 'kernel plumbing used inside *.webgpu.ts'),
+    },
+  },
+  'gpu/node': { module: gpuNode, entries: notOps(['locateSwiftShader', 'requestNodeAdapter'], 'Dawn/SwiftShader discovery for requestGpu') },
+  io: {
+    module: io,
+    entries: notOps(
+      ['readNifti', 'readNiftiHeader', 'writeNifti', 'readMetaImage', 'writeMetaImage', 'parseMetaImageHeader', 'readVolume', 'volumeFormatFromName', 'encodeSurface', 'decodeSurface', 'surfaceFormatFromPath', 'readStl', 'writeStl', 'readObj', 'writeObj', 'readPly', 'writePly', 'readVtp', 'writeVtp'],
+      'synchronous codecs of bytes in memory (one pass, no options)',
+    ),
+  },
+  'io/node': { module: ioNode, entries: notOps(['readVolumeFile', 'writeVolumeFile'], 'one file read or write (no options to cancel a single read)') },
+  dicom: {
+    module: dicom,
+    entries: {
+      scanDicom: ioOp((o) => dicom.scanDicom(slices, o)),
+      loadVolume: ioOp(async (o) => {
+        const scan = await dicom.scanDicom(slices);
+        return dicom.loadVolume(scan.groups[0]!, slices, o);
+      }),
+      ...notOps(['parseDicom', 'formatTag', 'readPixelInfo', 'isSupportedTransferSyntax', 'ybrFullToRgb', 'invertMonochrome1', 'decodePixels', 'decodeRle', 'decodeJpegLossless', 'decodeJpegExtended', 'loadCodec', 'codecPackage', 'isDicomdir', 'readDicomdir', 'parseCsaHeader', 'writeDicom'], 'one file or frame in memory (no options)'),
+      ...notOps(['DicomDataset'], 'a class'),
+    },
+  },
+  'dicom/node': {
+    module: dicomNode,
+    entries: {
+      ...notOps(['fileSource', 'expandDicomPaths'], 'file plumbing for scanDicom / loadVolume'),
+      ...notOps(['scanDicomPaths'], 'scanDicom (checked above) over files: the same options'),
+    },
+  },
+  segment: {
+    module: segment,
+    entries: {
+      threshold: compute((o) => segment.threshold(vol, { lower: 50 }, o), { webgpu: true }),
+      otsuThreshold: compute((o) => segment.otsuThreshold(vol, {}, o), { webgpu: true }),
+      otsuMask: compute((o) => segment.otsuMask(vol, {}, o), { webgpu: true }),
+      volumeStatistics: compute((o) => segment.volumeStatistics(vol, o), { webgpu: true }),
+      histogram: compute((o) => segment.histogram(vol, { bins: 8 }, o), { webgpu: true }),
+      connectedComponents: compute((o) => segment.connectedComponents(mask, {}, o), { webgpu: true }),
+      largestComponent: compute((o) => segment.largestComponent(mask, {}, o), { webgpu: true }),
+      seedComponent: compute((o) => segment.seedComponent(mask, seed, {}, o), { webgpu: true }),
+      connectedThreshold: compute((o) => segment.connectedThreshold(vol, seed, { lower: 50 }, o), { webgpu: true }),
+      confidenceConnected: compute((o) => segment.confidenceConnected(vol, seed, { radius: 1 }, o), { webgpu: true }),
+      adaptiveConnected: compute((o) => segment.adaptiveConnected(vol, seed, { radius: 1, windowMm: 2, coreMm: 0, maxIterations: 2 }, o), { webgpu: true }),
+      morphology: compute((o) => segment.morphology(mask, { operation: 'close', radiusMm: 1 }, o), { webgpu: true }),
+      dilate: compute((o) => segment.dilate(mask, 1, o), { webgpu: true }),
+      erode: compute((o) => segment.erode(mask, 1, o), { webgpu: true }),
+      opening: compute((o) => segment.opening(mask, 1, o), { webgpu: true }),
+      closing: compute((o) => segment.closing(mask, 1, o), { webgpu: true }),
+      anisotropicDiffusion: compute((o) => segment.anisotropicDiffusion(vol, { iterations: 2, conductance: 10 }, o), { webgpu: true }),
+      ...notOps(['fillHoles'], 'synchronous CPU flood fill; takes signal'),
+      ...notOps(['diffusionStabilityLimit', 'autoVesselParams'], 'parameter helpers (closed form, or statistics around the seeds)'),
+    },
+  },
+  mesh: {
+    module: mesh,
+    entries: {
+      marchingCubes: compute((o) => mesh.marchingCubes(vol, { iso: 50 }, o), { webgpu: true }),
+      surfaceNets: sync((o) => mesh.surfaceNets(mask, {}, o)),
+      smoothTaubin: sync((o) => mesh.smoothTaubin(cube, { iterations: 2 }, o)),
+      decimate: sync((o) => mesh.decimate(cube, { ratio: 0.5 }, o)),
+      ...notOps(['cleanMesh', 'meshQuality'], 'one pass over a mesh, no options'),
+    },
+  },
+  hemo: {
+    module: hemo,
+    entries: {
+      simulate: pending('issue #10 item 3 (branch hemo): simulate takes signal and onProgress and reports its backend'),
+      simulateEnsemble: pending('issue #10 item 3 (branch hemo): simulateEnsemble takes signal and onProgress, backend auto on the shared device'),
+      ...notOps(['applyOverrides', 'buildModel', 'readSimulationSettings', 'resultTable', 'tableToCsv', 'tableToPandasJson', 'parseResultTable', 'compileTimeFunction', 'resultToSvg', 'samplesFromRecords', 'rcrProblem', 'rcrEnsembleCpu', 'rcrEnsembleWebgpu'], 'model building, kernels and output formatting around simulate / simulateEnsemble'),
+      ...notOps(['Integrator', 'Parameter', 'Activation', 'Block', 'DaeSystem'], 'classes of the model'),
+    },
+  },
+  cli: { module: cli, entries: notOps(['runCli'], 'the command line; its commands call the ops') },
+};
+
+const isClass = (f: unknown) => typeof f === 'function' && /^class\b/.test(Function.prototype.toString.call(f));
+
+describe('every exported function is classified', () => {
+  it.each(Object.keys(CONTRACT))('%s', (name) => {
+    const { module, entries } = CONTRACT[name]!;
+    const exported = Object.keys(module).filter((k) => typeof module[k] === 'function' || isClass(module[k])).sort();
+    expect(exported, `classify new exports in test/ops-contract.test.ts (compute, io, sync, pending or not an op)`).toEqual(Object.keys(entries).sort());
+  });
+});
+
+const all = Object.entries(CONTRACT).flatMap(([pkg, { entries }]) => Object.entries(entries).map(([name, e]) => ({ id: `${pkg}.${name}`, e })));
+
+async function abortCode(run: () => unknown): Promise<string> {
+  try {
+    await run();
+    return 'no error';
+  } catch (e) {
+    return isPhysiotwinError(e) ? e.code : `raw ${String(e)}`;
+  }
+}
+
+function progressLog(): { events: ProgressEvent[]; onProgress: (e: ProgressEvent) => void } {
+  const events: ProgressEvent[] = [];
+  return { events, onProgress: (e) => events.push(e) };
+}
+
+function checkProgress(events: ProgressEvent[]): void {
+  expect(events.length).toBeGreaterThan(0);
+  for (const e of events) {
+    expect(typeof e.stage).toBe('string');
+    expect(Number.isFinite(e.done) && Number.isFinite(e.total) && e.done >= 0 && e.done <= e.total).toBe(true);
+  }
+}
+
+describe('ops take signal and onProgress and report their backend', () => {
+  const aborted = AbortSignal.abort();
+  for (const { id, e } of all) {
+    if (e.kind === 'compute') {
+      it(`${id} [cpu]`, async () => {
+        expect(await abortCode(() => e.run({ backend: 'cpu', signal: aborted }))).toBe('ABORTED');
+        const log = progressLog();
+        const r = await e.run({ backend: 'cpu', onProgress: log.onProgress });
+        expect(r.backend).toBe('cpu');
+        checkProgress(log.events);
+      });
+    } else if (e.kind === 'io' || e.kind === 'sync') {
+      it(`${id} [${e.kind}]`, async () => {
+        expect(await abortCode(() => e.run({ signal: aborted }))).toBe('ABORTED');
+        const log = progressLog();
+        await e.run({ onProgress: log.onProgress });
+        checkProgress(log.events);
+      });
+    } else if (e.kind === 'pending') {
+      it.skip(`${id}: pending, ${e.reason}`, () => {});
+    }
+  }
+});
+
+if (testedBackends().includes('webgpu')) {
+  describe('ops report the WebGPU adapter they ran on', () => {
+    let gpu: GpuContext | undefined;
+    beforeAll(async () => {
+      gpu = await requestGpu();
+    });
+    afterAll(() => gpu?.destroy());
+    for (const { id, e } of all) {
+      if (e.kind !== 'compute' || !e.webgpu) continue;
+      it(`${id} [webgpu]`, async () => {
+        const log = progressLog();
+        const r = await e.run({ backend: 'webgpu', gpu, onProgress: log.onProgress });
+        expect(r.backend).toBe('webgpu');
+        expect(r.adapter).toEqual(gpu!.adapter);
+        checkProgress(log.events);
+      });
+    }
+  });
+}
