@@ -31,7 +31,10 @@ function findCommand(argv: string[]): { command: Command; rest: string[] } | und
   return best;
 }
 
-/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+/**
+ * Runs the CLI with `argv` (without node and script) and returns the exit code.
+ * @throws nothing for failures it reports (usage errors and PhysiotwinErrors become a message on stderr and the exit code); any other error, a bug, is rethrown.
+ */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.stdout(help());

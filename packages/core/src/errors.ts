@@ -91,7 +91,10 @@ function formatLocation(loc: ErrorLocation | undefined): string {
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
-/** True when `e` is a {@link PhysiotwinError}, optionally with the given code. */
+/**
+ * True when `e` is a {@link PhysiotwinError}, optionally with the given code.
+ * @throws nothing.
+ */
 export function isPhysiotwinError(e: unknown, code?: ErrorCode): e is PhysiotwinError {
   return e instanceof PhysiotwinError && (code === undefined || e.code === code);
 }

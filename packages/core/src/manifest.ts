@@ -42,7 +42,10 @@ export function canonicalJson(value: unknown): string {
   return walk(value, '$');
 }
 
-/** SHA-256 of bytes or a UTF-8 string, as lowercase hex. Uses WebCrypto (browsers and Node 20+). */
+/**
+ * SHA-256 of bytes or a UTF-8 string, as lowercase hex. Uses WebCrypto (browsers and Node 20+).
+ * @throws nothing (WebCrypto is present in Node 20+ and in browsers).
+ */
 export async function sha256Hex(data: Uint8Array | string): Promise<string> {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   const digest = await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
@@ -91,6 +94,7 @@ export interface ManifestInit {
 /**
  * Builds a run manifest and its `runId`. Same inputs, parameters, versions, backend and seed give the
  * same runId, whatever the timings.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` when parameters or backend hold values JSON cannot represent (see {@link canonicalJson}).
  * @example
  * ```ts
  * const m = await createManifest({ tool: 'physiotwin info', inputs: [{ name: 'a.nii', data: bytes }],
@@ -114,7 +118,10 @@ export async function createManifest(init: ManifestInit): Promise<RunManifest> {
   return { runId, ...body, timings: init.timings ?? {} };
 }
 
-/** Recomputes a manifest's runId from its content; true when it matches the stored one. */
+/**
+ * Recomputes a manifest's runId from its content; true when it matches the stored one.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` when the manifest holds values JSON cannot represent (see {@link canonicalJson}).
+ */
 export async function verifyManifest(m: RunManifest): Promise<boolean> {
   const { runId, timings: _timings, ...body } = m;
   return runId === (await sha256Hex(canonicalJson(body)));

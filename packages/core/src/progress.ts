@@ -15,7 +15,10 @@ export interface OperationOptions {
   onProgress?: ((event: ProgressEvent) => void) | undefined;
 }
 
-/** Throws `ABORTED` if the signal has fired. Call between units of work. */
+/**
+ * Throws `ABORTED` if the signal has fired. Call between units of work.
+ * @throws PhysiotwinError `ABORTED` when the signal has fired.
+ */
 export function throwIfAborted(signal: AbortSignal | undefined, stage = 'operation'): void {
   if (signal?.aborted) {
     throw new PhysiotwinError('ABORTED', `${stage} was cancelled`, { cause: signal.reason });
@@ -25,6 +28,7 @@ export function throwIfAborted(signal: AbortSignal | undefined, stage = 'operati
 /**
  * Reports progress for `total` units of work, at most `maxReports` times, and checks for cancellation
  * on each step. Returns a function to call with the number of units done so far.
+ * @throws nothing itself; the returned function throws PhysiotwinError `ABORTED` once the signal has fired.
  */
 export function progressReporter(
   options: OperationOptions,

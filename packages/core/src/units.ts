@@ -51,13 +51,17 @@ export function conversionFactor(from: string, to: string): number {
 
 /**
  * Converts a number from one unit to another through mathjs.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` for unknown, incompatible or offset units (see {@link conversionFactor}).
  * @example `convertUnit(120, 'mmHg', 'Pa') // 15998.7 Pa`
  */
 export function convertUnit(value: number, from: string, to: string): number {
   return value * conversionFactor(from, to);
 }
 
-/** Converts every element of `values` in place (returns it), with one factor lookup. */
+/**
+ * Converts every element of `values` in place (returns it), with one factor lookup.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` for unknown, incompatible or offset units (see {@link conversionFactor}).
+ */
 export function convertUnitArray<T extends Float32Array | Float64Array>(values: T, from: string, to: string): T {
   const f = conversionFactor(from, to);
   for (let i = 0; i < values.length; i++) values[i] = values[i]! * f;

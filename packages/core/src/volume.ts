@@ -74,7 +74,10 @@ export const DTYPE_BYTES: Readonly<Record<VolumeDtype, number>> = {
   float64: 8,
 };
 
-/** The dtype name of a volume's typed array. Throws `INVALID_ARGUMENT` for other arrays. */
+/**
+ * The dtype name of a volume's typed array. Throws `INVALID_ARGUMENT` for other arrays.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` for an array that is not one of the volume dtypes.
+ */
 export function dtypeOf(data: ArrayBufferView): VolumeDtype {
   for (const [name, Ctor] of Object.entries(ARRAY_CTORS)) {
     if (data instanceof Ctor) return name as VolumeDtype;
@@ -82,12 +85,18 @@ export function dtypeOf(data: ArrayBufferView): VolumeDtype {
   throw new PhysiotwinError('INVALID_ARGUMENT', `unsupported voxel array type ${data.constructor.name}`);
 }
 
-/** Allocates a zeroed typed array of `length` elements of `dtype`. */
+/**
+ * Allocates a zeroed typed array of `length` elements of `dtype`.
+ * @throws RangeError (from the typed-array constructor) when `length` cannot be allocated; readers of files call it through a wrapper that turns this into a PhysiotwinError.
+ */
 export function allocateVolumeData<D extends VolumeDtype>(dtype: D, length: number): VolumeArrayTypes[D] {
   return new ARRAY_CTORS[dtype](length) as VolumeArrayTypes[D];
 }
 
-/** Views `bytes` (which must be aligned for the dtype) as the typed array of `dtype`, without copying. */
+/**
+ * Views `bytes` (which must be aligned for the dtype) as the typed array of `dtype`, without copying.
+ * @throws RangeError (from the typed-array constructor) when `byteOffset` is not a multiple of the element size or the view runs past the buffer: callers check both first.
+ */
 export function viewAs<D extends VolumeDtype>(dtype: D, buffer: ArrayBufferLike, byteOffset: number, length: number): VolumeArrayTypes[D] {
   return new ARRAY_CTORS[dtype](buffer as ArrayBuffer, byteOffset, length) as VolumeArrayTypes[D];
 }
@@ -155,6 +164,7 @@ export function validateVolume(v: Volume): void {
 /**
  * The 4x4 matrix taking continuous index (i, j, k, 1) to world LPS mm, written into `out`.
  * `mat4.create()` is a Float32Array (about 1e-5 mm at 100 mm); pass a `Float64Array(16)` as `out` for full precision.
+ * @throws nothing.
  * @example `vec3.transformMat4(p, [i, j, k], indexToWorld(mat4.create(), volume))`
  */
 export function indexToWorld(out: mat4, v: Pick<Volume, 'spacing' | 'origin' | 'direction'>): mat4 {
@@ -169,7 +179,10 @@ export function indexToWorld(out: mat4, v: Pick<Volume, 'spacing' | 'origin' | '
   );
 }
 
-/** The inverse of {@link indexToWorld}: world LPS mm to continuous index, written into `out`. */
+/**
+ * The inverse of {@link indexToWorld}: world LPS mm to continuous index, written into `out`.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` when the geometry is not invertible (a zero spacing or a singular direction).
+ */
 export function worldToIndex(out: mat4, v: Pick<Volume, 'spacing' | 'origin' | 'direction'>): mat4 {
   indexToWorld(out, v);
   if (!mat4.invert(out, out)) throw new PhysiotwinError('INVALID_ARGUMENT', 'volume geometry is not invertible');
@@ -179,6 +192,7 @@ export function worldToIndex(out: mat4, v: Pick<Volume, 'spacing' | 'origin' | '
 /**
  * A zero-copy ndarray view with shape [nx, ny, nz] (or [nx, ny, nz, c]) over the volume's data.
  * `view.get(i, j, k)` reads voxel (i, j, k).
+ * @throws nothing.
  */
 export function volumeNdarray<T extends VolumeData>(v: Volume<T>): NdArray<T> {
   const [nx, ny, nz] = v.dims;
@@ -187,7 +201,10 @@ export function volumeNdarray<T extends VolumeData>(v: Volume<T>): NdArray<T> {
   return ndarray(v.data, [nx, ny, nz, c], [c, c * nx, c * nx * ny, 1]);
 }
 
-/** Number of voxels (not elements: components are not counted). */
+/**
+ * Number of voxels (not elements: components are not counted).
+ * @throws nothing.
+ */
 export function voxelCount(v: Pick<Volume, 'dims'>): number {
   return v.dims[0] * v.dims[1] * v.dims[2];
 }

@@ -50,7 +50,10 @@ const CODECS: Record<CodecName, { pkg: string; load: () => Promise<unknown>; cto
 
 const loaded = new Map<CodecName, Promise<DecoderCtor>>();
 
-/** The npm package that provides a codec (what `DICOM_CODEC_MISSING` tells the user to install). */
+/**
+ * The npm package that provides a codec (what `DICOM_CODEC_MISSING` tells the user to install).
+ * @throws nothing.
+ */
 export function codecPackage(name: CodecName): string {
   return CODECS[name].pkg;
 }

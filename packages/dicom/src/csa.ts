@@ -4,6 +4,7 @@ import { PhysiotwinError } from '@physiotwin/core';
  * Parses a Siemens CSA header (the "SIEMENS CSA HEADER" private elements (0029,xx10) / (0029,xx20)), in the
  * SV10 ("CSA2") layout, into name -> string values (item lengths of the older CSA1 layout are read the same way,
  * which holds for the elements used here). Unreadable headers raise DICOM_INVALID.
+ * @throws PhysiotwinError `DICOM_INVALID` for a header that is too short or whose counts run past its end.
  */
 export function parseCsaHeader(bytes: Uint8Array, source = '<bytes>'): Map<string, string[]> {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

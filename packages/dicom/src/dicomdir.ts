@@ -12,7 +12,10 @@ export interface DirectoryRecord {
   sopInstanceUid?: string | undefined;
 }
 
-/** True when the file is a DICOMDIR (Media Storage Directory SOP class, or a DirectoryRecordSequence). */
+/**
+ * True when the file is a DICOMDIR (Media Storage Directory SOP class, or a DirectoryRecordSequence).
+ * @throws nothing.
+ */
 export function isDicomdir(file: DicomFile): boolean {
   return file.meta.string('x00020002')?.trim() === '1.2.840.10008.1.3.10' || file.dataset.has('x00041220');
 }

@@ -24,6 +24,8 @@ const HEADER_PREFIX = 16 * 1024;
  * machine reads on a libuv pool thread did not run in parallel with the main thread's while a worker thread's did
  * (`node --expose-gc scripts/measure-parallel-faults.mjs`: 84 MB in 31-32 ms on the main thread, 30-33 ms with half on
  * the pool, 17-18 ms with half on a worker).
+ * @throws nothing when called; its reads reject with PhysiotwinError `DICOM_TRUNCATED` when the file is shorter than
+ *   the pixel data it declares (and with Node's fs error for a file removed meanwhile).
  */
 export function fileSource(path: string): DicomSource {
   const source: DicomSource = {
@@ -123,6 +125,7 @@ export async function expandDicomPaths(paths: string[]): Promise<string[]> {
 /**
  * Scans files, folders (recursive) and DICOMDIRs into series groups (see `scanDicom`). Files are read again
  * when a volume is loaded, so memory holds one file at a time.
+ * @throws as {@link expandDicomPaths} (`IO_NOT_FOUND` for a missing path) and {@link scanDicom}.
  * @example
  * ```ts
  * const scan = await scanDicomPaths(['study/DICOMDIR']);

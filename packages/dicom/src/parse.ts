@@ -190,7 +190,10 @@ export interface DicomFile {
   warnings: string[];
 }
 
-/** `x00280010` -> `(0028,0010)`. */
+/**
+ * `x00280010` -> `(0028,0010)`.
+ * @throws nothing.
+ */
 export function formatTag(tag: string): string {
   const t = tag.startsWith('x') ? tag.slice(1) : tag;
   return `(${t.slice(0, 4)},${t.slice(4, 8)})`.toUpperCase();

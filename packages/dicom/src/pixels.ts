@@ -119,7 +119,10 @@ export function directPixelOffset(file: DicomFile, info: PixelInfo): number | un
   return el.dataOffset;
 }
 
-/** True when this package can decode the transfer syntax (given its optional codec). */
+/**
+ * True when this package can decode the transfer syntax (given its optional codec).
+ * @throws nothing.
+ */
 export function isSupportedTransferSyntax(uid: string): boolean {
   return NATIVE.has(uid) || CODEC_OF[uid] !== undefined;
 }
@@ -425,6 +428,7 @@ export function decodedPhotometric(info: PixelInfo, transferSyntaxUid: string): 
 /**
  * Converts interleaved YBR_FULL samples (8-bit) to RGB in place (PS3.3 C.7.6.3.1.2, ITU-R BT.601 full range),
  * rounding to nearest and clamping to 0..255.
+ * @throws nothing.
  */
 export function ybrFullToRgb(data: Uint8Array): void {
   for (let i = 0; i + 2 < data.length; i += 3) {
@@ -445,6 +449,7 @@ function clamp255(v: number): number {
 /**
  * Inverts MONOCHROME1 stored values in place so that larger means brighter, as MONOCHROME2:
  * v -> (min + max) - v over the stored range of BitsStored.
+ * @throws nothing.
  */
 export function invertMonochrome1(data: StoredArray, info: Pick<PixelInfo, 'bitsStored' | 'pixelRepresentation'>): void {
   const signed = info.pixelRepresentation === 1;

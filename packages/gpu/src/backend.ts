@@ -100,7 +100,10 @@ export async function chooseBackend(options: ComputeOptions, problem: GpuProblem
   return { backend: 'webgpu', gpu };
 }
 
-/** The {@link BackendReport} of a resolved backend, for the op's result. */
+/**
+ * The {@link BackendReport} of a resolved backend, for the op's result.
+ * @throws nothing.
+ */
 export function backendReport(chosen: ResolvedBackend): BackendReport {
   return chosen.backend === 'webgpu' ? { backend: 'webgpu', adapter: chosen.gpu.adapter } : { backend: 'cpu' };
 }

@@ -122,6 +122,7 @@ let shared: Promise<GpuContext> | undefined;
 /**
  * One device per process (or page), created on first use and shared by every operation that is not
  * given its own. Call {@link releaseSharedGpu} before a Node process should exit.
+ * @throws nothing itself; the promise rejects as {@link requestGpu} (`GPU_UNAVAILABLE`), and a later call tries again.
  */
 export function getSharedGpu(options?: RequestGpuOptions): Promise<GpuContext> {
   if (!shared) {
@@ -139,7 +140,10 @@ export function getSharedGpu(options?: RequestGpuOptions): Promise<GpuContext> {
   return shared;
 }
 
-/** Destroys the shared device if one was created. */
+/**
+ * Destroys the shared device if one was created.
+ * @throws nothing.
+ */
 export async function releaseSharedGpu(): Promise<void> {
   const current = shared;
   shared = undefined;

@@ -7,7 +7,10 @@ const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 const F32_MAX = 3.4028234663852886e38;
 
-/** The smallest f32 >= x, clamped to the finite f32 range (so WGSL never sees an infinity). */
+/**
+ * The smallest f32 >= x, clamped to the finite f32 range (so WGSL never sees an infinity).
+ * @throws nothing.
+ */
 export function ceilF32(x: number): number {
   if (x <= -F32_MAX) return -F32_MAX;
   if (x > F32_MAX) return F32_MAX;
@@ -16,7 +19,10 @@ export function ceilF32(x: number): number {
   return f32[0]!;
 }
 
-/** The largest f32 <= x, clamped to the finite f32 range. */
+/**
+ * The largest f32 <= x, clamped to the finite f32 range.
+ * @throws nothing.
+ */
 export function floorF32(x: number): number {
   if (x >= F32_MAX) return F32_MAX;
   if (x < -F32_MAX) return -F32_MAX;
@@ -31,6 +37,7 @@ export const WORKGROUP = 256;
 /**
  * Workgroup counts (x, y) covering `threads` threads of a 1D kernel, with x <= 65535 (the per-dimension limit);
  * the kernel's flat thread index is `gid.x + gid.y * (x * WORKGROUP)`, and `x * WORKGROUP` travels as a uniform.
+ * @throws nothing.
  */
 export function dispatch2d(threads: number): { x: number; y: number; rowThreads: number } {
   const groups = Math.max(1, Math.ceil(threads / WORKGROUP));
@@ -60,17 +67,26 @@ export function uploadMaskU32(device: GPUDevice, mask: Pick<Volume, 'data'>, lab
   return createBufferFrom(device, words, GPUBufferUsage.STORAGE, label);
 }
 
-/** Binds `buffers` to bindings 0.. of group 0 of `pipeline`. */
+/**
+ * Binds `buffers` to bindings 0.. of group 0 of `pipeline`.
+ * @throws nothing itself; a buffer that does not match the pipeline's layout is a device validation error (run inside {@link withGpuErrorScope}).
+ */
 export function bindAll(device: GPUDevice, pipeline: GPUComputePipeline, buffers: GPUBuffer[], label: string): GPUBindGroup {
   return bindEntries(device, pipeline, buffers.map((buffer, binding) => [binding, buffer]), label);
 }
 
-/** Binds buffers to the given binding numbers of group 0 of `pipeline`. */
+/**
+ * Binds buffers to the given binding numbers of group 0 of `pipeline`.
+ * @throws nothing itself; a buffer that does not match the pipeline's layout is a device validation error (run inside {@link withGpuErrorScope}).
+ */
 export function bindEntries(device: GPUDevice, pipeline: GPUComputePipeline, entries: Array<[number, GPUBuffer]>, label: string): GPUBindGroup {
   return device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: entries.map(([binding, buffer]) => ({ binding, resource: { buffer } })) });
 }
 
-/** Unpacks 4 mask bytes per u32 word (little-endian, as the kernels pack them) into a Uint8Array of n. */
+/**
+ * Unpacks 4 mask bytes per u32 word (little-endian, as the kernels pack them) into a Uint8Array of n.
+ * @throws nothing.
+ */
 export function unpackMask(words: ArrayBuffer, n: number): Uint8Array {
   return new Uint8Array(words, 0, n).slice();
 }

@@ -68,6 +68,7 @@ function untar(tar: Uint8Array, dir: string): void {
 /**
  * Finds SwiftShader: `PHYSIOTWIN_SWIFTSHADER_DIR`, then Debian's chromium (/usr/lib/chromium), then the
  * `@sparticuz/chromium` package (its bin/swiftshader.tar.br is unpacked once into the temp directory).
+ * @throws nothing: undefined when no SwiftShader is found.
  */
 export function locateSwiftShader(): SwiftShaderLocation | undefined {
   const env = process.env.PHYSIOTWIN_SWIFTSHADER_DIR;
@@ -130,7 +131,10 @@ function activateSwiftShader(loc: SwiftShaderLocation): void {
 
 let swiftShaderActive = false;
 
-/** Finds an adapter in Node: the system GPU first (unless told otherwise), then SwiftShader. */
+/**
+ * Finds an adapter in Node: the system GPU first (unless told otherwise), then SwiftShader.
+ * @throws PhysiotwinError `GPU_UNAVAILABLE` when WebGPU is switched off, or neither a GPU nor SwiftShader gives an adapter.
+ */
 export async function requestNodeAdapter(
   powerPreference: GPUPowerPreference,
   preference: 'auto' | 'swiftshader' | 'off',

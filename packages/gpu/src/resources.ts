@@ -5,6 +5,7 @@ const align4 = (n: number) => Math.ceil(n / 4) * 4;
 /**
  * Creates a buffer holding a copy of `data` (padded to 4 bytes), labelled for validation messages.
  * @param usage GPUBufferUsage flags; COPY_DST and COPY_SRC are added.
+ * @throws nothing itself; an oversized buffer surfaces as a device validation error, so check sizes with {@link checkBindingSize} first.
  */
 export function createBufferFrom(device: GPUDevice, data: ArrayBufferView, usage: number, label: string): GPUBuffer {
   const buffer = device.createBuffer({
@@ -22,6 +23,7 @@ export function createBufferFrom(device: GPUDevice, data: ArrayBufferView, usage
  * Throws `GPU_LIMIT_EXCEEDED` when a storage binding of `bytes` exceeds what the device allows for one binding
  * (or one buffer), before anything is allocated: an oversized `createBuffer` would only surface later as a
  * generic validation error.
+ * @throws PhysiotwinError `GPU_LIMIT_EXCEEDED` when `bytes` exceeds the device's binding or buffer limit.
  */
 export function checkBindingSize(device: GPUDevice, bytes: number, what: string): void {
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
@@ -30,12 +32,18 @@ export function checkBindingSize(device: GPUDevice, bytes: number, what: string)
   }
 }
 
-/** {@link checkBindingSize} for each named binding of `kernel` (bytes by name). */
+/**
+ * {@link checkBindingSize} for each named binding of `kernel` (bytes by name).
+ * @throws PhysiotwinError `GPU_LIMIT_EXCEEDED` naming the first binding over the device's limit.
+ */
 export function checkBindingSizes(device: GPUDevice, kernel: string, bytes: Record<string, number>): void {
   for (const [name, size] of Object.entries(bytes)) checkBindingSize(device, size, `${kernel}:${name}`);
 }
 
-/** Creates an empty storage buffer of at least `byteLength` bytes that can be read back. */
+/**
+ * Creates an empty storage buffer of at least `byteLength` bytes that can be read back.
+ * @throws nothing itself (see {@link createBufferFrom}).
+ */
 export function createStorageBuffer(device: GPUDevice, byteLength: number, label: string): GPUBuffer {
   return device.createBuffer({
     label,
@@ -48,6 +56,7 @@ export function createStorageBuffer(device: GPUDevice, byteLength: number, label
  * Creates a uniform buffer from 32-bit fields. Sizes travel as uniforms, not as shader code, so one
  * pipeline serves every problem size.
  * @param fields values in WGSL struct order; each entry is [kind, value] with kind 'u32' | 'i32' | 'f32'.
+ * @throws nothing.
  */
 export function createUniformBuffer(device: GPUDevice, fields: Array<['u32' | 'i32' | 'f32', number]>, label: string): GPUBuffer {
   const bytes = new ArrayBuffer(Math.max(16, Math.ceil((fields.length * 4) / 16) * 16));
@@ -60,7 +69,10 @@ export function createUniformBuffer(device: GPUDevice, fields: Array<['u32' | 'i
   return createBufferFrom(device, new Uint8Array(bytes), GPUBufferUsage.UNIFORM, label);
 }
 
-/** Copies `byteLength` bytes of `source` (from `byteOffset`) back to the CPU. */
+/**
+ * Copies `byteLength` bytes of `source` (from `byteOffset`) back to the CPU.
+ * @throws PhysiotwinError `GPU_DEVICE_LOST` when the mapping fails (device lost or destroyed).
+ */
 export async function readBuffer(device: GPUDevice, source: GPUBuffer, byteLength = source.size, byteOffset = 0): Promise<ArrayBuffer> {
   const size = align4(byteLength);
   const staging = device.createBuffer({ label: `${source.label}:readback`, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -84,6 +96,7 @@ export async function readBuffer(device: GPUDevice, source: GPUBuffer, byteLengt
 /**
  * Runs `encode` inside validation and out-of-memory error scopes and turns any captured error into a
  * PhysiotwinError (`GPU_VALIDATION` / `GPU_OUT_OF_MEMORY`) naming `label`.
+ * @throws PhysiotwinError `GPU_VALIDATION` or `GPU_OUT_OF_MEMORY` for an error captured while `encode` ran; whatever `encode` throws.
  */
 export async function withGpuErrorScope<T>(device: GPUDevice, label: string, encode: () => T): Promise<T> {
   device.pushErrorScope('out-of-memory');

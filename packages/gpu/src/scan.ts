@@ -23,6 +23,7 @@ export async function scanPipelines(device: GPUDevice): Promise<ScanPipelines> {
  * recursively, so any count a binding holds works) into `encoder`, in one compute pass from `beginPass`, and copies
  * the grand total to `total` at byte `totalOffset`. No readback. The scratch buffers it creates are pushed to
  * `owned`, for the caller to destroy once the work is done.
+ * @throws nothing itself; encoding errors surface in the caller's {@link withGpuErrorScope}.
  */
 export function encodeScan(
   device: GPUDevice,

@@ -18,7 +18,10 @@ export interface BackendTestContext {
   gpu(): GpuContext;
 }
 
-/** Backends suites run against: both, unless PHYSIOTWIN_TEST_BACKENDS (e.g. "cpu") narrows them. */
+/**
+ * Backends suites run against: both, unless PHYSIOTWIN_TEST_BACKENDS (e.g. "cpu") narrows them.
+ * @throws nothing.
+ */
 export function testedBackends(): Array<'cpu' | 'webgpu'> {
   const env = (typeof process !== 'undefined' ? process.env.PHYSIOTWIN_TEST_BACKENDS : undefined) ?? 'cpu,webgpu';
   return env.split(',').map((s) => s.trim()).filter((s): s is 'cpu' | 'webgpu' => s === 'cpu' || s === 'webgpu');
@@ -30,6 +33,7 @@ export function testedBackends(): Array<'cpu' | 'webgpu'> {
  * The WebGPU suite acquires one device in beforeAll (on SwiftShader where there is no GPU), names the
  * adapter in the suite output, and destroys the device in afterAll. It fails, never skips, when no
  * device can be had.
+ * @throws nothing when called; a 'webgpu' suite fails (never skips) when no device can be had.
  */
 export function describeBackends(
   name: string,

@@ -13,6 +13,7 @@ export interface GpuTiming {
  * Encodes work with `encode`, submits it and measures it. `encode` receives `timestampWrites` for its
  * compute passes (one pair per pass index) when the device has `timestamp-query`; use them on every
  * pass: `encoder.beginComputePass({ timestampWrites: tw(i) })`.
+ * @throws whatever `encode` throws; PhysiotwinError `GPU_DEVICE_LOST` if reading the timestamps back fails.
  */
 export async function timeGpuWork(
   gpu: GpuContext,

@@ -13,6 +13,7 @@ import type { RcrProblem, RcrStats } from './ensemble.js';
  * once in registers, which lets the CPU overlap their chains (measured about 2x per extra interleaved
  * variant on this machine); the summarised steps run per variant.
  * Returns statistics of P_in, P_out, Pc over the last cycle: sum, min, max (stride 9).
+ * @throws nothing (the problem was checked by {@link rcrProblem}).
  */
 export function rcrEnsembleCpu(p: RcrProblem): RcrStats {
   const { n, params, qAf, qNext, alphaM, alphaF, gamma } = p;

@@ -95,7 +95,10 @@ function invalid(msg: string, path = '$'): PhysiotwinError {
   return new PhysiotwinError('CONFIG_INVALID', msg, { location: { jsonPath: path } });
 }
 
-/** Normalises samples given as records. */
+/**
+ * Normalises samples given as records.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` when a record lacks a finite value for a parameter the first record names.
+ */
 export function samplesFromRecords(rows: ReadonlyArray<Readonly<Record<string, number>>>): EnsembleSamples {
   const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const values = new Float64Array(rows.length * names.length);
@@ -130,6 +133,7 @@ function rcrTopology(model: Model): { vessel: BloodVessel; flow: FlowBC; rcr: Wi
  * Sets up the RCR kernels' problem: per-variant parameters and the shared inflow recurrence of
  * generalized-alpha (Q is algebraic: Q_{n+alpha_f} = Q(t_{n+alpha_f}), Q_{n+1} = Q_n + (Q_af - Q_n)/alpha_f).
  * Returns undefined when the model or the samples need the general solver.
+ * @throws PhysiotwinError `CONFIG_INVALID` for a sample of a parameter the model does not have, `INVALID_ARGUMENT` for a sample value that is not finite.
  */
 export function rcrProblem(config: SvZeroDConfig, samples: EnsembleSamples): RcrProblem | undefined {
   const settings: SimulationSettings = readSimulationSettings(config);

@@ -16,6 +16,7 @@ export interface ResultTable {
  * The result in svZeroDSolver's layout (`src/solve/csv_writer.cpp`): vessel-based
  * `name,time,flow_in,flow_out,pressure_in,pressure_out` (+ `d_*`) or variable-based `name,time,y` (+ `ydot`),
  * as the config's output options ask; `output_mean_only` gives one row per vessel/variable with an empty time.
+ * @throws nothing.
  */
 export function resultTable(r: SimulationResult, variableBased = r.settings.outputVariableBased): ResultTable {
   const { model, settings } = r;
@@ -73,7 +74,10 @@ function fmt(x: number): string {
   return `${s.slice(0, i)}e${s[i + 1]}${exp.length < 2 ? '0' + exp : exp}`;
 }
 
-/** CSV text as svZeroDSolver writes it (`%.16e` numbers, empty time for mean rows). */
+/**
+ * CSV text as svZeroDSolver writes it (`%.16e` numbers, empty time for mean rows).
+ * @throws nothing.
+ */
 export function tableToCsv(t: ResultTable): string {
   const lines = [t.columns.join(',')];
   const cols = t.columns.slice(2);
@@ -84,7 +88,10 @@ export function tableToCsv(t: ResultTable): string {
   return lines.join('\n') + '\n';
 }
 
-/** JSON as pandas `DataFrame.to_json()` writes it: `{column: {row: value}}`, NaN as null. */
+/**
+ * JSON as pandas `DataFrame.to_json()` writes it: `{column: {row: value}}`, NaN as null.
+ * @throws nothing.
+ */
 export function tableToPandasJson(t: ResultTable): string {
   const parts: string[] = [];
   const col = (c: string, get: (i: number) => string): void => {
@@ -99,7 +106,10 @@ export function tableToPandasJson(t: ResultTable): string {
   return `{${parts.join(',')}}`;
 }
 
-/** Reads a result table from svZeroDSolver CSV text or pandas JSON text (for plotting and comparison). */
+/**
+ * Reads a result table from svZeroDSolver CSV text or pandas JSON text (for plotting and comparison).
+ * @throws PhysiotwinError `IO_INVALID` for JSON that does not parse or CSV whose header is not `name,time,...`, or a table without name and time columns.
+ */
 export function parseResultTable(text: string, source = 'result'): ResultTable {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{')) {

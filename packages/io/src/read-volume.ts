@@ -7,7 +7,10 @@ import { readNifti } from './nifti.js';
 /** Volume file formats physiotwin reads and writes. */
 export type VolumeFormat = 'nifti' | 'metaimage';
 
-/** The format a file name's extension names (.nii, .nii.gz, .mha, .mhd; case-insensitive), else undefined. */
+/**
+ * The format a file name's extension names (.nii, .nii.gz, .mha, .mhd; case-insensitive), else undefined.
+ * @throws nothing: undefined for a name no volume reader claims.
+ */
 export function volumeFormatFromName(name: string): VolumeFormat | undefined {
   const lower = name.toLowerCase();
   if (lower.endsWith('.nii') || lower.endsWith('.nii.gz')) return 'nifti';

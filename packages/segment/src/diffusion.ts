@@ -28,7 +28,10 @@ export interface FilterResult extends BackendReport {
   volume: Volume<Float32Array>;
 }
 
-/** The largest time step (mm^2) for which the explicit scheme has a maximum principle on this spacing. */
+/**
+ * The largest time step (mm^2) for which the explicit scheme has a maximum principle on this spacing.
+ * @throws nothing (a zero spacing gives 0).
+ */
 export function diffusionStabilityLimit(spacing: readonly number[]): number {
   return 1 / (2 * spacing.reduce((s, h) => s + 1 / (h * h), 0));
 }

@@ -62,13 +62,25 @@ export async function morphology(mask: Volume, spec: MorphologySpec, options: Co
   return { mask: withData(mask, current as Uint8Array), ...backendReport(chosen) };
 }
 
-/** Dilation by a ball of `radiusMm`: see {@link morphology}. */
+/**
+ * Dilation by a ball of `radiusMm`: see {@link morphology}.
+ * @throws as {@link morphology}.
+ */
 export const dilate = (mask: Volume, radiusMm: number, options?: ComputeOptions) => morphology(mask, { operation: 'dilate', radiusMm }, options);
-/** Erosion by a ball of `radiusMm`: see {@link morphology}. */
+/**
+ * Erosion by a ball of `radiusMm`: see {@link morphology}.
+ * @throws as {@link morphology}.
+ */
 export const erode = (mask: Volume, radiusMm: number, options?: ComputeOptions) => morphology(mask, { operation: 'erode', radiusMm }, options);
-/** Opening (erode, then dilate) by a ball of `radiusMm`: see {@link morphology}. */
+/**
+ * Opening (erode, then dilate) by a ball of `radiusMm`: see {@link morphology}.
+ * @throws as {@link morphology}.
+ */
 export const opening = (mask: Volume, radiusMm: number, options?: ComputeOptions) => morphology(mask, { operation: 'open', radiusMm }, options);
-/** Closing (dilate, then erode) by a ball of `radiusMm`: see {@link morphology}. */
+/**
+ * Closing (dilate, then erode) by a ball of `radiusMm`: see {@link morphology}.
+ * @throws as {@link morphology}.
+ */
 export const closing = (mask: Volume, radiusMm: number, options?: ComputeOptions) => morphology(mask, { operation: 'close', radiusMm }, options);
 
 /**
