@@ -84,7 +84,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
         const scan = await dicom.scanDicom(slices);
         return dicom.loadVolume(scan.groups[0]!, slices, o);
       }),
-      ...notOps(['parseDicom', 'formatTag', 'readPixelInfo', 'isSupportedTransferSyntax', 'ybrFullToRgb', 'invertMonochrome1', 'decodePixels', 'decodeRle', 'decodeJpegLossless', 'decodeJpegExtended', 'loadCodec', 'codecPackage', 'isDicomdir', 'readDicomdir', 'parseCsaHeader', 'writeDicom'], 'one file or frame in memory (no options)'),
+      ...notOps(['parseDicom', 'formatTag', 'readPixelInfo', 'isSupportedTransferSyntax', 'decodeFrameInto', 'ybrFullToRgb', 'invertMonochrome1', 'decodePixels', 'decodeRle', 'decodeJpegLossless', 'decodeJpegExtended', 'loadCodec', 'codecPackage', 'isDicomdir', 'readDicomdir', 'parseCsaHeader', 'writeDicom'], 'one file or frame in memory (no options)'),
       ...notOps(['DicomDataset'], 'a class'),
     },
   },

@@ -1,7 +1,7 @@
 // The public API of @physiotwin/dicom. Node file access is @physiotwin/dicom/node.
 export { TS, DicomDataset, formatTag, parseDicom } from './parse.js';
 export type { ParseOptions, BinaryVr, TagKey, DicomFile } from './parse.js';
-export { readPixelInfo, isSupportedTransferSyntax, ybrFullToRgb, invertMonochrome1, decodePixels } from './pixels.js';
+export { readPixelInfo, isSupportedTransferSyntax, decodeFrameInto, ybrFullToRgb, invertMonochrome1, decodePixels } from './pixels.js';
 export type { PixelInfo, StoredDtype, StoredArray, DecodedPixels } from './pixels.js';
 export { decodeRle } from './rle.js';
 export { decodeJpegLossless } from './jpeg-lossless.js';
