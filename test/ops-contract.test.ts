@@ -24,6 +24,8 @@ import * as segment from '@physiotwin/segment';
 import * as mesh from '@physiotwin/mesh';
 import * as hemo from '@physiotwin/hemo';
 import * as cli from '@physiotwin/cli';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticSlice } from '../packages/dicom/src/test-util.js';
 
@@ -141,9 +143,21 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
   cli: { module: cli, entries: notOps(['runCli'], 'the command line; its commands call the ops') },
 };
 
+/** Every entry point of every package, as CONTRACT names them ('io', 'io/node'); none may be missing. */
+function entryPoints(): string[] {
+  const root = join(import.meta.dirname, '..', 'packages');
+  return readdirSync(root)
+    .filter((p) => existsSync(join(root, p, 'package.json')))
+    .flatMap((p) => Object.keys((JSON.parse(readFileSync(join(root, p, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }).exports).filter((k) => k !== './testing').map((k) => (k === '.' ? p : `${p}/${k.slice(2)}`)));
+}
+
 const isClass = (f: unknown) => typeof f === 'function' && /^class\b/.test(Function.prototype.toString.call(f));
 
 describe('every exported function is classified', () => {
+  it('every entry point of every package is listed (a new package or entry point cannot skip the contract)', () => {
+    expect(Object.keys(CONTRACT).sort()).toEqual(entryPoints().sort());
+  });
+
   it.each(Object.keys(CONTRACT))('%s', (name) => {
     const { module, entries } = CONTRACT[name]!;
     const exported = Object.keys(module).filter((k) => typeof module[k] === 'function' || isClass(module[k])).sort();
