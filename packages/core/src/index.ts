@@ -5,3 +5,4 @@ export * from './mesh.js';
 export * from './rng.js';
 export * from './units.js';
 export * from './manifest.js';
+export * from './polyline.js';

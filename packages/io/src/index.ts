@@ -4,3 +4,4 @@ export { readMetaImage, writeMetaImage, parseMetaImageHeader } from './metaimage
 export type { MetaImageHeader, ReadMetaImageOptions, WriteMetaImageOptions } from './metaimage.js';
 export { readVolume, volumeFormatFromName } from './read-volume.js';
 export type { ReadVolumeOptions, VolumeFormat } from './read-volume.js';
+export { writeVtpPolylines } from './vtp-polylines.js';
