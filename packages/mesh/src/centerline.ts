@@ -1,7 +1,7 @@
 import type { OperationOptions, Polylines, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError, progressReporter, throwIfAborted, validateVolume } from '@physiotwin/core';
 import { checkSeeds, squaredDistanceCpu } from '@physiotwin/segment';
-import { branchTree, findEnds, minimalPaths, pathWeights, type LumenGrid } from './centerline-paths.js';
+import { branchTree, findEnds, minimalPaths, pathTo, pathWeights, voxelMm, type LumenGrid } from './centerline-paths.js';
 import { crossSection, inscribedRadius, resample, smoothPolyline, tangentAt } from './centerline-section.js';
 
 /** Options of {@link extractCenterlines}. */
@@ -14,7 +14,7 @@ export interface CenterlineOptions extends OperationOptions {
    * the proximal end of an arterial tree cut by the image
    */
   inlet?: Vec3 | undefined;
-  /** Outlet seed voxels (i, j, k) inside the lumen, each moved to the medial axis as the inlet is. @default found automatically (TEASAR: the ends of the branches, see {@link findEnds}) */
+  /** Outlet seed voxels (i, j, k) inside the lumen, each moved to the medial axis as the inlet is. @default found automatically: the ends of the branches, as TEASAR finds them (see {@link extractCenterlines}) */
   outlets?: readonly Vec3[] | undefined;
   /** p in the path cost 1 / r^p (r the distance to the background, mm): larger keeps paths closer to the axis. @default 2 */
   costExponent?: number | undefined;
@@ -104,7 +104,10 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * Method (a distance-map counterpart of VMTK's Voronoi-diagram centerlines): the exact Euclidean distance map r
  * (mm, anisotropic spacing) of the lumen; minimal-cost paths from the inlet through the 26-connected lumen with
  * cost 1 / r^p per mm (Dijkstra; one predecessor tree, so the paths to different outlets share their voxels until
- * they part, and they part at the bifurcation); outlets found as TEASAR finds branch ends unless given; each
+ * they part, and they part at the bifurcation); outlets, unless given, found as TEASAR (Sato et al. 2000) finds
+ * branch ends: repeatedly the voxel farthest along the paths that no traced path's ball (coverScale radii) covers,
+ * kept when its branch is at least minBranchRatio radii long, and moved back from the wall it reaches to the
+ * centre of the largest sphere inscribed there (a vessel cut by the image border ends near its cut); each
  * branch's voxel path resampled every `step` mm, smoothed, and moved three times to the centroid of the lumen's
  * cross-section normal to its tangent (the region of the plane inside the 0.5 level of the trilinearly
  * interpolated mask that holds the point; points whose cut is not closed, at bifurcations, stay; a vessel cut
@@ -173,16 +176,26 @@ export function extractCenterlines(mask: Volume, options: CenterlineOptions = {}
     field = minimalPaths(g, source, weight, tick);
     ends = options.outlets ? options.outlets.map((s, n) => seedVoxel(s, `outlet ${n}`)) : findEnds(g, field, search, tick);
   } else {
-    // As TEASAR picks its root: the end farthest from the deepest voxel; then the ends as seen from there, and
-    // the widest end of all as the inlet.
+    // As TEASAR picks its root: the voxel farthest from the deepest one (on the wall of a branch end); the ends
+    // as seen from there, plus that end itself moved to its inscribed sphere's centre as findEnds moves ends;
+    // the widest of them is the inlet.
     let deepest = 0;
     for (let v = 1; v < dt.length; v++) if (dt[v]! > dt[deepest]!) deepest = v;
-    const farthest = findEnds(g, minimalPaths(g, deepest, weight, tick), search, tick)[0];
-    if (farthest === undefined) throw new PhysiotwinError('GEOMETRY_INVALID', 'extractCenterlines: no branch end found to start from; give the inlet as a seed');
+    const fromDeepest = minimalPaths(g, deepest, weight, tick);
+    let farthest = deepest;
+    for (let v = 0; v < dt.length; v++) if (fromDeepest.length[v]! > fromDeepest.length[farthest]! && Number.isFinite(fromDeepest.length[v]!)) farthest = v;
     field = minimalPaths(g, farthest, weight, tick);
-    const candidates = [farthest, ...findEnds(g, field, search, tick)];
+    const found = findEnds(g, field, search, tick);
+    if (found.length === 0) throw new PhysiotwinError('GEOMETRY_INVALID', 'extractCenterlines: no branch end found to start from; give the inlet as a seed');
+    const root: Vec3 = [0, 0, 0], q: Vec3 = [0, 0, 0];
+    voxelMm(g, farthest, root);
+    const rootEnd = pathTo(field, found[0]!).find((v) => {
+      voxelMm(g, v, q);
+      return Math.hypot(q[0] - root[0], q[1] - root[1], q[2] - root[2]) >= dt[v]!;
+    }) ?? farthest;
+    const candidates = [rootEnd, ...found];
     source = candidates.reduce((a, b) => (dt[b]! > dt[a]! ? b : a));
-    if (source !== farthest) field = minimalPaths(g, source, weight, tick);
+    field = minimalPaths(g, source, weight, tick);
     ends = options.outlets ? options.outlets.map((s, n) => seedVoxel(s, `outlet ${n}`)) : candidates;
   }
   ends.forEach((v, n) => {
