@@ -62,6 +62,41 @@ describe('extractCenterlines', () => {
     expect(areaError).toBeLessThan(0.05);
   });
 
+  it('measures the radius to a given surface exactly (a 64-sided prism around the true axis)', () => {
+    const R = 3, sides = 64;
+    const seg: AxisSegment = { a: [35, 46, -15], b: [23, 20, 25], radius: () => R };
+    const volume = tubeLabelmap([seg], [30, 45, 31], [0.7, 0.7, 1.0], [40, 50, -10], [-1, 0, 0, 0, -1, 0, 0, 0, 1]);
+    // The prism: vertices on the circle of radius R around the axis at both ends of the segment (beyond the image).
+    const axis = [seg.b[0] - seg.a[0], seg.b[1] - seg.a[1], seg.b[2] - seg.a[2]];
+    const len = Math.hypot(axis[0]!, axis[1]!, axis[2]!);
+    const t = axis.map((x) => x / len);
+    const u = [t[1]!, -t[0]!, 0].map((x) => x / Math.hypot(t[0]!, t[1]!));
+    const v = [t[1]! * u[2]! - t[2]! * u[1]!, t[2]! * u[0]! - t[0]! * u[2]!, t[0]! * u[1]! - t[1]! * u[0]!];
+    const positions: number[] = [], triangles: number[] = [];
+    for (const end of [seg.a, seg.b]) {
+      for (let k = 0; k < sides; k++) {
+        const phi = (2 * Math.PI * k) / sides;
+        for (let d = 0; d < 3; d++) positions.push(end[d]! + R * (Math.cos(phi) * u[d]! + Math.sin(phi) * v[d]!));
+      }
+    }
+    for (let k = 0; k < sides; k++) {
+      const k1 = (k + 1) % sides;
+      triangles.push(k, k1, sides + k, k1, sides + k1, sides + k);
+    }
+    const c = extractCenterlines(volume, { surface: { positions: Float32Array.from(positions), triangles: Uint32Array.from(triangles) } });
+    // From a point delta off the axis, the nearest facet is apothem - delta cos(theta) away, theta <= pi / sides;
+    // 1e-4 mm covers the positions' f32 rounding.
+    const apothem = R * Math.cos(Math.PI / sides);
+    let worst = 0;
+    branchPoints(c, 0).forEach((p, i) => {
+      const delta = toSegment(seg, p).d;
+      const lower = apothem - delta, upper = apothem - delta * Math.cos(Math.PI / sides);
+      worst = Math.max(worst, Math.max(lower - c.radius[i]!, c.radius[i]! - upper, 0));
+    });
+    expect(worst).toBeLessThan(1e-4);
+    expect(code(() => extractCenterlines(volume, { surface: { positions: new Float32Array(3), triangles: Uint32Array.of(0, 1, 2) } }))).toBe('INVALID_ARGUMENT');
+  });
+
   it('follows a helix cut by the image at both ends', () => {
     const a = 8, pitch = 16, R = 2.5;
     const h = helixLabelmap(a, pitch / (2 * Math.PI), 1.25, R, [0.8, 0.8, 1.0]);

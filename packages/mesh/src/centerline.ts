@@ -1,8 +1,9 @@
-import type { OperationOptions, Polylines, Vec3, Volume } from '@physiotwin/core';
-import { PhysiotwinError, progressReporter, throwIfAborted, validateVolume } from '@physiotwin/core';
+import type { OperationOptions, Polylines, SurfaceMesh, Vec3, Volume } from '@physiotwin/core';
+import { PhysiotwinError, progressReporter, throwIfAborted, validateSurfaceMesh, validateVolume } from '@physiotwin/core';
 import { checkSeeds, squaredDistanceCpu } from '@physiotwin/segment';
 import { branchTree, findEnds, minimalPaths, pathTo, pathWeights, voxelMm, type LumenGrid } from './centerline-paths.js';
 import { crossSection, inscribedRadius, resample, smoothPolyline, tangentAt } from './centerline-section.js';
+import { surfaceDistance, triangleGrid } from './centerline-surface.js';
 
 /** Options of {@link extractCenterlines}. */
 export interface CenterlineOptions extends OperationOptions {
@@ -27,6 +28,12 @@ export interface CenterlineOptions extends OperationOptions {
   coverScale?: number | undefined;
   /** Point spacing along the centerlines, mm. @default the finest voxel spacing */
   step?: number | undefined;
+  /**
+   * The lumen's surface (world LPS mm; e.g. its marching-cubes surface, smoothed). When given, each point's
+   * radius is its distance to the nearest triangle, the maximal inscribed sphere of the surface as VMTK measures
+   * it (where a triangle lies within twice the mask's radius plus two voxels; elsewhere the mask's estimate).
+   */
+  surface?: SurfaceMesh | undefined;
 }
 
 /** One branch of {@link Centerlines}: points `start .. start + count - 1` of its arrays. */
@@ -113,7 +120,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * interpolated mask that holds the point; points whose cut is not closed, at bifurcations, stay; a vessel cut
  * by the image border ends where its cut first reaches the border). The radius is the distance from the point
  * to the nearest background voxel centre or, where smaller, sqrt(area / pi) of its cross-section (the sphere's
- * cut lies in the cross-section), averaged with the neighbouring points'. Outside the image counts as lumen where the
+ * cut lies in the cross-section), averaged with the neighbouring points'; with `surface`, the distance to it. Outside the image counts as lumen where the
  * mask touches the border, so a vessel cut by the border keeps its full radius there.
  *
  * Only the connected lumen holding the inlet is followed. CPU only: paths are sequential graph searches.
@@ -136,6 +143,7 @@ export function extractCenterlines(mask: Volume, options: CenterlineOptions = {}
   const minSpacing = Math.min(...mask.spacing);
   const maxSpacing = Math.max(...mask.spacing);
   const step = positive('step', options.step, minSpacing);
+  if (options.surface) validateSurfaceMesh(options.surface);
   if (options.inlet) checkSeeds(mask, [options.inlet], 'extractCenterlines (inlet)');
   if (options.outlets) checkSeeds(mask, options.outlets, 'extractCenterlines (outlets)');
   const { dims, spacing } = mask;
@@ -276,6 +284,7 @@ export function extractCenterlines(mask: Volume, options: CenterlineOptions = {}
   });
   refineTick(tree.length);
 
+  const surface = options.surface && options.surface.triangles.length > 0 ? triangleGrid(options.surface) : undefined;
   const total = perBranch.reduce((a, b) => a + b.radius.length, 0);
   const points = new Float64Array(3 * total);
   const radius = new Float64Array(total);
@@ -291,6 +300,12 @@ export function extractCenterlines(mask: Volume, options: CenterlineOptions = {}
       const [x, y, z] = [b.xyz[3 * i]!, b.xyz[3 * i + 1]!, b.xyz[3 * i + 2]!];
       for (let d = 0; d < 3; d++) points[3 * (at + i) + d] = O[d]! + D[d]! * x + D[3 + d]! * y + D[6 + d]! * z;
       if (i > 0) abscissa[at + i] = abscissa[at + i - 1]! + Math.hypot(x - b.xyz[3 * i - 3]!, y - b.xyz[3 * i - 2]!, z - b.xyz[3 * i - 1]!);
+    }
+    if (surface) {
+      for (let i = 0; i < m; i++) {
+        const d = surfaceDistance(surface, points.subarray(3 * (at + i), 3 * (at + i) + 3), 2 * b.radius[i]! + 2 * maxSpacing);
+        if (Number.isFinite(d)) b.radius[i] = d;
+      }
     }
     radius.set(b.radius, at);
     area.set(b.area, at);
