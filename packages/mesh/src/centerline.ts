@@ -120,8 +120,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * interpolated mask that holds the point; points whose cut is not closed, at bifurcations, stay; a vessel cut
  * by the image border ends where its cut first reaches the border). The radius is the distance from the point
  * to the nearest background voxel centre or, where smaller, sqrt(area / pi) of its cross-section (the sphere's
- * cut lies in the cross-section), averaged with the neighbouring points'; with `surface`, the distance to it. Outside the image counts as lumen where the
- * mask touches the border, so a vessel cut by the border keeps its full radius there.
+ * cut lies in the cross-section), averaged with the neighbouring points'; with `surface`, the distance to it.
+ * Outside the image is not background, so a vessel cut by the image border keeps its full radius there.
  *
  * Only the connected lumen holding the inlet is followed. CPU only: paths are sequential graph searches.
  * @param mask labelmap on any geometry (spacing and direction are honoured; results are in world LPS mm)
