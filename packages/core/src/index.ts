@@ -11,3 +11,5 @@ export type { Rng } from './rng.js';
 export { UNITS, conversionFactor, convertUnit, convertUnitArray } from './units.js';
 export { canonicalJson, sha256Hex, createManifest, verifyManifest } from './manifest.js';
 export type { JsonValue, ManifestInput, BackendRecord, RunManifest, ManifestInit } from './manifest.js';
+export { validatePolylines } from './polyline.js';
+export type { Polylines } from './polyline.js';

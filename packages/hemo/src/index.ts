@@ -13,3 +13,4 @@ export { GENERAL_GPU_BLOCK_TYPES } from './ensemble-general.codegen.js';
 export { Block, type AssemblyContext, type BlockClass, type BlockNode } from './blocks.js';
 export { DaeSystem } from './system.js';
 export { ACTIVATION_PARAMS } from './activation.js';
+export { zeroDModelFromCenterlines, aorticInflow, type CenterlineTree, type ZeroDModel, type ZeroDModelOptions, type ZeroDOutlet } from './from-centerlines.js';

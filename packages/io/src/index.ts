@@ -11,3 +11,4 @@ export { readObj, writeObj } from './obj.js';
 export { readPly, writePly } from './ply.js';
 export { readVtp, writeVtp } from './vtp.js';
 export type { ReadSurfaceOptions } from './vtp.js';
+export { writeVtpPolylines } from './vtp-polylines.js';

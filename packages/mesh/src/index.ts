@@ -13,3 +13,5 @@ export { cleanMesh } from './clean.js';
 export type { CleanSpec } from './clean.js';
 export { meshQuality } from './quality.js';
 export type { MeshQuality } from './quality.js';
+export { extractCenterlines, centerlinesToPolylines } from './centerline.js';
+export type { CenterlineOptions, CenterlineBranch, Centerlines } from './centerline.js';

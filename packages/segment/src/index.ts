@@ -19,3 +19,5 @@ export type { DiffusionSpec, FilterResult } from './diffusion.js';
 export { autoVesselParams } from './vessel-auto.js';
 export type { AutoVesselParams } from './vessel-auto.js';
 export type { Connectivity, Labelmap, Mask } from './volume-utils.js';
+export { squaredDistanceCpu } from './morphology.cpu.js';
+export { checkSeeds } from './volume-utils.js';
