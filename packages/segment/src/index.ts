@@ -9,3 +9,4 @@ export * from './otsu.js';
 export * from './diffusion.js';
 export * from './adaptive-connected.js';
 export * from './vessel-auto.js';
+export * from './pipeline.js';
