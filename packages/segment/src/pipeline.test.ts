@@ -6,7 +6,9 @@ import { adaptiveConnected } from './adaptive-connected.js';
 import { largestComponent } from './components.js';
 import { anisotropicDiffusion } from './diffusion.js';
 import { fillHoles } from './morphology.js';
-import { refineMask, segmentVessel } from './pipeline.js';
+import { refineMask, segmentRange, segmentVessel } from './pipeline.js';
+import { connectedThreshold } from './region-growing.js';
+import { threshold } from './threshold.js';
 import { autoVesselParams } from './vessel-auto.js';
 import { withData } from './volume-utils.js';
 
@@ -111,5 +113,21 @@ describeBackends('refineMask', (b) => {
     const none = await refineMask(mask, {}, b.options());
     expect(none.steps).toEqual([]);
     expect(none.mask.data).toBe(mask.data);
+  });
+});
+
+describe('segmentRange', () => {
+  it('is the range region (seed-connected, or all of it without seeds) followed by the clean-up steps', async () => {
+    const { volume } = noisyTube();
+    const cpu = { backend: 'cpu' } as const;
+    const r = await segmentRange(volume, seeds, { lower: 500, fillHoles: true, largest: true }, cpu);
+    const region = await connectedThreshold(volume, seeds, { lower: 500 }, cpu);
+    const byHand = (await largestComponent(fillHoles(region.mask).mask, {}, cpu)).mask;
+    expect(Array.from(r.mask.data)).toEqual(Array.from(byHand.data));
+    expect(r.steps.map((s) => s.step)).toEqual(['threshold', 'fill-holes', 'largest']);
+    const all = await segmentRange(volume, [], { lower: 500, upper: 600 }, cpu);
+    expect(Array.from(all.mask.data)).toEqual(Array.from((await threshold(volume, { lower: 500, upper: 600 }, cpu)).mask.data));
+    expect(all.steps.map((s) => s.step)).toEqual(['threshold']);
+    await expect(segmentRange(volume, seeds, { lower: 2, upper: 1 }, cpu)).rejects.toSatisfy((e: unknown) => isPhysiotwinError(e, 'INVALID_ARGUMENT'));
   });
 });

@@ -5,7 +5,9 @@ import { adaptiveConnected } from './adaptive-connected.js';
 import { largestComponent } from './components.js';
 import { anisotropicDiffusion } from './diffusion.js';
 import { fillHoles, morphology } from './morphology.js';
-import type { MaskResult, SegmentOptions } from './threshold.js';
+import { connectedThreshold } from './region-growing.js';
+import type { MaskResult, SegmentOptions, ThresholdRange } from './threshold.js';
+import { threshold } from './threshold.js';
 import type { AutoVesselParams } from './vessel-auto.js';
 import { autoVesselParams } from './vessel-auto.js';
 import type { BackendReport, Mask } from './volume-utils.js';
@@ -145,4 +147,24 @@ export async function segmentVessel(volume: Volume, seeds: readonly Vec3[], spec
     thresholdMin: grown.thresholdMin,
     thresholdMax: grown.thresholdMax,
   };
+}
+
+/** Options of {@link segmentRange}: the intensity range, then the clean-up. */
+export interface RangeSpec extends ThresholdRange, RefineSpec {}
+
+/**
+ * The voxels whose physical value is in [lower, upper] (inclusive) and 6-connected to a seed (with no seeds: all
+ * of them), then {@link refineMask}'s clean-up: the `physiotwin segment --lower/--upper` pipeline.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` (lower > upper, a seed outside the image, bad closeMm), `ABORTED`, and
+ *   what the steps throw on their backend.
+ * @example
+ * ```ts
+ * const { mask, voxels } = await segmentRange(ct, [[71, 213, 16]], { lower: 200, upper: 600, fillHoles: true });
+ * ```
+ */
+export async function segmentRange(volume: Volume, seeds: readonly Vec3[], spec: RangeSpec, options: SegmentOptions = {}): Promise<PipelineMaskResult> {
+  const recorder = new StepRecorder(options.signal);
+  const range = { lower: spec.lower, upper: spec.upper };
+  const region = await recorder.run('threshold', () => (seeds.length ? connectedThreshold(volume, seeds, range, options) : threshold(volume, range, options)));
+  return recorder.finish(await refineSteps(region.mask, spec, options, recorder));
 }
