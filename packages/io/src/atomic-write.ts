@@ -1,5 +1,6 @@
 // Node-only: the write discipline of every physiotwin writer (temporary name in the same folder, fsync, rename).
 import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { unlinkSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { link, open, rename, stat, unlink } from 'node:fs/promises';
@@ -55,7 +56,7 @@ export function writeError(e: unknown, path: string): PhysiotwinError {
 }
 
 /** stat, or undefined when nothing is there; other errors are typed. */
-async function statOrNone(path: string): Promise<import('node:fs').Stats | undefined> {
+async function statOrNone(path: string): Promise<Stats | undefined> {
   try {
     return await stat(path);
   } catch (e) {
@@ -66,7 +67,8 @@ async function statOrNone(path: string): Promise<import('node:fs').Stats | undef
 
 /**
  * Checks, before any work starts, that every path in `paths` can be written: its folder exists, is a folder and is
- * writable, and no file is in the way unless `overwrite`. Writes nothing. Concurrent writers can still collide
+ * writable, and no file is in the way unless `overwrite`. Leaves nothing behind (writability is tested with an
+ * empty probe file, removed at once). Concurrent writers can still collide
  * later; the writers here settle that at the moment of writing (see {@link AtomicWriteOptions.overwrite}).
  * @throws PhysiotwinError `IO_EXISTS` (a target exists, no overwrite), `IO_NOT_FOUND` (its folder is missing),
  *   `IO_PERMISSION` (the folder is not writable), `IO_WRITE_FAILED` (a parent is a file, a target is a folder).
@@ -106,7 +108,7 @@ async function checkFolder(folder: string, path: string): Promise<void> {
 
 /**
  * Checks, before any work, that `folder` exists and is writable or can be created: the nearest existing ancestor
- * must be a writable folder. Creates nothing.
+ * must be a writable folder. Creates nothing (but a probe file, removed at once).
  * @throws PhysiotwinError `IO_PERMISSION`, `IO_WRITE_FAILED` (the folder or an ancestor is a file).
  */
 export async function checkFolderCreatable(folder: string): Promise<void> {
