@@ -1,6 +1,4 @@
-import { isPhysiotwinError } from '@physiotwin/core';
 import type { CliIO, Command } from './command.js';
-import { EXIT, UsageError } from './command.js';
 import type { CommandEntry } from './commands/index.js';
 import { commands } from './commands/index.js';
 import { VERSION } from './version.js';
@@ -46,13 +44,15 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     argv = argv.filter((a) => a !== '--verbose');
     process.env.PHYSIOTWIN_GPU_LOG = 'show';
   }
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    io.stdout(`${VERSION}\n`);
+    return 0; // EXIT.ok: --version loads neither command.ts nor @physiotwin/core, so it starts as fast as Node
+  }
+  const { EXIT, UsageError } = await import('./command.js');
+  const { isPhysiotwinError } = await import('@physiotwin/core');
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.stdout(await help());
     return argv.length === 0 ? EXIT.usage : EXIT.ok;
-  }
-  if (argv[0] === '--version' || argv[0] === '-v') {
-    io.stdout(`${VERSION}\n`);
-    return EXIT.ok;
   }
   const found = findCommand(argv);
   if (!found) {
