@@ -2,7 +2,7 @@
 // import from here, never from each other. Heavy packages load inside the helpers that need them, so that
 // `physiotwin --version` stays fast.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { BackendRecord, JsonValue } from '@physiotwin/core';
 import { createManifest, PhysiotwinError } from '@physiotwin/core';
 import type { AtomicOutputs } from '@physiotwin/io/node';
@@ -57,11 +57,28 @@ export function printJson(io: CliIO, value: unknown): void {
   io.stdout(JSON.stringify(value, null, 2) + '\n');
 }
 
-/** Reads and parses a JSON file. @throws PhysiotwinError `IO_NOT_FOUND`, `IO_INVALID`. */
-export function readJsonFile(path: string): unknown {
-  if (!existsSync(path)) throw new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location: { file: path } });
+/**
+ * Reads an input file whole, with file-system failures as typed errors.
+ * @throws PhysiotwinError `IO_NOT_FOUND`, `IO_PERMISSION`, `IO_INVALID` (a folder, or another read failure).
+ */
+export function readInputFile(path: string): Buffer {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return readFileSync(path);
+  } catch (e) {
+    const errno = (e as NodeJS.ErrnoException).code;
+    const location = { file: path };
+    if (errno === 'ENOENT' || errno === 'ENOTDIR') throw new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location, cause: e });
+    if (errno === 'EACCES' || errno === 'EPERM') throw new PhysiotwinError('IO_PERMISSION', `no permission to read it (${errno})`, { location, cause: e });
+    if (errno === 'EISDIR') throw new PhysiotwinError('IO_INVALID', 'expected a file, found a folder', { location, cause: e });
+    throw new PhysiotwinError('IO_INVALID', `cannot read: ${(e as Error).message}`, { location, cause: e });
+  }
+}
+
+/** Reads and parses a JSON file. @throws PhysiotwinError as {@link readInputFile}, `IO_INVALID` for bad JSON. */
+export function readJsonFile(path: string): unknown {
+  const text = readInputFile(path).toString('utf8');
+  try {
+    return JSON.parse(text);
   } catch (e) {
     throw new PhysiotwinError('IO_INVALID', `not valid JSON: ${(e as Error).message}`, { location: { file: path } });
   }
@@ -120,7 +137,7 @@ export interface RunRecord {
 /** The run manifest (createManifest from @physiotwin/core) as the JSON text a command writes. */
 export async function manifestJson(run: RunRecord): Promise<string> {
   const inputs = [];
-  for (const name of run.inputs) inputs.push({ name, data: new Uint8Array(await readFile(name)) });
+  for (const name of run.inputs) inputs.push({ name, data: new Uint8Array(readInputFile(name)) });
   const manifest = await createManifest({ ...run, inputs, packages: { '@physiotwin/cli': VERSION } });
   return JSON.stringify(manifest, null, 2) + '\n';
 }

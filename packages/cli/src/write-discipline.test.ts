@@ -73,6 +73,22 @@ describe('write discipline of the writing commands', () => {
     expect(io.err).toMatch(/IO_WRITE_FAILED/);
   });
 
+  it('an input that is a folder or missing is a typed error too (hemo run, ensemble, plot)', async () => {
+    const dir = freshDir();
+    const cases: Array<[string[], RegExp]> = [
+      [['hemo', 'run', dir, '-o', 'a.csv'], /IO_INVALID: expected a file, found a folder/],
+      [['hemo', 'run', join(dir, 'none.json'), '-o', 'b.csv'], /IO_NOT_FOUND: no such file/],
+      [['hemo', 'ensemble', CASE, '--samples', dir, '-o', 'c.csv'], /IO_INVALID: expected a file, found a folder/],
+      [['hemo', 'plot', dir, '-o', 'd.svg'], /IO_INVALID: expected a file, found a folder/],
+    ];
+    for (const [args, message] of cases) {
+      const io = capture(dir);
+      expect(await runCli(args, io), args.join(' ')).toBe(1);
+      expect(io.err).toMatch(message);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   // Permission bits do not stop root, and these tests may run as root: sysfs refuses new files to every user.
   it.runIf(process.platform === 'linux' && existsSync('/sys/kernel'))('an unwritable folder is IO_PERMISSION for every writer', async () => {
     for (const [name, args] of Object.entries(writers('/sys/kernel/physiotwin-test', samples))) {

@@ -1,15 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PhysiotwinError } from '@physiotwin/core';
 import { getSharedGpu } from '@physiotwin/gpu';
 import { samplesFromRecords, simulateEnsemble, type EnsembleSamples, type EnsembleSummary, type SvZeroDConfig } from '@physiotwin/hemo';
 import type { Command } from '../command.js';
-import { EXIT, manifestJson, manifestPathFor, prepareOutputs, readJsonFile, stopwatch, UsageError } from '../command.js';
+import { EXIT, manifestJson, manifestPathFor, prepareOutputs, readInputFile, readJsonFile, stopwatch, UsageError } from '../command.js';
 
 /** Reads ensemble samples: CSV (header of `block.param` keys, one row per variant) or JSON (array of records or pandas columns). */
 export function readSamples(path: string): EnsembleSamples {
-  if (!existsSync(path)) throw new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location: { file: path } });
   if (extname(path).toLowerCase() === '.json') {
     const data = readJsonFile(path);
     if (Array.isArray(data)) return samplesFromRecords(data as Array<Record<string, number>>);
@@ -21,7 +19,7 @@ export function readSamples(path: string): EnsembleSamples {
     }
     throw new PhysiotwinError('IO_INVALID', 'samples JSON must be an array of records or {column: {row: value}}', { location: { file: path } });
   }
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim().length > 0);
+  const lines = readInputFile(path).toString('utf8').split(/\r?\n/).filter((l) => l.trim().length > 0);
   const names = (lines[0] ?? '').split(',').map((s) => s.trim());
   if (names.length === 0 || names.some((n) => !n.includes('.'))) {
     throw new PhysiotwinError('IO_INVALID', `the header must name parameters as block.param, got '${lines[0] ?? ''}'`, { location: { file: path } });

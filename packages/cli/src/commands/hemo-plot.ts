@@ -1,10 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PhysiotwinError } from '@physiotwin/core';
 import { parseResultTable, resultToSvg } from '@physiotwin/hemo';
 import type { Command } from '../command.js';
-import { EXIT, manifestJson, manifestPathFor, prepareOutputs, stopwatch, UsageError } from '../command.js';
+import { EXIT, manifestJson, manifestPathFor, prepareOutputs, readInputFile, stopwatch, UsageError } from '../command.js';
 
 export const hemoPlot: Command = {
   name: 'hemo plot',
@@ -29,9 +27,8 @@ export const hemoPlot: Command = {
     if (!out.toLowerCase().endsWith('.svg')) throw new UsageError(`-o must end in .svg, got '${values.output}'`);
     const outputs = await prepareOutputs([out, manifestPathFor(out)], values.force);
     const input = resolve(io.cwd, positionals[0]!);
-    if (!existsSync(input)) throw new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location: { file: input } });
     const clock = stopwatch();
-    const table = parseResultTable(readFileSync(input, 'utf8'), input);
+    const table = parseResultTable(readInputFile(input).toString('utf8'), input);
     const units = {
       ...(values['pressure-unit'] ? { pressureUnit: values['pressure-unit'] } : {}),
       ...(values['pressure-unit-in'] ? { pressureUnitIn: values['pressure-unit-in'] } : {}),
