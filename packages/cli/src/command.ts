@@ -1,4 +1,12 @@
-import { PhysiotwinError } from '@physiotwin/core';
+// The command framework and the helpers every command shares (flags, JSON, progress, outputs, manifests). Commands
+// import from here, never from each other. Heavy packages load inside the helpers that need them, so that
+// `physiotwin --version` stays fast.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import type { BackendRecord, JsonValue } from '@physiotwin/core';
+import { createManifest, PhysiotwinError } from '@physiotwin/core';
+import type { AtomicOutputs } from '@physiotwin/io/node';
+import { VERSION } from './version.js';
 
 /** Where a command writes; tests pass their own. */
 export interface CliIO {
@@ -19,7 +27,7 @@ export interface Command {
   run(args: string[], io: CliIO): Promise<number>;
 }
 
-/** Exit codes: 0 ok, 1 the input or computation failed with a typed error, 2 bad command line. */
+/** Exit codes: 0 ok, 1 the input or computation failed with a typed error, 2 bad command line, 130/143 interrupted. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** Thrown for a bad command line; main prints the command's usage with it. */
@@ -36,9 +44,44 @@ export function parseTriple(text: string, flag: string): [number, number, number
   return parts as [number, number, number];
 }
 
+/** Parses a finite number flag; undefined when the flag is absent. @throws UsageError for anything else. */
+export function numberFlag(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${flag} takes a number, got '${text}'`);
+  return v;
+}
+
 /** Prints `value` as indented JSON followed by a newline. */
 export function printJson(io: CliIO, value: unknown): void {
   io.stdout(JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Reads an input file whole, with file-system failures as typed errors.
+ * @throws PhysiotwinError `IO_NOT_FOUND`, `IO_PERMISSION`, `IO_INVALID` (a folder, or another read failure).
+ */
+export function readInputFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const errno = (e as NodeJS.ErrnoException).code;
+    const location = { file: path };
+    if (errno === 'ENOENT' || errno === 'ENOTDIR') throw new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location, cause: e });
+    if (errno === 'EACCES' || errno === 'EPERM') throw new PhysiotwinError('IO_PERMISSION', `no permission to read it (${errno})`, { location, cause: e });
+    if (errno === 'EISDIR') throw new PhysiotwinError('IO_INVALID', 'expected a file, found a folder', { location, cause: e });
+    throw new PhysiotwinError('IO_INVALID', `cannot read: ${(e as Error).message}`, { location, cause: e });
+  }
+}
+
+/** Reads and parses a JSON file. @throws PhysiotwinError as {@link readInputFile}, `IO_INVALID` for bad JSON. */
+export function readJsonFile(path: string): unknown {
+  const text = readInputFile(path).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new PhysiotwinError('IO_INVALID', `not valid JSON: ${(e as Error).message}`, { location: { file: path } });
+  }
 }
 
 /** A progress callback that draws a bar on a TTY and prints plain lines otherwise. */
@@ -57,4 +100,145 @@ export function progressPrinter(io: CliIO): (e: { stage: string; done: number; t
       lastLine = line;
     }
   };
+}
+
+/** Collects stage timings (ms) for a manifest: `lap('read')` records the time since the previous lap. */
+export function stopwatch(): { timings: Record<string, number>; lap(stage: string): void; add(stages: Record<string, number>): void } {
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  return {
+    timings,
+    lap(stage) {
+      const now = performance.now();
+      timings[stage] = Math.round(now - t);
+      t = now;
+    },
+    add(stages) {
+      for (const [stage, ms] of Object.entries(stages)) timings[stage] = Math.round(ms);
+      t = performance.now();
+    },
+  };
+}
+
+/** The manifest written beside a single-file output. */
+export function manifestPathFor(output: string): string {
+  return `${output}.manifest.json`;
+}
+
+/** What a command records in its run manifest; `inputs` are file paths, hashed here. */
+export interface RunRecord {
+  tool: string;
+  inputs: string[];
+  parameters: JsonValue;
+  backend: BackendRecord;
+  timings?: Record<string, number> | undefined;
+}
+
+/** The run manifest (createManifest from @physiotwin/core) as the JSON text a command writes. */
+export async function manifestJson(run: RunRecord): Promise<string> {
+  const inputs = [];
+  for (const name of run.inputs) inputs.push({ name, data: new Uint8Array(readInputFile(name)) });
+  const manifest = await createManifest({ ...run, inputs, packages: { '@physiotwin/cli': VERSION } });
+  return JSON.stringify(manifest, null, 2) + '\n';
+}
+
+/** Staged output sets; while there are any, SIGINT and SIGTERM remove their files before exiting. */
+let interruptible = 0;
+let abandonPendingWrites: (() => void) | undefined;
+function onInterrupt(signal: NodeJS.Signals): void {
+  // Handlers run on the event loop, between the asynchronous steps of the writes: nothing is half-renamed.
+  abandonPendingWrites?.();
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+}
+
+/**
+ * Writes the files of a command, checked before any work and written atomically at the end. Every writing command
+ * calls {@link prepareOutputs} with all its output paths before reading its inputs: an existing file (without
+ * `--force`), a missing or unwritable folder, a parent that is a file refuse the run with a typed `IO_*` error
+ * and nothing written. Files are then staged (temporary name beside the target, fsynced) and committed together:
+ * without --force an existing name fails the commit with `IO_EXISTS` (of concurrent runs into one path exactly
+ * one wins); with --force each file replaces the old one only once complete. While files are staged, SIGINT and
+ * SIGTERM remove them before the process exits (130, 143); outside that window the signals keep their default
+ * effect, so an interrupt during a long computation stops at once.
+ */
+export interface OutputWriter {
+  /** Stages `files` and commits them, in order (the first decides a race between runs). */
+  write(files: ReadonlyArray<readonly [string, Uint8Array | string]>): Promise<void>;
+  /** Writes one output to its temporary file (a command that makes its outputs one by one). */
+  stage(path: string, data: Uint8Array | string): Promise<void>;
+  /** Moves every staged file to its name. */
+  commit(): Promise<void>;
+  /** Removes the staged files: for a failure between stage and commit. */
+  discard(): void;
+}
+
+/**
+ * Checks `paths` for writing (see {@link OutputWriter}) and returns the writer. Their folders must exist, except
+ * `options.folder` (an output folder the command creates): it must exist or be creatable, and it is created when
+ * the first file is staged.
+ */
+export async function prepareOutputs(paths: readonly string[], force: boolean, options: { folder?: string } = {}): Promise<OutputWriter> {
+  const io = await import('@physiotwin/io/node');
+  abandonPendingWrites = io.abandonPendingWrites;
+  const folder = options.folder;
+  if (folder !== undefined) await io.checkFolderCreatable(folder);
+  // Nothing can be in the way inside a folder that does not exist yet.
+  if (folder === undefined || existsSync(folder)) await io.checkOutputs(paths, { overwrite: force });
+  const outputs: AtomicOutputs = new io.AtomicOutputs({ overwrite: force });
+  let guarded = false;
+  const guard = () => {
+    if (guarded) return;
+    guarded = true;
+    if (interruptible++ === 0) {
+      process.on('SIGINT', onInterrupt);
+      process.on('SIGTERM', onInterrupt);
+    }
+  };
+  const release = () => {
+    if (!guarded) return;
+    guarded = false;
+    if (--interruptible === 0) {
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onInterrupt);
+    }
+  };
+  const writer: OutputWriter = {
+    async write(files) {
+      try {
+        for (const [path, data] of files) await writer.stage(path, data);
+        await writer.commit();
+      } catch (e) {
+        writer.discard();
+        throw e;
+      }
+    },
+    async stage(path, data) {
+      guard();
+      try {
+        if (folder !== undefined) {
+          try {
+            await mkdir(folder, { recursive: true });
+          } catch (e) {
+            throw io.writeError(e, folder);
+          }
+        }
+        await outputs.stage(path, data);
+      } catch (e) {
+        release();
+        throw e;
+      }
+    },
+    async commit() {
+      try {
+        await outputs.commit();
+      } finally {
+        release();
+      }
+    },
+    discard() {
+      outputs.discard();
+      release();
+    },
+  };
+  return writer;
 }

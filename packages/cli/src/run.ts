@@ -1,55 +1,67 @@
-import { isPhysiotwinError } from '@physiotwin/core';
-import { releaseSharedGpu } from '@physiotwin/gpu';
 import type { CliIO, Command } from './command.js';
-import { EXIT, UsageError } from './command.js';
+import type { CommandEntry } from './commands/index.js';
 import { commands } from './commands/index.js';
 import { VERSION } from './version.js';
 
-function help(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+/** The top-level help: loads every command for its summary (help is not on the start-up path that must be fast). */
+async function help(): Promise<string> {
+  const loaded = await Promise.all(commands.map((c) => c.load()));
+  const width = Math.max(...loaded.map((c) => c.name.length));
   return [
     `physiotwin ${VERSION}: patient-specific imaging and physiology modeling`,
     '',
     'usage: physiotwin <command> [options]',
     '',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...loaded.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'physiotwin <command> --help shows the options of a command. Global: --version, --help.',
+    'physiotwin <command> --help shows the options of a command.',
+    'Global: --version, --help, --verbose (also show what the native GPU layer prints: Vulkan loader and Dawn',
+    'messages, hidden by default).',
     '',
   ].join('\n');
 }
 
 /** Finds the command whose (possibly multi-word) name is the longest prefix of argv. */
-function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
-  let best: { command: Command; rest: string[] } | undefined;
-  for (const command of commands) {
-    const words = command.name.split(' ');
-    if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.command.name.split(' ').length)) {
-      best = { command, rest: argv.slice(words.length) };
+function findCommand(argv: string[]): { entry: CommandEntry; rest: string[] } | undefined {
+  let best: { entry: CommandEntry; rest: string[] } | undefined;
+  for (const entry of commands) {
+    const words = entry.name.split(' ');
+    if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.entry.name.split(' ').length)) {
+      best = { entry, rest: argv.slice(words.length) };
     }
   }
   return best;
 }
 
 /**
- * Runs the CLI with `argv` (without node and script) and returns the exit code.
- * @throws nothing for failures it reports (usage errors and PhysiotwinErrors become a message on stderr and the exit code); any other error, a bug, is rethrown.
+ * Runs the CLI with `argv` (without node and script) and returns the exit code. `--verbose`
+ * (anywhere) lets the native GPU layer's messages through (it sets `PHYSIOTWIN_GPU_LOG=show` for this process,
+ * see @physiotwin/gpu) and adds the stack to an unexpected (untyped) error.
+ * @throws nothing: usage errors and PhysiotwinErrors become a message on stderr and an exit code, and an unexpected error is printed too (with its stack under `--verbose`).
  */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    io.stdout(help());
-    return argv.length === 0 ? EXIT.usage : EXIT.ok;
+  const verbose = argv.includes('--verbose');
+  if (verbose) {
+    argv = argv.filter((a) => a !== '--verbose');
+    process.env.PHYSIOTWIN_GPU_LOG = 'show';
   }
   if (argv[0] === '--version' || argv[0] === '-v') {
     io.stdout(`${VERSION}\n`);
-    return EXIT.ok;
+    return 0; // EXIT.ok: --version loads neither command.ts nor @physiotwin/core, so it starts as fast as Node
+  }
+  const { EXIT, UsageError } = await import('./command.js');
+  const { isPhysiotwinError } = await import('@physiotwin/core');
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.stdout(await help());
+    return argv.length === 0 ? EXIT.usage : EXIT.ok;
   }
   const found = findCommand(argv);
   if (!found) {
-    io.stderr(`physiotwin: unknown command '${argv.join(' ')}'\n\n${help()}`);
+    io.stderr(`physiotwin: unknown command '${argv.join(' ')}'\n\n${await help()}`);
     return EXIT.usage;
   }
-  const { command, rest } = found;
+  const command: Command = await found.entry.load();
+  const { rest } = found;
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(`usage: physiotwin ${command.name} ${command.usage}\n`);
     return EXIT.ok;
@@ -65,8 +77,13 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       io.stderr(`physiotwin ${command.name}: ${e.message}\n`);
       return EXIT.failed;
     }
-    throw e;
+    // Not a typed error: a bug, or a case no check foresaw. One line, never a stack trace unless asked for.
+    const detail = verbose && e instanceof Error ? (e.stack ?? e.message) : e instanceof Error ? e.message : String(e);
+    io.stderr(`physiotwin ${command.name}: unexpected error: ${detail}${verbose ? '' : ' (--verbose shows where)'}\n`);
+    return EXIT.failed;
   } finally {
+    // Loaded here, not at start-up: a command that used the GPU has loaded @physiotwin/gpu already.
+    const { releaseSharedGpu } = await import('@physiotwin/gpu');
     await releaseSharedGpu();
   }
 }

@@ -1,4 +1,4 @@
-import { create, createUnitDependencies, unitDependencies } from 'mathjs';
+import { loadMathjs } from '#mathjs-loader';
 import { PhysiotwinError } from './errors.js';
 
 /**
@@ -17,13 +17,25 @@ export const UNITS = {
   cm: 'cm',
 } as const;
 
-// A private mathjs instance with just the unit machinery. mathjs defines mmHg as 133.322 Pa; the
-// conventional value (13.5951 g/cm^3 x 9.80665 m/s^2 x 1 mm) is 133.322387415 Pa, which clinical and
-// solver references use, so it is redefined here.
-// mathjs types every dependency map as possibly undefined; both exist in mathjs 15.
-const math = create({ unitDependencies: unitDependencies!, createUnitDependencies: createUnitDependencies! });
-math.createUnit('mmHg', { definition: '133.322387415 Pa' }, { override: true });
-const unit = math.unit;
+type UnitFunction = (value: number, name: string) => { toNumber(to: string): number };
+let unitOf: UnitFunction | undefined;
+
+/**
+ * A private mathjs instance with just the unit machinery, made on the first conversion (in Node mathjs itself is
+ * loaded then too: see mathjs-loader.node.ts). mathjs defines mmHg as 133.322 Pa; the conventional value
+ * (13.5951 g/cm^3 x 9.80665 m/s^2 x 1 mm) is 133.322387415 Pa, which clinical and solver references use, so it is
+ * redefined here.
+ */
+function mathUnit(): UnitFunction {
+  if (!unitOf) {
+    const { create, createUnitDependencies, unitDependencies } = loadMathjs();
+    // mathjs types every dependency map as possibly undefined; both exist in mathjs 15.
+    const math = create({ unitDependencies: unitDependencies!, createUnitDependencies: createUnitDependencies! });
+    math.createUnit('mmHg', { definition: '133.322387415 Pa' }, { override: true });
+    unitOf = math.unit as UnitFunction;
+  }
+  return unitOf;
+}
 
 const factorCache = new Map<string, number>();
 
@@ -38,6 +50,7 @@ export function conversionFactor(from: string, to: string): number {
   if (cached !== undefined) return cached;
   let factor: number;
   let offset: number;
+  const unit = mathUnit();
   try {
     factor = unit(1, from).toNumber(to);
     offset = unit(0, from).toNumber(to);

@@ -1,6 +1,6 @@
 // Node-only: WebGPU through Dawn (the optional `webgpu` package), on the system's GPU or on SwiftShader.
 // Imported lazily by device.ts, so browser bundles never load node: modules.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -132,6 +132,77 @@ function activateSwiftShader(loc: SwiftShaderLocation): void {
 let swiftShaderActive = false;
 
 /**
+ * Opens another descriptor on what descriptor `fd` writes to (Node has no dup), write-only and blocking as stderr
+ * is; undefined when that is impossible or could block: a pipe whose reader has gone (a FIFO opened for writing
+ * without a reader blocks forever, hence the non-blocking probe first).
+ */
+function reopenForWriting(fd: number): number | undefined {
+  const path = `/proc/self/fd/${fd}`;
+  const { O_WRONLY, O_NONBLOCK, O_NOCTTY } = fsConstants;
+  try {
+    closeSync(openSync(path, O_WRONLY | O_NONBLOCK | O_NOCTTY));
+    return openSync(path, O_WRONLY | O_NOCTTY);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs `call` (a synchronous call into Dawn: instance creation, the synchronous part of requestAdapter, where the
+ * Vulkan loader, the drivers and Dawn print their diagnostics: "Couldn't load Vulkan", Mesa's "XDG_RUNTIME_DIR is
+ * invalid or not set", Dawn's "shaderUniform*ArrayDynamicIndexing" warning) with the process's stderr (fd 2)
+ * pointed at /dev/null, so those lines do not reach a user's terminal. They come from C and C++ (fprintf), so
+ * only fd 2 itself can silence them; Node has no dup2, so fd 2 is closed and reopened (the lowest free descriptor
+ * is 2 again), then pointed back at the original through /proc/self/fd. Done only where that is exact: Linux,
+ * stderr a terminal or a pipe (a log file keeps them: a reopened file would not share its offset with stdout),
+ * and not with PHYSIOTWIN_GPU_LOG=show (`physiotwin --verbose`). No JavaScript runs while fd 2 is redirected.
+ */
+export function quietNativeStderr<T>(call: () => T): T {
+  if (process.platform !== 'linux' || process.env.PHYSIOTWIN_GPU_LOG === 'show') return call();
+  let saved: number | undefined;
+  try {
+    // fd 0 and 1 must be open, so that the lowest free descriptor after closing 2 is 2.
+    fstatSync(0);
+    fstatSync(1);
+    const kind = fstatSync(2);
+    if (kind.isCharacterDevice() || kind.isFIFO()) saved = reopenForWriting(2);
+  } catch {
+    // A standard descriptor is closed: leave them alone.
+  }
+  if (saved === undefined) return call();
+  closeSync(2);
+  if (openSync('/dev/null', 'w') !== 2) {
+    // Another thread took fd 2 between the close and the open: nothing can be restored exactly; let it be.
+    closeSync(saved);
+    return call();
+  }
+  try {
+    return call();
+  } finally {
+    closeSync(2);
+    // Back on the original; should its reader have gone meanwhile, stderr stays on /dev/null (writes would fail).
+    reopenForWriting(saved) ?? openSync('/dev/null', 'w');
+    closeSync(saved);
+  }
+}
+
+/**
+ * False on Linux when no Vulkan loader (libvulkan.so.1) can be opened: Dawn then has no backend for a system GPU
+ * (its OpenGL ES adapters are compatibility-mode only), and trying costs only its "Couldn't load Vulkan" warning.
+ * Loaded with RTLD_NODELETE, as Dawn would load it next.
+ */
+function hasSystemVulkan(): boolean {
+  if (process.platform !== 'linux') return true;
+  try {
+    process.dlopen({ exports: {} }, 'libvulkan.so.1', 2 /* RTLD_NOW */ | RTLD_NODELETE);
+  } catch (e) {
+    // A shared library that is not a Node addon loads, then fails with "did not self-register".
+    return !/cannot open shared object file/i.test((e as Error).message);
+  }
+  return true;
+}
+
+/**
  * Finds an adapter in Node: the system GPU first (unless told otherwise), then SwiftShader.
  * @throws PhysiotwinError `GPU_UNAVAILABLE` when WebGPU is switched off, or neither a GPU nor SwiftShader gives an adapter.
  */
@@ -147,17 +218,17 @@ export async function requestNodeAdapter(
   // The GPU instance must stay reachable for as long as its devices live: Dawn's event loop keeps a raw
   // pointer to it, and once V8 collects the JavaScript object the next ProcessEvents runs on freed memory
   // (crashes in CallbackTaskManager::Flush after any awaited mapAsync / onSubmittedWorkDone / popErrorScope).
-  if (mode === 'auto' && !swiftShaderActive) {
-    const instance = dawn.create([]);
-    const adapter = await instance.requestAdapter({ powerPreference });
+  if (mode === 'auto' && !swiftShaderActive && hasSystemVulkan()) {
+    const instance = quietNativeStderr(() => dawn.create([]));
+    const adapter = await quietNativeStderr(() => instance.requestAdapter({ powerPreference }));
     if (adapter) return { adapter, source: 'node', instance };
   }
   const loc = locateSwiftShader();
   if (!loc) throw new PhysiotwinError('GPU_UNAVAILABLE', `no GPU adapter and no SwiftShader found: ${HOW_TO}`);
   activateSwiftShader(loc);
   swiftShaderActive = true;
-  const instance = dawn.create([]);
-  const adapter = await instance.requestAdapter({ powerPreference });
+  const instance = quietNativeStderr(() => dawn.create([]));
+  const adapter = await quietNativeStderr(() => instance.requestAdapter({ powerPreference }));
   if (!adapter) {
     throw new PhysiotwinError('GPU_UNAVAILABLE', `SwiftShader in ${loc.dir} (${loc.from}) gave no adapter; ${HOW_TO}`, { details: { ...loc } });
   }

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { PhysiotwinError } from '@physiotwin/core';
 import type { Volume } from '@physiotwin/core';
+import { AtomicOutputs, checkOutputs } from './atomic-write.js';
 import { writeMetaImage } from './metaimage.js';
 import { writeNifti } from './nifti.js';
 import { readVolume, volumeFormatFromName } from './read-volume.js';
@@ -50,7 +51,10 @@ export async function readVolumeFile(path: string): Promise<Volume> {
 
 /** Options of {@link writeVolumeFile}. */
 export interface WriteVolumeFileOptions {
-  /** Replace existing files. @default false (an existing file is an `IO_EXISTS` error) */
+  /**
+   * Replace existing files, each only by a complete new one (see {@link AtomicOutputs}).
+   * @default false (an existing file is an `IO_EXISTS` error and nothing is written)
+   */
   overwrite?: boolean;
   /**
    * Compress: MetaImage data gets zlib (CompressedData = True; an .mhd's data file is then named .zraw, else .raw).
@@ -61,51 +65,57 @@ export interface WriteVolumeFileOptions {
 }
 
 /**
+ * The files {@link writeVolumeFile} writes for `path`: the file itself, and for .mhd the data file beside it (same
+ * base name, .raw or, compressed, .zraw). For checking the outputs before the work that makes the volume.
+ * @throws PhysiotwinError `IO_UNSUPPORTED` for an extension other than .nii, .nii.gz, .mha and .mhd,
+ *   `INVALID_ARGUMENT` for `gzip: true` with .nii.
+ */
+export function volumeFilePaths(path: string, options: Pick<WriteVolumeFileOptions, 'gzip'> = {}): string[] {
+  const format = volumeFormatFromName(path);
+  const lower = path.toLowerCase();
+  if (format === 'nifti') {
+    if (options.gzip && !lower.endsWith('.gz')) throw new PhysiotwinError('INVALID_ARGUMENT', `gzip requested but ${path} is a plain .nii: name it .nii.gz`);
+    return [path];
+  }
+  if (format === 'metaimage' && lower.endsWith('.mha')) return [path];
+  if (format === 'metaimage') return [path, resolve(dirname(path), basename(path, extname(path)) + (options.gzip ? '.zraw' : '.raw'))];
+  throw new PhysiotwinError('IO_UNSUPPORTED', 'unknown volume file extension: expected .nii, .nii.gz, .mha or .mhd', { location: { file: path } });
+}
+
+/**
+ * Encodes a volume as the files {@link writeVolumeFile} writes: [path, bytes] for each of {@link volumeFilePaths}.
+ * For writers that stage a volume with other outputs in one {@link AtomicOutputs}.
+ * @throws as {@link volumeFilePaths}, and `INVALID_ARGUMENT` for an invalid volume.
+ */
+export function encodeVolumeFile(path: string, volume: Volume, options: Pick<WriteVolumeFileOptions, 'gzip'> = {}): Array<[string, Uint8Array]> {
+  const [target, dataPath] = volumeFilePaths(path, options);
+  if (volumeFormatFromName(path) === 'nifti') return [[target!, writeNifti(volume, { gzip: path.toLowerCase().endsWith('.gz') })]];
+  if (!dataPath) return [[target!, writeMetaImage(volume, { compress: options.gzip ?? false }).header]];
+  const { header, data } = writeMetaImage(volume, { compress: options.gzip ?? false, dataFileName: basename(dataPath) });
+  return [[target!, header], [dataPath, data!]];
+}
+
+/**
  * Writes a volume to a file whose extension picks the format: .nii, .nii.gz, .mha, or .mhd (plus a data file
- * next to it with the same base name and .raw, or .zraw when compressed).
+ * next to it with the same base name and .raw, or .zraw when compressed). Atomic (see {@link AtomicOutputs}): a
+ * kill or an error never leaves a partial file under the name, and an existing file is replaced only with
+ * `overwrite`, by a complete new one. The folder must exist.
  * @example
  * ```ts
  * await writeVolumeFile('out/segmentation.nii.gz', labels);
  * ```
  * @throws PhysiotwinError `IO_EXISTS` when a target exists and `overwrite` is not set (nothing is written then),
- *   `IO_UNSUPPORTED` for another extension, `INVALID_ARGUMENT` for `gzip: true` with .nii or an invalid volume.
+ *   `IO_UNSUPPORTED` for another extension, `INVALID_ARGUMENT` for `gzip: true` with .nii or an invalid volume,
+ *   `IO_NOT_FOUND` (missing folder), `IO_PERMISSION`, `IO_WRITE_FAILED`.
  */
 export async function writeVolumeFile(path: string, volume: Volume, options: WriteVolumeFileOptions = {}): Promise<void> {
-  const format = volumeFormatFromName(path);
-  const lower = path.toLowerCase();
-  const files: Array<[string, Uint8Array]> = [];
-  if (format === 'nifti') {
-    const gzipped = lower.endsWith('.gz');
-    if (options.gzip && !gzipped) throw new PhysiotwinError('INVALID_ARGUMENT', `gzip requested but ${path} is a plain .nii: name it .nii.gz`);
-    files.push([path, writeNifti(volume, { gzip: gzipped })]);
-  } else if (format === 'metaimage' && lower.endsWith('.mha')) {
-    files.push([path, writeMetaImage(volume, { compress: options.gzip ?? false }).header]);
-  } else if (format === 'metaimage') {
-    const dataName = basename(path, extname(path)) + (options.gzip ? '.zraw' : '.raw');
-    const { header, data } = writeMetaImage(volume, { compress: options.gzip ?? false, dataFileName: dataName });
-    files.push([path, header], [resolve(dirname(path), dataName), data!]);
-  } else {
-    throw new PhysiotwinError('IO_UNSUPPORTED', 'unknown volume file extension: expected .nii, .nii.gz, .mha or .mhd', { location: { file: path } });
-  }
-  if (!options.overwrite) {
-    // Check every target first so that a refusal leaves nothing half-written.
-    for (const [target] of files) {
-      const exists = await stat(target).then(
-        () => true,
-        (e: unknown) => {
-          if (errnoCode(e) === 'ENOENT') return false;
-          throw e;
-        },
-      );
-      if (exists) throw new PhysiotwinError('IO_EXISTS', 'file exists (pass overwrite to replace it)', { location: { file: target } });
-    }
-  }
-  for (const [target, bytes] of files) {
-    try {
-      // 'wx' closes the race between the check above and the write.
-      await writeFile(target, bytes, { flag: options.overwrite ? 'w' : 'wx' });
-    } catch (e) {
-      throw fileError(e, target);
-    }
-  }
+  const files = encodeVolumeFile(path, volume, options);
+  // Check every target first so that a refusal leaves nothing half-written; the commit settles a race.
+  await checkOutputs(files.map(([target]) => target), options);
+  const out = new AtomicOutputs(options);
+  for (const [target, bytes] of files) await out.stage(target, bytes);
+  await out.commit();
 }
+
+export { abandonPendingWrites, AtomicOutputs, checkFolderCreatable, checkOutputs, writeError, writeFileAtomic } from './atomic-write.js';
+export type { AtomicWriteOptions } from './atomic-write.js';

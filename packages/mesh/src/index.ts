@@ -15,3 +15,5 @@ export { meshQuality } from './quality.js';
 export type { MeshQuality } from './quality.js';
 export { extractCenterlines, centerlinesToPolylines } from './centerline.js';
 export type { CenterlineOptions, CenterlineBranch, Centerlines } from './centerline.js';
+export { surfaceFromVolume } from './surface-pipeline.js';
+export type { SurfacePipelineSpec, SurfacePipelineResult } from './surface-pipeline.js';

@@ -7,8 +7,14 @@ import { marchingCubesCpu } from './marching-cubes.cpu.js';
 
 /** Options of {@link marchingCubes}: give `iso` or `label`. */
 export interface IsosurfaceSpec {
-  /** Isovalue in physical units (after `volume.rescale`); values >= iso are inside. */
+  /** Isovalue in physical units (after `volume.rescale`); values >= iso are inside (see `inside`). */
   iso?: number | undefined;
+  /**
+   * Which side of `iso` is inside: 'above' (values >= iso: a CT's bright lumen) or 'below' (values <= iso: a level
+   * set or signed distance map, negative inside, as VMTK and ITK write them). Normals point outward either way.
+   * Only with `iso`. @default 'above'
+   */
+  inside?: 'above' | 'below' | undefined;
   /** Mesh the boundary of the voxels equal to this label (a labelmap): the 0.5 isosurface of the indicator. */
   label?: number | undefined;
   /**
@@ -63,7 +69,11 @@ function unpaddedInput(volume: Volume, spec: IsosurfaceSpec, op: string): Marchi
   if ((spec.iso === undefined) === (spec.label === undefined)) {
     throw new PhysiotwinError('INVALID_ARGUMENT', `${op}: give exactly one of iso and label`);
   }
+  if (spec.inside !== undefined && spec.inside !== 'above' && spec.inside !== 'below') {
+    throw new PhysiotwinError('INVALID_ARGUMENT', `${op}: inside must be 'above' or 'below', got ${JSON.stringify(spec.inside)}`);
+  }
   if (spec.label !== undefined) {
+    if (spec.inside !== undefined) throw new PhysiotwinError('INVALID_ARGUMENT', `${op}: inside applies to iso, not to label`);
     const label = spec.label;
     if (!Number.isFinite(label)) throw new PhysiotwinError('INVALID_ARGUMENT', `${op}: label must be a finite number, got ${label}`);
     const src = volume.data;
@@ -74,7 +84,9 @@ function unpaddedInput(volume: Volume, spec: IsosurfaceSpec, op: string): Marchi
   const iso = spec.iso!;
   if (!Number.isFinite(iso)) throw new PhysiotwinError('INVALID_ARGUMENT', `${op}: iso must be a finite number, got ${iso}`);
   const r = volume.rescale;
-  return { data: volume.data, ...geometry, iso: r ? (iso - r.intercept) / r.slope : iso, sign: r && r.slope < 0 ? -1 : 1 };
+  // In stored units the side flips once for an inverted rescale and once for inside 'below'.
+  const flips = (r && r.slope < 0 ? 1 : 0) + (spec.inside === 'below' ? 1 : 0);
+  return { data: volume.data, ...geometry, iso: r ? (iso - r.intercept) / r.slope : iso, sign: flips === 1 ? -1 : 1 };
 }
 
 /**
@@ -84,8 +96,9 @@ function unpaddedInput(volume: Volume, spec: IsosurfaceSpec, op: string): Marchi
  * determinant is compensated), and free of degenerate triangles (a sample equal to the isovalue counts as
  * inside and vertices keep 1e-3 voxel from the corners). CPU and WebGPU give the same triangles and vertex
  * numbering; WebGPU positions are f32 computations (within 1e-5 relative of the CPU's).
- * @throws PhysiotwinError `INVALID_ARGUMENT` (not scalar, dims < 2, neither or both of iso / label, dtype not
- *   readable by WebGPU), `GPU_UNAVAILABLE`, `GPU_LIMIT_EXCEEDED`, `ABORTED`.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` (not scalar, dims < 2, neither or both of iso / label, inside not
+ *   'above' / 'below' or given with label, dtype not readable by WebGPU), `GPU_UNAVAILABLE`, `GPU_LIMIT_EXCEEDED`,
+ *   `ABORTED`.
  * @example
  * ```ts
  * const { mesh } = await marchingCubes(ct, { iso: 300 });

@@ -21,3 +21,5 @@ export type { AutoVesselParams } from './vessel-auto.js';
 export type { Connectivity, Labelmap, Mask } from './volume-utils.js';
 export { squaredDistanceCpu } from './morphology.cpu.js';
 export { checkSeeds } from './volume-utils.js';
+export { refineMask, segmentVessel, segmentRange } from './pipeline.js';
+export type { RefineSpec, PipelineStep, PipelineMaskResult, VesselSpec, VesselResult, RangeSpec } from './pipeline.js';

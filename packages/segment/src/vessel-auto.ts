@@ -17,8 +17,8 @@ export interface AutoVesselParams {
 const DIFFUSION_STEPS = 5;
 
 /**
- * The parameters of the `physiotwin segment --auto` pipeline (smooth with {@link anisotropicDiffusion}, grow with
- * {@link adaptiveConnected}, fill holes), chosen from the seed neighbourhood: the conductance is 2 noise sd per mm
+ * The parameters of the `physiotwin segment --auto` pipeline ({@link segmentVessel}: smooth with
+ * {@link anisotropicDiffusion}, grow with {@link adaptiveConnected}, fill holes), chosen from the seed neighbourhood: the conductance is 2 noise sd per mm
  * of the finest spacing, so differences of a few sd between neighbours diffuse while the lumen's edge (many sd)
  * does not. How it was judged on the VMTK aorta: fixtures/mesh/README.md.
  * @throws PhysiotwinError `INVALID_ARGUMENT` for a seed outside the image

@@ -1,14 +1,12 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PhysiotwinError, createManifest, isPhysiotwinError } from '@physiotwin/core';
+import { PhysiotwinError, isPhysiotwinError } from '@physiotwin/core';
 import { loadVolume } from '@physiotwin/dicom';
 import type { SpacingPolicy } from '@physiotwin/dicom';
 import { scanDicomPaths } from '@physiotwin/dicom/node';
-import { writeVolumeFile } from '@physiotwin/io/node';
+import { encodeVolumeFile } from '@physiotwin/io/node';
 import type { Command } from '../command.js';
-import { EXIT, UsageError, printJson, progressPrinter } from '../command.js';
-import { VERSION } from '../version.js';
+import { EXIT, UsageError, manifestJson, prepareOutputs, printJson, progressPrinter } from '../command.js';
 
 const FORMATS = ['nii', 'nii.gz', 'mha'] as const;
 const SPACINGS = ['error', 'report', 'resample'] as const;
@@ -30,7 +28,8 @@ export const dicomConvert: Command = {
     "  --spacing       uneven slice spacing: 'error' (default) fails that group, 'report' keeps the slices,",
     "                  'resample' interpolates onto an even grid",
     '  --format        nii.gz (default), nii or mha; NIfTI sform is RAS as dcm2niix writes it',
-    '  --force         overwrite existing output files',
+    '  --force         overwrite existing output files (without it, an existing file refuses the run before',
+    '                  any conversion, and nothing is written)',
     '  --json          print what was written as JSON',
   ].join('\n'),
   async run(args, io) {
@@ -54,55 +53,60 @@ export const dicomConvert: Command = {
     if (!(FORMATS as readonly string[]).includes(values.format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
     const outDir = resolve(io.cwd, values.out);
     const paths = positionals.map((p) => resolve(io.cwd, p));
+    // Write path: outputs are checked before the scan (manifest.json) and before any conversion (every file),
+    // staged beside their names as groups convert, and committed together at the end (see prepareOutputs).
+    const manifestPath = join(outDir, 'manifest.json');
+    await prepareOutputs([manifestPath], values.force, { folder: outDir });
     const progress = values.json ? undefined : progressPrinter(io);
     const scan = await scanDicomPaths(paths, { onProgress: progress });
     const groups = values.series ? scan.groups.filter((g) => g.seriesInstanceUid === values.series) : scan.groups;
     if (groups.length === 0) {
       throw new PhysiotwinError('INVALID_ARGUMENT', values.series ? `no series ${values.series} in the input` : 'no DICOM image series found in the input');
     }
-    await mkdir(outDir, { recursive: true });
-    const written: { file: string; seriesInstanceUid: string; dims: number[]; warnings: string[] }[] = [];
-    const failed: { seriesInstanceUid: string; seriesDescription: string; code: string; message: string }[] = [];
     const used = new Set<string>();
-    const usedSources = new Set<number>();
-    for (const g of groups) {
+    const planned = groups.map((g) => {
       let base = `${slug(g.modality)}_${slug(g.seriesDescription)}`;
       for (let n = 2; used.has(base); n++) base = `${slug(g.modality)}_${slug(g.seriesDescription)}_${n}`;
       used.add(base);
-      const file = join(outDir, `${base}.${values.format}`);
-      try {
-        const { volume, geometry } = await loadVolume(g, scan.sources, {
-          spacing: values.spacing as SpacingPolicy,
-          tiltCorrect: values['tilt-correct'],
-          onProgress: progress,
-        });
-        await writeVolumeFile(file, volume, { overwrite: values.force });
+      return { g, base, file: join(outDir, `${base}.${values.format}`) };
+    });
+    const outputs = await prepareOutputs([...planned.map((p) => p.file), manifestPath], values.force, { folder: outDir });
+    const written: { file: string; seriesInstanceUid: string; dims: number[]; warnings: string[] }[] = [];
+    const failed: { seriesInstanceUid: string; seriesDescription: string; code: string; message: string }[] = [];
+    const usedSources = new Set<number>();
+    try {
+      for (const { g, base, file } of planned) {
+        let loaded;
+        try {
+          loaded = await loadVolume(g, scan.sources, {
+            spacing: values.spacing as SpacingPolicy,
+            tiltCorrect: values['tilt-correct'],
+            onProgress: progress,
+          });
+        } catch (e) {
+          if (!isPhysiotwinError(e)) throw e;
+          failed.push({ seriesInstanceUid: g.seriesInstanceUid, seriesDescription: g.seriesDescription, code: e.code, message: e.message });
+          io.stderr(`${base}: not converted: ${e.message}\n`);
+          continue;
+        }
+        const { volume, geometry } = loaded;
+        for (const [path, bytes] of encodeVolumeFile(file, volume)) await outputs.stage(path, bytes);
         written.push({ file, seriesInstanceUid: g.seriesInstanceUid, dims: volume.dims, warnings: geometry.warnings });
         for (const f of g.frames) usedSources.add(f.sourceIndex);
         if (!values.json) for (const w of geometry.warnings) io.stderr(`${base}: warning: ${w}\n`);
-      } catch (e) {
-        if (!isPhysiotwinError(e) || e.code === 'IO_EXISTS') throw e;
-        failed.push({ seriesInstanceUid: g.seriesInstanceUid, seriesDescription: g.seriesDescription, code: e.code, message: e.message });
-        io.stderr(`${base}: not converted: ${e.message}\n`);
       }
-    }
-    const manifestPath = join(outDir, 'manifest.json');
-    const inputs = [];
-    for (const i of [...usedSources].sort((a, b) => a - b)) {
-      const name = scan.sources[i]!.name;
-      inputs.push({ name, data: new Uint8Array(await readFile(name)) });
-    }
-    const manifest = await createManifest({
-      tool: 'physiotwin dicom convert',
-      inputs,
-      parameters: { series: values.series ?? null, tiltCorrect: values['tilt-correct'], spacing: values.spacing, format: values.format },
-      packages: { '@physiotwin/cli': VERSION },
-      backend: { backend: 'cpu' },
-    });
-    await writeFile(manifestPath, JSON.stringify(manifest, null, 2) + '\n', { flag: values.force ? 'w' : 'wx' }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'EEXIST') throw new PhysiotwinError('IO_EXISTS', `${manifestPath} exists: pass --force to overwrite`, { location: { file: manifestPath } });
+      const manifest = await manifestJson({
+        tool: 'physiotwin dicom convert',
+        inputs: [...usedSources].sort((a, b) => a - b).map((i) => scan.sources[i]!.name),
+        parameters: { series: values.series ?? null, tiltCorrect: values['tilt-correct'], spacing: values.spacing, format: values.format },
+        backend: { backend: 'cpu' },
+      });
+      await outputs.stage(manifestPath, manifest);
+      await outputs.commit();
+    } catch (e) {
+      outputs.discard();
       throw e;
-    });
+    }
     if (values.json) printJson(io, { written, failed, skipped: scan.skipped });
     else for (const w of written) io.stdout(`${w.file}  ${w.dims.join(' x ')}\n`);
     return failed.length > 0 || written.length === 0 ? EXIT.failed : EXIT.ok;

@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../run.js';
-import { capture } from '../capture-io.test-helper.js';
+import { capture, REPO_ROOT } from '../capture-io.test-helper.js';
 
 
 describe('physiotwin doctor', () => {
@@ -34,5 +36,18 @@ describe('physiotwin doctor', () => {
       if (before === undefined) delete process.env.PHYSIOTWIN_WEBGPU;
       else process.env.PHYSIOTWIN_WEBGPU = before;
     }
+  });
+});
+
+describe('native GPU messages stay off the terminal', () => {
+  // Where there is no Vulkan loader (as here) Dawn would print "Warning: Couldn't load Vulkan ..."; with one, the
+  // loader, Mesa and Dawn print theirs: all to fd 2 from C++, past process.stderr. `doctor 2>&1` through a pipe
+  // must print exactly the report.
+  it('doctor 2>&1 prints the report and nothing else', async () => {
+    const io = capture();
+    expect(await runCli(['doctor'], io)).toBe(0);
+    const main = join(REPO_ROOT, 'packages/cli/src/main.ts');
+    const merged = execFileSync('sh', ['-c', `"${process.execPath}" --conditions=@physiotwin/source --import tsx "${main}" doctor 2>&1 | cat`], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, PHYSIOTWIN_GPU_LOG: '' } });
+    expect(merged).toBe(io.out);
   });
 });

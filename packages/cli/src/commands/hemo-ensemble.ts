@@ -1,16 +1,13 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PhysiotwinError } from '@physiotwin/core';
 import { getSharedGpu } from '@physiotwin/gpu';
 import { samplesFromRecords, simulateEnsemble, type EnsembleSamples, type EnsembleSummary, type SvZeroDConfig } from '@physiotwin/hemo';
 import type { Command } from '../command.js';
-import { EXIT, UsageError } from '../command.js';
-import { checkWritable, readJsonFile } from './hemo-run.js';
+import { EXIT, manifestJson, manifestPathFor, prepareOutputs, readInputFile, readJsonFile, stopwatch, UsageError } from '../command.js';
 
 /** Reads ensemble samples: CSV (header of `block.param` keys, one row per variant) or JSON (array of records or pandas columns). */
 export function readSamples(path: string): EnsembleSamples {
-  if (!existsSync(path)) throw new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location: { file: path } });
   if (extname(path).toLowerCase() === '.json') {
     const data = readJsonFile(path);
     if (Array.isArray(data)) return samplesFromRecords(data as Array<Record<string, number>>);
@@ -22,7 +19,7 @@ export function readSamples(path: string): EnsembleSamples {
     }
     throw new PhysiotwinError('IO_INVALID', 'samples JSON must be an array of records or {column: {row: value}}', { location: { file: path } });
   }
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim().length > 0);
+  const lines = readInputFile(path).toString('utf8').split(/\r?\n/).filter((l) => l.trim().length > 0);
   const names = (lines[0] ?? '').split(',').map((s) => s.trim());
   if (names.length === 0 || names.some((n) => !n.includes('.'))) {
     throw new PhysiotwinError('IO_INVALID', `the header must name parameters as block.param, got '${lines[0] ?? ''}'`, { location: { file: path } });
@@ -71,7 +68,8 @@ export const hemoEnsemble: Command = {
   for ClosedLoopHeartAndPulmonary, whose ideal valves f32 cannot follow (f32: about 1e-2 in the
   means); f32 or df force one. Variants whose Newton fails on the GPU are re-run in f64, counted in
   the output line. --backend auto picks webgpu on a hardware GPU for supported models of at least
-  1e5 model-steps, else cpu.`,
+  1e5 model-steps, else cpu. <output>.manifest.json records the run. The folder of -o must exist;
+  existing files are kept unless --force.`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
@@ -82,7 +80,7 @@ export const hemoEnsemble: Command = {
         backend: { type: 'string', default: 'cpu' },
         precision: { type: 'string', default: 'auto' },
         outputs: { type: 'string' },
-        force: { type: 'boolean' },
+        force: { type: 'boolean', default: false },
       },
     });
     if (positionals.length !== 1) throw new UsageError('expected one config file');
@@ -92,18 +90,29 @@ export const hemoEnsemble: Command = {
     if (values.precision !== 'auto' && values.precision !== 'f32' && values.precision !== 'df') throw new UsageError(`--precision must be auto, f32 or df, got '${values.precision}'`);
     const out = resolve(io.cwd, values.output);
     if (extname(out).toLowerCase() !== '.csv') throw new UsageError(`-o must end in .csv, got '${values.output}'`);
-    checkWritable(out, values.force);
-    const config = readJsonFile(resolve(io.cwd, positionals[0]!)) as SvZeroDConfig;
-    const samples = readSamples(resolve(io.cwd, values.samples));
-    const t0 = performance.now();
+    const outputs = await prepareOutputs([out, manifestPathFor(out)], values.force);
+    const configPath = resolve(io.cwd, positionals[0]!);
+    const samplesPath = resolve(io.cwd, values.samples);
+    const config = readJsonFile(configPath) as SvZeroDConfig;
+    const samples = readSamples(samplesPath);
+    const outputNames = values.outputs?.split(',').map((s) => s.trim());
+    const clock = stopwatch();
     const summary = await simulateEnsemble(config, samples, {
       backend: values.backend,
       precision: values.precision,
       ...(values.backend === 'webgpu' ? { gpu: await getSharedGpu() } : {}),
-      ...(values.outputs ? { outputs: values.outputs.split(',').map((s) => s.trim()) } : {}),
+      ...(outputNames ? { outputs: outputNames } : {}),
     });
-    const ms = performance.now() - t0;
-    writeFileSync(out, summaryToCsv(samples, summary));
+    clock.lap('ensemble');
+    const manifest = await manifestJson({
+      tool: 'physiotwin hemo ensemble',
+      inputs: [configPath, samplesPath],
+      parameters: { backend: values.backend, precision: values.precision, outputs: outputNames ?? null },
+      backend: summary.backend === 'webgpu' ? { backend: 'webgpu', adapter: (await getSharedGpu()).adapter } : { backend: 'cpu' },
+      timings: clock.timings,
+    });
+    await outputs.write([[out, summaryToCsv(samples, summary)], [manifestPathFor(out), manifest]]);
+    const ms = clock.timings.ensemble!;
     const rerun = summary.cpuVariants.length ? `, ${summary.cpuVariants.length} re-run in f64 on the CPU` : '';
     io.stdout(`wrote ${out}: ${summary.n} variants (${summary.kernel} kernel, ${summary.backend} ${summary.precision}${rerun}) in ${ms.toFixed(0)} ms\n`);
     return EXIT.ok;

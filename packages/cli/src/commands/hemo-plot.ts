@@ -1,11 +1,8 @@
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PhysiotwinError } from '@physiotwin/core';
 import { parseResultTable, resultToSvg } from '@physiotwin/hemo';
 import type { Command } from '../command.js';
-import { EXIT, UsageError } from '../command.js';
-import { checkWritable } from './hemo-run.js';
+import { EXIT, manifestJson, manifestPathFor, prepareOutputs, readInputFile, stopwatch, UsageError } from '../command.js';
 
 export const hemoPlot: Command = {
   name: 'hemo plot',
@@ -15,26 +12,31 @@ export const hemoPlot: Command = {
   Draws pressure and flow per vessel (vessel-based results) or all pressures and all flows
   (variable-based results) against time. Pressures in the result are taken as --pressure-unit-in
   (default dyn/cm^2, the CGS units svZeroDSolver cases use; some upstream cases, e.g. the closed-loop
-  heart, are written in mmHg) and drawn in --pressure-unit (default mmHg); flows in mL/s.`,
+  heart, are written in mmHg) and drawn in --pressure-unit (default mmHg); flows in mL/s.
+  <output>.manifest.json records the run. The folder of -o must exist; existing files are kept
+  unless --force.`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { output: { type: 'string', short: 'o' }, 'pressure-unit': { type: 'string' }, 'pressure-unit-in': { type: 'string' }, force: { type: 'boolean' } },
+      options: { output: { type: 'string', short: 'o' }, 'pressure-unit': { type: 'string' }, 'pressure-unit-in': { type: 'string' }, force: { type: 'boolean', default: false } },
     });
     if (positionals.length !== 1) throw new UsageError('expected one result file');
     if (!values.output) throw new UsageError('-o <plot.svg> is required');
     const out = resolve(io.cwd, values.output);
     if (!out.toLowerCase().endsWith('.svg')) throw new UsageError(`-o must end in .svg, got '${values.output}'`);
-    checkWritable(out, values.force);
+    const outputs = await prepareOutputs([out, manifestPathFor(out)], values.force);
     const input = resolve(io.cwd, positionals[0]!);
-    if (!existsSync(input)) throw new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location: { file: input } });
-    const table = parseResultTable(readFileSync(input, 'utf8'), input);
+    const clock = stopwatch();
+    const table = parseResultTable(readInputFile(input).toString('utf8'), input);
     const units = {
       ...(values['pressure-unit'] ? { pressureUnit: values['pressure-unit'] } : {}),
       ...(values['pressure-unit-in'] ? { pressureUnitIn: values['pressure-unit-in'] } : {}),
     };
-    writeFileSync(out, resultToSvg(table, units));
+    const svg = resultToSvg(table, units);
+    clock.lap('plot');
+    const manifest = await manifestJson({ tool: 'physiotwin hemo plot', inputs: [input], parameters: units, backend: { backend: 'cpu' }, timings: clock.timings });
+    await outputs.write([[out, svg], [manifestPathFor(out), manifest]]);
     io.stdout(`wrote ${out}\n`);
     return EXIT.ok;
   },

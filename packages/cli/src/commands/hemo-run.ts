@@ -1,25 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PhysiotwinError } from '@physiotwin/core';
 import { resultTable, simulate, tableToCsv, tableToPandasJson, type SvZeroDConfig } from '@physiotwin/hemo';
 import type { Command } from '../command.js';
-import { EXIT, UsageError } from '../command.js';
-
-/** Reads and parses a JSON file, mapping failures to typed errors. */
-export function readJsonFile(path: string): unknown {
-  if (!existsSync(path)) throw new PhysiotwinError('IO_NOT_FOUND', `no such file`, { location: { file: path } });
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new PhysiotwinError('IO_INVALID', `not valid JSON: ${(e as Error).message}`, { location: { file: path } });
-  }
-}
-
-/** Refuses to overwrite an existing file unless forced. */
-export function checkWritable(path: string, force: boolean | undefined): void {
-  if (existsSync(path) && !force) throw new PhysiotwinError('IO_EXISTS', 'output file exists (use --force to overwrite)', { location: { file: path } });
-}
+import { EXIT, manifestJson, manifestPathFor, prepareOutputs, readJsonFile, stopwatch, UsageError } from '../command.js';
 
 export const hemoRun: Command = {
   name: 'hemo run',
@@ -30,7 +13,8 @@ export const hemoRun: Command = {
   vessel-based columns name,time,flow_in,flow_out,pressure_in,pressure_out (+ d_* with
   output_derivative) or variable-based name,time,y (+ ydot). The layout follows the config's
   output_variable_based unless a flag chooses it. A .json output is written as pandas
-  DataFrame.to_json() does ({column: {row: value}}).`,
+  DataFrame.to_json() does ({column: {row: value}}). <output>.manifest.json records the run.
+  The folder of -o must exist; existing files are kept unless --force.`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
@@ -39,7 +23,7 @@ export const hemoRun: Command = {
         output: { type: 'string', short: 'o' },
         'variable-based': { type: 'boolean' },
         'vessel-based': { type: 'boolean' },
-        force: { type: 'boolean' },
+        force: { type: 'boolean', default: false },
       },
     });
     if (positionals.length !== 1) throw new UsageError('expected one config file');
@@ -48,15 +32,25 @@ export const hemoRun: Command = {
     const out = resolve(io.cwd, values.output);
     const ext = extname(out).toLowerCase();
     if (ext !== '.csv' && ext !== '.json') throw new UsageError(`-o must end in .csv or .json, got '${values.output}'`);
-    checkWritable(out, values.force);
-    const config = readJsonFile(resolve(io.cwd, positionals[0]!)) as SvZeroDConfig;
-    const t0 = performance.now();
+    const outputs = await prepareOutputs([out, manifestPathFor(out)], values.force);
+    const input = resolve(io.cwd, positionals[0]!);
+    const config = readJsonFile(input) as SvZeroDConfig;
+    const clock = stopwatch();
     const result = simulate(config);
-    const ms = performance.now() - t0;
+    clock.lap('simulate');
     const variableBased = values['variable-based'] ? true : values['vessel-based'] ? false : result.settings.outputVariableBased;
     const table = resultTable(result, variableBased);
-    writeFileSync(out, ext === '.csv' ? tableToCsv(table) : tableToPandasJson(table));
-    io.stdout(`wrote ${out}: ${table.name.length} rows (${variableBased ? 'variable' : 'vessel'}-based), ${result.cycles} cycles, ${result.steps} steps in ${ms.toFixed(0)} ms\n`);
+    const text = ext === '.csv' ? tableToCsv(table) : tableToPandasJson(table);
+    clock.lap('format');
+    const manifest = await manifestJson({
+      tool: 'physiotwin hemo run',
+      inputs: [input],
+      parameters: { variableBased, format: ext.slice(1) },
+      backend: { backend: 'cpu' },
+      timings: clock.timings,
+    });
+    await outputs.write([[out, text], [manifestPathFor(out), manifest]]);
+    io.stdout(`wrote ${out}: ${table.name.length} rows (${variableBased ? 'variable' : 'vessel'}-based), ${result.cycles} cycles, ${result.steps} steps in ${clock.timings.simulate!.toFixed(0)} ms\n`);
     return EXIT.ok;
   },
 };

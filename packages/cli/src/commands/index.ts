@@ -1,13 +1,21 @@
 import type { Command } from '../command.js';
-import { doctor } from './doctor.js';
-import { info } from './info.js';
-import { dicomInfo } from './dicom-info.js';
-import { dicomConvert } from './dicom-convert.js';
-import { hemoEnsemble } from './hemo-ensemble.js';
-import { hemoPlot } from './hemo-plot.js';
-import { hemoRun } from './hemo-run.js';
-import { segment } from './segment.js';
-import { mesh } from './mesh.js';
+
+/** A subcommand's name and how to load it: `physiotwin` imports a command's module (and the packages it needs) only when that command runs, so `--version` and light commands start fast. */
+export interface CommandEntry {
+  /** As `Command.name`; the loaded command must carry the same name. */
+  name: string;
+  load(): Promise<Command>;
+}
 
 /** Every subcommand, in the order `physiotwin --help` lists them. Add new commands here. */
-export const commands: Command[] = [doctor, info, dicomInfo, dicomConvert, hemoRun, hemoEnsemble, hemoPlot, segment, mesh];
+export const commands: CommandEntry[] = [
+  { name: 'doctor', load: async () => (await import('./doctor.js')).doctor },
+  { name: 'info', load: async () => (await import('./info.js')).info },
+  { name: 'dicom info', load: async () => (await import('./dicom-info.js')).dicomInfo },
+  { name: 'dicom convert', load: async () => (await import('./dicom-convert.js')).dicomConvert },
+  { name: 'hemo run', load: async () => (await import('./hemo-run.js')).hemoRun },
+  { name: 'hemo ensemble', load: async () => (await import('./hemo-ensemble.js')).hemoEnsemble },
+  { name: 'hemo plot', load: async () => (await import('./hemo-plot.js')).hemoPlot },
+  { name: 'segment', load: async () => (await import('./segment.js')).segment },
+  { name: 'mesh', load: async () => (await import('./mesh.js')).mesh },
+];

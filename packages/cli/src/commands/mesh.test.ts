@@ -1,4 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createVolume } from '@physiotwin/core';
+import { writeVolumeFile } from '@physiotwin/io/node';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,5 +34,32 @@ describe('physiotwin mesh', () => {
     expect(await runCli(['mesh', AORTA, '-o', 'x.vtp', '--iso', '1', '--label', '1'], capture(dir))).toBe(2);
     expect(await runCli(['mesh', AORTA, '-o', 'x.vtp', '--iso', '1', '--decimate', '0'], capture(dir))).toBe(2);
     expect(await runCli(['mesh', AORTA, '-o', 'x.vtp', '--iso', 'abc'], capture(dir))).toBe(2);
+  });
+
+  it('--inside below meshes a signed distance map (negative inside) without negating it', async () => {
+    // Distance to a sphere of radius 8 mm on a 24^3 grid of 1 mm voxels, negative inside (a VMTK / ITK level set).
+    const n = 24;
+    const data = new Float32Array(n ** 3);
+    for (let k = 0, p = 0; k < n; k++) for (let j = 0; j < n; j++) for (let i = 0; i < n; i++, p++) data[p] = Math.hypot(i - 11.6, j - 11.3, k - 11.8) - 8;
+    await writeVolumeFile(join(dir, 'sdf.nii'), createVolume({ data, dims: [n, n, n] }));
+    const run = async (...flags: string[]) => {
+      const io = capture(dir);
+      expect(await runCli(['mesh', 'sdf.nii', '-o', `sdf${flags.join('')}.stl`, '--iso', '0', '--backend', 'cpu', '--report', ...flags], io)).toBe(0);
+      return JSON.parse(io.out) as { closed: boolean; volume: number; genus: number };
+    };
+    const below = await run('--inside', 'below');
+    const sphere = (4 / 3) * Math.PI * 8 ** 3;
+    // Marching cubes' inscribed polyhedron falls short of the sphere by O((h / R)^2) = 1.6% at h = 1 mm.
+    expect(below.closed && below.genus === 0).toBe(true);
+    expect(below.volume).toBeGreaterThan(0.97 * sphere);
+    expect(below.volume).toBeLessThan(sphere);
+    // The default (above) takes the outside of the sphere: the 23 mm box of samples less the sphere's hole, within
+    // 5 mm^3 (the caps sit within 1e-3 voxel of the faces: at most 6 x 23^2 x 1e-3 = 3.2 mm^3).
+    const above = await run();
+    expect(above.volume).toBeCloseTo(23 ** 3 - below.volume, -1);
+    const manifest = JSON.parse(readFileSync(join(dir, 'sdf--insidebelow.stl.manifest.json'), 'utf8')) as { parameters: { inside: string } };
+    expect(manifest.parameters.inside).toBe('below');
+    expect(await runCli(['mesh', 'sdf.nii', '-o', 'x.stl', '--inside', 'below'], capture(dir))).toBe(2);
+    expect(await runCli(['mesh', 'sdf.nii', '-o', 'x.stl', '--iso', '0', '--inside', 'sideways'], capture(dir))).toBe(2);
   });
 });

@@ -1,18 +1,14 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createManifest } from '@physiotwin/core';
 import { readVolumeFile } from '@physiotwin/io/node';
 import { encodeSurface, surfaceFormatFromPath } from '@physiotwin/io';
-import { decimate as decimateMesh, marchingCubes, meshQuality, smoothTaubin } from '@physiotwin/mesh';
+import { meshQuality, surfaceFromVolume } from '@physiotwin/mesh';
 import type { MeshQuality } from '@physiotwin/mesh';
 import type { Command } from '../command.js';
-import { EXIT, printJson, UsageError } from '../command.js';
-import { VERSION } from '../version.js';
-import { checkWritable } from './hemo-run.js';
-import { writeManifestBeside } from './segment.js';
+import { EXIT, manifestJson, manifestPathFor, numberFlag, prepareOutputs, printJson, stopwatch, UsageError } from '../command.js';
 
 const BACKENDS = ['auto', 'cpu', 'webgpu'] as const;
+const INSIDE = ['above', 'below'] as const;
 
 /** The `--report` JSON: the contract keys first (vertices .. volume), then the rest of the quality report. */
 export function reportJson(q: MeshQuality): Record<string, unknown> {
@@ -24,17 +20,20 @@ export const mesh: Command = {
   name: 'mesh',
   summary: 'surface mesh of a volume (isosurface) or labelmap (one label) in world millimetres, with a quality report',
   usage: [
-    '<volume|labels> -o <surface.vtp|.stl|.obj|.ply> [--iso V | --label N] [--smooth N] [--decimate ratio]',
-    '        [--backend auto|cpu|webgpu] [--report] [--force]',
-    '  --iso V          isosurface at physical value V (values >= V inside)',
+    '<volume|labels> -o <surface.vtp|.stl|.obj|.ply> [--iso V [--inside above|below] | --label N] [--smooth N]',
+    '        [--decimate ratio] [--backend auto|cpu|webgpu] [--report] [--force]',
+    '  --iso V          isosurface at physical value V',
+    '  --inside         which side of V is inside: above (default: values >= V, a bright lumen) or below (values',
+    '                   <= V: a level set or signed distance map, negative inside, as VMTK and ITK write them)',
     '  --label N        boundary of the voxels equal to N (default: --label 1 when neither is given)',
     '  --smooth N       N iterations of Taubin smoothing (volume-preserving low-pass)',
     '  --decimate r     keep a fraction r in (0, 1] of the triangles (quadric edge collapse; stays closed, manifold,',
     '                   same genus)',
     '  --report         print the quality report as JSON (vertices, triangles, closed, manifold, oriented,',
     '                   euler, genus, components, area, volume, ...)',
-    '  The surface is capped where the object leaves the volume, so it is closed. Positions are LPS mm.',
-    '  <output>.manifest.json records the run. Existing files are kept unless --force.',
+    '  The surface is capped where the object leaves the volume, so it is closed; normals point outward.',
+    '  Positions are LPS mm. <output>.manifest.json records the run. The folder of -o must exist; existing',
+    '  files are kept unless --force.',
   ].join('\n'),
   async run(args, io) {
     const { values, positionals } = parseArgs({
@@ -42,6 +41,7 @@ export const mesh: Command = {
       options: {
         out: { type: 'string', short: 'o' },
         iso: { type: 'string' },
+        inside: { type: 'string' },
         label: { type: 'string' },
         smooth: { type: 'string' },
         decimate: { type: 'string' },
@@ -56,54 +56,33 @@ export const mesh: Command = {
     if (!values.out) throw new UsageError('-o <surface.vtp|.stl|.obj|.ply> is required');
     if (values.iso !== undefined && values.label !== undefined) throw new UsageError('--iso and --label exclude each other');
     if (!(BACKENDS as readonly string[]).includes(values.backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}`);
-    const num = (text: string | undefined, flag: string) => {
-      if (text === undefined) return undefined;
-      const v = Number(text);
-      if (text.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${flag} takes a number, got '${text}'`);
-      return v;
-    };
-    const iso = num(values.iso, '--iso');
-    const label = iso === undefined ? (num(values.label, '--label') ?? 1) : undefined;
-    const smooth = num(values.smooth, '--smooth');
+    if (values.inside !== undefined && !(INSIDE as readonly string[]).includes(values.inside)) throw new UsageError(`--inside must be one of ${INSIDE.join(', ')}`);
+    const iso = numberFlag(values.iso, '--iso');
+    if (values.inside !== undefined && iso === undefined) throw new UsageError('--inside goes with --iso');
+    const inside = values.inside as (typeof INSIDE)[number] | undefined;
+    const label = iso === undefined ? (numberFlag(values.label, '--label') ?? 1) : undefined;
+    const smooth = numberFlag(values.smooth, '--smooth');
     if (smooth !== undefined && !(Number.isInteger(smooth) && smooth >= 0)) throw new UsageError(`--smooth takes an integer >= 0, got ${smooth}`);
-    const decimate = num(values.decimate, '--decimate');
+    const decimate = numberFlag(values.decimate, '--decimate');
     if (decimate !== undefined && !(decimate > 0 && decimate <= 1)) throw new UsageError(`--decimate takes a ratio in (0, 1], got ${decimate}`);
     const format = surfaceFormatFromPath(values.out);
     const input = resolve(io.cwd, positionals[0]!);
     const output = resolve(io.cwd, values.out);
-    checkWritable(output, values.force);
-    checkWritable(`${output}.manifest.json`, values.force);
-    const timings: Record<string, number> = {};
-    let t = performance.now();
-    const lap = (stage: string) => {
-      const now = performance.now();
-      timings[stage] = Math.round(now - t);
-      t = now;
-    };
+    const outputs = await prepareOutputs([output, manifestPathFor(output)], values.force);
+    const clock = stopwatch();
     const volume = await readVolumeFile(input);
-    lap('read');
-    const result = await marchingCubes(volume, { iso, label, capBoundary: true }, { backend: values.backend as (typeof BACKENDS)[number] });
-    lap('marchingCubes');
-    let surface = result.mesh;
-    if (smooth) {
-      surface = smoothTaubin(surface, { iterations: smooth });
-      lap('smooth');
-    }
-    if (decimate !== undefined && decimate < 1) {
-      surface = decimateMesh(surface, { ratio: decimate });
-      lap('decimate');
-    }
-    await writeFile(output, encodeSurface(surface, format));
-    lap('write');
-    const manifest = await createManifest({
+    clock.lap('read');
+    const result = await surfaceFromVolume(volume, { iso, inside, label, capBoundary: true, smooth, decimate }, { backend: values.backend as (typeof BACKENDS)[number] });
+    clock.add(result.timings);
+    const surface = result.mesh;
+    const manifest = await manifestJson({
       tool: 'physiotwin mesh',
-      inputs: [{ name: input, data: new Uint8Array(await readFile(input)) }],
-      parameters: { iso: iso ?? null, label: label ?? null, smooth: smooth ?? 0, decimate: decimate ?? 1, format },
-      packages: { '@physiotwin/cli': VERSION },
+      inputs: [input],
+      parameters: { iso: iso ?? null, inside: iso === undefined ? null : (inside ?? 'above'), label: label ?? null, smooth: smooth ?? 0, decimate: decimate ?? 1, format },
       backend: { backend: result.backend, adapter: result.adapter },
-      timings,
+      timings: clock.timings,
     });
-    await writeManifestBeside(output, manifest, values.force);
+    await outputs.write([[output, encodeSurface(surface, format)], [manifestPathFor(output), manifest]]);
     if (values.report) printJson(io, reportJson(meshQuality(surface)));
     else io.stdout(`${output}: ${surface.positions.length / 3} vertices, ${surface.triangles.length / 3} triangles (${result.backend})\n`);
     return EXIT.ok;

@@ -1,33 +1,14 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Vec3, Volume } from '@physiotwin/core';
-import { createManifest, PhysiotwinError } from '@physiotwin/core';
-import { readVolumeFile, writeVolumeFile } from '@physiotwin/io/node';
-import type { MaskResult } from '@physiotwin/segment';
-import { adaptiveConnected, anisotropicDiffusion, autoVesselParams, connectedThreshold, fillHoles, largestComponent, morphology, threshold } from '@physiotwin/segment';
+import { PhysiotwinError } from '@physiotwin/core';
+import { encodeVolumeFile, readVolumeFile, volumeFilePaths } from '@physiotwin/io/node';
+import type { PipelineMaskResult } from '@physiotwin/segment';
+import { segmentRange, segmentVessel } from '@physiotwin/segment';
 import type { Command } from '../command.js';
-import { EXIT, parseTriple, printJson, UsageError } from '../command.js';
-import { VERSION } from '../version.js';
-import { checkWritable } from './hemo-run.js';
+import { EXIT, manifestJson, manifestPathFor, numberFlag, parseTriple, prepareOutputs, printJson, stopwatch, UsageError } from '../command.js';
 
 const BACKENDS = ['auto', 'cpu', 'webgpu'] as const;
-
-/** Parses a finite number flag. */
-function numberFlag(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${flag} takes a number, got '${text}'`);
-  return v;
-}
-
-/** Writes `<output>.manifest.json` next to an output file (refusing to overwrite without --force). */
-export async function writeManifestBeside(output: string, manifest: unknown, force: boolean): Promise<string> {
-  const path = `${output}.manifest.json`;
-  checkWritable(path, force);
-  await writeFile(path, JSON.stringify(manifest, null, 2) + '\n');
-  return path;
-}
 
 export const segment: Command = {
   name: 'segment',
@@ -50,7 +31,7 @@ export const segment: Command = {
     '  --largest        keep only the largest 6-connected component',
     '  Steps run in this order: smoothing (--auto only), region growing, closing, hole filling, largest component.',
     '  The labelmap is uint8 (1 inside, 0 outside) on the input geometry; <output>.manifest.json records',
-    '  the run. Existing files are kept unless --force.',
+    '  the run. The folder of -o must exist; existing files are kept unless --force.',
   ].join('\n'),
   async run(args, io) {
     const { values, positionals } = parseArgs({
@@ -85,51 +66,34 @@ export const segment: Command = {
     if (closeMm !== undefined && !(closeMm >= 0)) throw new UsageError(`--close-mm must be >= 0, got ${closeMm}`);
     const input = resolve(io.cwd, positionals[0]!);
     const output = resolve(io.cwd, values.out);
-    checkWritable(output, values.force);
-    checkWritable(`${output}.manifest.json`, values.force);
+    const outputFiles = [...volumeFilePaths(output), manifestPathFor(output)];
+    const outputs = await prepareOutputs(outputFiles, values.force);
     const options = { backend: values.backend as (typeof BACKENDS)[number] };
-    const timings: Record<string, number> = {};
-    let t = performance.now();
-    const lap = (stage: string) => {
-      const now = performance.now();
-      timings[stage] = Math.round(now - t);
-      t = now;
-    };
+    const clock = stopwatch();
     const volume: Volume = await readVolumeFile(input);
-    lap('read');
-    let result: MaskResult;
-    let range: [number, number] | undefined;
+    clock.lap('read');
+    const fill = values['fill-holes'] || values.auto;
+    let result: PipelineMaskResult;
+    let range: [number, number];
     let auto: { conductance: number; diffusionSteps: number; rounds: number; converged: boolean; thresholds: [number, number] } | undefined;
-    let growing: object | undefined;
+    let autoPipeline: Record<string, number> | null = null;
     if (values.auto) {
-      const params = autoVesselParams(volume, seeds);
-      const smooth = params.diffusion ? (await anisotropicDiffusion(volume, params.diffusion, options)).volume : volume;
-      lap('smooth');
-      const r = await adaptiveConnected(smooth, seeds, params.growing, options);
-      growing = params.growing;
+      const r = await segmentVessel(volume, seeds, { closeMm, largest: values.largest }, options);
+      if (!r.converged) io.stderr(`warning: adaptive growth stopped after ${r.rounds} rounds without converging\n`);
       // no smoothing (a noise-free seed neighbourhood) reports conductance 0 and 0 steps
-      if (!r.converged) io.stderr(`warning: adaptive growth stopped after ${r.iterations} rounds without converging\n`);
-      auto = { conductance: params.diffusion?.conductance ?? 0, diffusionSteps: params.diffusion?.iterations ?? 0, rounds: r.iterations, converged: r.converged, thresholds: [r.thresholdMin, r.thresholdMax] };
+      const diffusion = r.params.diffusion;
+      auto = { conductance: diffusion?.conductance ?? 0, diffusionSteps: diffusion?.iterations ?? 0, rounds: r.rounds, converged: r.converged, thresholds: [r.thresholdMin, r.thresholdMax] };
+      autoPipeline = { diffusionSteps: auto.diffusionSteps, conductance: auto.conductance, ...r.params.growing };
       range = [r.thresholdMin, Infinity];
       result = r;
     } else {
       range = [lower ?? -Infinity, upper ?? Infinity];
-      result = seeds.length ? await connectedThreshold(volume, seeds, { lower, upper }, options) : await threshold(volume, { lower, upper }, options);
+      result = await segmentRange(volume, seeds, { lower, upper, closeMm, fillHoles: fill, largest: values.largest }, options);
     }
-    lap('region');
-    let mask = result.mask;
-    if (closeMm) mask = (await morphology(mask, { operation: 'close', radiusMm: closeMm }, options)).mask;
-    // --auto implies hole filling: a vessel lumen has no internal voids, and the local threshold can leave a
-    // speckle of the lumen below it (noise, an inflow artefact) as a cavity.
-    const fill = values['fill-holes'] || values.auto;
-    if (fill) mask = fillHoles(mask).mask;
-    if (values.largest) mask = (await largestComponent(mask, {}, options)).mask;
-    lap('postprocess');
-    let voxels = 0;
-    for (let i = 0; i < mask.data.length; i++) voxels += mask.data[i]!;
+    clock.add(Object.fromEntries(result.steps.map((s) => [s.step, s.ms])));
+    const { mask, voxels } = result;
     if (voxels === 0) throw new PhysiotwinError('INVALID_ARGUMENT', 'the segmentation is empty: check the seeds and the range');
-    await writeVolumeFile(output, mask, { overwrite: values.force });
-    lap('write');
+    const files = encodeVolumeFile(output, mask);
     const [sx, sy, sz] = volume.spacing;
     const summary = {
       output,
@@ -140,15 +104,14 @@ export const segment: Command = {
       ...(auto ? { auto } : {}),
       backend: result.backend,
     };
-    const manifest = await createManifest({
+    const manifest = await manifestJson({
       tool: 'physiotwin segment',
-      inputs: [{ name: input, data: new Uint8Array(await readFile(input)) }],
-      parameters: { seeds, lower: lower ?? null, upper: upper ?? null, auto: values.auto, largest: values.largest, fillHoles: fill, closeMm: closeMm ?? null, autoPipeline: auto ? { diffusionSteps: auto.diffusionSteps, conductance: auto.conductance, ...growing } : null },
-      packages: { '@physiotwin/cli': VERSION },
+      inputs: [input],
+      parameters: { seeds, lower: lower ?? null, upper: upper ?? null, auto: values.auto, largest: values.largest, fillHoles: fill, closeMm: closeMm ?? null, autoPipeline },
       backend: { backend: result.backend, adapter: result.adapter },
-      timings,
+      timings: clock.timings,
     });
-    await writeManifestBeside(output, manifest, values.force);
+    await outputs.write([...files, [manifestPathFor(output), manifest]]);
     if (values.json) printJson(io, summary);
     else {
       const how = auto ? `local thresholds [${auto.thresholds.map((x) => x.toFixed(1)).join(', ')}] (${auto.rounds} rounds)` : `range [${summary.range.join(', ')}]`;

@@ -1,0 +1,110 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isPhysiotwinError } from '@physiotwin/core';
+import type { ErrorCode } from '@physiotwin/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { abandonPendingWrites, AtomicOutputs, checkFolderCreatable, checkOutputs, writeFileAtomic } from './atomic-write.js';
+
+const root = mkdtempSync(join(tmpdir(), 'physiotwin-atomic-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const freshDir = () => {
+  const d = join(root, `d${n++}`);
+  mkdirSync(d);
+  return d;
+};
+
+async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | 'ok'> {
+  try {
+    await promise;
+    return 'ok';
+  } catch (e) {
+    if (!isPhysiotwinError(e)) throw e;
+    return e.code;
+  }
+}
+
+describe('atomic writes', () => {
+  it('writes a file; refuses an existing one (IO_EXISTS, untouched, no temporary file left); overwrite replaces it', async () => {
+    const dir = freshDir();
+    const path = join(dir, 'a.csv');
+    await writeFileAtomic(path, 'one');
+    expect(readFileSync(path, 'utf8')).toBe('one');
+    expect(await codeOf(writeFileAtomic(path, 'two'))).toBe('IO_EXISTS');
+    expect(readFileSync(path, 'utf8')).toBe('one');
+    await writeFileAtomic(path, new TextEncoder().encode('three'), { overwrite: true });
+    expect(readFileSync(path, 'utf8')).toBe('three');
+    expect(readdirSync(dir)).toEqual(['a.csv']);
+  });
+
+  it('eight concurrent writers of one path without overwrite: exactly one wins, the others get IO_EXISTS', async () => {
+    const dir = freshDir();
+    const path = join(dir, 'race.csv');
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => codeOf(writeFileAtomic(path, `writer ${i}\n`.repeat(10000)))));
+    expect(results.filter((r) => r === 'ok')).toHaveLength(1);
+    expect(results.filter((r) => r === 'IO_EXISTS')).toHaveLength(7);
+    const winner = results.indexOf('ok');
+    expect(readFileSync(path, 'utf8')).toBe(`writer ${winner}\n`.repeat(10000));
+    expect(readdirSync(dir)).toEqual(['race.csv']);
+  });
+
+  it('a set commits all or nothing: a taken name undoes the files the commit had created', async () => {
+    const dir = freshDir();
+    const out = new AtomicOutputs();
+    await out.stage(join(dir, 'volume.nii'), 'volume');
+    await out.stage(join(dir, 'volume.nii.manifest.json'), '{}');
+    writeFileSync(join(dir, 'volume.nii.manifest.json'), 'someone else');
+    expect(await codeOf(out.commit())).toBe('IO_EXISTS');
+    expect(readdirSync(dir)).toEqual(['volume.nii.manifest.json']);
+    expect(readFileSync(join(dir, 'volume.nii.manifest.json'), 'utf8')).toBe('someone else');
+  });
+
+  it('abandonPendingWrites (the signal handler) removes staged temporary files and leaves the old file', async () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'keep.csv'), 'old');
+    const out = new AtomicOutputs({ overwrite: true });
+    await out.stage(join(dir, 'keep.csv'), 'new');
+    expect(readdirSync(dir)).toHaveLength(2);
+    abandonPendingWrites();
+    expect(readdirSync(dir)).toEqual(['keep.csv']);
+    expect(readFileSync(join(dir, 'keep.csv'), 'utf8')).toBe('old');
+  });
+
+  it('checkOutputs refuses before any work: existing file, missing folder, parent that is a file, target that is a folder', async () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'exists.csv'), 'x');
+    writeFileSync(join(dir, 'file'), 'x');
+    mkdirSync(join(dir, 'folder.csv'));
+    expect(await codeOf(checkOutputs([join(dir, 'new.csv'), join(dir, 'exists.csv')]))).toBe('IO_EXISTS');
+    expect(await codeOf(checkOutputs([join(dir, 'exists.csv')], { overwrite: true }))).toBe('ok');
+    expect(await codeOf(checkOutputs([join(dir, 'missing', 'a.csv')]))).toBe('IO_NOT_FOUND');
+    expect(await codeOf(checkOutputs([join(dir, 'file', 'a.csv')]))).toBe('IO_WRITE_FAILED');
+    expect(await codeOf(checkOutputs([join(dir, 'folder.csv')], { overwrite: true }))).toBe('IO_WRITE_FAILED');
+    expect(await codeOf(checkFolderCreatable(join(dir, 'file', 'sub')))).toBe('IO_WRITE_FAILED');
+    expect(await codeOf(checkFolderCreatable(join(dir, 'new', 'sub')))).toBe('ok');
+    expect(existsSync(join(dir, 'new'))).toBe(false);
+    // The checks leave nothing behind (the writability probe is removed).
+    expect(readdirSync(dir).sort()).toEqual(['exists.csv', 'file', 'folder.csv']);
+    // And the writers map the same errors when called without a check.
+    expect(await codeOf(writeFileAtomic(join(dir, 'file', 'a.csv'), 'x'))).toBe('IO_WRITE_FAILED');
+    expect(await codeOf(writeFileAtomic(join(dir, 'missing', 'a.csv'), 'x'))).toBe('IO_NOT_FOUND');
+  });
+
+  // Permission bits do not stop root (these tests may run as root): a folder in sysfs refuses new files to every
+  // user; a chmod 555 folder refuses them to everyone but root.
+  it.runIf(process.platform === 'linux' && existsSync('/sys/kernel'))('an unwritable folder is IO_PERMISSION (sysfs)', async () => {
+    expect(await codeOf(checkOutputs(['/sys/kernel/physiotwin-test.csv']))).toBe('IO_PERMISSION');
+    expect(await codeOf(writeFileAtomic('/sys/kernel/physiotwin-test.csv', 'x'))).toBe('IO_PERMISSION');
+  });
+
+  it.runIf(process.platform !== 'win32' && process.getuid?.() !== 0)('an unwritable folder is IO_PERMISSION (chmod 555, not root)', async () => {
+    const dir = freshDir();
+    chmodSync(dir, 0o555);
+    try {
+      expect(await codeOf(checkOutputs([join(dir, 'a.csv')]))).toBe('IO_PERMISSION');
+    } finally {
+      chmodSync(dir, 0o755);
+    }
+  });
+});
