@@ -29,7 +29,7 @@ describeBackends('hemo ensemble (RCR kernel)', (b) => {
     let worst = 0;
     for (let v = 0; v < s.values.length / s.names.length; v++) {
       const overrides = Object.fromEntries(s.names.map((k, j) => [k, s.values[v * s.names.length + j]!]));
-      const ref = simulate({ ...cfg, simulation_parameters: { ...(cfg.simulation_parameters as object), output_all_cycles: false } }, { overrides });
+      const ref = await simulate({ ...cfg, simulation_parameters: { ...(cfg.simulation_parameters as object), output_all_cycles: false } }, { overrides });
       for (let k = 0; k < sum.outputs.length; k++) {
         const d = ref.model.dofNames.indexOf(sum.outputs[k]!);
         const series = ref.y.map((y) => y[d]!);
@@ -50,10 +50,10 @@ describeBackends('hemo ensemble (RCR kernel)', (b) => {
 it('CPU RCR kernel: all four interleaved lanes and the remainder (N = 301) match the full solver', async () => {
   const cfg = rcrCase();
   const s = samples(301);
-  const sum = await simulateEnsemble(cfg, s, { outputs: ['pressure:INFLOW:branch0_seg0'] });
+  const sum = await simulateEnsemble(cfg, s, { backend: 'cpu', outputs: ['pressure:INFLOW:branch0_seg0'] });
   for (const v of [0, 1, 2, 3, 298, 299, 300]) {
     const overrides = Object.fromEntries(s.names.map((k, j) => [k, s.values[v * s.names.length + j]!]));
-    const ref = simulate({ ...cfg, simulation_parameters: { ...(cfg.simulation_parameters as object), output_all_cycles: false } }, { overrides });
+    const ref = await simulate({ ...cfg, simulation_parameters: { ...(cfg.simulation_parameters as object), output_all_cycles: false } }, { overrides });
     const d = ref.model.dofNames.indexOf('pressure:INFLOW:branch0_seg0');
     const series = ref.y.map((y) => y[d]!);
     // 1e-9 relative: Newton in the full solver stops at |residual| < 1e-9 (absolute_tolerance of the case).
@@ -65,7 +65,7 @@ it('CPU RCR kernel: all four interleaved lanes and the remainder (N = 301) match
 it('general models run the generated f64 kernel on the CPU, with flow splits (bifurcation)', async () => {
   const cfg = JSON.parse(readFileSync(join(ROOT, 'steadyFlow_bifurcationR_R1.json'), 'utf8')) as SvZeroDConfig;
   const s: EnsembleSamples = { names: ['OUT1.R', 'OUT2.R'], values: Float64Array.of(100, 100, 100, 300) };
-  const sum = await simulateEnsemble(cfg, s, { outputs: ['pressure:J0:branch1_seg0'] });
+  const sum = await simulateEnsemble(cfg, s, { backend: 'cpu', outputs: ['pressure:J0:branch1_seg0'] });
   expect(sum.kernel).toBe('general');
   expect(sum.splitNames).toEqual(['flow:branch1_seg0:OUT1', 'flow:branch2_seg0:OUT2']);
   // Analytic (case description): equal branches split 2.5/2.5; with R2 = 300, Q1 = Q (R2 + 100)/(R1 + R2 + 200) = 5 * 400/600.
@@ -74,14 +74,14 @@ it('general models run the generated f64 kernel on the CPU, with flow splits (bi
   expect(Math.abs(sum.splits[2]! - 400 / 600)).toBeLessThan(tol);
   // junction pressure = Q1 (R1 + 100) + Pd = (10/3) * 200 + 100
   expect(Math.abs(sum.mean[1]! - ((10 / 3) * 200 + 100)) / 800).toBeLessThan(tol);
-  const full = resultTable(simulate(cfg));
+  const full = resultTable(await simulate(cfg));
   expect(full.name.length).toBeGreaterThan(0);
 });
 
 /** Per-variant summaries of the full f64 solver (the reference), as `simulateEnsemble` defines them. */
-function referenceSummary(cfg: SvZeroDConfig, s: EnsembleSamples, v: number, outputs: string[]): Array<{ mean: number; min: number; max: number; scale: number }> {
+async function referenceSummary(cfg: SvZeroDConfig, s: EnsembleSamples, v: number, outputs: string[]): Promise<Array<{ mean: number; min: number; max: number; scale: number }>> {
   const overrides = Object.fromEntries(s.names.map((k, j) => [k, s.values[v * s.names.length + j]!]));
-  const ref = simulate({ ...cfg, simulation_parameters: { ...(cfg.simulation_parameters as object), output_all_cycles: false } }, { overrides });
+  const ref = await simulate({ ...cfg, simulation_parameters: { ...(cfg.simulation_parameters as object), output_all_cycles: false } }, { overrides });
   return outputs.map((o) => {
     const d = ref.model.dofNames.indexOf(o);
     const series = ref.y.map((y) => y[d]!);
@@ -142,7 +142,7 @@ describeBackends('hemo ensemble (general models)', (b) => {
       const tol = b.backend === 'cpu' ? 1e-12 : 1e-3;
       let worst = 0;
       for (let v = 0; v < sum.n; v++) {
-        referenceSummary(cfg, s, v, sum.outputs).forEach((r, k) => {
+        (await referenceSummary(cfg, s, v, sum.outputs)).forEach((r, k) => {
           const o = v * sum.outputs.length + k;
           for (const [got, want] of [[sum.mean[o]!, r.mean], [sum.min[o]!, r.min], [sum.max[o]!, r.max]] as const) {
             worst = Math.max(worst, Math.abs(got - want) / (r.scale || 1));
@@ -173,7 +173,7 @@ describeBackends('hemo ensemble (general models)', (b) => {
     let worst = 0;
     let worstKernel = 0;
     for (let v = 0; v < sum.n; v++) {
-      referenceSummary(cfg, s, v, sum.outputs).forEach((r, k) => {
+      (await referenceSummary(cfg, s, v, sum.outputs)).forEach((r, k) => {
         const o = v * sum.outputs.length + k;
         for (const [got, want] of [[sum.mean[o]!, r.mean], [sum.min[o]!, r.min], [sum.max[o]!, r.max]] as const) {
           const d = Math.abs(got - want) / (r.scale || 1);
@@ -199,7 +199,7 @@ describeBackends('hemo ensemble (general models)', (b) => {
     expect(sum.cpuVariants).toEqual([]);
     let worst = 0;
     for (let v = 0; v < sum.n; v++) {
-      referenceSummary(cfg, s, v, sum.outputs).forEach((r, k) => {
+      (await referenceSummary(cfg, s, v, sum.outputs)).forEach((r, k) => {
         const o = v * sum.outputs.length + k;
         for (const [got, want] of [[sum.mean[o]!, r.mean], [sum.min[o]!, r.min], [sum.max[o]!, r.max]] as const) worst = Math.max(worst, Math.abs(got - want) / (r.scale || 1));
       });
@@ -217,7 +217,7 @@ describeBackends('hemo ensemble (general models)', (b) => {
     const tol = b.backend === 'cpu' ? 1e-9 : 1e-3;
     let worst = 0;
     for (let v = 0; v < sum.n; v++) {
-      referenceSummary(cfg, s, v, sum.outputs).forEach((r, k) => {
+      (await referenceSummary(cfg, s, v, sum.outputs)).forEach((r, k) => {
         const o = v * sum.outputs.length + k;
         for (const [got, want] of [[sum.mean[o]!, r.mean], [sum.min[o]!, r.min], [sum.max[o]!, r.max]] as const) worst = Math.max(worst, Math.abs(got - want) / (r.scale || 1));
       });
