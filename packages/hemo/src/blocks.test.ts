@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildModel, DaeSystem, Integrator, readSimulationSettings, simulate, type SvZeroDConfig } from './index.js';
+import { buildModel, DaeSystem, Integrator, readSimulationSettings, simulate, type SvZeroDConfig, type SimulationResult } from './index.js';
 
 const ROOT = join(__dirname, '../../../fixtures/hemo/svzerod/cases');
 const load = (name: string): Record<string, any> => JSON.parse(readFileSync(join(ROOT, `${name}.json`), 'utf8'));
 /** Newton stops at |residual| < absolute_tolerance: the upstream comparison rule. */
 const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-7 * (1 + Math.abs(b));
 
-function last(r: ReturnType<typeof simulate>, name: string): number {
+function last(r: SimulationResult, name: string): number {
   const i = r.model.dofNames.indexOf(name);
   expect(i).toBeGreaterThanOrEqual(0);
   return r.y[r.y.length - 1]![i]!;
@@ -43,7 +43,7 @@ describe('blocks without a reference case', () => {
     // A varying Ram changes the result.
     b.boundary_conditions[1].bc_values.Ra2_max = 3 * v.Ra2;
     const rc = await simulate(b);
-    const maxP = (r: ReturnType<typeof simulate>): number => Math.max(...r.y.map((y) => y[r.model.dofNames.indexOf('pressure:branch0_seg0:OUT')]!));
+    const maxP = (r: SimulationResult): number => Math.max(...r.y.map((y) => y[r.model.dofNames.indexOf('pressure:branch0_seg0:OUT')]!));
     expect(maxP(rc) - maxP(ra)).toBeGreaterThan(1);
   });
 

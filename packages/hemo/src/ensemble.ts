@@ -55,10 +55,11 @@ export interface EnsembleSummary {
   /** Arithmetic the summaries were computed in: 'f64' on the CPU, 'f32' or 'df' (double-float) on WebGPU. */
   precision: 'f64' | 'f32' | 'df';
   /**
-   * Variants of a 'general' run whose summaries the CPU computed instead of the backend's kernel: on webgpu
-   * those the GPU kernel handed back (Newton did not converge, its static pivot order failed, or a
-   * decision fell within its rounding), computed by the CPU's generated f64 kernel or the full solver; on
-   * the cpu those the generated f64 kernel handed to the full solver. Empty otherwise.
+   * Variants whose summaries the CPU computed instead of the backend's kernel: on webgpu those the GPU kernel
+   * handed back (Newton did not converge, its static pivot order failed, a decision fell within its rounding,
+   * or a summary was not finite), computed by the CPU's generated f64 kernel or the full solver; on the cpu those
+   * the generated f64 kernel handed to the full solver; for the 'rcr' kernel those whose statistics were not
+   * finite, re-run by the full solver. Empty otherwise.
    */
   cpuVariants: number[];
 }
@@ -132,7 +133,7 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
   // A double-float kernel needs f32 arithmetic that keeps error-free transformations exact; one probe per device.
   const kernelPrecision = precision === 'auto' ? (doubleFloatReason(model) ? 'df' : 'f32') : precision;
   if (gpu && !useRcr && kernelPrecision === 'df') {
-    const { probeDoubleFloat } = await import('./double-float.js');
+    const { probeDoubleFloat } = await import('./double-float.webgpu.js');
     const probe = await probeDoubleFloat(gpu.device);
     if (!probe.ok) {
       if (requested === 'auto') gpu = undefined;

@@ -93,7 +93,7 @@ describe('non-finite values anywhere in a solve are SOLVER_DIVERGED naming the b
 });
 
 describe('unbounded work is refused before it starts, naming the option that raises the limit', () => {
-  const sp = (o: Record<string, number>): SvZeroDConfig => {
+  const sp = (o: Record<string, number>): Record<string, any> => {
     const c = base();
     Object.assign(c.simulation_parameters, o);
     return c;
