@@ -205,7 +205,7 @@ async function pivotOrder(
     applyOverrides(model, Object.fromEntries(samples.names.map((k, j) => [k, samples.values[v * P + j]!])));
     let run;
     try {
-      run = await integrate(prepared, sampleSettings, options);
+      run = await integrate(prepared, sampleSettings, { signal: options.signal });
     } catch (e) {
       // A variant that diverges in f64 gives no trajectory; it will diverge on the GPU too and be reported there.
       if (e instanceof PhysiotwinError && e.code === 'SOLVER_DIVERGED') continue;

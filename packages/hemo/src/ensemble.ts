@@ -10,6 +10,7 @@ import type { GeneralStats } from './ensemble-schedule.js';
 import { checkMemory, type SolverLimits } from './limits.js';
 import { invalid } from './config-read.js';
 import { workTicker } from './progress.js';
+import { DaeSystem } from './system.js';
 import type { SvZeroDConfig } from './settings.js';
 import { applyOverrides, integrate, prepareSimulation, type PreparedSimulation } from './solver.js';
 
@@ -111,9 +112,12 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
   const splitNames = splitNodes.map((nd) => `flow:${nd.name}`);
   const K = outputs.length;
   const S = splitNodes.length;
-  // Summaries, the kernels' state and statistics and their constant tables (a bound: every matrix entry per variant).
+  // Per variant: the summaries, a kernel's statistics, status and state, its parameters and its constant matrix
+  // entries (at most E and F of every entry of the pattern in both phases), in f64.
   const N = model.dofNames.length;
-  checkMemory(limits, 8 * n * (3 * K + S + 2 * (3 * K + S) + 4 + 2 * N + model.params.length + 4 * N * N), `an ensemble of ${n} variants of ${N} unknowns`);
+  const pattern = new DaeSystem(N);
+  for (const b of model.blocks) b.setup(pattern);
+  checkMemory(limits, 8 * n * (2 * (3 * K + S) + 4 + 2 * N + model.params.length + 4 * pattern.rows.length), `an ensemble of ${n} variants of ${N} unknowns`);
   const mean = new Float64Array(n * K);
   const min = new Float64Array(n * K);
   const max = new Float64Array(n * K);
