@@ -25,6 +25,8 @@ describeBackends('hemo ensemble (RCR kernel)', (b) => {
     const sum = await simulateEnsemble(cfg, s, b.options());
     expect(sum.kernel).toBe('rcr');
     expect(sum.backend).toBe(b.backend);
+    // The result names the adapter of a WebGPU run (and none on the CPU).
+    expect(sum.adapter === undefined).toBe(b.backend === 'cpu');
     const tol = b.backend === 'cpu' ? 1e-9 : 1e-3;
     let worst = 0;
     for (let v = 0; v < s.values.length / s.names.length; v++) {

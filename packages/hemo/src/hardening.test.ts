@@ -149,11 +149,13 @@ describe('cancellation and progress', () => {
     gen.vessels[0].zero_d_element_values.C = 1e-5;
     const n = 2000;
     const a2 = abortAfter(200);
-    const e2 = await failure(() => simulateEnsemble(gen, { names: ['OUT.Rd'], values: new Float64Array(n).fill(1000) }, { backend: 'cpu', signal: a2.signal }));
+    const stages = new Set<string>();
+    const e2 = await failure(() => simulateEnsemble(gen, { names: ['OUT.Rd'], values: new Float64Array(n).fill(1000) }, { backend: 'cpu', signal: a2.signal, onProgress: (p) => stages.add(p.stage) }));
     const stopped2 = performance.now() - a2.firedAt();
     expect(e2.code).toBe('ABORTED');
     console.info(`simulateEnsemble stopped ${stopped2.toFixed(0)} ms after the abort`);
     expect(stopped2).toBeLessThan(500);
+    expect([...stages]).toEqual(['hemo/ensemble']);
   });
 });
 

@@ -171,7 +171,7 @@ function readVessels(r: ModelReader, config: SvZeroDConfig, vesselIds: Map<numbe
     r.register(block, path);
     if (vc.boundary_conditions !== undefined) {
       const bcs = obj(vc.boundary_conditions, `${path}.boundary_conditions`);
-      for (const k of Object.keys(bcs)) if (k !== 'inlet' && k !== 'outlet') throw invalid(`unknown key '${k.slice(0, 100)}' (expected inlet or outlet)`, `${path}.boundary_conditions`);
+      for (const k of Object.keys(bcs)) if (k !== 'inlet' && k !== 'outlet') throw invalid(`unknown key '${k.slice(0, 100)}' (expected inlet or outlet)`, `${path}.boundary_conditions.${k.slice(0, 100)}`);
       if (bcs.inlet !== undefined) r.connect(str(bcs.inlet, `${path}.boundary_conditions.inlet`), vname, `${path}.boundary_conditions.inlet`);
       if (bcs.outlet !== undefined) r.connect(vname, str(bcs.outlet, `${path}.boundary_conditions.outlet`), `${path}.boundary_conditions.outlet`);
     }
