@@ -23,7 +23,7 @@ export interface TimeGrid {
 }
 
 /** Steps of the steady start (upstream `Solver::run`: 31 steps of T/10). */
-export const STEADY_STEPS = 31;
+const STEADY_STEPS = 31;
 
 /**
  * The time grid of `model` under `settings` (svZeroDSolver `Solver` and `Integrator`): alpha_m = (3 - rho)/(2 + 2 rho),
