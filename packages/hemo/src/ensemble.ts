@@ -7,7 +7,7 @@ import { rcrEnsembleCpu } from './ensemble-rcr.cpu.js';
 import { rcrProblem, rcrTopology, type RcrProblem, type RcrStats } from './ensemble-rcr.js';
 import { checkSamples, variantOverrides, type EnsembleSamples } from './ensemble-samples.js';
 import type { GeneralStats } from './ensemble-schedule.js';
-import { checkMemory, type SolverLimits } from './limits.js';
+import { allocating, checkMemory, type SolverLimits } from './limits.js';
 import { invalid } from './config-read.js';
 import { workTicker } from './progress.js';
 import { DaeSystem } from './system.js';
@@ -117,15 +117,15 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
   const N = model.dofNames.length;
   const pattern = new DaeSystem(N);
   for (const b of model.blocks) b.setup(pattern);
-  checkMemory(limits, 8 * n * (2 * (3 * K + S) + 4 + 2 * N + model.params.length + 4 * pattern.rows.length), `an ensemble of ${n} variants of ${N} unknowns`);
+  // The generated kernels' static pivot analysis adds about 9 dense N x N f64 sample matrices (ensemble-general.ts).
+  const generated = !settings.useCycleToCycleError && model.blocks.every((b) => GENERAL_GPU_BLOCK_TYPES.includes(b.type));
+  checkMemory(limits, 8 * n * (2 * (3 * K + S) + 4 + 2 * N + model.params.length + 4 * pattern.rows.length) + (generated ? 9 * 8 * N * N : 0), `an ensemble of ${n} variants of ${N} unknowns`);
   const mean = new Float64Array(n * K);
   const min = new Float64Array(n * K);
   const max = new Float64Array(n * K);
   const splits = new Float64Array(n * S);
 
   const prob = rcrProblem(prepared, samples);
-  // Models the generated kernels (WGSL and JavaScript) support.
-  const generated = !settings.useCycleToCycleError && model.blocks.every((b) => GENERAL_GPU_BLOCK_TYPES.includes(b.type));
   let gpu: GpuContext | undefined;
   if (requested === 'webgpu' || (requested === 'auto' && (prob !== undefined || generated))) {
     const r = await resolveBackend({ backend: requested, gpu: options.gpu }, n * grid.steps, MIN_WORK_FOR_GPU);
@@ -238,14 +238,16 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
   let rest = all;
   if (gpu) {
     const { generalEnsembleWebgpu } = await import('./ensemble-general.webgpu.js');
-    rest = fill(await generalEnsembleWebgpu(await generalProblem(prepared, samples, idx, sidx, kernelPrecision, options), gpu, options), all);
+    const problem = await allocating('the WebGPU kernel tables', () => generalProblem(prepared, samples, idx, sidx, kernelPrecision, options));
+    rest = fill(await generalEnsembleWebgpu(problem, gpu, options), all);
   }
   const cpuVariants = gpu ? [...rest] : [];
   if (generated && rest.length > 0) {
     const sub = rest;
     const P = samples.names.length;
     const subSamples = { names: samples.names, values: Float64Array.from(sub.flatMap((v) => Array.from(samples.values.subarray(v * P, (v + 1) * P)))) };
-    const raw = await generalEnsembleCpu(await generalProblem(prepared, subSamples, idx, sidx, 'f64', options), options);
+    const problem = await allocating('the CPU kernel tables', () => generalProblem(prepared, subSamples, idx, sidx, 'f64', options));
+    const raw = await generalEnsembleCpu(problem, options);
     if (raw) rest = fill(raw, sub);
   }
   if (!gpu) cpuVariants.push(...rest);
