@@ -3,8 +3,8 @@ import { PhysiotwinError } from '@physiotwin/core';
 /**
  * Bounds on the work and memory one call may take, checked before anything large is allocated, so that a small
  * config cannot ask for hours or gigabytes (`number_of_cardiac_cycles: 1e9`). Each refusal names the option that
- * raises it. The defaults run every svZeroDSolver test case (the largest, 100 cycles of 100 points, takes 9,900
- * steps) with room to spare.
+ * raises it. The defaults leave every svZeroDSolver case among the fixtures far inside them (the longest,
+ * piecewise_Chamber_and_Valve, takes 20,640 steps; none sets maximum_nonlinear_iterations above the default 30).
  */
 export interface SolverLimits {
   /**
