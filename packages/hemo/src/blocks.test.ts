@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildModel, DaeSystem, Integrator, readSimulationSettings, simulate, type SvZeroDConfig, type SimulationResult } from './index.js';
+import { buildModel, Integrator, readSimulationSettings, simulate, type SvZeroDConfig, type SimulationResult } from './index.js';
 
 const ROOT = join(__dirname, '../../../fixtures/hemo/svzerod/cases');
 const load = (name: string): Record<string, any> => JSON.parse(readFileSync(join(ROOT, `${name}.json`), 'utf8'));
