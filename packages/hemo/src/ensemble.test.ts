@@ -114,9 +114,10 @@ function exponentialChamber(): SvZeroDConfig {
 
 /**
  * Timeout of the double-float closed-loop parity test (ms): its WebGPU run compiles a 67,000-character kernel on
- * SwiftShader, measured at 25-50 s on a loaded 2-core machine (104 s was seen with more load); 180 s leaves room.
+ * SwiftShader: 26 s on a quiet 2-core machine, 39-113 s measured while eight engineers shared the two cores (104 s
+ * was seen before); 240 s leaves room without hiding a hang.
  */
-const CLOSED_LOOP_DF_TIMEOUT_MS = 180_000;
+const CLOSED_LOOP_DF_TIMEOUT_MS = 240_000;
 
 describeBackends('hemo ensemble (general models)', (b) => {
   // Open-loop models with inductance, capacitance, stenosis, junctions, valves and chambers, and a closed
@@ -176,8 +177,8 @@ describeBackends('hemo ensemble (general models)', (b) => {
     // Size: 2 variants of 2 cycles is the smallest input that takes every path: variant 0 is computed by the kernel,
     // variant 1 is handed back (code 3) at drive-table step 187, in the second cycle (with one cycle, or 30 points per cycle,
     // nothing is handed back). Its cost on SwiftShader is the one-time compilation of the generated 67,000-character
-    // double-float kernel (23 unknowns, LU unrolled): 25-50 s on this 2-core machine under load, against 0.15 s
-    // for the run itself, hence the stated timeout below; large runs are in `npm run bench -- hemo`.
+    // double-float kernel (23 unknowns, LU unrolled): 26-113 s on this 2-core machine, against 0.15 s for the run
+    // itself, hence the stated timeout; large runs are in `npm run bench -- hemo`.
     const cfg = fixture('closedLoopHeart_singleVessel', { number_of_cardiac_cycles: 2 });
     const s: EnsembleSamples = { names: ['RCR_aorta.Rd', 'CLH.Elv_s'], values: Float64Array.of(1.2, 3.1, 1.5, 2.8) };
     const sum = await simulateEnsemble(cfg, s, b.options());
