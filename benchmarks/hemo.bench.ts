@@ -95,9 +95,9 @@ export default async function run(): Promise<void> {
       impl: 'physiotwin cpu (full f64 solver, simulate() per variant)',
       backend: 'cpu',
       repeats: 1,
-      run: () => {
+      run: async () => {
         const sp = { ...(cfg.simulation_parameters as object), output_all_cycles: false };
-        for (let v = 0; v < nClosed; v++) simulate({ ...cfg, simulation_parameters: sp }, { overrides: Object.fromEntries(samples.names.map((k, j) => [k, samples.values[v * samples.names.length + j]!])) });
+        for (let v = 0; v < nClosed; v++) await simulate({ ...cfg, simulation_parameters: sp }, { overrides: Object.fromEntries(samples.names.map((k, j) => [k, samples.values[v * samples.names.length + j]!])) });
       },
     });
     full.extra = { simulationsPerS: nClosed / (full.medianMs / 1000) };

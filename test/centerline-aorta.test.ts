@@ -70,7 +70,7 @@ describe('centerlines of the VMTK aorta', () => {
 
   it('give a 0D model that `physiotwin hemo run` runs on target: mean pressure, cardiac output, flow conserved', async () => {
     const t0 = performance.now();
-    const model = zeroDModelFromCenterlines(c);
+    const model = await zeroDModelFromCenterlines(c);
     const buildMs = performance.now() - t0;
     const dir = mkdtempSync(join(tmpdir(), 'physiotwin-aorta-0d-'));
     try {

@@ -156,6 +156,7 @@ function reopenForWriting(fd: number): number | undefined {
  * is 2 again), then pointed back at the original through /proc/self/fd. Done only where that is exact: Linux,
  * stderr a terminal or a pipe (a log file keeps them: a reopened file would not share its offset with stdout),
  * and not with PHYSIOTWIN_GPU_LOG=show (`physiotwin --verbose`). No JavaScript runs while fd 2 is redirected.
+ * @throws what `call` throws (fd 2 is restored first)
  */
 export function quietNativeStderr<T>(call: () => T): T {
   if (process.platform !== 'linux' || process.env.PHYSIOTWIN_GPU_LOG === 'show') return call();

@@ -29,7 +29,7 @@ function order(errors: number[]): number[] {
 }
 
 describe('RCR analytic solutions', () => {
-  it('constant inflow relaxes to Pd + Q (Rp + Rd) with time constant Rd C, second order in dt', () => {
+  it('constant inflow relaxes to Pd + Q (Rp + Rd) with time constant Rd C, second order in dt', async () => {
     const Q = 5;
     const T = 5 * tau;
     const errors: number[] = [];
@@ -41,7 +41,7 @@ describe('RCR analytic solutions', () => {
         initial_condition: { 'flow:IN:v': Q, 'flow:v:OUT': Q, 'pressure:IN:v': Pd + Rp * Q, 'pressure:v:OUT': Pd + Rp * Q, 'pressure_c:OUT': Pd },
         initial_condition_d: { 'pressure_c:OUT': Q / C },
       });
-      const r = simulate(cfg);
+      const r = await simulate(cfg);
       const ip = r.model.dofNames.indexOf('pressure:v:OUT');
       let err = 0;
       for (let k = 0; k < r.times.length; k++) {
@@ -61,7 +61,7 @@ describe('RCR analytic solutions', () => {
     for (const x of p) expect(x).toBeLessThan(2.1);
   });
 
-  it('sinusoidal inflow reaches the analytic periodic solution, second order in dt', () => {
+  it('sinusoidal inflow reaches the analytic periodic solution, second order in dt', async () => {
     const Q0 = 5;
     const A = 3;
     const T = 1;
@@ -77,7 +77,7 @@ describe('RCR analytic solutions', () => {
       const q = t.map((x) => Q0 + A * Math.sin(w * x));
       const cfg = rcrConfig(t, q, pts, cycles, { simulation_parameters: { output_all_cycles: false } });
       (cfg.boundary_conditions as Array<{ bc_values: Record<string, number> }>)[1]!.bc_values.C = tauS / Rd;
-      const r = simulate(cfg);
+      const r = await simulate(cfg);
       const ipc = r.model.dofNames.indexOf('pressure_c:OUT');
       let err = 0;
       const wt = w * tauS;

@@ -1,21 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildModel, Integrator, readSimulationSettings, simulate, type SvZeroDConfig } from './index.js';
+import { buildModel, Integrator, readSimulationSettings, simulate, type SvZeroDConfig, type SimulationResult } from './index.js';
 
 const ROOT = join(__dirname, '../../../fixtures/hemo/svzerod/cases');
 const load = (name: string): Record<string, any> => JSON.parse(readFileSync(join(ROOT, `${name}.json`), 'utf8'));
 /** Newton stops at |residual| < absolute_tolerance: the upstream comparison rule. */
 const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-7 * (1 + Math.abs(b));
 
-function last(r: ReturnType<typeof simulate>, name: string): number {
+function last(r: SimulationResult, name: string): number {
   const i = r.model.dofNames.indexOf(name);
   expect(i).toBeGreaterThanOrEqual(0);
   return r.y[r.y.length - 1]![i]!;
 }
 
 describe('blocks without a reference case', () => {
-  it('BloodVesselRC: steady flow gives P_in = Q (Rpd + R) + Pd', () => {
+  it('BloodVesselRC: steady flow gives P_in = Q (Rpd + R) + Pd', async () => {
     const cfg: SvZeroDConfig = {
       simulation_parameters: { number_of_cardiac_cycles: 30, number_of_time_pts_per_cardiac_cycle: 101, absolute_tolerance: 1e-10 },
       boundary_conditions: [
@@ -24,43 +24,43 @@ describe('blocks without a reference case', () => {
       ],
       vessels: [{ vessel_id: 0, vessel_name: 'pul', zero_d_element_type: 'BloodVesselRC', zero_d_element_values: { Rpd: 200, Cp: 1e-3 }, boundary_conditions: { inlet: 'IN', outlet: 'OUT' } }],
     };
-    const r = simulate(cfg);
+    const r = await simulate(cfg);
     expect(close(last(r, 'pressure:IN:pul'), 5 * 300 + 10)).toBe(true);
     expect(close(last(r, 'flow:pul:OUT'), 5)).toBe(true);
   });
 
-  it('CORONARY_VAR_RES with Ra2_min = Ra2_max reproduces CORONARY (pulsatile case)', () => {
+  it('CORONARY_VAR_RES with Ra2_min = Ra2_max reproduces CORONARY (pulsatile case)', async () => {
     const a = load('pulsatileFlow_R_coronary');
     a.simulation_parameters.number_of_cardiac_cycles = 5;
     const b = structuredClone(a);
     const v = b.boundary_conditions[1].bc_values;
     b.boundary_conditions[1] = { bc_name: 'OUT', bc_type: 'CORONARY_VAR_RES', bc_values: { Ra1: v.Ra1, Rv1: v.Rv1, Ca: v.Ca, Cc: v.Cc, Pim: v.Pim, t: v.t, P_v: v.P_v, Ra2_min: v.Ra2, Ra2_max: v.Ra2, T_vc: 0.2, T_vr: 0.3 } };
-    const ra = simulate(a);
-    const rb = simulate(b);
+    const ra = await simulate(a);
+    const rb = await simulate(b);
     let worst = 0;
     for (let k = 0; k < ra.y.length; k++) for (let i = 0; i < ra.y[k]!.length; i++) worst = Math.max(worst, Math.abs(ra.y[k]![i]! - rb.y[k]![i]!) / (1 + Math.abs(ra.y[k]![i]!)));
     expect(worst).toBeLessThan(1e-12);
     // A varying Ram changes the result.
     b.boundary_conditions[1].bc_values.Ra2_max = 3 * v.Ra2;
-    const rc = simulate(b);
-    const maxP = (r: ReturnType<typeof simulate>): number => Math.max(...r.y.map((y) => y[r.model.dofNames.indexOf('pressure:branch0_seg0:OUT')]!));
+    const rc = await simulate(b);
+    const maxP = (r: SimulationResult): number => Math.max(...r.y.map((y) => y[r.model.dofNames.indexOf('pressure:branch0_seg0:OUT')]!));
     expect(maxP(rc) - maxP(ra)).toBeGreaterThan(1);
   });
 
-  it('RCR with a time-dependent C: after the steady start it keeps the mean of C, as upstream caches it', () => {
+  it('RCR with a time-dependent C: after the steady start it keeps the mean of C, as upstream caches it', async () => {
     // Upstream Model::to_steady stores C at its steady (mean) value and to_unsteady restores that constant.
     const withSeries = load('pulsatileFlow_R_RCR');
     withSeries.simulation_parameters.number_of_cardiac_cycles = 3;
     Object.assign(withSeries.boundary_conditions[1].bc_values, { C: [1e-4, 3e-4], t: [0, 1] });
     const withMean = structuredClone(withSeries);
     withMean.boundary_conditions[1].bc_values = { Rp: 1000, Rd: 1000, Pd: 0, C: 2e-4 };
-    const pc = (c: SvZeroDConfig): number[] => {
-      const r = simulate(c);
+    const pc = async (c: SvZeroDConfig): Promise<number[]> => {
+      const r = await simulate(c);
       const i = r.model.dofNames.indexOf('pressure_c:OUT');
       return r.y.map((y) => y[i]!);
     };
-    const a = pc(withSeries);
-    const b = pc(withMean);
+    const a = await pc(withSeries);
+    const b = await pc(withMean);
     let worst = 0;
     for (let k = 0; k < a.length; k++) worst = Math.max(worst, Math.abs(a[k]! - b[k]!));
     // Only the rounding of the mean, (1e-4 + 3e-4) / 2 vs 2e-4 (one ulp), separates the two runs.
@@ -68,12 +68,12 @@ describe('blocks without a reference case', () => {
     // Without the steady start the series is used as given, and the result differs.
     withSeries.simulation_parameters.steady_initial = false;
     withMean.simulation_parameters.steady_initial = false;
-    const c = pc(withSeries);
-    const d = pc(withMean);
+    const c = await pc(withSeries);
+    const d = await pc(withMean);
     expect(Math.max(...c.map((v, k) => Math.abs(v - d[k]!)))).toBeGreaterThan(1);
   });
 
-  it('ChamberSphere (parameters of its header example) runs and conserves mass: Q_in - Q_out = dV/dt', () => {
+  it('ChamberSphere (parameters of its header example) runs and conserves mass: Q_in - Q_out = dV/dt', async () => {
     const cfg: SvZeroDConfig = {
       simulation_parameters: { number_of_cardiac_cycles: 3, number_of_time_pts_per_cardiac_cycle: 501, steady_initial: false, output_all_cycles: true, output_variable_based: true, absolute_tolerance: 1e-8 },
       boundary_conditions: [
@@ -87,7 +87,7 @@ describe('blocks without a reference case', () => {
       ],
       junctions: [{ junction_name: 'J', junction_type: 'NORMAL_JUNCTION', inlet_vessels: [1], outlet_vessels: [0] }],
     };
-    const r = simulate(cfg);
+    const r = await simulate(cfg);
     const iq = r.model.dofNames.indexOf('flow:J:ventricle');
     const oq = r.model.dofNames.indexOf('flow:ventricle:OUT');
     const iv = r.model.dofNames.indexOf('volume:ventricle');
@@ -110,7 +110,7 @@ describe('blocks without a reference case', () => {
     expect(r.model.dofNames.filter((d) => d.endsWith(':ventricle') && !d.startsWith('flow') && !d.startsWith('pressure'))).toEqual(['radius:ventricle', 'velo:ventricle', 'stress:ventricle', 'tau:ventricle', 'volume:ventricle']);
   });
 
-  it('ChamberSphere: stress term is 4 (1 - C^-3)(W1 + C W2) + eta dC/dt (1 + 2 C^-6) (upstream PR #217), Jacobian = derivatives of C', () => {
+  it('ChamberSphere: stress term is 4 (1 - C^-3)(W1 + C W2) + eta dC/dt (1 + 2 C^-6) (upstream PR #217), Jacobian = derivatives of C', async () => {
     const cfg = load('chamber_sphere');
     const settings = readSimulationSettings(cfg);
     const model = buildModel(cfg, settings);
@@ -163,7 +163,7 @@ describe('blocks without a reference case', () => {
     });
   });
 
-  it('ClosedLoopCoronaryLeft/Right attach to the heart inlet junction and carry coronary flow', () => {
+  it('ClosedLoopCoronaryLeft/Right attach to the heart inlet junction and carry coronary flow', async () => {
     // The upstream closed-loop case (mmHg-mL-s units) with a left and a right coronary bed added.
     const cfg = load('closedLoopHeart_singleVessel');
     const mmHg = 1;
@@ -174,7 +174,7 @@ describe('blocks without a reference case', () => {
       { vessel_id: 2, vessel_name: 'rca', zero_d_element_type: 'BloodVessel', zero_d_element_values: { R_poiseuille: 1 * mmHg }, boundary_conditions: { outlet: 'RCA' } },
     );
     cfg.closed_loop_blocks[0].outlet_blocks = ['branch0_seg0', 'lca', 'rca'];
-    const r = simulate(cfg);
+    const r = await simulate(cfg);
     expect(r.model.dofNames).toContain('flow:LCA:J_heart_inlet');
     expect(r.model.dofNames).toContain('volume_im:RCA');
     // Mean coronary flow over the last cycle is positive and a small fraction of cardiac output.

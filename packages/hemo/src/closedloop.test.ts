@@ -41,8 +41,8 @@ export function physiologicalClosedLoop(cycles = 30): SvZeroDConfig {
 }
 
 describe('closed-loop heart and pulmonary circulation', () => {
-  it('gives a physiological aortic pressure (about 120/80 mmHg) and cardiac output (4-8 L/min)', () => {
-    const r = simulate(physiologicalClosedLoop());
+  it('gives a physiological aortic pressure (about 120/80 mmHg) and cardiac output (4-8 L/min)', async () => {
+    const r = await simulate(physiologicalClosedLoop());
     const t = resultTable(r, false);
     const p = t.values.pressure_in!;
     const q = t.values.flow_in!;
@@ -64,22 +64,22 @@ describe('closed-loop heart and pulmonary circulation', () => {
     expect(co).toBeLessThan(8);
   });
 
-  it('responds smoothly to input perturbations: the ideal valves switch at the same steps (what a double-float kernel relies on)', () => {
+  it('responds smoothly to input perturbations: the ideal valves switch at the same steps (what a double-float kernel relies on)', async () => {
     // The f64 solution as a function of the inputs: perturbing two parameters by a relative 1e-7 must move
     // every unknown's cycle mean, minimum and maximum by about that much (observed 8e-8 relative to max |x|),
     // not by the 1e-3-1e-2 a valve event moved by one step causes. So a GPU kernel whose arithmetic tracks
     // the f64 one to 2^-48 per operation can agree with it far within 1e-3.
     const cfg = JSON.parse(readFileSync(join(ROOT, 'closedLoopHeart_singleVessel.json'), 'utf8')) as SvZeroDConfig;
     (cfg.simulation_parameters as Record<string, unknown>).number_of_cardiac_cycles = 5;
-    const summary = (f: number): Array<{ mean: number; min: number; max: number; scale: number }> => {
-      const r = simulate(cfg, { overrides: { 'RCR_aorta.Rd': 1.2 * (1 + f), 'CLH.Elv_s': 3.1 * (1 - f) } });
+    const summary = async (f: number): Promise<Array<{ mean: number; min: number; max: number; scale: number }>> => {
+      const r = await simulate(cfg, { overrides: { 'RCR_aorta.Rd': 1.2 * (1 + f), 'CLH.Elv_s': 3.1 * (1 - f) } });
       return r.model.dofNames.map((_, i) => {
         const x = r.y.map((y) => y[i]!);
         return { mean: x.reduce((a, b) => a + b, 0) / x.length, min: Math.min(...x), max: Math.max(...x), scale: Math.max(...x.map(Math.abs)) || 1 };
       });
     };
-    const a = summary(0);
-    const b = summary(1e-7);
+    const a = await summary(0);
+    const b = await summary(1e-7);
     let worst = 0;
     a.forEach((s, i) => {
       const t = b[i]!;

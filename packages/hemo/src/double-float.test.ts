@@ -3,7 +3,8 @@ import { createStorageBuffer, getComputePipeline, readBuffer, withGpuErrorScope 
 import { describeBackends } from '@physiotwin/gpu/testing';
 import { describe, expect, it } from 'vitest';
 import { wrappingCosine } from './activation.js';
-import { dfLiteral, evalDoubleFloat, fromDoubleFloat, probeDoubleFloat, toDoubleFloat } from './double-float.js';
+import { dfLiteral, fromDoubleFloat, toDoubleFloat } from './double-float.js';
+import { evalDoubleFloat, probeDoubleFloat } from './double-float.webgpu.js';
 
 /** x rounded to the double-float grid: the value a pair from toDoubleFloat holds (exact in f64). */
 const dfRound = (x: number): number => fromDoubleFloat(toDoubleFloat([x]))[0]!;

@@ -1,17 +1,16 @@
 import { PhysiotwinError } from '@physiotwin/core';
-import type { Block, ClosedLoopCoronaryBC, ElastanceChamber } from './blocks.js';
-import { fourierElastance } from './activation.js';
-import type { Model } from './model.js';
-import type { DaeSystem } from './system.js';
-import { GENERAL_ENSEMBLE_JS } from './ensemble-general.cpu.js';
+import type { Block, KernelScope } from './blocks/block.js';
+import { BLOCK_DEFINITIONS, blockDefinition } from './blocks/index.js';
 import { rewriteExpression } from './ensemble-general.rewrite.js';
 import { doubleFloatWgsl, generalEnsembleWgsl } from './generated/shaders.js';
+import type { Model } from './model.js';
+import type { DaeSystem } from './system.js';
 
 /**
  * Code generation for the general ensemble kernels: WGSL for WebGPU (skeleton:
- * shaders/hemo/general-ensemble.wgsl) and JavaScript for the CPU (skeleton: ensemble-general.cpu.ts).
- * Each supported block type has a generator that writes its time- and solution-dependent terms, the same
- * equations as its class in blocks.ts (cited there per svZeroDSolver header), as f32 WGSL on scalars; the
+ * shaders/hemo/general-ensemble.wgsl) and JavaScript for the CPU (skeleton: {@link GENERAL_ENSEMBLE_JS}).
+ * Each supported block type has a generator beside its class in `blocks/` that writes its time- and
+ * solution-dependent terms, the same equations as the class, as f32 WGSL on scalars; the
  * terms that depend on parameters only (`Block.constant`) are evaluated on the host in f64 by the blocks
  * themselves and passed per variant. Unknowns, matrix entries and LU steps are unrolled. Double-float and
  * JavaScript kernels get the same expressions rewritten (ensemble-general.rewrite.ts).
@@ -34,65 +33,6 @@ export interface ParamPlan {
   series(id: number, t: number): number;
 }
 
-/** The scope a block generator writes into. Local indices as in blocks.ts: (equation i, unknown j). */
-interface BlockScope {
-  /** Parameter value (WGSL expression). */
-  p(name: string): string;
-  /** Parameter by model id (for parameters a block reads from another block). */
-  pid(id: number): string;
-  zero(name: string): boolean;
-  /** y and ydot at the generalized-alpha evaluation point; `yAt` for a global unknown. */
-  ya(j: number): string;
-  yda(j: number): string;
-  yAt(dof: number): string;
-  /** The current Newton iterate of a local unknown (assignable in postSolve). */
-  y(j: number): string;
-  /** Emits `target = expr;` (a real-valued assignment, e.g. to `y(j)` in postSolve). */
-  assign(target: string, expr: string): void;
-  /** Cycle time t mod T at the evaluation point; a shared drive value computed on the host. */
-  tc(): string;
-  drive(key: string, value: (t: number) => number): string;
-  /** Emits `let <name> = expr;` under a block-unique name and returns the name. */
-  let(name: string, expr: string): string;
-  /** The block-unique name of a `let` emitted earlier (in the time section, for the solution section). */
-  scopeName(name: string): string;
-  /** Cardiac period T (s). */
-  period: number;
-  E(i: number, j: number, expr: string): void;
-  F(i: number, j: number, expr: string): void;
-  Dy(i: number, j: number, expr: string): void;
-  Dd(i: number, j: number, expr: string): void;
-  /**
-   * C entry of equation i; `scale` (WGSL, >= 0) is the magnitude its f32 evaluation rounds at when that
-   * exceeds |C| (a difference of nearly equal terms), for the convergence test. @default |C|
-   */
-  C(i: number, expr: string, scale?: string): void;
-  /** WGSL boolean: true during the steady start. */
-  steady: string;
-  /** Unit roundoff of the kernel's arithmetic (2^-24, 2^-48 or 2^-53). */
-  roundoff: number;
-  /**
-   * Exact-loop kernels (double-float, f64): a boolean expression that, true at convergence, marks a
-   * decision taken within the kernel's rounding; the variant is then handed to the full f64 solver (code 3).
-   */
-  marginal(cond: string): void;
-}
-
-interface Generator {
-  time?(g: BlockScope, b: Block): void;
-  solution?(g: BlockScope, b: Block): void;
-  postSolve?(g: BlockScope, b: Block): void;
-  /** When Newton has converged, on the state it keeps (f32 kernels only: double-float ones keep the f64 scheme). */
-  converged?(g: BlockScope, b: Block): void;
-  /** Exact-loop kernels, at convergence: conditions under which the next decision is not certain (`g.marginal`). */
-  marginal?(g: BlockScope, b: Block): void;
-  /**
-   * Why this block's results depend on values below f32 resolution, so that only a double-float kernel
-   * reproduces the f64 solver within 1e-3 ('auto' precision then chooses double-float).
-   */
-  needsDoubleFloat?: string;
-}
-
 /**
  * Arithmetic of a generated kernel: WGSL in f32 or in double-float pairs of f32 (about 2^-48 relative,
  * shaders/hemo/double-float.wgsl), or JavaScript in f64 (the CPU kernel).
@@ -104,228 +44,55 @@ const f = (x: number): string => {
   return /[.eE]/.test(s) ? s : `${s}.0`;
 };
 
-/** Stenosis terms -S|q|q of a resistive branch (equation i, flow unknown j). */
-function stenosis(g: BlockScope, S: string, i: number, j: number): void {
-  const q = g.ya(j);
-  const a = g.let(`aq${i}`, `${S} * abs(${q})`);
-  g.C(i, `-${a} * ${q}`);
-  g.Dy(i, j, `-2.0 * ${a}`);
-}
-
 /**
- * Generators by block type. Blocks whose terms are all constant (NORMAL_JUNCTION, BloodVesselRC,
- * ClosedLoopRCR) need no code. Not supported (typed error for the webgpu backend): CORONARY and
- * CORONARY_VAR_RES (parameters that depend on the state after the steady start), ChamberSphere.
+ * Skeleton of the JavaScript (f64) general ensemble kernel: the WGSL skeleton's loops
+ * (shaders/hemo/general-ensemble.wgsl) with one loop over the variants `P.v0` to `P.v1` - 1 in place of the invocations.
+ * ensemble-general.codegen.ts fills the `// @insert` lines with the same generated code, rewritten for
+ * JavaScript; the body becomes `function (P, vpar, cst, drive, state, stats, status, wrappingCosine)`.
  */
-const GENERATORS: Record<string, Generator> = {
-  BloodVessel: {
-    solution(g) {
-      if (g.zero('stenosis_coefficient')) return;
-      const S = g.p('stenosis_coefficient');
-      const Cv = g.p('C');
-      const q = g.ya(1);
-      const dq = g.yda(1);
-      const sr = g.let('sr', `${S} * abs(${q})`);
-      const sg = g.let('sg', `sign(${q})`);
-      g.C(0, `-${sr} * ${q}`);
-      g.C(1, `2.0 * ${sr} * ${Cv} * ${dq}`);
-      g.Dy(0, 1, `-2.0 * ${S} * ${sg} * ${q}`);
-      g.Dy(1, 1, `2.0 * ${S} * ${sg} * ${Cv} * ${dq}`);
-      g.Dd(1, 1, `2.0 * ${sr} * ${Cv}`);
-    },
-  },
-  BloodVesselCRL: {
-    solution(g) {
-      if (!g.zero('stenosis_coefficient')) stenosis(g, g.p('stenosis_coefficient'), 0, 3);
-    },
-  },
-  BloodVesselRC: {},
-  NORMAL_JUNCTION: {},
-  BloodVesselJunction: {
-    solution(g, b) {
-      for (let i = 0; i < b.outlets.length; i++) {
-        const name = `stenosis_coefficient[${i}]`;
-        if (!g.zero(name)) stenosis(g, g.p(name), i + 1, 3 + 2 * i);
-      }
-    },
-  },
-  FLOW: {
-    time(g) {
-      g.C(0, `-${g.p('Q')}`);
-    },
-  },
-  PRESSURE: {
-    time(g) {
-      g.C(0, `-${g.p('P')}`);
-    },
-  },
-  RESISTANCE: {
-    time(g) {
-      g.F(0, 1, `-${g.p('R')}`);
-      g.C(0, `-${g.p('Pd')}`);
-    },
-  },
-  RCR: {
-    time(g) {
-      const Rd = g.p('Rd');
-      g.E(1, 2, `select(-${Rd} * ${g.p('C')}, 0.0, ${g.steady})`);
-      g.F(0, 1, `-${g.p('Rp')}`);
-      g.F(1, 1, Rd);
-      g.C(1, g.p('Pd'));
-    },
-  },
-  ClosedLoopRCR: {},
-  ValveTanh: {
-    solution(g) {
-      const pin = g.ya(0);
-      const q = g.ya(1);
-      const pout = g.ya(2);
-      const dR = g.let('dR', `${g.p('Rmax')} - ${g.p('Rmin')}`);
-      const k = g.p('Steepness');
-      const th = g.let('th', `tanh_safe(${k} * (${pout} - ${pin}))`);
-      // 1/cosh^2 = 1 - tanh^2 (the CPU writes 1/cosh^2; cosh overflows f32 where tanh saturates).
-      const d = g.let('d', `1.0 - ${th} * ${th}`);
-      const fc = g.let('fc', `0.5 * ${k} * ${d}`);
-      g.C(0, `-0.5 * ${q} * ${dR} * ${th}`);
-      // 1 + tanh cancels while the valve is closed (tanh near -1): it rounds at the scale of 1.
-      g.C(2, `-0.5 * (1.0 + ${th})`, `0.5 * (1.0 + abs(${th}))`);
-      g.Dy(0, 0, `0.5 * ${q} * ${dR} * ${k} * ${d}`);
-      g.Dy(0, 1, `-0.5 * ${dR} * ${th}`);
-      g.Dy(0, 2, `-0.5 * ${q} * ${dR} * ${k} * ${d}`);
-      g.Dy(2, 0, fc);
-      g.Dy(2, 2, `-${fc}`);
-    },
-  },
-  PiecewiseValve: {
-    solution(g) {
-      g.F(0, 1, `-select(${g.p('Rmax')}, ${g.p('Rmin')}, ${g.ya(2)} < ${g.ya(0)})`);
-    },
-  },
-  ChamberElastanceInductor: {
-    time(g, b) {
-      const a = chamberActivation(g, b);
-      const E = g.let('E', `(${g.p('Emax')} - ${g.p('Emin')}) * ${a} + ${g.p('Emin')}`);
-      g.F(0, 4, `-${E}`);
-      g.C(0, `${E} * ((1.0 - ${a}) * (${g.p('Vrd')} - ${g.p('Vrs')}) + ${g.p('Vrs')})`);
-    },
-  },
-  LinearElastanceChamber: {
-    time(g, b) {
-      const E = g.let('E', `${g.p('Epass')} + ${g.p('Emax')} * ${chamberActivation(g, b)}`);
-      g.F(0, 4, `-${E}`);
-      g.C(0, `${E} * ${g.p('Vrest')}`);
-    },
-  },
-  ChamberElastanceInductorExponential: {
-    time(g, b) {
-      g.F(0, 4, `-${chamberActivation(g, b)} * ${g.p('Emax')}`);
-    },
-    solution(g) {
-      const a = g.scopeName('act');
-      const kxp = g.p('Kxp');
-      const vaso = g.p('Vaso');
-      const ex = g.let('ex', `exp(${g.p('Kxv')} * (${g.ya(4)} - ${vaso}))`);
-      // exp(...) - 1 cancels near Vc = Vaso: it rounds at the scale of Kxp exp(...).
-      g.C(0, `${a} * ${g.p('Emax')} * ${vaso} + ${kxp} * (${ex} - 1.0) * (${a} - 1.0)`, `abs(${a} * ${g.p('Emax')} * ${vaso}) + abs(${kxp} * (${ex} + 1.0) * (${a} - 1.0))`);
-      g.Dy(0, 4, `${kxp} * ${g.p('Kxv')} * ${ex} * (${a} - 1.0)`);
-    },
-  },
-  ClosedLoopCoronaryLeft: { solution: coronarySolution },
-  ClosedLoopCoronaryRight: { solution: coronarySolution },
-  ClosedLoopHeartAndPulmonary: {
-    needsDoubleFloat:
-      'its ideal valves reopen at the step decided by the sign of a closed valve\'s leftover flow (about 1e-6 mL/s, the last Newton increment, see converged()), which f32 rounding cannot resolve',
-    time(g) {
-      const AA = g.let('AA', `wrapping_cosine(${g.tc()}, P.period, ${g.p('Tsa')}, ${g.p('tpwave')})`);
-      const T = g.period;
-      const e = g.drive('fourier-elastance', (t) => fourierElastance(t % T, T));
-      const Elv = g.let('Elv', `${e} * ${g.p('Elv_s')}`);
-      const Erv = g.let('Erv', `${e} * ${g.p('Erv_s')}`);
-      g.F(0, 4, `-${AA} * ${g.p('Emax_ra')}`);
-      g.F(4, 7, `-${Erv}`);
-      g.C(4, `${Erv} * ${g.p('Vrv_u')}`);
-      g.F(8, 11, `-${AA} * ${g.p('Emax_la')}`);
-      g.F(11, 14, `-${Elv}`);
-      g.C(11, `${Elv} * ${g.p('Vlv_u')}`);
-    },
-    solution(g) {
-      const AA = g.scopeName('AA');
-      const atrium = (vol: number, side: 'ra' | 'la', eq: number): void => {
-        const kxp = g.p(`Kxp_${side}`);
-        const kxv = g.p(`Kxv_${side}`);
-        const vaso = g.p(`Vaso_${side}`);
-        const ex = g.let(`ex_${side}`, `exp((${g.ya(vol)} - ${vaso}) * ${kxv})`);
-        // exp(...) - 1 cancels near V = Vaso: it rounds at the scale of Kxp exp(...).
-        g.C(eq, `${AA} * ${g.p(`Emax_${side}`)} * ${vaso} + ${kxp} * (${ex} - 1.0) * (${AA} - 1.0)`, `abs(${AA} * ${g.p(`Emax_${side}`)} * ${vaso}) + abs(${kxp} * (${ex} + 1.0) * (${AA} - 1.0))`);
-        g.Dy(eq, vol, `${kxp} * ${ex} * ${kxv} * (${AA} - 1.0)`);
-      };
-      atrium(4, 'ra', 0);
-      atrium(11, 'la', 8);
-      // Ideal valves: closed when the downstream pressure is not lower and the flow is not positive.
-      const valve = (flow: number, up: number, down: number): string =>
-        g.let(`val${flow}`, `select(1.0, 0.0, (${g.ya(up)} <= ${g.ya(down)}) & (${g.ya(flow)} <= 0.0))`);
-      const v5 = valve(5, 0, 6);
-      const v8 = valve(8, 6, 9);
-      const v12 = valve(12, 10, 13);
-      const v15 = valve(15, 13, 2);
-      g.F(1, 15, `-${v15}`);
-      g.F(7, 8, `-${v8}`);
-      g.F(2, 5, v5);
-      g.F(5, 5, `-${v5}`);
-      g.F(5, 8, v8);
-      g.F(9, 8, `-${v8}`);
-      g.F(9, 12, v12);
-      g.F(12, 12, `-${v12}`);
-      g.F(12, 15, v15);
-      g.F(3, 5, `${g.p('Rra_v')} * ${v5}`);
-      g.F(6, 8, `${g.p('Rrv_a')} * ${v8}`);
-      g.F(10, 12, `${g.p('Rla_v')} * ${v12}`);
-      g.F(13, 15, `${g.p('Rlv_ao')} * ${v15}`);
-    },
-    postSolve(g) {
-      // A closed valve's flow is reset before the Newton update, as the CPU block's postSolve does.
-      for (const j of [5, 8, 12, 15]) g.assign(g.y(j), `select(${g.y(j)}, 0.0, ${g.scopeName(`val${j}`)} < 0.5)`);
-    },
-    marginal(g) {
-      // A closed valve's leftover flow (gamma dt times the last Newton increment) decides whether it reopens
-      // at the next step; its rounding is about u yc (|L dQ/dt| + |P_up| + |P_down|) / (alpha_m L) (the
-      // closed valve's row, L dQ/dt = P_up - P_down, solved for the increment). Where the leftover is within
-      // 3 times that, the kernel cannot tell its sign as the f64 solver does (seen: 2 % of 1e3 variants of
-      // closedLoopHeart_singleVessel in double-float, the leftover at 0.9 times the estimate, typical 8 times;
-      // in f64 the solver's own two runs in different rounding order disagreed where it was 1e-2 to 1e-3
-      // times it). Such a variant is handed to the full f64 solver.
-      const inductance = { 5: 'Lra_v', 8: 'Lrv_a', 12: 'Lla_v', 15: 'Llv_a' } as const;
-      for (const [j, up, down] of [[5, 0, 6], [8, 6, 9], [12, 10, 13], [15, 13, 2]] as const) {
-        const L = g.p(inductance[j]);
-        const noise = g.let(`leftover_rounding${j}`, `${f(2 * g.roundoff)} * yc * (abs(${L} * ${g.yda(j)}) + abs(${g.ya(up)}) + abs(${g.ya(down)})) / (P.alphaM * ${L})`);
-        g.marginal(`(${g.scopeName(`val${j}`)} < 0.5) & (abs(${g.y(j)}) < ${noise})`);
-      }
-    },
-    converged(g) {
-      // After the last update a closed valve's flow is gamma dt times the last Newton increment: it enters
-      // no equation (its coefficients are the zero valve switches) and tends to 0 as Newton converges
-      // (about 1e-6 mL/s in f64 at absolute_tolerance 1e-8). In f32 that increment is rounding noise, and a
-      // positive one opens the valve at the next step whatever the pressures (seen: a valve held open
-      // against the gradient, -7e3 mL/s of backflow). The f32 kernel takes the limit, 0; its summaries then
-      // differ from the f64 ones by a few 1e-3. The double-float kernel keeps the leftover, as the f64 solver.
-      for (const j of [5, 8, 12, 15]) g.assign(g.y(j), `select(${g.y(j)}, 0.0, ${g.scopeName(`val${j}`)} < 0.5)`);
-    },
-  },
-};
-
-/** The chamber's activation at the evaluation time: shared by all variants (its parameters are not block parameters). */
-function chamberActivation(g: BlockScope, b: Block): string {
-  const act = (b as ElastanceChamber).activation;
-  return g.let('act', g.drive(`activation:${b.name}`, (t) => act.compute(t)));
+export const GENERAL_ENSEMBLE_JS = `
+for (let v = P.v0; v < P.v1; v++) {
+  if (status[v * 4] !== 0) continue;
+  const c0 = P.c0;
+  const yc = P.yc;
+  const jy = P.jy;
+  // @insert load
+  if (P.steady === 0 && P.firstStep === 1 && P.statsFrom === 0) {
+    // @insert stats
+  }
+  let code = 0;
+  let fstep = 0;
+  let frow = 0;
+  let fres = 0;
+  for (let i = 0; i < P.steps; i++) {
+    const k = P.stepOffset + i;
+    // @insert time
+    // @insert predictor
+    for (let it = 0; it < P.maxIter; it++) {
+      // @insert newton
+    }
+    if (code !== 0) {
+      fstep = k;
+      break;
+    }
+    if (P.steady === 0 && P.firstStep + i >= P.statsFrom) {
+      // @insert stats
+    }
+  }
+  if (code !== 0) {
+    status[v * 4] = code;
+    status[v * 4 + 1] = fstep;
+    status[v * 4 + 2] = frow;
+    status[v * 4 + 3] = fres;
+    continue;
+  }
+  // @insert store
 }
+`;
 
-function coronarySolution(g: BlockScope, b: Block): void {
-  const cor = b as ClosedLoopCoronaryBC;
-  g.C(2, `-${g.p('Cim')} * ${g.pid(cor.imParam)} * ${g.yAt(cor.ventricleDof)}`);
-}
 
-/** Block types the WebGPU ensemble kernel supports. */
-export const GENERAL_GPU_BLOCK_TYPES: readonly string[] = Object.keys(GENERATORS);
+/** Block types the generated ensemble kernels (WebGPU, and the CPU's f64 JavaScript) support. */
+export const GENERAL_GPU_BLOCK_TYPES: readonly string[] = BLOCK_DEFINITIONS.filter((d) => d.kernel).map((d) => d.type);
 
 /**
  * Why a model needs a double-float kernel to match the f64 solver within 1e-3 (the first block that says
@@ -333,7 +100,7 @@ export const GENERAL_GPU_BLOCK_TYPES: readonly string[] = Object.keys(GENERATORS
  */
 export function doubleFloatReason(model: Model): string | undefined {
   for (const b of model.blocks) {
-    const why = GENERATORS[b.type]?.needsDoubleFloat;
+    const why = blockDefinition(b.type)?.kernel?.needsDoubleFloat;
     if (why) return `${b.type} '${b.name}': ${why}`;
   }
   return undefined;
@@ -343,7 +110,7 @@ export function doubleFloatReason(model: Model): string | undefined {
 const UNIT_ROUNDOFF: Record<KernelPrecision, number> = { f32: 2 ** -24, df: 2 ** -48, f64: 2 ** -53 };
 
 /** Kernel values that are not reals (every other identifier the generated expressions use is). */
-const U32_NAMES = new Set(['it', 'worst', 'P.n', 'P.steps', 'P.stepOffset', 'P.firstStep', 'P.statsFrom', 'P.steady', 'P.maxIter', 'P.opaque']);
+const U32_NAMES = new Set(['it', 'worst', 'P.n', 'P.v0', 'P.v1', 'P.steps', 'P.stepOffset', 'P.firstStep', 'P.statsFrom', 'P.steady', 'P.maxIter', 'P.opaque']);
 const BOOL_NAMES = new Set(['conv', 'fin', 'pok']);
 const kindOf = (name: string): 'u32' | 'bool' | undefined => (U32_NAMES.has(name) ? 'u32' : BOOL_NAMES.has(name) ? 'bool' : undefined);
 
@@ -386,7 +153,7 @@ export class KernelBuilder {
     this.rx = precision === 'f32' ? (e) => e : (e) => rewriteExpression(e, precision === 'df' ? 'df' : 'js', kindOf);
     sys.rows.forEach((r, s) => this.slotIndex.set(r * this.n + sys.cols[s]!, s));
     model.blocks.forEach((b, bi) => {
-      const gen = GENERATORS[b.type];
+      const gen = blockDefinition(b.type)?.kernel;
       if (!gen) throw unsupported(b);
       if (gen.time) gen.time(this.scope(b, bi, this.time), b);
       if (gen.solution) gen.solution(this.scope(b, bi, this.solution), b);
@@ -423,7 +190,7 @@ export class KernelBuilder {
     return s;
   }
 
-  private scope(b: Block, bi: number, out: string[]): BlockScope {
+  private scope(b: Block, bi: number, out: string[]): KernelScope {
     const prefix = `b${bi}_`;
     const set = (kind: 'E' | 'F' | 'Dy' | 'Dd', i: number, j: number, expr: string): void => {
       const s = this.slot(b, i, j);

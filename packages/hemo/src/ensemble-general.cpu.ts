@@ -1,55 +1,13 @@
+import type { OperationOptions } from '@physiotwin/core';
 import { wrappingCosine } from './activation.js';
-import type { GeneralProblem } from './ensemble-general.js';
-import { cycleDispatches, initialBuffers, kernelParams, type GeneralStats } from './ensemble-schedule.js';
+import { cycleDispatches, initialBuffers, kernelParams, type GeneralProblem, type GeneralStats } from './ensemble-schedule.js';
+import { workTicker } from './progress.js';
 
-/**
- * Skeleton of the JavaScript (f64) general ensemble kernel: the WGSL skeleton's loops
- * (shaders/hemo/general-ensemble.wgsl) with one loop over the variants in place of the invocations.
- * ensemble-general.codegen.ts fills the `// @insert` lines with the same generated code, rewritten for
- * JavaScript; the body becomes `function (P, vpar, cst, drive, state, stats, status, wrappingCosine)`.
- */
-export const GENERAL_ENSEMBLE_JS = `
-for (let v = 0; v < P.n; v++) {
-  if (status[v * 4] !== 0) continue;
-  const c0 = P.c0;
-  const yc = P.yc;
-  const jy = P.jy;
-  // @insert load
-  if (P.steady === 0 && P.firstStep === 1 && P.statsFrom === 0) {
-    // @insert stats
-  }
-  let code = 0;
-  let fstep = 0;
-  let frow = 0;
-  let fres = 0;
-  for (let i = 0; i < P.steps; i++) {
-    const k = P.stepOffset + i;
-    // @insert time
-    // @insert predictor
-    for (let it = 0; it < P.maxIter; it++) {
-      // @insert newton
-    }
-    if (code !== 0) {
-      fstep = k;
-      break;
-    }
-    if (P.steady === 0 && P.firstStep + i >= P.statsFrom) {
-      // @insert stats
-    }
-  }
-  if (code !== 0) {
-    status[v * 4] = code;
-    status[v * 4 + 1] = fstep;
-    status[v * 4 + 2] = frow;
-    status[v * 4 + 3] = fres;
-    continue;
-  }
-  // @insert store
-}
-`;
+/** Unknown-steps per call of the compiled kernel between checks for cancellation (a few milliseconds). */
+const SLICE_WORK = 2e5;
 
 type CompiledKernel = (
-  P: ReturnType<typeof kernelParams>,
+  P: ReturnType<typeof kernelParams> & { v0: number; v1: number },
   vpar: Float64Array,
   cst: Float64Array,
   drive: Float64Array,
@@ -79,17 +37,35 @@ function compile(code: string): CompiledKernel | undefined {
 }
 
 /**
- * Runs the generated f64 JavaScript kernel of a general model (`generalProblem(..., 'f64')`): every
- * variant in one loop, the same unrolled generalized-alpha/Newton code and static pivot order as the WebGPU
- * kernel, and the CPU solver's Newton loop and convergence test. Returns undefined where code cannot be
- * compiled at run time (the caller then runs the full solver per variant).
+ * Runs the generated f64 JavaScript kernel of a general model (`generalProblem(..., 'f64')`): the same unrolled
+ * generalized-alpha/Newton code and static pivot order as the WebGPU kernel, and the CPU solver's Newton loop and
+ * convergence test. Each cardiac-cycle dispatch runs in slices of steps and variants (the state lives in the
+ * buffers between them), with a check for cancellation and a progress report between slices. Returns undefined
+ * where code cannot be compiled at run time (the caller then runs the full solver per variant).
+ * @throws PhysiotwinError `ABORTED`
  */
-export function generalEnsembleCpu(p: GeneralProblem): GeneralStats | undefined {
+export async function generalEnsembleCpu(p: GeneralProblem, options: OperationOptions = {}): Promise<GeneralStats | undefined> {
   if (p.precision !== 'f64') throw new Error(`internal: the cpu kernel runs f64 code, got ${p.precision}`);
   const run = compile(p.code);
   if (!run) return undefined;
   const { state, stats } = initialBuffers(p, Infinity);
   const status = new Float64Array(4 * p.n);
-  for (const d of cycleDispatches(p)) run(kernelParams(p, d), p.vpar, p.cst, p.drive, state, stats, status, wrappingCosine);
+  const stepsPerSlice = Math.max(1, Math.floor(SLICE_WORK / p.dofs));
+  const total = (p.steadySteps + p.steps) * p.n;
+  const tick = workTicker(options, 'hemo/ensemble', total);
+  let done = 0;
+  for (const d of cycleDispatches(p)) {
+    for (let j = 0; j < d.steps; j += stepsPerSlice) {
+      const piece = { ...d, offset: d.offset + j, steps: Math.min(stepsPerSlice, d.steps - j), first: d.first + j };
+      const variantsPerSlice = Math.max(1, Math.floor(SLICE_WORK / (piece.steps * p.dofs)));
+      const kp = kernelParams(p, piece);
+      for (let v0 = 0; v0 < p.n; v0 += variantsPerSlice) {
+        const v1 = Math.min(p.n, v0 + variantsPerSlice);
+        run({ ...kp, v0, v1 }, p.vpar, p.cst, p.drive, state, stats, status, wrappingCosine);
+        done += piece.steps * (v1 - v0);
+        await tick(done);
+      }
+    }
+  }
   return { stats, status, count: p.steps + 1 - p.firstSummaryStep };
 }

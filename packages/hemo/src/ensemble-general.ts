@@ -1,41 +1,10 @@
-import { PhysiotwinError } from '@physiotwin/core';
-import type { EnsembleSamples } from './ensemble.js';
-import type { EnsembleTimeGrid } from './ensemble-schedule.js';
+import { PhysiotwinError, type OperationOptions } from '@physiotwin/core';
 import { KernelBuilder, type KernelPrecision, type ParamPlan } from './ensemble-general.codegen.js';
-import { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
-import { Integrator, initialState, keepSteadyCapacitances, simulate } from './solver.js';
+import type { EnsembleSamples } from './ensemble-samples.js';
+import type { GeneralProblem } from './ensemble-schedule.js';
+import { Integrator, keepSteadyCapacitances } from './integrator.js';
+import { applyOverrides, integrate, type PreparedSimulation } from './solver.js';
 import { singularError } from './sparse.js';
-
-/** Everything the general WebGPU ensemble kernel needs, prepared once on the host in f64. */
-export interface GeneralProblem extends EnsembleTimeGrid {
-  /** Unknowns per variant. */
-  dofs: number;
-  /** Generated WGSL and the pipeline cache key derived from it. */
-  code: string;
-  kernel: string;
-  /** The kernel's arithmetic; the arrays below are f64 and travel as f32 or double-float pairs. */
-  precision: KernelPrecision;
-  /** Per-variant parameter values (`np` per variant). */
-  vpar: Float64Array;
-  /** Constant matrix entries per variant, unsteady phase block then steady phase block (`nc` per variant). */
-  cst: Float64Array;
-  /** Shared time-dependent values per step (`nd` per step), steady steps first. */
-  drive: Float64Array;
-  np: number;
-  nc: number;
-  nd: number;
-  /** Initial state (the same for every variant). */
-  y0: Float64Array;
-  yd0: Float64Array;
-  atol: number;
-  maxIter: number;
-  period: number;
-  /** Summarised unknowns and the outlet flows of the splits. */
-  outputs: number[];
-  splits: number[];
-  /** Static pivot order (diagnostics): perm[k] is the equation that eliminates unknown k. */
-  perm: number[];
-}
 
 /** Upper bound on (sample matrices) x n^3 of the pivot analysis (about 0.1 s of host time). */
 const PIVOT_WORK = 5e7;
@@ -56,13 +25,15 @@ const PIVOT_WORK = 5e7;
  * Precision: 'f32' or 'df' (double-float) for the WGSL kernel, 'f64' for the JavaScript one of the CPU
  * (simulateEnsemble chooses; its 'auto' uses `doubleFloatReason`).
  *
- * @param outputs unknown ids to summarise; @param splits outlet flow unknown ids
- * @throws PhysiotwinError `INVALID_ARGUMENT` for a block without a GPU generator, cycle-to-cycle
- *   convergence, or a non-finite sample value; `SOLVER_DIVERGED` for a structurally singular model
+ * @param prepared the model (its parameters are overridden by the sample runs of the pivot analysis)
+ * @param samples checked samples (`checkSamples`); @param outputs unknown ids to summarise; @param splits outlet
+ *   flow unknown ids
+ * @throws PhysiotwinError `INVALID_ARGUMENT` for a block without a GPU generator or cycle-to-cycle
+ *   convergence; `SOLVER_DIVERGED` for a structurally singular model or a non-finite shared value (an `fn` that
+ *   evaluates to NaN); `ABORTED`
  */
-export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, outputs: number[], splits: number[], precision: KernelPrecision): GeneralProblem {
-  const settings = readSimulationSettings(config);
-  const model = buildModel(config, settings);
+export async function generalProblem(prepared: PreparedSimulation, samples: EnsembleSamples, outputs: number[], splits: number[], precision: KernelPrecision, options: OperationOptions = {}): Promise<GeneralProblem> {
+  const { settings, model, grid, init } = prepared;
   if (settings.useCycleToCycleError) {
     throw new PhysiotwinError('INVALID_ARGUMENT', 'the webgpu ensemble kernel runs a fixed number of cycles; use_cycle_to_cycle_error needs the cpu backend', {
       location: { jsonPath: '$.simulation_parameters.use_cycle_to_cycle_error' },
@@ -72,7 +43,7 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
   const sys = integ.sys;
   const ctx = integ.ctx;
   const P = samples.names.length;
-  const n = P === 0 ? 1 : samples.values.length / P;
+  const n = samples.values.length / P;
   const varied = new Map<number, number>();
   samples.names.forEach((k, j) => varied.set(model.paramIds.get(k)!, j));
   const prm = model.params;
@@ -84,13 +55,8 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
     series: (id, t) => prm[id]!.get(t),
   };
   const builder = new KernelBuilder(model, sys, plan, precision);
-  const T = model.period;
-  const pts = settings.ptsPerCycle;
-  const dt = T / (pts - 1);
-  const dtS = T / 10;
-  const steps = (pts - 1) * settings.numberOfCycles;
-  const steadySteps = settings.steadyInitial ? 31 : 0;
-  const phases = settings.steadyInitial ? [false, true] : [false];
+  const { dt, dtSteady: dtS, steps, steadySteps } = grid;
+  const phases = steadySteps > 0 ? [false, true] : [false];
   const m = sys.rows.length;
 
   /** Parameter values of variant v at time t into ctx.p (series in the phase's steady mode). */
@@ -144,7 +110,13 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
     const off = steady ? 0 : steadySteps;
     for (let i = 0; i < count; i++) {
       const t = steady ? dtS * (i + af) : dt * (i + af);
-      builder.drive.forEach((col, c) => (drive[(off + i) * nd + c] = col.value(t)));
+      builder.drive.forEach((col, c) => {
+        const x = col.value(t);
+        if (!Number.isFinite(x)) {
+          throw new PhysiotwinError('SOLVER_DIVERGED', `non-finite value: ${driveName(col.key, model.paramNames)} is ${x} at t = ${t} s`, { details: { time: t, value: col.key } });
+        }
+        drive[(off + i) * nd + c] = x;
+      });
     }
   }
 
@@ -158,10 +130,10 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
   }
 
   const pattern = builder.pattern(new Set(cstSlots.filter((c) => c[0] === 'E').map((c) => c[1])), new Set(cstSlots.filter((c) => c[0] === 'F').map((c) => c[1])));
-  const perm = pivotOrder(config, settings, model, integ, samples, n, fillParams, pattern, settings.steadyInitial ? dtS : 0, dt);
+  const perm = await pivotOrder(prepared, integ, samples, n, fillParams, pattern, options);
   const code = builder.assemble(cstSlots, perm, outputs, splits);
-  const init = initialState(config, model);
   return {
+    ...grid,
     n,
     dofs: model.dofNames.length,
     code,
@@ -175,37 +147,33 @@ export function generalProblem(config: SvZeroDConfig, samples: EnsembleSamples, 
     nd,
     y0: init.y,
     yd0: init.ydot,
-    steadySteps,
-    dtSteady: dtS,
-    steps,
-    dt,
-    ptsPerCycle: pts,
-    alphaM: integ.alphaM,
-    alphaF: integ.alphaF,
-    gamma: integ.gamma,
     atol: settings.absoluteTolerance,
     maxIter: settings.maxNonlinearIterations,
-    period: T,
-    firstSummaryStep: Math.max(0, steps + 1 - pts),
     outputs,
     splits,
     perm,
   };
 }
 
+/** The parameter a drive column carries (`param<id>`), by name, for messages. */
+function driveName(key: string, paramNames: readonly string[]): string {
+  const m = /^param(\d+)$/.exec(key);
+  return m ? `parameter ${paramNames[Number(m[1])] ?? key}` : `shared value ${key}`;
+}
+
 /** Static pivot order (see {@link generalProblem}): perm[k] is the row that eliminates column k. */
-function pivotOrder(
-  config: SvZeroDConfig,
-  settings: SimulationSettings,
-  model: Model,
+async function pivotOrder(
+  prepared: PreparedSimulation,
   integ: Integrator,
   samples: EnsembleSamples,
   nVariants: number,
   fillParams: (v: number, t: number) => void,
   pattern: number[],
-  dtSteady: number,
-  dt: number,
-): number[] {
+  options: OperationOptions,
+): Promise<number[]> {
+  const { model, settings, init } = prepared;
+  const dtSteady = prepared.grid.steadySteps > 0 ? prepared.grid.dtSteady : 0;
+  const dt = prepared.grid.dt;
   const n = model.dofNames.length;
   const sys = integ.sys;
   const mats: Float64Array[] = [];
@@ -226,20 +194,18 @@ function pivotOrder(
     }
     mats.push(A);
   };
-  const init = initialState(config, model);
-  const sp = config.simulation_parameters as Record<string, unknown>;
   const cycles = Math.min(3, settings.numberOfCycles);
   const pts = settings.ptsPerCycle;
   const perRun = Math.max(2, Math.floor(cap / 2));
   const interval = Math.max(1, Math.ceil(((pts - 1) * cycles) / perRun));
-  const sampleCfg = { ...config, simulation_parameters: { ...sp, number_of_cardiac_cycles: cycles, output_all_cycles: true, output_interval: interval } };
+  const sampleSettings = { ...settings, numberOfCycles: cycles, outputAllCycles: true, outputInterval: interval };
   const P = samples.names.length;
   for (const v of nVariants > 1 ? [0, nVariants - 1] : [0]) {
     if (dtSteady > 0) jacobian(v, true, integ.alphaF * dtSteady, init.y, init.ydot);
-    const overrides = Object.fromEntries(samples.names.map((k, j) => [k, samples.values[v * P + j]!]));
+    applyOverrides(model, Object.fromEntries(samples.names.map((k, j) => [k, samples.values[v * P + j]!])));
     let run;
     try {
-      run = simulate(sampleCfg, { overrides });
+      run = await integrate(prepared, sampleSettings, { signal: options.signal });
     } catch (e) {
       // A variant that diverges in f64 gives no trajectory; it will diverge on the GPU too and be reported there.
       if (e instanceof PhysiotwinError && e.code === 'SOLVER_DIVERGED') continue;

@@ -1,17 +1,18 @@
-import { checkBindingSizes, createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
+import type { OperationOptions } from '@physiotwin/core';
+import { checkBindingSizes, createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, type GpuContext } from '@physiotwin/gpu';
 import { fromDoubleFloat, toDoubleFloat } from './double-float.js';
-import type { GeneralProblem } from './ensemble-general.js';
-import { cycleDispatches, initialBuffers, KERNEL_PARAM_REAL, KERNEL_PARAM_U32, kernelParams, variantWorkgroups, type GeneralStats } from './ensemble-schedule.js';
+import { submitDispatches } from './ensemble-dispatch.webgpu.js';
+import { cycleDispatches, initialBuffers, KERNEL_PARAM_REAL, KERNEL_PARAM_U32, kernelParams, variantWorkgroups, type GeneralProblem, type GeneralStats } from './ensemble-schedule.js';
 
 const WG = 64;
 
 /**
  * Runs the generated general ensemble kernel: one variant per invocation, the state resident on the
- * device, one dispatch for the steady start and one per cardiac cycle, all submitted at once.
+ * device, one dispatch for the steady start and one per cardiac cycle (cancellation checked between them).
  * @throws PhysiotwinError `GPU_LIMIT_EXCEEDED` when N exceeds the dispatch limit of the device,
- *   `GPU_VALIDATION` when the generated WGSL does not compile
+ *   `GPU_VALIDATION` when the generated WGSL does not compile, `ABORTED`
  */
-export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext): Promise<GeneralStats> {
+export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext, options: OperationOptions = {}): Promise<GeneralStats> {
   const { device } = gpu;
   const groups = variantWorkgroups(device, p.n, WG);
   const pipeline = await getComputePipeline(device, { kernel: p.kernel, code: p.code });
@@ -38,25 +39,21 @@ export async function generalEnsembleWebgpu(p: GeneralProblem, gpu: GpuContext):
   const dispatches = cycleDispatches(p);
   const uniforms: GPUBuffer[] = [];
   try {
-    await withGpuErrorScope(device, label, () => {
-      const encoder = device.createCommandEncoder({ label });
-      const entries = [bufs.vpar, bufs.cst, bufs.drive, bufs.state, bufs.stats, bufs.status];
-      for (const d of dispatches) {
-        const kp = kernelParams(p, d);
-        const u = createUniformBuffer(
-          device,
-          [...KERNEL_PARAM_U32.map((k): ['u32', number] => ['u32', kp[k]]), ...Array.from(real(KERNEL_PARAM_REAL.map((k) => kp[k])), (x): ['f32', number] => ['f32', x])],
-          `${label}:params`,
-        );
-        uniforms.push(u);
-        const pass = encoder.beginComputePass({ label });
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: [u, ...entries].map((buffer, binding) => ({ binding, resource: { buffer } })) }));
-        pass.dispatchWorkgroups(groups);
-        pass.end();
-      }
-      device.queue.submit([encoder.finish()]);
-    });
+    const entries = [bufs.vpar, bufs.cst, bufs.drive, bufs.state, bufs.stats, bufs.status];
+    await submitDispatches(device, label, dispatches, p.n, (encoder, d) => {
+      const kp = kernelParams(p, d);
+      const u = createUniformBuffer(
+        device,
+        [...KERNEL_PARAM_U32.map((k): ['u32', number] => ['u32', kp[k]]), ...Array.from(real(KERNEL_PARAM_REAL.map((k) => kp[k])), (x): ['f32', number] => ['f32', x])],
+        `${label}:params`,
+      );
+      uniforms.push(u);
+      const pass = encoder.beginComputePass({ label });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: [u, ...entries].map((buffer, binding) => ({ binding, resource: { buffer } })) }));
+      pass.dispatchWorkgroups(groups);
+      pass.end();
+    }, options);
     const out = new Float32Array(await readBuffer(device, bufs.stats, bytes * NS * p.n));
     const status = new Uint32Array(await readBuffer(device, bufs.status, 16 * p.n));
     return { stats: df ? fromDoubleFloat(out) : Float64Array.from(out), status, count: p.steps + 1 - p.firstSummaryStep };

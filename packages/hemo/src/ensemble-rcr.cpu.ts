@@ -1,4 +1,4 @@
-import type { RcrProblem, RcrStats } from './ensemble.js';
+import type { RcrProblem, RcrStats } from './ensemble-rcr.js';
 
 /**
  * Batched RCR ensemble on the CPU (f64). Per variant, generalized-alpha for
@@ -12,36 +12,35 @@ import type { RcrProblem, RcrStats } from './ensemble.js';
  * latency-bound. The transient (every step before the summarised last cycle) advances four variants at
  * once in registers, which lets the CPU overlap their chains (measured about 2x per extra interleaved
  * variant on this machine); the summarised steps run per variant.
- * Returns statistics of P_in, P_out, Pc over the last cycle: sum, min, max (stride 9).
- * @throws nothing (the problem was checked by {@link rcrProblem}).
+ * Returns statistics of P_in, P_out, Pc over the last cycle: sum, min, max (stride 9), written into `stats` for
+ * variants `from` to `to` - 1 (the caller runs slices of variants between checks for cancellation).
  */
-export function rcrEnsembleCpu(p: RcrProblem): RcrStats {
+export function rcrEnsembleCpu(p: RcrProblem, stats = new Float64Array(p.n * 9), from = 0, to = p.n): RcrStats {
   const { n, params, qAf, qNext, alphaM, alphaF, gamma } = p;
-  const stats = new Float64Array(n * 9);
   const g1 = 1 - gamma;
-  const from = p.firstSummaryStep;
+  const firstStat = p.firstSummaryStep;
   const off = p.steadySteps;
   const dt = p.dt;
   const h = p.dtSteady;
-  const first = Math.max(1, from);
+  const first = Math.max(1, firstStat);
   // State after the steady start and the transient, per variant.
   const pcA = new Float64Array(n);
   const pcdA = new Float64Array(n);
   const invA = new Float64Array(n);
   const k1A = new Float64Array(n);
-  for (let v = 0; v < n; v++) {
+  for (let v = from; v < to; v++) {
     const RdC = params[v * 5 + 3]! * params[v * 5 + 2]!;
     invA[v] = 1 / (alphaF * gamma * dt + RdC * alphaM);
     k1A[v] = alphaF * g1 * dt + RdC * (1 - alphaM);
   }
   const k0s = 1 / (alphaF * gamma * h);
   const k1s = alphaF * g1 * h;
-  // Steady start (C = 0) and transient for variants v..v+3 (lanes past n repeat the last variant).
-  for (let v = 0; v < n; v += 4) {
+  // Steady start (C = 0) and transient for variants v..v+3 (lanes past `to` repeat the last variant).
+  for (let v = from; v < to; v += 4) {
     const i0 = v;
-    const i1 = Math.min(v + 1, n - 1);
-    const i2 = Math.min(v + 2, n - 1);
-    const i3 = Math.min(v + 3, n - 1);
+    const i1 = Math.min(v + 1, to - 1);
+    const i2 = Math.min(v + 2, to - 1);
+    const i3 = Math.min(v + 3, to - 1);
     const rd0 = params[i0 * 5 + 3]!, rd1 = params[i1 * 5 + 3]!, rd2 = params[i2 * 5 + 3]!, rd3 = params[i3 * 5 + 3]!;
     const pd0 = params[i0 * 5 + 4]!, pd1 = params[i1 * 5 + 4]!, pd2 = params[i2 * 5 + 4]!, pd3 = params[i3 * 5 + 4]!;
     let x0 = p.pc0, x1 = p.pc0, x2 = p.pc0, x3 = p.pc0;
@@ -89,7 +88,7 @@ export function rcrEnsembleCpu(p: RcrProblem): RcrStats {
     pcdA[i0] = d0;
   }
   // Summarised steps, per variant.
-  for (let v = 0; v < n; v++) {
+  for (let v = from; v < to; v++) {
     const R = params[v * 5]!;
     const Rp = params[v * 5 + 1]!;
     const Rd = params[v * 5 + 3]!;
@@ -107,7 +106,7 @@ export function rcrEnsembleCpu(p: RcrProblem): RcrStats {
     let hIn = -Infinity;
     let hOut = -Infinity;
     let hC = -Infinity;
-    if (from === 0) {
+    if (firstStat === 0) {
       const q = p.q0;
       const po = pc + Rp * q;
       const pi = po + R * q;
@@ -144,5 +143,5 @@ export function rcrEnsembleCpu(p: RcrProblem): RcrStats {
     stats[o + 7] = lC;
     stats[o + 8] = hC;
   }
-  return { stats, count: p.steps - first + 1 + (from === 0 ? 1 : 0) };
+  return { stats, count: p.steps - first + 1 + (firstStat === 0 ? 1 : 0) };
 }

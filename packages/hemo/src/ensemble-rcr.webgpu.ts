@@ -1,6 +1,7 @@
-import { checkBindingSizes, createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, withGpuErrorScope, type GpuContext } from '@physiotwin/gpu';
-import { PhysiotwinError } from '@physiotwin/core';
-import type { RcrProblem, RcrStats } from './ensemble.js';
+import { PhysiotwinError, type OperationOptions } from '@physiotwin/core';
+import { checkBindingSizes, createBufferFrom, createUniformBuffer, getComputePipeline, readBuffer, type GpuContext } from '@physiotwin/gpu';
+import { submitDispatches } from './ensemble-dispatch.webgpu.js';
+import type { RcrProblem, RcrStats } from './ensemble-rcr.js';
 import { cycleDispatches, variantWorkgroups } from './ensemble-schedule.js';
 import { rcrEnsembleWgsl } from './generated/shaders.js';
 
@@ -10,9 +11,9 @@ const WG = 64;
  * RCR ensemble on WebGPU: the recurrence of {@link rcrEnsembleCpu} in f32, one variant per invocation,
  * the state resident on the device, one dispatch for the steady start and one per cardiac cycle.
  * The inflow drive is computed once in f64 on the host and uploaded as f32.
- * @throws PhysiotwinError `GPU_LIMIT_EXCEEDED` when N exceeds the dispatch limit of the device
+ * @throws PhysiotwinError `GPU_LIMIT_EXCEEDED` when N exceeds the dispatch limit of the device, `ABORTED`
  */
-export async function rcrEnsembleWebgpu(p: RcrProblem, gpu: GpuContext): Promise<RcrStats> {
+export async function rcrEnsembleWebgpu(p: RcrProblem, gpu: GpuContext, options: OperationOptions = {}): Promise<RcrStats> {
   const { device } = gpu;
   const groups = variantWorkgroups(device, p.n, WG);
   if (p.firstSummaryStep === 0) {
@@ -46,28 +47,22 @@ export async function rcrEnsembleWebgpu(p: RcrProblem, gpu: GpuContext): Promise
   const dispatches = cycleDispatches(p);
   const uniforms: GPUBuffer[] = [];
   try {
-    await withGpuErrorScope(device, 'hemo/rcr-ensemble', () => {
-      const encoder = device.createCommandEncoder({ label: 'hemo/rcr-ensemble' });
-      for (const d of dispatches) {
-        {
-          const u = createUniformBuffer(
-            device,
-            [
-              ['u32', p.n], ['u32', d.offset], ['u32', d.steps], ['u32', d.first], ['u32', Math.max(1, p.firstSummaryStep)], ['u32', d.steady],
-              ['f32', d.dt], ['f32', p.alphaM], ['f32', p.alphaF], ['f32', p.gamma],
-            ],
-            'hemo/rcr-ensemble:params',
-          );
-          uniforms.push(u);
-          const pass = encoder.beginComputePass({ label: 'hemo/rcr-ensemble' });
-          pass.setPipeline(pipeline);
-          pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [u, bufs.variant, bufs.drive, bufs.state, bufs.stats].map((buffer, binding) => ({ binding, resource: { buffer } })) }));
-          pass.dispatchWorkgroups(groups);
-          pass.end();
-        }
-      }
-      device.queue.submit([encoder.finish()]);
-    });
+    await submitDispatches(device, 'hemo/rcr-ensemble', dispatches, p.n, (encoder, d) => {
+      const u = createUniformBuffer(
+        device,
+        [
+          ['u32', p.n], ['u32', d.offset], ['u32', d.steps], ['u32', d.first], ['u32', Math.max(1, p.firstSummaryStep)], ['u32', d.steady],
+          ['f32', d.dt], ['f32', p.alphaM], ['f32', p.alphaF], ['f32', p.gamma],
+        ],
+        'hemo/rcr-ensemble:params',
+      );
+      uniforms.push(u);
+      const pass = encoder.beginComputePass({ label: 'hemo/rcr-ensemble' });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [u, bufs.variant, bufs.drive, bufs.state, bufs.stats].map((buffer, binding) => ({ binding, resource: { buffer } })) }));
+      pass.dispatchWorkgroups(groups);
+      pass.end();
+    }, options);
     const out = new Float32Array(await readBuffer(device, bufs.stats, 9 * 4 * p.n));
     const res = Float64Array.from(out);
     return { stats: res, count: p.steps - p.firstSummaryStep + 1 };

@@ -1,23 +1,44 @@
 import { PhysiotwinError } from '@physiotwin/core';
-import type { GeneralProblem } from './ensemble-general.js';
+import type { KernelPrecision } from './ensemble-general.codegen.js';
+import type { TimeGrid } from './time-grid.js';
 
-/** The time grid every ensemble kernel walks: an optional steady start, then the unsteady steps. */
-export interface EnsembleTimeGrid {
+/** The time grid every ensemble kernel walks (the model's, time-grid.ts) and the number of variants. */
+export interface EnsembleTimeGrid extends TimeGrid {
   /** Variants. */
   n: number;
-  /** Steps of the steady start (0 or 31) and their dt (s). */
-  steadySteps: number;
-  dtSteady: number;
-  /** Unsteady steps (number of time points - 1) and dt (s). */
-  steps: number;
-  dt: number;
-  ptsPerCycle: number;
-  alphaM: number;
-  alphaF: number;
-  gamma: number;
-  /** First unsteady step (1-based) whose state is in the summary; 0 includes the initial state. */
-  firstSummaryStep: number;
 }
+
+/** Everything the general WebGPU ensemble kernel needs, prepared once on the host in f64. */
+export interface GeneralProblem extends EnsembleTimeGrid {
+  /** Unknowns per variant. */
+  dofs: number;
+  /** Generated WGSL and the pipeline cache key derived from it. */
+  code: string;
+  kernel: string;
+  /** The kernel's arithmetic; the arrays below are f64 and travel as f32 or double-float pairs. */
+  precision: KernelPrecision;
+  /** Per-variant parameter values (`np` per variant). */
+  vpar: Float64Array;
+  /** Constant matrix entries per variant, unsteady phase block then steady phase block (`nc` per variant). */
+  cst: Float64Array;
+  /** Shared time-dependent values per step (`nd` per step), steady steps first. */
+  drive: Float64Array;
+  np: number;
+  nc: number;
+  nd: number;
+  /** Initial state (the same for every variant). */
+  y0: Float64Array;
+  yd0: Float64Array;
+  atol: number;
+  maxIter: number;
+  period: number;
+  /** Summarised unknowns and the outlet flows of the splits. */
+  outputs: number[];
+  splits: number[];
+  /** Static pivot order (diagnostics): perm[k] is the equation that eliminates unknown k. */
+  perm: number[];
+}
+
 
 /** One dispatch of an ensemble kernel: `steps` steps from drive row `offset`, the first being step `first`. */
 export interface EnsembleDispatch {

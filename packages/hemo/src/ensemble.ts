@@ -1,44 +1,35 @@
-import { isPhysiotwinError, PhysiotwinError } from '@physiotwin/core';
-import { chooseBackend, type GpuContext } from '@physiotwin/gpu';
-import { BloodVessel, FlowBC, WindkesselBC } from './blocks.js';
-import { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
-import { initialState, simulate } from './solver.js';
-import type { EnsembleTimeGrid } from './ensemble-schedule.js';
-import { rcrEnsembleCpu } from './ensemble-rcr.cpu.js';
-import { rcrEnsembleWebgpu } from './ensemble-rcr.webgpu.js';
-import { generalProblem } from './ensemble-general.js';
-import { generalEnsembleWebgpu } from './ensemble-general.webgpu.js';
-import { generalEnsembleCpu } from './ensemble-general.cpu.js';
-import type { GeneralStats } from './ensemble-schedule.js';
+import { isPhysiotwinError, PhysiotwinError, type OperationOptions } from '@physiotwin/core';
+import { chooseBackend, type AdapterDescription, type ComputeOptions, type GpuContext } from '@physiotwin/gpu';
 import { doubleFloatReason, GENERAL_GPU_BLOCK_TYPES } from './ensemble-general.codegen.js';
-import { probeDoubleFloat } from './double-float.js';
-
-/** Ensemble variants: parameter columns `block.param` and one row of values per variant. */
-export interface EnsembleSamples {
-  /** Parameter keys, e.g. `OUT.Rd`, `branch0_seg0.R_poiseuille`, `J0.R_poiseuille[1]`. */
-  names: string[];
-  /** Row-major values, `values[v * names.length + j]` (CGS units, as the config). */
-  values: Float64Array;
-}
+import { generalEnsembleCpu } from './ensemble-general.cpu.js';
+import { generalProblem } from './ensemble-general.js';
+import { rcrEnsembleCpu } from './ensemble-rcr.cpu.js';
+import { rcrProblem, rcrTopology, type RcrProblem, type RcrStats } from './ensemble-rcr.js';
+import { checkSamples, variantOverrides, type EnsembleSamples } from './ensemble-samples.js';
+import type { GeneralStats } from './ensemble-schedule.js';
+import { allocating, checkMemory, type SolverLimits } from './limits.js';
+import { invalid } from './config-read.js';
+import { workTicker } from './progress.js';
+import { DaeSystem } from './system.js';
+import type { SvZeroDConfig } from './settings.js';
+import { applyOverrides, integrate, prepareSimulation, type PreparedSimulation } from './solver.js';
 
 /** Options of {@link simulateEnsemble}. */
-export interface EnsembleOptions {
+export interface EnsembleOptions extends ComputeOptions, SolverLimits {
   /**
-   * 'auto' runs WebGPU on a hardware adapter for models the GPU kernels support and at least
-   * 1e5 model-steps, else the CPU. @default 'cpu'
+   * 'auto' runs WebGPU on a hardware adapter (the shared device unless `gpu` is given) for models the GPU kernels
+   * support and at least 1e5 model-steps, else the CPU; 'webgpu' uses `gpu` or the shared device. @default 'auto'
    */
-  backend?: 'auto' | 'cpu' | 'webgpu';
-  /** Device for the 'webgpu' backend. */
-  gpu?: GpuContext;
+  backend?: 'auto' | 'cpu' | 'webgpu' | undefined;
   /** Unknowns to summarise (names as in variable-based output). @default every node pressure and flow */
-  outputs?: string[];
+  outputs?: string[] | undefined;
   /**
    * Arithmetic of the generated WebGPU kernel for general models: 'f32', 'df' (double-float: pairs of f32,
    * about 2^-48 relative, several times slower), or 'auto': double-float for models whose f32 results
    * cannot match the f64 solver within 1e-3 (ClosedLoopHeartAndPulmonary's ideal valves), f32 otherwise.
    * The RCR kernel is always f32 and the CPU always f64. @default 'auto'
    */
-  precision?: 'auto' | 'f32' | 'df';
+  precision?: 'auto' | 'f32' | 'df' | undefined;
 }
 
 /** Per-variant summaries over the last cardiac cycle (the rows svZeroDSolver writes by default). */
@@ -54,6 +45,8 @@ export interface EnsembleSummary {
   /** Mean outlet flow over the sum of mean outlet flows, `splits[v * splitNames.length + j]`. */
   splits: Float64Array;
   backend: 'cpu' | 'webgpu';
+  /** The adapter of a WebGPU run. */
+  adapter?: AdapterDescription | undefined;
   /**
    * 'rcr': the specialised FLOW -> R vessel -> RCR kernel; 'general': a kernel generated for the model (f64
    * JavaScript on the cpu, WGSL on webgpu), or on the cpu the full f64 solver per variant for models the
@@ -63,155 +56,18 @@ export interface EnsembleSummary {
   /** Arithmetic the summaries were computed in: 'f64' on the CPU, 'f32' or 'df' (double-float) on WebGPU. */
   precision: 'f64' | 'f32' | 'df';
   /**
-   * Variants of a 'general' run whose summaries the CPU computed instead of the backend's kernel: on webgpu
-   * those the GPU kernel handed back (Newton did not converge, its static pivot order failed, or a
-   * decision fell within its rounding), computed by the CPU's generated f64 kernel or the full solver; on
-   * the cpu those the generated f64 kernel handed to the full solver. Empty otherwise.
+   * Variants whose summaries the CPU computed instead of the backend's kernel: on webgpu those the GPU kernel
+   * handed back (Newton did not converge, its static pivot order failed, a decision fell within its rounding,
+   * or a summary was not finite), computed by the CPU's generated f64 kernel or the full solver; on the cpu those
+   * the generated f64 kernel handed to the full solver; for the 'rcr' kernel those whose statistics were not
+   * finite, re-run by the full solver. Empty otherwise.
    */
   cpuVariants: number[];
 }
 
-/** Drive and constants shared by every variant of an RCR ensemble (computed once in f64 on the host). */
-export interface RcrProblem extends EnsembleTimeGrid {
-  /** Per-variant R, Rp, C, Rd, Pd (stride 5). */
-  params: Float64Array;
-  /** Inflow at t_n + alpha_f dt and the new inflow Q_{n+1}, per step (steady steps first). */
-  qAf: Float64Array;
-  qNext: Float64Array;
-  /** Initial Pc and dPc/dt. */
-  pc0: number;
-  pcDot0: number;
-  /** Initial inflow (for the single-cycle case that also outputs the initial state). */
-  q0: number;
-}
 
-/** Raw per-variant statistics of an RCR ensemble: for P_in, P_out, Pc: sum, min, max (stride 9), and count. */
-export interface RcrStats {
-  stats: Float64Array;
-  count: number;
-}
-
-function invalid(msg: string, path = '$'): PhysiotwinError {
-  return new PhysiotwinError('CONFIG_INVALID', msg, { location: { jsonPath: path } });
-}
-
-/**
- * Normalises samples given as records.
- * @throws PhysiotwinError `INVALID_ARGUMENT` when a record lacks a finite value for a parameter the first record names.
- */
-export function samplesFromRecords(rows: ReadonlyArray<Readonly<Record<string, number>>>): EnsembleSamples {
-  const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const values = new Float64Array(rows.length * names.length);
-  rows.forEach((r, v) =>
-    names.forEach((k, j) => {
-      const x = r[k];
-      if (typeof x !== 'number' || !Number.isFinite(x)) throw new PhysiotwinError('INVALID_ARGUMENT', `sample ${v} has no finite value for '${k}'`);
-      values[v * names.length + j] = x;
-    }),
-  );
-  return { names, values };
-}
-
-function variantOverrides(s: EnsembleSamples, v: number): Record<string, number> {
-  const o: Record<string, number> = {};
-  s.names.forEach((k, j) => (o[k] = s.values[v * s.names.length + j]!));
-  return o;
-}
-
-/** Recognises FLOW -> BloodVessel (R only) -> RCR, the topology of the specialised kernels. */
-function rcrTopology(model: Model): { vessel: BloodVessel; flow: FlowBC; rcr: WindkesselBC } | undefined {
-  if (model.blocks.length !== 3) return undefined;
-  const vessel = model.blocks.find((b): b is BloodVessel => b instanceof BloodVessel);
-  const flow = model.blocks.find((b): b is FlowBC => b instanceof FlowBC);
-  const rcr = model.blocks.find((b): b is WindkesselBC => b instanceof WindkesselBC);
-  if (!vessel || !flow || !rcr) return undefined;
-  if (vessel.inlets[0]!.name !== `${flow.name}:${vessel.name}` || vessel.outlets[0]!.name !== `${vessel.name}:${rcr.name}`) return undefined;
-  return { vessel, flow, rcr };
-}
-
-/**
- * Sets up the RCR kernels' problem: per-variant parameters and the shared inflow recurrence of
- * generalized-alpha (Q is algebraic: Q_{n+alpha_f} = Q(t_{n+alpha_f}), Q_{n+1} = Q_n + (Q_af - Q_n)/alpha_f).
- * Returns undefined when the model or the samples need the general solver.
- * @throws PhysiotwinError `CONFIG_INVALID` for a sample of a parameter the model does not have, `INVALID_ARGUMENT` for a sample value that is not finite.
- */
-export function rcrProblem(config: SvZeroDConfig, samples: EnsembleSamples): RcrProblem | undefined {
-  const settings: SimulationSettings = readSimulationSettings(config);
-  const model = buildModel(config, settings);
-  const topo = rcrTopology(model);
-  if (!topo || settings.useCycleToCycleError) return undefined;
-  const { vessel, flow, rcr } = topo;
-  const varying = new Set(samples.names);
-  for (const k of ['C', 'L', 'stenosis_coefficient']) {
-    const key = `${vessel.name}.${k}`;
-    if (varying.has(key) || model.params[vessel.pid[k]!]!.get(0) !== 0) return undefined;
-  }
-  const keys = [`${vessel.name}.R_poiseuille`, `${rcr.name}.Rp`, `${rcr.name}.C`, `${rcr.name}.Rd`, `${rcr.name}.Pd`];
-  const base = keys.map((k) => model.params[model.paramIds.get(k)!]!);
-  for (let j = 0; j < keys.length; j++) if (base[j]!.isSeries && !varying.has(keys[j]!)) return undefined;
-  for (const k of samples.names) if (!keys.includes(k)) {
-    if (!model.paramIds.has(k)) throw invalid(`no parameter '${k}' in this model`, k);
-    return undefined;
-  }
-  const n = samples.values.length / Math.max(1, samples.names.length);
-  const params = new Float64Array(n * 5);
-  const col = keys.map((k) => samples.names.indexOf(k));
-  for (let v = 0; v < n; v++) {
-    for (let j = 0; j < 5; j++) {
-      const x = col[j]! >= 0 ? samples.values[v * samples.names.length + col[j]!]! : base[j]!.get(0);
-      if (!Number.isFinite(x)) throw new PhysiotwinError('INVALID_ARGUMENT', `sample ${v}: ${keys[j]} = ${x} is not finite`);
-      params[v * 5 + j] = x;
-    }
-  }
-  const rho = settings.rhoInfinity;
-  const alphaM = (0.5 * (3 - rho)) / (1 + rho);
-  const alphaF = 1 / (1 + rho);
-  const gamma = 0.5 + alphaM - alphaF;
-  const T = model.period;
-  const pts = settings.ptsPerCycle;
-  const steps = (pts - 1) * settings.numberOfCycles;
-  const steadySteps = settings.steadyInitial ? 31 : 0;
-  const dtSteady = T / 10;
-  const dt = T / (pts - 1);
-  const init = initialState(config, model);
-  const qParam = model.params[flow.pid.Q!]!;
-  const qAf = new Float64Array(steadySteps + steps);
-  const qNext = new Float64Array(steadySteps + steps);
-  const qDof = vessel.inlets[0]!.flowDof;
-  let q = init.y[qDof]!;
-  const step = (k: number, t: number, h: number): void => {
-    const qa = qParam.get(t + alphaF * h);
-    const qn = q + (qa - q) / alphaF;
-    qAf[k] = qa;
-    qNext[k] = qn;
-    q = qn;
-  };
-  qParam.setSteady(true);
-  for (let i = 0; i < steadySteps; i++) step(i, dtSteady * i, dtSteady);
-  qParam.setSteady(false);
-  const q0 = q;
-  for (let i = 1; i <= steps; i++) step(steadySteps + i - 1, dt * (i - 1), dt);
-  const nSteps = steps + 1;
-  const pcDof = rcr.v[2]!;
-  return {
-    n,
-    params,
-    steadySteps,
-    dtSteady,
-    steps,
-    dt,
-    ptsPerCycle: pts,
-    alphaM,
-    alphaF,
-    gamma,
-    qAf,
-    qNext,
-    pc0: init.y[pcDof]!,
-    pcDot0: init.ydot[pcDof]!,
-    q0,
-    firstSummaryStep: Math.max(0, nSteps - pts),
-  };
-}
+/** Below this many model-steps (variants x steps) 'auto' stays on the CPU: uploads and dispatches cost more. */
+const MIN_WORK_FOR_GPU = 1e5;
 
 /**
  * Runs N variants of one model and returns per-variant summaries (mean, min, max over the last cardiac
@@ -220,20 +76,22 @@ export function rcrProblem(config: SvZeroDConfig, samples: EnsembleSamples): Rcr
  * The FLOW -> BloodVessel (R) -> RCR topology runs a specialised kernel: generalized-alpha for this linear
  * DAE reduces to one recurrence per variant for Pc (exact Newton solution of each step), in f64 typed-array
  * loops on the CPU, or in f32 on WebGPU with one variant per invocation and the whole time loop on the
- * device (one cardiac cycle per dispatch). Other models run the full f64 solver once per variant on the CPU,
- * or on WebGPU a kernel generated for the model (ensemble-general.ts: f32 or double-float states, see
- * `options.precision`; one variant per invocation, the whole generalized-alpha/Newton time loop on the
- * device with an unrolled sparse LU in a static pivot order, one dispatch per cycle) for the block types in
- * `GENERAL_GPU_BLOCK_TYPES`; variants
- * whose Newton fails on the GPU are re-run by the f64 solver (listed in `cpuVariants`).
+ * device (one cardiac cycle per dispatch). Other models run a kernel generated for the model (ensemble-general.ts:
+ * f64 JavaScript on the CPU; on WebGPU f32 or double-float states, see `options.precision`; one variant per
+ * invocation, the whole generalized-alpha/Newton time loop on the device with an unrolled sparse LU in a static
+ * pivot order, one dispatch per cycle) for the block types in `GENERAL_GPU_BLOCK_TYPES`, and the full f64 solver
+ * per variant otherwise. Variants a kernel hands back (Newton failed, its pivots failed, a decision within its
+ * rounding, or a non-finite summary) are re-run by the f64 solver (listed in `cpuVariants`), which either
+ * computes them or reports where they diverge. The config is parsed once; WebGPU code is loaded on first use.
  *
  * @param samples parameter overrides per variant (keys `block.param`)
- * @throws PhysiotwinError `CONFIG_INVALID` (bad config or parameter key), `INVALID_ARGUMENT` (no variants, a
- *   non-finite sample, the webgpu backend for a block type or option without a GPU kernel, missing device,
- *   unknown backend or precision), `GPU_*` codes from the device (limits, out of memory, lost device;
- *   `GPU_UNSUPPORTED` when a double-float kernel is needed and the device's arithmetic fails the
- *   double-float probe: 'auto' then runs on the CPU),
- *   `SOLVER_DIVERGED` (naming the variant, time and block)
+ * @throws PhysiotwinError `CONFIG_INVALID` (bad config, samples that name no parameter, an unknown parameter
+ *   key), `INVALID_ARGUMENT` (no variants, a non-finite sample, the webgpu backend for a block type or option
+ *   without a GPU kernel, unknown backend or precision), `GPU_*` codes from the device (limits, out of memory,
+ *   lost device; `GPU_UNSUPPORTED` when a double-float kernel is needed and the device's arithmetic fails the
+ *   double-float probe: 'auto' then runs on the CPU), `SOLVER_DIVERGED` (naming the variant, time and block),
+ *   `LIMIT_EXCEEDED` / `OUT_OF_MEMORY` (variants, steps or memory above the limits, naming the option that raises
+ *   them), `ABORTED`
  * @example
  * ```ts
  * const s = await simulateEnsemble(cfg, { names: ['OUT.Rd'], values: Float64Array.of(900, 1000, 1100) });
@@ -241,59 +99,48 @@ export function rcrProblem(config: SvZeroDConfig, samples: EnsembleSamples): Rcr
  * ```
  */
 export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleSamples, options: EnsembleOptions = {}): Promise<EnsembleSummary> {
-  const requested = options.backend ?? 'cpu';
-  if (samples.names.length === 0 ? samples.values.length !== 0 : samples.values.length % samples.names.length !== 0) {
-    throw new PhysiotwinError('INVALID_ARGUMENT', `samples: ${samples.values.length} values do not fill rows of ${samples.names.length} parameters`);
-  }
-  if (samples.names.length > 0 && samples.values.length === 0) throw new PhysiotwinError('INVALID_ARGUMENT', 'samples: no variants (no rows of values)');
-  // One check for every backend, naming the variant (a NaN would otherwise surface differently per kernel).
-  const bad = samples.values.findIndex((x) => !Number.isFinite(x));
-  if (bad >= 0) {
-    const cols = samples.names.length;
-    throw new PhysiotwinError('INVALID_ARGUMENT', `samples: variant ${Math.floor(bad / cols)}, ${samples.names[bad % cols]} = ${samples.values[bad]} is not finite`);
-  }
+  const requested = options.backend ?? 'auto';
+  if (!['auto', 'cpu', 'webgpu'].includes(requested)) throw new PhysiotwinError('INVALID_ARGUMENT', `backend must be 'auto', 'cpu' or 'webgpu', got ${JSON.stringify(requested)}`);
   const precision = options.precision ?? 'auto';
   if (!['auto', 'f32', 'df'].includes(precision)) throw new PhysiotwinError('INVALID_ARGUMENT', `precision must be 'auto', 'f32' or 'df', got ${JSON.stringify(precision)}`);
-  const settings = readSimulationSettings(config);
-  const model = buildModel(config, settings);
-  for (const k of samples.names) if (!model.paramIds.has(k)) throw invalid(`no parameter '${k}' in this model`, k);
+  const prepared = prepareSimulation(config, options);
+  const { model, settings, grid, limits } = prepared;
+  const n = checkSamples(samples, model, limits);
   const outputs = options.outputs ?? model.dofNames.filter((d) => d.startsWith('pressure:') || d.startsWith('flow:'));
-  for (const o of outputs) if (!model.dofNames.includes(o)) throw invalid(`no unknown named '${o}' (names as in variable-based output, e.g. ${model.dofNames[0]})`, o);
+  for (const o of outputs) if (!model.dofNames.includes(o)) throw invalid(`no unknown named '${String(o).slice(0, 100)}' (names as in variable-based output, e.g. ${model.dofNames[0]})`, String(o).slice(0, 100));
   const splitNodes = model.nodes.filter((nd) => model.byName.get(nd.name.split(':')[1]!)?.cls === 'boundary_condition');
   const splitNames = splitNodes.map((nd) => `flow:${nd.name}`);
-  const n = samples.names.length === 0 ? 1 : samples.values.length / samples.names.length;
   const K = outputs.length;
   const S = splitNodes.length;
+  // Per variant: the summaries, a kernel's statistics, status and state, its parameters and its constant matrix
+  // entries (at most E and F of every entry of the pattern in both phases), in f64.
+  const N = model.dofNames.length;
+  const pattern = new DaeSystem(N);
+  for (const b of model.blocks) b.setup(pattern);
+  // The generated kernels' static pivot analysis adds about 9 dense N x N f64 sample matrices (ensemble-general.ts).
+  const generated = !settings.useCycleToCycleError && model.blocks.every((b) => GENERAL_GPU_BLOCK_TYPES.includes(b.type));
+  checkMemory(limits, 8 * n * (2 * (3 * K + S) + 4 + 2 * N + model.params.length + 4 * pattern.rows.length) + (generated ? 9 * 8 * N * N : 0), `an ensemble of ${n} variants of ${N} unknowns`);
   const mean = new Float64Array(n * K);
   const min = new Float64Array(n * K);
   const max = new Float64Array(n * K);
   const splits = new Float64Array(n * S);
 
-  const prob = rcrProblem(config, samples);
-  // Models the generated kernels (WGSL and JavaScript) support.
-  const generated = !settings.useCycleToCycleError && model.blocks.every((b) => GENERAL_GPU_BLOCK_TYPES.includes(b.type));
-  const gpuCapable = prob !== undefined || generated;
-  let backend: 'cpu' | 'webgpu' = requested === 'webgpu' ? 'webgpu' : 'cpu';
-  if (requested === 'auto' && gpuCapable) {
-    const work = n * (settings.ptsPerCycle - 1) * settings.numberOfCycles;
-    const r = await chooseBackend({ backend: 'auto', gpu: options.gpu }, { op: 'simulateEnsemble', work, minWorkForGpu: 1e5 });
-    if (r.backend === 'webgpu') {
-      backend = 'webgpu';
-      options = { ...options, gpu: r.gpu };
-    }
-  } else if (requested !== 'auto' && requested !== 'cpu' && requested !== 'webgpu') {
-    throw new PhysiotwinError('INVALID_ARGUMENT', `backend must be 'auto', 'cpu' or 'webgpu', got ${JSON.stringify(requested)}`);
+  const prob = rcrProblem(prepared, samples);
+  let gpu: GpuContext | undefined;
+  if (requested === 'webgpu' || (requested === 'auto' && (prob !== undefined || generated))) {
+    const r = await chooseBackend({ backend: requested, gpu: options.gpu }, { op: 'simulateEnsemble', work: n * grid.steps, minWorkForGpu: MIN_WORK_FOR_GPU });
+    if (r.backend === 'webgpu') gpu = r.gpu;
   }
-  if (backend === 'webgpu' && !options.gpu) throw new PhysiotwinError('INVALID_ARGUMENT', "the 'webgpu' backend needs options.gpu");
   // The RCR kernel (f32 on WebGPU) unless the general kernel is needed: a single cycle also summarises the
   // initial state, which the RCR WebGPU kernel does not, and double-float was asked for.
-  const useRcr = prob !== undefined && !(backend === 'webgpu' && (prob.firstSummaryStep === 0 || precision === 'df'));
+  const useRcr = prob !== undefined && !(gpu && (prob.firstSummaryStep === 0 || precision === 'df'));
   // A double-float kernel needs f32 arithmetic that keeps error-free transformations exact; one probe per device.
   const kernelPrecision = precision === 'auto' ? (doubleFloatReason(model) ? 'df' : 'f32') : precision;
-  if (backend === 'webgpu' && !useRcr && kernelPrecision === 'df') {
-    const probe = await probeDoubleFloat(options.gpu!.device);
+  if (gpu && !useRcr && kernelPrecision === 'df') {
+    const { probeDoubleFloat } = await import('./double-float.webgpu.js');
+    const probe = await probeDoubleFloat(gpu.device);
     if (!probe.ok) {
-      if (requested === 'auto') backend = 'cpu';
+      if (requested === 'auto') gpu = undefined;
       else {
         const worst = Object.entries(probe.maxError).sort((a, b) => b[1] - a[1])[0]!;
         throw new PhysiotwinError(
@@ -303,63 +150,22 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
       }
     }
   }
-  if (prob && useRcr) {
-    const raw = backend === 'webgpu' ? await rcrEnsembleWebgpu(prob, options.gpu!) : rcrEnsembleCpu(prob);
-    const topo = rcrTopology(model)!;
-    const qIn = topo.vessel.inlets[0]!;
-    const qOut = topo.vessel.outlets[0]!;
-    // Inflow statistics are the same for every variant.
-    let qs = 0;
-    let qmin = Infinity;
-    let qmax = -Infinity;
-    const from = prob.firstSummaryStep;
-    if (from === 0) {
-      qs += prob.q0;
-      qmin = qmax = prob.q0;
-    }
-    for (let i = Math.max(1, from); i <= prob.steps; i++) {
-      const q = prob.qNext[prob.steadySteps + i - 1]!;
-      qs += q;
-      qmin = Math.min(qmin, q);
-      qmax = Math.max(qmax, q);
-    }
-    const source = (name: string): number => {
-      if (name === `flow:${qIn.name}` || name === `flow:${qOut.name}`) return -1;
-      if (name === `pressure:${qIn.name}`) return 0;
-      if (name === `pressure:${qOut.name}`) return 1;
-      if (name === `pressure_c:${topo.rcr.name}`) return 2;
-      throw invalid(`the RCR ensemble kernel summarises flows, pressures and pressure_c, not '${name}'`, name);
-    };
-    const src = outputs.map(source);
-    for (let v = 0; v < n; v++) {
-      for (let k = 0; k < K; k++) {
-        const j = src[k]!;
-        const o = v * K + k;
-        if (j < 0) {
-          mean[o] = qs / raw.count;
-          min[o] = qmin;
-          max[o] = qmax;
-        } else {
-          mean[o] = raw.stats[v * 9 + 3 * j]! / raw.count;
-          min[o] = raw.stats[v * 9 + 3 * j + 1]!;
-          max[o] = raw.stats[v * 9 + 3 * j + 2]!;
-        }
-      }
-      for (let j = 0; j < S; j++) splits[v * S + j] = 1;
-    }
-    return { n, outputs, mean, min, max, splitNames, splits, backend, kernel: 'rcr', precision: backend === 'webgpu' ? 'f32' : 'f64', cpuVariants: [] };
-  }
+  const backend: 'cpu' | 'webgpu' = gpu ? 'webgpu' : 'cpu';
+  const report = { backend, ...(gpu ? { adapter: gpu.adapter } : {}) };
   const idx = outputs.map((o) => model.dofNames.indexOf(o));
   const sidx = splitNodes.map((nd) => nd.flowDof);
-  const quiet = { ...config, simulation_parameters: { ...(config.simulation_parameters as object), output_all_cycles: false, output_interval: 1 } };
-  /** One variant with the full f64 solver, summarised into the output arrays. */
-  const cpuVariant = (v: number): void => {
+  const summary = { n, outputs, mean, min, max, splitNames, splits, ...report };
+
+  /** One variant with the full f64 solver (last cycle only), summarised into the output arrays. */
+  const quiet = { ...settings, outputAllCycles: false, outputInterval: 1 };
+  const cpuVariant = async (v: number): Promise<void> => {
     let r;
     try {
-      r = simulate(quiet, { overrides: samples.names.length ? variantOverrides(samples, v) : {} });
+      applyOverrides(model, variantOverrides(samples, v));
+      r = await integrate(prepared, quiet, { signal: options.signal });
     } catch (e) {
       // Solver failures name the variant (their messages carry no location suffix; strip the code prefix).
-      if (n > 1 && (isPhysiotwinError(e, 'SOLVER_DIVERGED') || isPhysiotwinError(e, 'SOLVER_NOT_CONVERGED'))) {
+      if (isPhysiotwinError(e, 'SOLVER_DIVERGED') || isPhysiotwinError(e, 'SOLVER_NOT_CONVERGED')) {
         throw new PhysiotwinError(e.code, `variant ${v}: ${e.message.slice(e.code.length + 2)}`, { details: { ...e.details, variant: v }, cause: e });
       }
       throw e;
@@ -388,39 +194,129 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
     });
     for (let j = 0; j < S; j++) splits[v * S + j] = m[j]! / total;
   };
+  /** The full solver for `variants`, with progress and cancellation between them. */
+  const fullSolver = async (variants: readonly number[]): Promise<void> => {
+    const tick = workTicker(options, 'hemo/ensemble (full solver per variant)', variants.length);
+    for (let i = 0; i < variants.length; i++) {
+      await cpuVariant(variants[i]!);
+      await tick(i + 1);
+    }
+  };
+
+  if (prob && useRcr) {
+    const raw = gpu ? await (await import('./ensemble-rcr.webgpu.js')).rcrEnsembleWebgpu(prob, gpu, options) : await rcrCpu(prob, options);
+    const rest = fillRcr(prob, raw, model, rcrTopology(model)!, outputs, summary);
+    // Variants whose recurrence overflowed (e.g. Rd = 1e308) go to the full solver, which names where they diverge.
+    await fullSolver(rest);
+    return { ...summary, kernel: 'rcr', precision: gpu ? 'f32' : 'f64', cpuVariants: rest };
+  }
+
   /** Summaries of variants[i] from row i of a general kernel's raw results; returns the variants it could not give. */
   const fill = (raw: GeneralStats, variants: number[]): number[] => {
     const NS = 3 * K + S;
     const failed: number[] = [];
     variants.forEach((v, i) => {
-      if (raw.status[4 * i] !== 0) {
+      const row = raw.stats.subarray(i * NS, (i + 1) * NS);
+      if (raw.status[4 * i] !== 0 || !row.every(Number.isFinite)) {
         failed.push(v);
         return;
       }
       for (let k = 0; k < K; k++) {
-        mean[v * K + k] = raw.stats[i * NS + 3 * k]! / raw.count;
-        min[v * K + k] = raw.stats[i * NS + 3 * k + 1]!;
-        max[v * K + k] = raw.stats[i * NS + 3 * k + 2]!;
+        mean[v * K + k] = row[3 * k]! / raw.count;
+        min[v * K + k] = row[3 * k + 1]!;
+        max[v * K + k] = row[3 * k + 2]!;
       }
       let total = 0;
-      for (let j = 0; j < S; j++) total += raw.stats[i * NS + 3 * K + j]! / raw.count;
-      for (let j = 0; j < S; j++) splits[v * S + j] = raw.stats[i * NS + 3 * K + j]! / raw.count / total;
+      for (let j = 0; j < S; j++) total += row[3 * K + j]! / raw.count;
+      for (let j = 0; j < S; j++) splits[v * S + j] = row[3 * K + j]! / raw.count / total;
     });
     return failed;
   };
   const all = Array.from({ length: n }, (_, v) => v);
   // The chosen backend's kernel, then the CPU's generated f64 kernel for what it could not do, then the full
   // solver for the rest (models the generated kernels do not support go straight to it).
-  let rest = backend === 'webgpu' ? fill(await generalEnsembleWebgpu(generalProblem(config, samples, idx, sidx, kernelPrecision), options.gpu!), all) : all;
-  const cpuVariants = backend === 'webgpu' ? [...rest] : [];
+  let rest = all;
+  if (gpu) {
+    const { generalEnsembleWebgpu } = await import('./ensemble-general.webgpu.js');
+    const problem = await allocating('the WebGPU kernel tables', () => generalProblem(prepared, samples, idx, sidx, kernelPrecision, options));
+    rest = fill(await generalEnsembleWebgpu(problem, gpu, options), all);
+  }
+  const cpuVariants = gpu ? [...rest] : [];
   if (generated && rest.length > 0) {
     const sub = rest;
     const P = samples.names.length;
-    const subSamples = P === 0 ? samples : { names: samples.names, values: Float64Array.from(sub.flatMap((v) => Array.from(samples.values.subarray(v * P, (v + 1) * P)))) };
-    const raw = generalEnsembleCpu(generalProblem(config, subSamples, idx, sidx, 'f64'));
+    const subSamples = { names: samples.names, values: Float64Array.from(sub.flatMap((v) => Array.from(samples.values.subarray(v * P, (v + 1) * P)))) };
+    const problem = await allocating('the CPU kernel tables', () => generalProblem(prepared, subSamples, idx, sidx, 'f64', options));
+    const raw = await generalEnsembleCpu(problem, options);
     if (raw) rest = fill(raw, sub);
   }
-  if (backend === 'cpu') cpuVariants.push(...rest);
-  for (const v of rest) cpuVariant(v);
-  return { n, outputs, mean, min, max, splitNames, splits, backend, kernel: 'general', precision: backend === 'webgpu' ? kernelPrecision : 'f64', cpuVariants };
+  if (!gpu) cpuVariants.push(...rest);
+  await fullSolver(rest);
+  return { ...summary, kernel: 'general', precision: gpu ? kernelPrecision : 'f64', cpuVariants };
+}
+
+/** The CPU RCR kernel in slices of variants, with cancellation and progress between slices. */
+async function rcrCpu(p: RcrProblem, options: OperationOptions): Promise<RcrStats> {
+  const stats = new Float64Array(p.n * 9);
+  const perSlice = Math.max(4, 4 * Math.floor(2e5 / (4 * (p.steadySteps + p.steps))));
+  const tick = workTicker(options, 'hemo/ensemble', p.n);
+  let count = 0;
+  for (let v = 0; v < p.n; v += perSlice) {
+    count = rcrEnsembleCpu(p, stats, v, Math.min(p.n, v + perSlice)).count;
+    await tick(Math.min(p.n, v + perSlice));
+  }
+  return { stats, count };
+}
+
+/** Fills the summaries from an RCR kernel's statistics; returns the variants whose statistics are not finite. */
+function fillRcr(prob: RcrProblem, raw: RcrStats, model: PreparedSimulation['model'], topo: NonNullable<ReturnType<typeof rcrTopology>>, outputs: string[], out: Pick<EnsembleSummary, 'mean' | 'min' | 'max' | 'splits' | 'splitNames'>): number[] {
+  const qIn = topo.vessel.inlets[0]!;
+  const qOut = topo.vessel.outlets[0]!;
+  // Inflow statistics are the same for every variant.
+  let qs = 0;
+  let qmin = Infinity;
+  let qmax = -Infinity;
+  const from = prob.firstSummaryStep;
+  if (from === 0) {
+    qs += prob.q0;
+    qmin = qmax = prob.q0;
+  }
+  for (let i = Math.max(1, from); i <= prob.steps; i++) {
+    const q = prob.qNext[prob.steadySteps + i - 1]!;
+    qs += q;
+    qmin = Math.min(qmin, q);
+    qmax = Math.max(qmax, q);
+  }
+  const source = (name: string): number => {
+    if (name === `flow:${qIn.name}` || name === `flow:${qOut.name}`) return -1;
+    if (name === `pressure:${qIn.name}`) return 0;
+    if (name === `pressure:${qOut.name}`) return 1;
+    if (name === `pressure_c:${topo.rcr.name}`) return 2;
+    throw invalid(`the RCR ensemble kernel summarises flows, pressures and pressure_c, not '${name}' (unknowns: ${model.dofNames.join(', ')})`, name);
+  };
+  const src = outputs.map(source);
+  const K = outputs.length;
+  const S = out.splitNames.length;
+  const failed: number[] = [];
+  for (let v = 0; v < prob.n; v++) {
+    if (!raw.stats.subarray(v * 9, v * 9 + 9).every(Number.isFinite)) {
+      failed.push(v);
+      continue;
+    }
+    for (let k = 0; k < K; k++) {
+      const j = src[k]!;
+      const o = v * K + k;
+      if (j < 0) {
+        out.mean[o] = qs / raw.count;
+        out.min[o] = qmin;
+        out.max[o] = qmax;
+      } else {
+        out.mean[o] = raw.stats[v * 9 + 3 * j]! / raw.count;
+        out.min[o] = raw.stats[v * 9 + 3 * j + 1]!;
+        out.max[o] = raw.stats[v * 9 + 3 * j + 2]!;
+      }
+    }
+    for (let j = 0; j < S; j++) out.splits[v * S + j] = 1;
+  }
+  return failed;
 }

@@ -18,12 +18,12 @@ const SUBSETS = JSON.parse(readFileSync(join(ROOT, 'results', 'subsets.json'), '
 const TOL = 1e-7;
 
 describe('svZeroDSolver reference cases', () => {
-  it.each(cases)('%s matches the reference to 1e-7 (upstream rule)', (name) => {
+  it.each(cases)('%s matches the reference to 1e-7 (upstream rule)', async (name) => {
     const config = JSON.parse(readFileSync(join(ROOT, 'cases', `${name}.json`), 'utf8'));
     // pandas layout {column: {row: value}}: the keys are the upstream row indices, so a column of a subset
     // file holds exactly the cells it was given (a missing cell is not a NaN to compare).
     const ref = JSON.parse(readFileSync(join(ROOT, 'results', `result_${name}.json`), 'utf8')) as Record<string, Record<string, string | number | null>>;
-    const got = resultTable(simulate(config));
+    const got = resultTable(await simulate(config));
     const names = ref.name!;
     expect(got.name.length).toBe(SUBSETS[name] ?? Object.keys(names).length);
     for (const [row, n] of Object.entries(names)) expect(got.name[Number(row)], `row ${row}`).toBe(n);
@@ -50,10 +50,10 @@ describe('svZeroDSolver reference cases', () => {
     expect(worst).toBeLessThanOrEqual(TOL);
   });
 
-  it('rejects the mismatched cardiac period with CONFIG_INVALID and the JSON path', () => {
+  it('rejects the mismatched cardiac period with CONFIG_INVALID and the JSON path', async () => {
     const config = JSON.parse(readFileSync(join(ROOT, 'cases', 'pulsatileFlow_R_RCR_mismatchPeriod.json'), 'utf8'));
     try {
-      simulate(config);
+      await simulate(config);
       expect.unreachable('the mismatched period was accepted');
     } catch (e) {
       expect(isPhysiotwinError(e, 'CONFIG_INVALID')).toBe(true);

@@ -32,8 +32,8 @@ function yTree(throat = 0.5): CenterlineTree & { stenosis: (s: number) => number
 const MMHG = conversionFactor('mmHg', 'dyn/cm^2');
 
 /** Mean of each vessel's columns over the last cycle, and the per-time rows. */
-function summarise(config: Record<string, unknown>) {
-  const table = resultTable(simulate(config), false);
+async function summarise(config: Record<string, unknown>) {
+  const table = resultTable(await simulate(config), false);
   const rows = new Map<string, number[]>();
   table.name.forEach((n, i) => rows.set(n, [...(rows.get(n) ?? []), i]));
   const mean = (name: string, column: string) => {
@@ -59,12 +59,12 @@ const KNOWN = {
 };
 
 describe('zeroDModelFromCenterlines', () => {
-  it('builds a tuned svZeroDSolver model: mean pressure and cardiac output on target, flow conserved at every junction', () => {
+  it('builds a tuned svZeroDSolver model: mean pressure and cardiac output on target, flow conserved at every junction', async () => {
     const tree = yTree();
-    const model = zeroDModelFromCenterlines(tree);
+    const model = await zeroDModelFromCenterlines(tree);
     // JSON round trip: what `physiotwin hemo run` reads
     const config = JSON.parse(JSON.stringify(model.config)) as Record<string, unknown>;
-    const { table, rows, mean } = summarise(config);
+    const { table, rows, mean } = await summarise(config);
     const vessels = config.vessels as { vessel_name: string; vessel_id: number; zero_d_element_values: Record<string, number> }[];
     const inlet = vessels[0]!.vessel_name;
     const pressure = mean(inlet, 'pressure_in') / MMHG;
@@ -109,9 +109,9 @@ describe('zeroDModelFromCenterlines', () => {
     }
   });
 
-  it('computes Poiseuille, inertance, compliance and the Young-Tsai stenosis coefficient from the geometry', () => {
+  it('computes Poiseuille, inertance, compliance and the Young-Tsai stenosis coefficient from the geometry', async () => {
     const tree = yTree(0.5);
-    const model = zeroDModelFromCenterlines(tree, { tuningIterations: 0, wallThicknessMm: 1, youngsModulus: 4e6 });
+    const model = await zeroDModelFromCenterlines(tree, { tuningIterations: 0, wallThicknessMm: 1, youngsModulus: 4e6 });
     const vessels = model.config.vessels as { vessel_name: string; vessel_length: number; zero_d_element_values: Record<string, number> }[];
     // The parent is uniform: one vessel, 10 cm of radius 1 cm.
     const parent = vessels.filter((v) => v.vessel_name.startsWith('branch0_'));
@@ -140,14 +140,14 @@ describe('zeroDModelFromCenterlines', () => {
     expect(model.outlets.map((o) => o.share)).toEqual([0.5, 0.5]);
   });
 
-  it("splits outlet flow by area or by Murray's law", () => {
+  it("splits outlet flow by area or by Murray's law", async () => {
     const tree = yTree();
     // widen the second daughter's outlet point: radius 6 -> 9 at its last point
     const radius = Float64Array.from(tree.radius as Float64Array);
     radius[262] = 9;
     const wide = { ...tree, radius };
-    const byArea = zeroDModelFromCenterlines(wide, { tuningIterations: 0 }).outlets.map((o) => o.share);
-    const byMurray = zeroDModelFromCenterlines(wide, { tuningIterations: 0, outletSplit: 'murray' }).outlets.map((o) => o.share);
+    const byArea = (await zeroDModelFromCenterlines(wide, { tuningIterations: 0 })).outlets.map((o) => o.share);
+    const byMurray = (await zeroDModelFromCenterlines(wide, { tuningIterations: 0, outletSplit: 'murray' })).outlets.map((o) => o.share);
     expect(byArea[1]! / byArea[0]!).toBeCloseTo(81 / 36, 12);
     expect(byMurray[1]! / byMurray[0]!).toBeCloseTo(729 / 216, 12);
   });
@@ -162,7 +162,7 @@ describe('zeroDModelFromCenterlines', () => {
     expect(q.every((x, i) => (t[i]! >= 0.2855 ? x === 0 : x >= 0))).toBe(true);
   });
 
-  it('rejects malformed trees and options with INVALID_ARGUMENT', () => {
+  it('rejects malformed trees and options with INVALID_ARGUMENT', async () => {
     const tree = yTree();
     const cases: [CenterlineTree, object][] = [
       [{ ...tree, branches: [] }, {}],
@@ -176,7 +176,7 @@ describe('zeroDModelFromCenterlines', () => {
     for (const [t, o] of cases) {
       let error: unknown;
       try {
-        zeroDModelFromCenterlines(t, { tuningIterations: 0, ...o });
+        await zeroDModelFromCenterlines(t, { tuningIterations: 0, ...o });
       } catch (e) {
         error = e;
       }

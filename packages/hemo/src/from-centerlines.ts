@@ -1,6 +1,6 @@
 import type { OperationOptions } from '@physiotwin/core';
 import { conversionFactor, PhysiotwinError, progressReporter } from '@physiotwin/core';
-import type { SvZeroDConfig } from './model.js';
+import type { SvZeroDConfig } from './settings.js';
 import { resultTable } from './output.js';
 import { simulate } from './solver.js';
 
@@ -98,6 +98,7 @@ const KT = 1.52;
  * period inclusive and scaled so the mean of the piecewise-linear waveform (what the solver interpolates) is
  * `meanFlow`.
  * @returns t (s) and q (mL/s)
+ * @throws PhysiotwinError `INVALID_ARGUMENT` when the sampled waveform has no positive mean (a heart rate or sample count that leaves no ejection)
  */
 export function aorticInflow(meanFlow: number, heartRate: number, samples = 201): { t: number[]; q: number[] } {
   const T = 60 / heartRate;
@@ -152,10 +153,10 @@ function cycleMean(time: Float64Array, values: Float64Array, rows: readonly numb
  * @example
  * ```ts
  * const { config } = zeroDModelFromCenterlines(extractCenterlines(labels), { meanPressureMmHg: 90 });
- * const result = simulate(config);
+ * const result = await simulate(config);
  * ```
  */
-export function zeroDModelFromCenterlines(tree: CenterlineTree, options: ZeroDModelOptions = {}): ZeroDModel {
+export async function zeroDModelFromCenterlines(tree: CenterlineTree, options: ZeroDModelOptions = {}): Promise<ZeroDModel> {
   const positive = (v: number) => v > 0;
   const map = option('meanPressureMmHg', options.meanPressureMmHg, 93, positive, 'positive');
   const co = option('cardiacOutputLPerMin', options.cardiacOutputLPerMin, 5, positive, 'positive');
@@ -333,7 +334,7 @@ export function zeroDModelFromCenterlines(tree: CenterlineTree, options: ZeroDMo
   let iterations = 0;
   for (let round = 0; round < rounds; round++) {
     report(round);
-    const table = resultTable(simulate(config), false);
+    const table = resultTable(await simulate(config, { signal: options.signal }), false);
     const rows = new Map<string, number[]>();
     table.name.forEach((n, i) => rows.set(n, [...(rows.get(n) ?? []), i]));
     const mean = (vessel: number, column: string) => cycleMean(table.time, table.values[column]!, rows.get(vessels[vessel]!.vessel_name)!);

@@ -14,7 +14,9 @@ export interface ResultTable {
 
 /**
  * The result in svZeroDSolver's layout (`src/solve/csv_writer.cpp`): vessel-based
- * `name,time,flow_in,flow_out,pressure_in,pressure_out` (+ `d_*`) or variable-based `name,time,y` (+ `ydot`),
+ * `name,time,flow_in,flow_out,pressure_in,pressure_out` (+ `d_*`) for the block types upstream lists there
+ * (BloodVessel, BloodVesselCRL, ChamberSphere, LinearElastanceChamber, PiecewiseValve, in block order) or
+ * variable-based `name,time,y` (+ `ydot`),
  * as the config's output options ask; `output_mean_only` gives one row per vessel/variable with an empty time.
  * @throws nothing.
  */
@@ -25,7 +27,7 @@ export function resultTable(r: SimulationResult, variableBased = r.settings.outp
   const nT = r.times.length;
   const series: Array<{ name: string; dofs: number[] }> = variableBased
     ? model.dofNames.map((name, i) => ({ name, dofs: [i] }))
-    : model.vessels.map((v) => ({ name: v.name, dofs: [v.inlets[0]!.flowDof, v.outlets[0]!.flowDof, v.inlets[0]!.presDof, v.outlets[0]!.presDof] }));
+    : model.outputVessels.map((v) => ({ name: v.name, dofs: [v.inlets[0]!.flowDof, v.outlets[0]!.flowDof, v.inlets[0]!.presDof, v.outlets[0]!.presDof] }));
   const base = variableBased ? ['y'] : ['flow_in', 'flow_out', 'pressure_in', 'pressure_out'];
   const cols = [...base, ...(deriv ? (variableBased ? ['ydot'] : base.map((c) => `d_${c}`)) : [])];
   const rows = mean ? series.length : series.length * nT;

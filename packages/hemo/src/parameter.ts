@@ -26,9 +26,16 @@ export class Parameter {
     return prm;
   }
 
+  /**
+   * False for a series that is not repeated (an external coupling block with `periodic: false`): it is
+   * interpolated at the absolute time and extrapolated linearly past its ends.
+   */
+  readonly periodic: boolean;
+
   constructor(value: number);
-  constructor(times: ArrayLike<number>, values: ArrayLike<number>);
-  constructor(a: number | ArrayLike<number>, b?: ArrayLike<number>) {
+  constructor(times: ArrayLike<number>, values: ArrayLike<number>, periodic?: boolean);
+  constructor(a: number | ArrayLike<number>, b?: ArrayLike<number>, periodic = true) {
+    this.periodic = periodic;
     if (typeof a === 'number' || b === undefined || b.length === 1) {
       this.constValue = typeof a === 'number' ? a : b![0]!;
       this.times = new Float64Array(0);
@@ -76,7 +83,7 @@ export class Parameter {
     const times = this.times;
     const values = this.values;
     const n = times.length;
-    const rt = t % this.period;
+    const rt = this.periodic ? t % this.period : t;
     // lower_bound: first index with times[k] >= rt
     let lo = 0;
     let hi = n;

@@ -1,8 +1,12 @@
-import { PhysiotwinError } from '@physiotwin/core';
-import type { AssemblyContext } from './blocks.js';
-import { buildModel, readSimulationSettings, type Model, type SimulationSettings, type SvZeroDConfig } from './model.js';
-import { SparseLU, singularError } from './sparse.js';
-import { DaeSystem } from './system.js';
+import { PhysiotwinError, throwIfAborted, type OperationOptions } from '@physiotwin/core';
+import type { AdapterDescription, ComputeOptions } from '@physiotwin/gpu';
+import { invalid, isObj } from './config-read.js';
+import { Integrator, keepSteadyCapacitances } from './integrator.js';
+import { allocating, checkLimit, checkMemory, resolveLimits, TYPED_ARRAY_OVERHEAD, type SolverLimits } from './limits.js';
+import { buildModel, type Model } from './model.js';
+import { workTicker } from './progress.js';
+import { readSimulationSettings, type SimulationSettings, type SvZeroDConfig } from './settings.js';
+import { timeGrid, type TimeGrid } from './time-grid.js';
 
 /** Solution at the output times: one row of unknowns per time. */
 export interface SimulationResult {
@@ -20,181 +24,44 @@ export interface SimulationResult {
   cycles: number;
   /** Mean Newton iterations per step. */
   meanNewtonIterations: number;
+  /** The backend that ran: always 'cpu' (one trajectory is a sequence of dependent steps). */
+  backend: 'cpu';
+  /** The adapter of a WebGPU run: never set for a single simulation. */
+  adapter?: AdapterDescription | undefined;
+}
+
+/** Options of {@link simulate}. */
+export interface SimulateOptions extends ComputeOptions, SolverLimits {
+  /** Parameter overrides `{ 'block.param': value }` (ensembles, calibration). */
+  overrides?: Readonly<Record<string, number>> | undefined;
+}
+
+/** A parsed, validated model with its settings, time grid and initial state, ready to integrate (once or per variant). */
+export interface PreparedSimulation {
+  config: SvZeroDConfig;
+  settings: SimulationSettings;
+  model: Model;
+  grid: TimeGrid;
+  init: { y: Float64Array; ydot: Float64Array };
+  limits: Required<SolverLimits>;
 }
 
 /**
- * Generalized-alpha integrator with Newton iterations, exactly as svZeroDSolver `src/algebra/Integrator.cpp`:
- * alpha_m = (3 - rho)/(2 + 2 rho), alpha_f = 1/(1 + rho), gamma = 1/2 + alpha_m - alpha_f; predictor
- * y0 = y_n, ydot0 = (1 - 1/gamma) ydot_n; residual at t_n + alpha_f dt with y_{n+alpha_f}, ydot_{n+alpha_m};
- * solve for the ydot increment with J = alpha_m (E + dC/dydot) + alpha_f gamma dt (F + dC/dy).
+ * Parses and validates a config, builds its model and time grid, and checks the work it asks for against the
+ * limits (before anything large is allocated).
+ * @throws PhysiotwinError `CONFIG_INVALID` (with JSON path), `LIMIT_EXCEEDED` (steps or Newton iterations above
+ *   `maxSteps` / `maxNonlinearIterations`), `INVALID_ARGUMENT` (a limit that is not a positive number)
  */
-export class Integrator {
-  readonly n: number;
-  readonly sys: DaeSystem;
-  private readonly lu: SparseLU;
-  /** Position of each slot in the CSC value array. */
-  private readonly slotPos: Int32Array;
-  private readonly jac: Float64Array;
-  private readonly res: Float64Array;
-  private readonly yaf: Float64Array;
-  private readonly ydam: Float64Array;
-  readonly ctx: AssemblyContext;
-  alphaM: number;
-  alphaF: number;
-  gamma: number;
-  dt = 0;
-  newtonIterations = 0;
-  stepCount = 0;
-  private readonly y0: Float64Array;
-  private readonly yd0: Float64Array;
-
-  constructor(
-    readonly model: Model,
-    readonly atol: number,
-    readonly maxIter: number,
-    rho: number,
-  ) {
-    const n = model.dofNames.length;
-    this.n = n;
-    this.alphaM = (0.5 * (3 - rho)) / (1 + rho);
-    this.alphaF = 1 / (1 + rho);
-    this.gamma = 0.5 + this.alphaM - this.alphaF;
-    const sys = new DaeSystem(n);
-    for (const b of model.blocks) b.setup(sys);
-    sys.freeze();
-    this.sys = sys;
-    // CSC pattern of the Jacobian: slots sorted by column, then row.
-    const m = sys.rows.length;
-    const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => sys.cols[a]! - sys.cols[b]! || sys.rows[a]! - sys.rows[b]!);
-    const colPtr = new Int32Array(n + 1);
-    const rowIdx = new Int32Array(m);
-    this.slotPos = new Int32Array(m);
-    order.forEach((slot, pos) => {
-      rowIdx[pos] = sys.rows[slot]!;
-      colPtr[sys.cols[slot]! + 1]!++;
-      this.slotPos[slot] = pos;
-    });
-    for (let j = 0; j < n; j++) colPtr[j + 1] = colPtr[j + 1]! + colPtr[j]!;
-    this.lu = new SparseLU(n, colPtr, rowIdx);
-    this.jac = new Float64Array(m);
-    this.res = new Float64Array(n);
-    this.yaf = new Float64Array(n);
-    this.ydam = new Float64Array(n);
-    this.ctx = { p: new Float64Array(model.params.length), time: 0, period: model.period, steady: false };
-    this.y0 = new Float64Array(n);
-    this.yd0 = new Float64Array(n);
-  }
-
-  /** Switches between the steady start and the unsteady run and re-stamps the constant terms. */
-  setPhase(steady: boolean, dt: number): void {
-    this.dt = dt;
-    this.ctx.steady = steady;
-    for (const prm of this.model.params) prm.setSteady(steady);
-    this.updateParams(0);
-    this.sys.clear();
-    for (const b of this.model.blocks) b.constant(this.sys, this.ctx);
-  }
-
-  private updateParams(time: number): void {
-    const ps = this.model.params;
-    const p = this.ctx.p;
-    for (let i = 0; i < ps.length; i++) p[i] = ps[i]!.get(time);
-    this.ctx.time = time;
-  }
-
-  /**
-   * One step from (y, ydot) at `time` to `time + dt`, in place.
-   * @throws PhysiotwinError `SOLVER_DIVERGED` naming the time and the block with the largest residual
-   */
-  step(y: Float64Array, ydot: Float64Array, time: number): void {
-    const n = this.n;
-    const { alphaM, alphaF, gamma, dt } = this;
-    const sys = this.sys;
-    const blocks = this.model.blocks;
-    const yOld = this.yaf;
-    const ydOld = this.ydam;
-    // Keep the old state in scratch copies; y/ydot become the new state.
-    const y0 = this.y0;
-    const yd0 = this.yd0;
-    y0.set(y);
-    yd0.set(ydot);
-    const c = 1 - 1 / gamma;
-    for (let i = 0; i < n; i++) ydot[i] = yd0[i]! * c;
-    const tAf = time + alphaF * dt;
-    this.updateParams(tAf);
-    for (const b of blocks) b.time(sys, this.ctx);
-    this.stepCount++;
-    const res = this.res;
-    const E = sys.E;
-    const F = sys.F;
-    const rows = sys.rows;
-    const cols = sys.cols;
-    const m = rows.length;
-    const yCoeff = gamma * dt;
-    const jy = alphaF * yCoeff;
-    for (let it = 0; it < this.maxIter; it++) {
-      for (let i = 0; i < n; i++) {
-        ydOld[i] = yd0[i]! + (ydot[i]! - yd0[i]!) * alphaM;
-        yOld[i] = y0[i]! + (y[i]! - y0[i]!) * alphaF;
-      }
-      for (const b of blocks) b.solution(sys, this.ctx, yOld, ydOld);
-      for (let i = 0; i < n; i++) res[i] = -sys.C[i]!;
-      for (let k = 0; k < m; k++) {
-        const r = rows[k]!;
-        const col = cols[k]!;
-        res[r] = res[r]! - E[k]! * ydOld[col]! - F[k]! * yOld[col]!;
-      }
-      let maxRes = 0;
-      let worst = 0;
-      for (let i = 0; i < n; i++) {
-        const a = Math.abs(res[i]!);
-        if (!(a <= maxRes)) {
-          maxRes = a;
-          worst = i;
-        }
-      }
-      if (maxRes < this.atol) return;
-      if (it === this.maxIter - 1 || !Number.isFinite(maxRes)) {
-        const blk = this.model.eqOwner[worst]!;
-        throw new PhysiotwinError(
-          'SOLVER_DIVERGED',
-          `Newton iterations did not converge at t = ${time + dt} s (step from ${time} s): max |residual| ${maxRes} >= ${this.atol} after ${it + 1} iterations, largest in block '${blk.name}' (${blk.type})`,
-          { details: { time: time + dt, block: blk.name, residual: maxRes } },
-        );
-      }
-      const jac = this.jac;
-      const pos = this.slotPos;
-      const dCdy = sys.dCdy;
-      const dCdyd = sys.dCdydot;
-      for (let k = 0; k < m; k++) jac[pos[k]!] = (E[k]! + dCdyd[k]!) * alphaM + (F[k]! + dCdy[k]!) * jy;
-      const bad = this.lu.refactor(jac);
-      if (bad >= 0) throw singularError(bad, time + dt, this.model.dofNames[bad] ?? String(bad));
-      this.lu.solve(res);
-      for (const b of blocks) b.postSolve(y);
-      for (let i = 0; i < n; i++) {
-        ydot[i] = ydot[i]! + res[i]!;
-        y[i] = y[i]! + res[i]! * yCoeff;
-      }
-      this.newtonIterations++;
-    }
-  }
-}
-
-/**
- * After a steady start: upstream `Model::to_steady`/`to_unsteady` cache the RCR (and closed-loop RCR)
- * capacitance while it is held at its steady value and restore it as a constant, so a time-dependent C keeps
- * its mean for the rest of the run. Every solver of these models (the f64 one, the GPU ensembles) calls this.
- */
-export function keepSteadyCapacitances(model: Model): void {
-  for (const b of model.blocks) {
-    if (b.type !== 'RCR' && b.type !== 'ClosedLoopRCR') continue;
-    const c = model.params[b.pid.C!]!;
-    if (!c.isSeries) continue;
-    c.setSteady(true);
-    const mean = c.get(0);
-    c.setSteady(false);
-    c.setConstant(mean);
-  }
+export function prepareSimulation(config: SvZeroDConfig, limits: SolverLimits = {}): PreparedSimulation {
+  const lim = resolveLimits(limits);
+  const settings = readSimulationSettings(config);
+  checkLimit(lim, 'maxNonlinearIterations', settings.maxNonlinearIterations, 'maximum_nonlinear_iterations', '$.simulation_parameters.maximum_nonlinear_iterations');
+  // Bounded before the model is built: number_of_cardiac_cycles 1e9 would otherwise only be caught later.
+  checkLimit(lim, 'maxSteps', (settings.ptsPerCycle - 1) * settings.numberOfCycles, 'time steps (number_of_cardiac_cycles x (number_of_time_pts_per_cardiac_cycle - 1))', '$.simulation_parameters');
+  const model = buildModel(config, settings);
+  const grid = timeGrid(model, settings);
+  checkLimit(lim, 'maxSteps', grid.steps, `time steps (${grid.cycles} cycles from use_cycle_to_cycle_error, Pfaller 2021 eq. 21)`, '$.simulation_parameters');
+  return { config, settings, model, grid, init: initialState(config, model), limits: lim };
 }
 
 /** Reads `initial_condition` (+ `pressure_all`, `flow_all`) and `initial_condition_d` as svZeroDSolver does. */
@@ -205,18 +72,17 @@ export function initialState(config: SvZeroDConfig, model: Model): { y: Float64A
   const read = (key: string, out: Float64Array, allKeys: boolean): void => {
     const ic = config[key];
     if (ic === undefined) return;
-    if (typeof ic !== 'object' || ic === null || Array.isArray(ic)) throw new PhysiotwinError('CONFIG_INVALID', 'expected an object', { location: { jsonPath: `$.${key}` } });
-    const icr = ic as Record<string, unknown>;
+    if (!isObj(ic)) throw invalid('expected an object', `$.${key}`);
     // Names that match no unknown are ignored, as svZeroDSolver does (its own test configs carry stale ones).
-    for (const [k, v] of Object.entries(icr)) {
+    for (const [k, v] of Object.entries(ic)) {
       if (k.startsWith('_')) continue;
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new PhysiotwinError('CONFIG_INVALID', `expected a finite number, got ${JSON.stringify(v)}`, { location: { jsonPath: `$.${key}.${k}` } });
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(`expected a finite number, got ${JSON.stringify(v)?.slice(0, 40)}`, `$.${key}.${k.slice(0, 100)}`);
     }
     model.dofNames.forEach((name, i) => {
-      const v = icr[name];
+      const v = Object.hasOwn(ic, name) ? ic[name] : undefined;
       if (typeof v === 'number') out[i] = v;
-      else if (allKeys && typeof icr.pressure_all === 'number' && (name.startsWith('pressure:') || name.startsWith('P_c:'))) out[i] = icr.pressure_all;
-      else if (allKeys && typeof icr.flow_all === 'number' && name.startsWith('flow:')) out[i] = icr.flow_all;
+      else if (allKeys && typeof ic.pressure_all === 'number' && (name.startsWith('pressure:') || name.startsWith('P_c:'))) out[i] = ic.pressure_all;
+      else if (allKeys && typeof ic.flow_all === 'number' && name.startsWith('flow:')) out[i] = ic.flow_all;
     });
   };
   read('initial_condition', y, true);
@@ -224,84 +90,98 @@ export function initialState(config: SvZeroDConfig, model: Model): { y: Float64A
   return { y, ydot };
 }
 
-/** Options of {@link simulate}. */
-export interface SimulateOptions {
-  /** Parameter overrides `{ 'block.param': value }` (ensemble variants). */
-  overrides?: Readonly<Record<string, number>>;
-}
-
 /**
  * Runs a svZeroDSolver configuration: parse and validate, assemble, optional steady start (31 steps of
  * T/10 with time-dependent parameters at their means and RCR capacitances zero), then
  * `(pts - 1) * cycles` generalized-alpha steps of dt = T / (pts - 1), keeping the output rows
  * svZeroDSolver keeps (last cycle re-based to t = 0 by default, every `output_interval`-th step with
- * `output_all_cycles`).
+ * `output_all_cycles`). Runs on the CPU in f64 (`backend` 'auto' or 'cpu'; a single trajectory is a chain of
+ * dependent steps: many variants run on WebGPU with {@link simulateEnsemble}). Yields to the event loop every
+ * few dozen milliseconds, so `signal` stops it within that time.
  *
  * @param config parsed svZeroDSolver JSON (CGS units: dyn/cm^2, mL/s, s)
- * @throws PhysiotwinError `CONFIG_INVALID` (with JSON path), `SOLVER_DIVERGED` (with time and block),
- *   `SOLVER_NOT_CONVERGED` when the cycle-to-cycle criterion is not met within 1000 extra cycles
+ * @throws PhysiotwinError `CONFIG_INVALID` (with JSON path), `SOLVER_DIVERGED` (a non-finite parameter or state, or
+ *   Newton not converging, with time and block), `SOLVER_NOT_CONVERGED` when the cycle-to-cycle criterion is not
+ *   met within 1000 extra cycles, `LIMIT_EXCEEDED` / `OUT_OF_MEMORY` (work or memory above the limits, naming the
+ *   option that raises them), `ABORTED`, `INVALID_ARGUMENT` (backend 'webgpu', an unknown backend)
  * @example
  * ```ts
- * const r = simulate(JSON.parse(readFileSync('case.json', 'utf8')));
- * const csv = resultToCsv(r);
+ * const r = await simulate(JSON.parse(readFileSync('case.json', 'utf8')));
+ * const csv = tableToCsv(resultTable(r));
  * ```
  */
-export function simulate(config: SvZeroDConfig, options: SimulateOptions = {}): SimulationResult {
-  const settings = readSimulationSettings(config);
-  const model = buildModel(config, settings);
-  applyOverrides(model, options.overrides);
-  const T = model.period;
-  const integ = new Integrator(model, settings.absoluteTolerance, settings.maxNonlinearIterations, settings.rhoInfinity);
-  const { y, ydot } = initialState(config, model);
+export async function simulate(config: SvZeroDConfig, options: SimulateOptions = {}): Promise<SimulationResult> {
+  const backend = options.backend ?? 'auto';
+  if (backend === 'webgpu') throw new PhysiotwinError('INVALID_ARGUMENT', "simulate runs on the CPU only (one trajectory is a chain of dependent steps); run many variants on WebGPU with simulateEnsemble");
+  if (backend !== 'auto' && backend !== 'cpu') throw new PhysiotwinError('INVALID_ARGUMENT', `backend must be 'auto', 'cpu' or 'webgpu', got ${JSON.stringify(backend)}`);
+  throwIfAborted(options.signal);
+  const prepared = prepareSimulation(config, options);
+  applyOverrides(prepared.model, options.overrides);
+  return integrate(prepared, prepared.settings, options);
+}
 
-  if (settings.steadyInitial) {
-    const dtS = T / 10;
-    integ.setPhase(true, dtS);
-    for (let i = 0; i < 31; i++) integ.step(y, ydot, dtS * i);
+/**
+ * Integrates a prepared model under `settings` (the prepared ones, or a variation of their output and cycle
+ * options) from its initial state. The model's parameters are used as they are (overrides already applied).
+ * @throws PhysiotwinError as {@link simulate}
+ */
+export async function integrate(p: PreparedSimulation, settings: SimulationSettings, options: OperationOptions = {}): Promise<SimulationResult> {
+  const { model, limits } = p;
+  const grid = settings === p.settings ? p.grid : timeGrid(model, settings);
+  checkLimit(limits, 'maxSteps', grid.steps, 'time steps', '$.simulation_parameters');
+  const n = model.dofNames.length;
+  const pts = grid.ptsPerCycle;
+  const interval = settings.outputInterval;
+  const all = settings.outputAllCycles;
+  const keepTwo = settings.useCycleToCycleError;
+  const rowBytes = 2 * (8 * n + TYPED_ARRAY_OVERHEAD);
+  const rows = all ? Math.floor(grid.steps / interval) + 1 : pts;
+  checkMemory(limits, rows * rowBytes + (keepTwo ? 2 * pts * rowBytes : 0), `${rows} result rows of ${n} unknowns`);
+  const integ = new Integrator(model, settings.absoluteTolerance, settings.maxNonlinearIterations, settings.rhoInfinity);
+  const y = Float64Array.from(p.init.y);
+  const ydot = Float64Array.from(p.init.ydot);
+  const tick = workTicker(options, 'hemo/simulate', grid.steadySteps + grid.steps);
+  await tick(0);
+
+  if (grid.steadySteps > 0) {
+    integ.setPhase(true, grid.dtSteady);
+    for (let i = 0; i < grid.steadySteps; i++) integ.step(y, ydot, grid.dtSteady * i);
     keepSteadyCapacitances(model);
   }
-  integ.setPhase(false, T / (settings.ptsPerCycle - 1));
+  integ.setPhase(false, grid.dt);
   for (const b of model.blocks) b.initialState(y, ydot, integ.ctx);
   integ.newtonIterations = 0;
   integ.stepCount = 0;
 
-  const pts = settings.ptsPerCycle;
-  let cycles = settings.numberOfCycles;
-  if (settings.useCycleToCycleError && model.hasWindkessel) {
-    // Pfaller 2021 eq. 21: cycles needed for the slowest RCR to decay below the relative error.
-    cycles = Math.max(1, Math.ceil((-model.largestWindkesselTau / T) * Math.log(settings.cycleToCycleError)));
-  }
-  const dt = integ.dt;
+  let cycles = grid.cycles;
+  const dt = grid.dt;
   const times: number[] = [];
   const ys: Float64Array[] = [];
   const yds: Float64Array[] = [];
-  const interval = settings.outputInterval;
-  const all = settings.outputAllCycles;
-  // Keep the last two cycles for the cycle-to-cycle check (2 (pts - 1) + 1 states).
-  const keepTwo = settings.useCycleToCycleError;
-  const ring: Float64Array[] = [];
-  const nSteps = (pts - 1) * cycles + 1;
-  const startLast = nSteps - pts;
-  if (all || startLast <= 0) {
-    times.push(0);
+  const keep = (t: number): void => {
+    times.push(t);
     ys.push(Float64Array.from(y));
     yds.push(Float64Array.from(ydot));
-  }
+  };
+  // Keep the last two cycles for the cycle-to-cycle check (2 (pts - 1) + 1 states).
+  const ring: Float64Array[] = [];
+  const nSteps = grid.steps + 1;
+  const startLast = nSteps - pts;
   let counter = 0;
-  for (let i = 1; i < nSteps; i++) {
-    if (keepTwo && i === nSteps - 2 * (pts - 1)) ring.push(Float64Array.from(y));
-    integ.step(y, ydot, dt * (i - 1));
-    if (ring.length > 0) ring.push(Float64Array.from(y));
-    counter++;
-    if (counter === interval || (!all && i === startLast)) {
-      if (all || i >= startLast) {
-        times.push(dt * i);
-        ys.push(Float64Array.from(y));
-        yds.push(Float64Array.from(ydot));
+  await allocating('storing the result rows', async () => {
+    if (all || startLast <= 0) keep(0);
+    for (let i = 1; i < nSteps; i++) {
+      if (keepTwo && i === nSteps - 2 * (pts - 1)) ring.push(Float64Array.from(y));
+      integ.step(y, ydot, dt * (i - 1));
+      if (ring.length > 0) ring.push(Float64Array.from(y));
+      counter++;
+      if (counter === interval || (!all && i === startLast)) {
+        if (all || i >= startLast) keep(dt * i);
+        counter = 0;
       }
-      counter = 0;
+      if ((i & 31) === 0) await tick(grid.steadySteps + i);
     }
-  }
+  });
 
   if (keepTwo && !model.hasWindkessel) {
     // Extra cycles until the cap means settle, exactly as upstream `Solver::run` does it: the last-cycle
@@ -316,6 +196,8 @@ export function simulate(config: SvZeroDConfig, options: SimulateOptions = {}): 
     let extra = 0;
     while (!cycleConverged(ring.slice(-(2 * (pts - 1) + 1)), caps, pts, settings.cycleToCycleError)) {
       if (++extra > 1000) throw new PhysiotwinError('SOLVER_NOT_CONVERGED', `cycle-to-cycle error above ${settings.cycleToCycleError} after 1000 extra cycles`);
+      checkLimit(limits, 'maxSteps', (cycles + 1) * (pts - 1), 'time steps (configured and extra cycles of use_cycle_to_cycle_error)', '$.simulation_parameters');
+      checkMemory(limits, (ys.length + pts) * rowBytes + 2 * pts * rowBytes, `${ys.length + pts} result rows of ${n} unknowns`);
       ring.splice(0, ring.length - (pts - 1) - 1);
       cycles++;
       for (let i = 1; i < pts; i++) {
@@ -324,16 +206,14 @@ export function simulate(config: SvZeroDConfig, options: SimulateOptions = {}): 
         counter++;
         time = dt * i;
         if (counter === interval || (!all && i === startLast)) {
-          if (all || i >= startLast) {
-            times.push(time);
-            ys.push(Float64Array.from(y));
-            yds.push(Float64Array.from(ydot));
-          }
+          if (all || i >= startLast) keep(time);
           counter = 0;
         }
+        if ((i & 31) === 0) await tick(grid.steadySteps + grid.steps);
       }
     }
   }
+  await tick(grid.steadySteps + grid.steps);
   const tArr = Float64Array.from(times);
   if (!all && tArr.length > 0) {
     const t0 = tArr[0]!;
@@ -348,6 +228,7 @@ export function simulate(config: SvZeroDConfig, options: SimulateOptions = {}): 
     steps: integ.stepCount,
     cycles,
     meanNewtonIterations: integ.newtonIterations / Math.max(1, integ.stepCount),
+    backend: 'cpu',
   };
 }
 
@@ -359,8 +240,8 @@ export function applyOverrides(model: Model, overrides: Readonly<Record<string, 
   if (!overrides) return;
   for (const [key, value] of Object.entries(overrides)) {
     const id = model.paramIds.get(key);
-    if (id === undefined) throw new PhysiotwinError('CONFIG_INVALID', `no parameter '${key}' in this model (use block.param, e.g. ${[...model.paramIds.keys()].slice(0, 3).join(', ')})`, { location: { jsonPath: key } });
-    if (!Number.isFinite(value)) throw new PhysiotwinError('CONFIG_INVALID', `override ${key} = ${value} is not finite`, { location: { jsonPath: key } });
+    if (id === undefined) throw new PhysiotwinError('CONFIG_INVALID', `no parameter '${key.slice(0, 100)}' in this model (use block.param, e.g. ${[...model.paramIds.keys()].slice(0, 3).join(', ')})`, { location: { jsonPath: key.slice(0, 100) } });
+    if (!Number.isFinite(value)) throw new PhysiotwinError('CONFIG_INVALID', `override ${key} = ${value} is not finite`, { location: { jsonPath: key.slice(0, 100) } });
     model.params[id]!.setConstant(value);
   }
 }

@@ -27,6 +27,7 @@ function errnoOf(e: unknown): string | undefined {
  * A Node file-system error while writing `path` as a typed error: `IO_EXISTS` (EEXIST), `IO_NOT_FOUND` (a missing
  * folder), `IO_PERMISSION` (EACCES, EPERM, EROFS), `IO_WRITE_FAILED` (anything else: a parent that is a file, a
  * target that is a folder, a full disk, an I/O error). A `PhysiotwinError` passes through unchanged.
+ * @throws nothing (it returns the error)
  */
 export function writeError(e: unknown, path: string): PhysiotwinError {
   if (e instanceof PhysiotwinError) return e;
@@ -294,6 +295,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
  * Removes, synchronously, every temporary file of this process's unfinished atomic writes, and the files of a
  * commit in progress that had not replaced anything. For SIGINT and SIGTERM handlers (the `physiotwin` command
  * installs them); a process that ends normally has none left.
+ * @throws nothing (files that cannot be removed are left)
  */
 export function abandonPendingWrites(): void {
   for (const out of [...pending]) out.discard();

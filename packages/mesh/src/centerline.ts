@@ -329,6 +329,7 @@ export function extractCenterlines(mask: Volume, options: CenterlineOptions = {}
 /**
  * The centerlines as polylines (one line per branch) with point arrays `radius`, `area`, `abscissa` (mm, mm^2)
  * and `branchId`, and cell arrays `branchId` and `parentId` (-1 at the inlet), for `writeVtpPolylines`.
+ * @throws nothing (the centerlines come from extractCenterlines)
  */
 export function centerlinesToPolylines(c: Centerlines): Polylines {
   const n = c.radius.length;

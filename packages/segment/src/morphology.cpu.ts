@@ -70,6 +70,7 @@ function edt1d(d: Float64Array, start: number, stride: number, n: number, s2: nu
 /**
  * Squared Euclidean distance (mm^2, anisotropic spacing) from every voxel to the nearest voxel
  * whose foreground state (non-zero) equals `featureIsForeground`; Infinity when there is none.
+ * @throws nothing (the caller checks the mask and spacing)
  */
 export function squaredDistanceCpu(mask: VolumeData, dims: Vec3, spacing: Vec3, featureIsForeground: boolean, tick?: (axis: number) => void): Float64Array {
   const [nx, ny, nz] = dims;

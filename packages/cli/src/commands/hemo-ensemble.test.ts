@@ -25,7 +25,7 @@ describe('physiotwin hemo ensemble', () => {
       // Variant 1 against a single f64 run with the same overrides (f32 on WebGPU: 1e-3 relative).
       const cfg = JSON.parse(readFileSync(CASE, 'utf8'));
       cfg.simulation_parameters.output_all_cycles = false;
-      const r = simulate(cfg, { overrides: { 'OUT.Rd': 500, 'OUT.C': 0.0002 } });
+      const r = await simulate(cfg, { overrides: { 'OUT.Rd': 500, 'OUT.C': 0.0002 } });
       const d = r.model.dofNames.indexOf('pressure:branch0_seg0:OUT');
       const mean = r.y.reduce((a, y) => a + y[d]!, 0) / r.y.length;
       const got = Number(lines[2]!.split(',')[3]);
@@ -34,17 +34,19 @@ describe('physiotwin hemo ensemble', () => {
     });
   }
 
-  it('runs a closed-loop model with --backend webgpu (general kernel)', async () => {
+  // f32: the CLI path through the general WebGPU kernel. The double-float kernel of this model takes about a minute
+  // to compile on SwiftShader; hemo's ensemble.test.ts checks it once.
+  it('runs a closed-loop model with --backend webgpu --precision f32 (general kernel)', async () => {
     const closed = join(REPO_ROOT, 'fixtures/hemo/svzerod/cases/closedLoopHeart_singleVessel.json');
     const cfg = JSON.parse(readFileSync(closed, 'utf8'));
     cfg.simulation_parameters.number_of_cardiac_cycles = 1;
     writeFileSync(join(dir, 'closed.json'), JSON.stringify(cfg));
     writeFileSync(join(dir, 'closed-s.csv'), 'RCR_aorta.Rd\n1.2\n1.5\n');
     const io = capture(dir);
-    const code = await runCli(['hemo', 'ensemble', 'closed.json', '--samples', 'closed-s.csv', '-o', 'closed-sum.csv', '--backend', 'webgpu', '--outputs', 'pressure:J_heart_outlet:branch0_seg0'], io);
+    const code = await runCli(['hemo', 'ensemble', 'closed.json', '--samples', 'closed-s.csv', '-o', 'closed-sum.csv', '--backend', 'webgpu', '--precision', 'f32', '--outputs', 'pressure:J_heart_outlet:branch0_seg0'], io);
     expect(io.err).toBe('');
     expect(code).toBe(0);
-    expect(io.out).toMatch(/2 variants \(general kernel, webgpu df\)/);
+    expect(io.out).toMatch(/2 variants \(general kernel, webgpu f32\)/);
     expect(readFileSync(join(dir, 'closed-sum.csv'), 'utf8').trim().split('\n').length).toBe(3);
   });
 

@@ -36,7 +36,7 @@ export const hemoRun: Command = {
     const input = resolve(io.cwd, positionals[0]!);
     const config = readJsonFile(input) as SvZeroDConfig;
     const clock = stopwatch();
-    const result = simulate(config);
+    const result = await simulate(config);
     clock.lap('simulate');
     const variableBased = values['variable-based'] ? true : values['vessel-based'] ? false : result.settings.outputVariableBased;
     const table = resultTable(result, variableBased);
