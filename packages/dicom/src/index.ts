@@ -15,3 +15,7 @@ export type { DicomElementInit, WriteDicomOptions } from './write.js';
 export { decodeJpegExtended } from './jpeg-extended.js';
 export type { DctImage } from './jpeg-extended.js';
 export type { JpegImage } from './jpeg-common.js';
+export { diffusionVectorLps, manufacturerOf, privateTag, readFrameAcquisition, readSeriesAcquisition } from './acquisition.js';
+export type { Diffusion, FrameAcquisition, GradientSpace, SeriesAcquisition } from './acquisition.js';
+export { NAME_LETTERS, bidsSidecar, diffusionTables, formatG, outputName, uniqueName } from './sidecar.js';
+export type { ConversionRecord, DiffusionTables, NameContext } from './sidecar.js';

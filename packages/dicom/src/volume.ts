@@ -88,7 +88,9 @@ class FileCache {
  * thread, about 10 MB more memory while it lives) are read by this thread and the reader's thread together into a
  * SharedArrayBuffer, so that `volume.data.buffer` is then a SharedArrayBuffer (unless resampled or tilt-corrected,
  * which build new arrays).
+ * A 4D group (several `volumes`) is loaded one volume at a time: see `volumeGroups`.
  * @throws PhysiotwinError `DICOM_GEOMETRY` for duplicate positions, or uneven spacing under `spacing: 'error'`;
+ * `INVALID_ARGUMENT` for a 4D group;
  * decode errors of the files; `ABORTED` when the signal fires.
  * @example
  * ```ts
@@ -97,15 +99,21 @@ class FileCache {
  * ```
  */
 export async function loadVolume(group: SeriesGroup, sources: DicomSource[], options: LoadVolumeOptions = {}): Promise<LoadedVolume> {
+  if (group.volumes.length > 1) {
+    throw new PhysiotwinError('INVALID_ARGUMENT', `series ${group.seriesInstanceUid} is a 4D group of ${group.volumes.length} volumes: load each of volumeGroups(group)`);
+  }
   const policy = options.spacing ?? 'error';
   const g = group.geometry;
   const warnings = [...g.warnings];
   const loc = { location: { file: sources[group.frames[0]!.sourceIndex]?.name ?? '' } };
   if (g.duplicatePositions) {
-    throw new PhysiotwinError('DICOM_GEOMETRY', `series ${group.seriesInstanceUid}: several slices share a position; split the series (e.g. by echo or time) first`, loc);
+    throw new PhysiotwinError('DICOM_GEOMETRY', `series ${group.seriesInstanceUid}: several slices share a position and no header attribute (b-value, gradient, echo, image type, temporal position, trigger time, acquisition number) separates them into volumes`, loc);
   }
   if ((g.irregularSpacing || g.missingSlices) && policy === 'error') {
-    throw new PhysiotwinError('DICOM_GEOMETRY', `series ${group.seriesInstanceUid}: uneven slice spacing (gaps ${g.gaps.join(', ')} mm); choose spacing 'report' or 'resample'`, {
+    const what = g.spacingRegimes
+      ? `slice spacing changes along the stack (${g.spacingRegimes.map((r) => `${r.gap} mm for slices ${r.firstSlice + 1}-${r.lastSlice + 1}`).join(', then ')})`
+      : `uneven slice spacing (gaps ${g.gaps.join(', ')} mm)`;
+    throw new PhysiotwinError('DICOM_GEOMETRY', `series ${group.seriesInstanceUid}: ${what}; choose spacing 'report' or 'resample'`, {
       ...loc,
       details: { gaps: g.gaps, slicePositions: g.slicePositions },
     });

@@ -58,6 +58,10 @@ export interface WriteVolumeFileOptions {
    * @default false
    */
   gzip?: boolean;
+  /** Further volumes of a 4D NIfTI (see `writeNifti`'s `timePoints`); refused for MetaImage. @default [] */
+  timePoints?: readonly Volume[];
+  /** Seconds between time points (NIfTI pixdim[4]). @default 1 */
+  timeStep?: number;
 }
 
 /**
@@ -77,7 +81,9 @@ export async function writeVolumeFile(path: string, volume: Volume, options: Wri
   if (format === 'nifti') {
     const gzipped = lower.endsWith('.gz');
     if (options.gzip && !gzipped) throw new PhysiotwinError('INVALID_ARGUMENT', `gzip requested but ${path} is a plain .nii: name it .nii.gz`);
-    files.push([path, writeNifti(volume, { gzip: gzipped })]);
+    files.push([path, writeNifti(volume, { gzip: gzipped, ...(options.timePoints ? { timePoints: options.timePoints } : {}), ...(options.timeStep !== undefined ? { timeStep: options.timeStep } : {}) })]);
+  } else if (options.timePoints && options.timePoints.length > 0) {
+    throw new PhysiotwinError('IO_UNSUPPORTED', '4D volumes are written as NIfTI only (.nii or .nii.gz)', { location: { file: path } });
   } else if (format === 'metaimage' && lower.endsWith('.mha')) {
     files.push([path, writeMetaImage(volume, { compress: options.gzip ?? false }).header]);
   } else if (format === 'metaimage') {
