@@ -27,7 +27,10 @@ export interface FrameAcquisition {
   echoNumber?: number | undefined;
   /** EchoTime (0018,0081) or EffectiveEchoTime (0018,9082), ms. */
   echoTime?: number | undefined;
-  /** ImageType value 3 (M, P, R, I, MAGNITUDE, PHASE...; upper case), or GE (0043,102F) as M/P/R/I. */
+  /**
+   * ImageType value 3 (M, P, R, I...; upper case), GE (0043,102F) as M/P/R/I, or for Enhanced MR frames
+   * ComplexImageComponent (MAGNITUDE, PHASE, REAL, IMAGINARY, MIXED) else FrameType value 3.
+   */
   imageType?: string | undefined;
   /** TemporalPositionIdentifier (0020,0100) or TemporalPositionIndex (0020,9128). */
   temporalPosition?: number | undefined;
@@ -128,7 +131,10 @@ export function readFrameAcquisition(ds: DicomDataset, frame?: DicomDataset, sha
   const echoMacro = fg('x00189114');
   const content = frame?.items('x00209111')[0];
   const cardiac = fg('x00189118');
-  const frameType = fg('x00189226')?.strings('x00089007');
+  const frameTypeMacro = fg('x00189226');
+  const frameType = frameTypeMacro?.strings('x00089007');
+  // Enhanced MR: ComplexImageComponent (0008,9208) says magnitude/phase/real/imaginary; FrameType value 3 may not.
+  const complex = frameTypeMacro?.string('x00089208')?.trim().toUpperCase();
   const out: FrameAcquisition = {
     echoNumber: num(ds, 'x00180086'),
     echoTime: num(echoMacro, 'x00189082', 'FD') ?? num(ds, 'x00180081'),
@@ -138,7 +144,7 @@ export function readFrameAcquisition(ds: DicomDataset, frame?: DicomDataset, sha
   };
   const type3 = (frameType && frameType.length >= 3 ? frameType : ds.strings('x00080008'))[2]?.toUpperCase();
   const geType = maker === 'GE' ? num(ds, privateTag(ds, 0x0043, 'GEMS_PARM_01', 0x2f) ?? 'x0043102f', 'SS') : undefined;
-  out.imageType = geType !== undefined && GE_IMAGE_TYPE[geType] ? GE_IMAGE_TYPE[geType] : type3 || undefined;
+  out.imageType = geType !== undefined && GE_IMAGE_TYPE[geType] ? GE_IMAGE_TYPE[geType] : complex || type3 || undefined;
   out.diffusion = readDiffusion(ds, maker, enhanced, fg('x00189117'));
   if (maker === 'PHILIPS' && !enhanced) {
     const order = num(ds, privateTag(ds, 0x2005, 'PHILIPS MR IMAGING DD 005', 0x96) ?? 'x20051596');

@@ -241,7 +241,7 @@ const VOLUME_ATTRIBUTES: readonly SplitAttribute[] = ['diffusion', 'time', 'trig
  * the producer says (Enhanced dimension indices, mosaic files) or by the header attributes that vary between
  * them (b-value and gradient, temporal position, trigger time, acquisition number), else by the order in which
  * each position repeats (instance number order, as dcm2niix does). Volumes with the same slice positions form a
- * 4D group (unless `fourD` is false); others become groups of their own. Each volume is sorted along its slice
+ * 4D group (unless `fourD` is false) when a header attribute labels the 4th axis; others become groups of their own. Each volume is sorted along its slice
  * normal and the geometry measured (see {@link GroupGeometry}).
  * @throws PhysiotwinError `ABORTED` when the signal fires; with `strict`, the first input's parse error.
  * @example
@@ -331,7 +331,7 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
     const { volumes, varying } = partitionVolumes(g.frames, splitBy);
     if (volumes.length === 1) {
       groups.push(make(volumes, []));
-    } else if (options.fourD !== false && samePositions(volumes)) {
+    } else if (options.fourD !== false && varying.length > 0 && samePositions(volumes)) {
       groups.push(make(volumes, varying));
     } else {
       for (const v of volumes) groups.push(make([v], []));
@@ -438,6 +438,7 @@ function partitionVolumes(
     const vols = byKey((f) => f.volumeKey!);
     if (vols.every((v) => !hasDuplicates(v))) {
       volumes = vols;
+      // Only what the headers say varies labels a 4th axis; volumes that differ in nothing known stay apart.
       varying = candidates.filter((a) => vols.some((v) => attributeKey(v[0]!.acquisition, a) !== attributeKey(vols[0]![0]!.acquisition, a)));
     }
   }

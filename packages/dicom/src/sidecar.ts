@@ -83,7 +83,7 @@ const ms = (v: number | undefined) => (v === undefined ? undefined : Number((v /
 
 /**
  * The BIDS JSON sidecar of a group's output, with dcm2niix's key names and units (seconds for times):
- * Modality, MagneticFieldStrength, Manufacturer, ManufacturersModelName, SeriesDescription, ProtocolName,
+ * Modality, MagneticFieldStrength, Manufacturer (dcm2niix's short names), ManufacturersModelName, SeriesDescription, ProtocolName,
  * ImageType, SeriesNumber, SeriesInstanceUID, EchoTime, EchoNumber, RepetitionTime, FlipAngle, SliceTiming
  * (Siemens mosaics), PhaseEncodingAxis (the axis of the written image; the polarity is not in the standard
  * header), ImageOrientationPatientDICOM, ConversionSoftware, and under `Physiotwin` what the conversion did
@@ -97,12 +97,13 @@ export function bidsSidecar(group: SeriesGroup, record: ConversionRecord = {}): 
   const out: Record<string, unknown> = {
     Modality: group.modality || undefined,
     MagneticFieldStrength: a.magneticFieldStrength,
-    Manufacturer: a.manufacturer,
+    Manufacturer: bidsManufacturer(a.manufacturer),
     ManufacturersModelName: a.manufacturersModelName,
     PatientPosition: a.patientPosition,
     SeriesDescription: group.seriesDescription || undefined,
     ProtocolName: a.protocolName,
-    ImageType: a.imageType.length > 0 ? a.imageType : undefined,
+    // dcm2niix splits Philips-style compound values (M_SE) into their parts
+    ImageType: a.imageType.length > 0 ? a.imageType.flatMap((t) => t.split('_')).filter((t) => t !== '') : undefined,
     SeriesNumber: a.seriesNumber,
     SeriesInstanceUID: group.seriesInstanceUid || undefined,
     AcquisitionNumber: group.volumes.length === 1 ? label.acquisitionNumber : undefined,
@@ -128,6 +129,15 @@ export function bidsSidecar(group: SeriesGroup, record: ConversionRecord = {}): 
     },
   };
   return JSON.parse(JSON.stringify(out)) as Record<string, unknown>;
+}
+
+/** The manufacturer as dcm2niix names it in sidecars (Siemens, GE, Philips, Canon, Toshiba), else as stored. */
+function bidsManufacturer(m: string | undefined): string | undefined {
+  const u = m?.toUpperCase() ?? '';
+  for (const [prefix, name] of [['SIEMENS', 'Siemens'], ['GE', 'GE'], ['PHILIPS', 'Philips'], ['CANON', 'Canon'], ['TOSHIBA', 'Toshiba']] as const) {
+    if (u.startsWith(prefix)) return name;
+  }
+  return m;
 }
 
 /** Context of {@link outputName} that the group does not hold. */
