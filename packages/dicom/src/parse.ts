@@ -296,8 +296,8 @@ function toDicomError(e: unknown, source: string, what: string): PhysiotwinError
 }
 
 /**
- * Bytes of an inflated explicit-LE data set that its header needs: up to the end of Pixel Data (or the start of
- * `untilTag`'s value), or Infinity while the header is not complete / has no such element.
+ * Bytes of an inflated explicit-LE data set that its header needs: up to the end of Pixel Data (or of `untilTag`'s
+ * value; the start of it for Pixel Data), or Infinity while the header is not complete / has no such element.
  */
 function bytesNeeded(body: Uint8Array, untilTag: string | undefined): number {
   const DataSetCtor = (dicomParser as unknown as { DataSet: new (p: unknown, b: Uint8Array, e: object) => DataSet }).DataSet;
@@ -310,7 +310,8 @@ function bytesNeeded(body: Uint8Array, untilTag: string | undefined): number {
   }
   const el = raw.elements[stop];
   if (!el || el.length === 0xffffffff) return Infinity;
-  return untilTag ? el.dataOffset : el.dataOffset + el.length;
+  // a header read stops before Pixel Data's value; any other stop tag's value is part of what is read
+  return untilTag === 'x7fe00010' ? el.dataOffset : el.dataOffset + el.length;
 }
 
 /**
