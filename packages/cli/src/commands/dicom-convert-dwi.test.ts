@@ -138,3 +138,24 @@ describe('dicom convert: classic diffusion series against dcm2niix v1.0.20220720
     expect(r.written).toEqual([]);
   });
 });
+
+describe('dicom info on multi-volume series', () => {
+  it('shows volumes, the 4th axis, b-values and echo times per group, and a real slice step', async () => {
+    const io = capture();
+    expect(await runCli(['dicom', 'info', 'fixtures/dicom/dwi/philips/In', '--json'], io)).toBe(0);
+    const groups = JSON.parse(io.out) as { dims: number[]; spacing: number[]; volumes: number; fourthAxis: string[]; bValues: number[]; echoTimes: number[]; files: number }[];
+    expect(groups).toHaveLength(1);
+    const g = groups[0]!;
+    expect(g.dims).toEqual([112, 112, 2]);
+    expect(g.spacing[2]).toBeCloseTo(2, 2);
+    expect(g.volumes).toBe(17);
+    expect(g.files).toBe(34);
+    expect(g.fourthAxis).toEqual(['diffusion']);
+    expect(g.bValues.join(' ')).toBe(readFileSync(join(REPO_ROOT, 'fixtures/dicom/dwi/philips/Ref/701_DTI_Biobank_2mm_MB3S2_EPI.bval'), 'utf8').trim());
+    expect(g.echoTimes).toHaveLength(1);
+    const text = capture();
+    expect(await runCli(['dicom', 'info', 'fixtures/dicom/dwi/ge/In'], text)).toBe(0);
+    expect(text.out).toMatch(/256 x 256 x 2 voxels x 4 volumes \(4th axis: diffusion\)/);
+    expect(text.out).toMatch(/b-values 0 1000 1000 1000 s\/mm2/);
+  });
+});
