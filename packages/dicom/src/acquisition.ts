@@ -66,6 +66,8 @@ export interface SeriesAcquisition {
   imageType: string[];
   /** Slice acquisition times relative to the first, ms (Siemens CSA MosaicRefAcqTimes). */
   mosaicSliceTimes?: number[] | undefined;
+  /** Phase encoding runs along the positive row/column direction (Siemens CSA PhaseEncodingDirectionPositive). */
+  phaseEncodingPositive?: boolean | undefined;
 }
 
 const creatorCache = new WeakMap<DicomDataset, Map<string, string>>();
@@ -121,7 +123,7 @@ const GE_IMAGE_TYPE = ['M', 'P', 'R', 'I'];
  * Reads the acquisition attributes of a classic image, or of one frame of an Enhanced object (`frame`: its
  * per-frame functional group item, `shared`: the shared one), where the standard and the vendors keep them:
  * b-value and gradient from (0018,9087)/(0018,9089) (top level or in the MR Diffusion Sequence), Siemens
- * (0019,xx0C)/(0019,xx0E), GE (0043,1039) and (0019,10BB-BD), Philips (2001,1003) and
+ * (0019,xx0C)/(0019,xx0E) or, for diffusion sequences without them, the CSA image header, GE (0043,1039) and (0019,10BB-BD), Philips (2001,1003) and
  * (2005,10B0-B2); magnitude/phase from ImageType value 3 or GE (0043,102F).
  */
 export function readFrameAcquisition(ds: DicomDataset, frame?: DicomDataset, shared?: DicomDataset): FrameAcquisition {
@@ -183,6 +185,16 @@ function vendorDiffusion(ds: DicomDataset, maker: string, enhanced: boolean): Di
   if (maker === 'SIEMENS') {
     const b = num(ds, privateTag(ds, 0x0019, 'SIEMENS MR HEADER', 0x0c));
     if (b !== undefined) return { bValue: b, vector: vec(ds, privateTag(ds, 0x0019, 'SIEMENS MR HEADER', 0x0e), 'FD'), space: 'patient' };
+    // Without (0019,xx0C), the CSA image header of a diffusion sequence (names like "*ep_b1000#1") has them.
+    if (/ep_b/i.test(ds.string('x00180024') ?? '')) {
+      const csa = siemensCsa(ds);
+      const cb = Number(csa?.get('B_value')?.[0]);
+      if (csa && Number.isFinite(cb)) {
+        const cv = csa.get('DiffusionGradientDirection')?.map(Number);
+        const v: Vec3 | undefined = cv && cv.length === 3 && cv.every(Number.isFinite) ? [cv[0]!, cv[1]!, cv[2]!] : undefined;
+        return { bValue: cb, vector: v, space: 'patient' };
+      }
+    }
   }
   if (maker === 'GE') {
     const bTag = privateTag(ds, 0x0043, 'GEMS_PARM_01', 0x39) ?? 'x00431039';
@@ -211,21 +223,29 @@ function vendorDiffusion(ds: DicomDataset, maker: string, enhanced: boolean): Di
   return undefined;
 }
 
+/** The Siemens CSA image header (0029,xx10), or undefined when absent or unreadable. */
+function siemensCsa(ds: DicomDataset): Map<string, string[]> | undefined {
+  const csaTag = privateTag(ds, 0x0029, 'SIEMENS CSA HEADER', 0x10);
+  const bytes = csaTag ? ds.bytes(csaTag) : undefined;
+  if (!bytes || bytes.length === 0) return undefined;
+  try {
+    return parseCsaHeader(bytes, ds.source);
+  } catch {
+    return undefined; // an unreadable CSA header gives nothing
+  }
+}
+
 /** Series-level facts of a file for sidecars. */
 export function readSeriesAcquisition(ds: DicomDataset): SeriesAcquisition {
   const str = (t: TagKey) => ds.string(t)?.trim() || undefined;
   let mosaicSliceTimes: number[] | undefined;
+  let phaseEncodingPositive: boolean | undefined;
   if (manufacturerOf(ds) === 'SIEMENS') {
-    const csaTag = privateTag(ds, 0x0029, 'SIEMENS CSA HEADER', 0x10);
-    const bytes = csaTag ? ds.bytes(csaTag) : undefined;
-    if (bytes && bytes.length > 0) {
-      try {
-        const t = parseCsaHeader(bytes, ds.source).get('MosaicRefAcqTimes')?.map(Number);
-        if (t && t.length > 0 && t.every(Number.isFinite)) mosaicSliceTimes = t;
-      } catch {
-        // no slice timing from an unreadable CSA header
-      }
-    }
+    const csa = siemensCsa(ds);
+    const t = csa?.get('MosaicRefAcqTimes')?.map(Number);
+    if (t && t.length > 0 && t.every(Number.isFinite)) mosaicSliceTimes = t;
+    const pe = csa?.get('PhaseEncodingDirectionPositive')?.[0];
+    if (pe === '0' || pe === '1') phaseEncodingPositive = pe === '1';
   }
   return {
     manufacturer: str('x00080070'),
@@ -242,6 +262,7 @@ export function readSeriesAcquisition(ds: DicomDataset): SeriesAcquisition {
     inPlanePhaseEncodingDirection: str('x00181312') ?? ds.items('x52009229')[0]?.items('x00189125')[0]?.string('x00181312')?.trim(),
     imageType: ds.strings('x00080008').map((s) => s.toUpperCase()),
     mosaicSliceTimes,
+    phaseEncodingPositive,
   };
 }
 

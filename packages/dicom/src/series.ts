@@ -178,12 +178,17 @@ export interface ScanOptions extends OperationOptions {
    * @default true
    */
   fourD?: boolean;
+  /**
+   * Most bytes a gzipped file or a deflated data set may inflate to (see `parseDicom`'s option).
+   * @default 1 GiB
+   */
+  maxInflatedBytes?: number;
 }
 
-/** Reads a source's bytes. */
-export async function sourceBytes(s: DicomSource): Promise<Uint8Array> {
-  if (s.bytes) return gunzipIfGzip(s.bytes, s.name);
-  if (s.read) return gunzipIfGzip(await s.read(), s.name);
+/** Reads a source's bytes (a gzipped file decompressed, to at most `maxInflatedBytes`, default 1 GiB). */
+export async function sourceBytes(s: DicomSource, maxInflatedBytes?: number): Promise<Uint8Array> {
+  if (s.bytes) return gunzipIfGzip(s.bytes, s.name, maxInflatedBytes);
+  if (s.read) return gunzipIfGzip(await s.read(), s.name, maxInflatedBytes);
   throw new PhysiotwinError('INVALID_ARGUMENT', `source ${s.name} has neither bytes nor read()`);
 }
 
@@ -191,14 +196,15 @@ export async function sourceBytes(s: DicomSource): Promise<Uint8Array> {
  * Parses a source's header: from its prefix when it offers one, from the whole file when the prefix is cut short
  * or gzip-compressed (`packed` is then true: file offsets do not address the data set).
  */
-async function readHeaderOf(s: DicomSource, setSize: (n: number) => void): Promise<{ file: DicomFile; packed: boolean }> {
+async function readHeaderOf(s: DicomSource, setSize: (n: number) => void, maxInflatedBytes: number | undefined): Promise<{ file: DicomFile; packed: boolean }> {
+  const limit = maxInflatedBytes !== undefined ? { maxInflatedBytes } : {};
   if (s.readHeader) {
     const { bytes, size } = await s.readHeader();
     setSize(size);
     const gz = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
     if (!gz) {
       try {
-        const file = parseDicom(bytes, { source: s.name, untilTag: 'x7fe00010' });
+        const file = parseDicom(bytes, { source: s.name, untilTag: 'x7fe00010', ...limit });
         // Complete only when the Pixel Data header was reached: dicom-parser ends undefined-length sequences at
         // the end of the bytes without an error, so a cut prefix could otherwise pass for a whole header.
         if (bytes.length === size || file.dataset.has('x7fe00010')) return { file, packed: file.transferSyntaxUid === TS.deflatedLE };
@@ -210,9 +216,9 @@ async function readHeaderOf(s: DicomSource, setSize: (n: number) => void): Promi
   }
   const raw = s.bytes ?? (s.read ? await s.read() : undefined);
   if (!raw) throw new PhysiotwinError('INVALID_ARGUMENT', `source ${s.name} has neither bytes nor read()`);
-  const bytes = gunzipIfGzip(raw, s.name);
+  const bytes = gunzipIfGzip(raw, s.name, maxInflatedBytes);
   setSize(bytes.length);
-  const file = parseDicom(bytes, { source: s.name, untilTag: 'x7fe00010' });
+  const file = parseDicom(bytes, { source: s.name, untilTag: 'x7fe00010', ...limit });
   return { file, packed: bytes !== raw || file.transferSyntaxUid === TS.deflatedLE };
 }
 
@@ -266,7 +272,7 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
     let frames: FrameDescriptor[];
     try {
       let size: number | undefined;
-      const header = await readHeaderOf(s, (n) => (size = n));
+      const header = await readHeaderOf(s, (n) => (size = n), options.maxInflatedBytes);
       file = header.file;
       if (!file.dataset.has('x7fe00010')) {
         throw new PhysiotwinError('DICOM_INVALID', 'no Pixel Data (7FE0,0010): not an image', { location: { file: s.name } });

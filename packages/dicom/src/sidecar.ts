@@ -85,8 +85,8 @@ const ms = (v: number | undefined) => (v === undefined ? undefined : Number((v /
  * The BIDS JSON sidecar of a group's output, with dcm2niix's key names and units (seconds for times):
  * Modality, MagneticFieldStrength, Manufacturer (dcm2niix's short names), ManufacturersModelName, SeriesDescription, ProtocolName,
  * ImageType, SeriesNumber, SeriesInstanceUID, EchoTime, EchoNumber, RepetitionTime, FlipAngle, SliceTiming
- * (Siemens mosaics), PhaseEncodingAxis (the axis of the written image; the polarity is not in the standard
- * header), ImageOrientationPatientDICOM, ConversionSoftware, and under `Physiotwin` what the conversion did
+ * (Siemens mosaics), PhaseEncodingDirection (Siemens: from the CSA header, for the written image's axes) or else
+ * PhaseEncodingAxis (the standard header has no polarity), ImageOrientationPatientDICOM, ConversionSoftware, and under `Physiotwin` what the conversion did
  * (4th axis, tilt correction, resampling, gaps, warnings). Keys whose value is unknown are left out.
  */
 export function bidsSidecar(group: SeriesGroup, record: ConversionRecord = {}): Record<string, unknown> {
@@ -94,6 +94,7 @@ export function bidsSidecar(group: SeriesGroup, record: ConversionRecord = {}): 
   const label = group.volumes[0]?.label ?? {};
   const o = group.frames[0]?.orientation;
   const pe = a.inPlanePhaseEncodingDirection?.toUpperCase();
+  const peAxis = pe === 'COL' ? 'j' : pe === 'ROW' ? 'i' : undefined;
   const out: Record<string, unknown> = {
     Modality: group.modality || undefined,
     MagneticFieldStrength: a.magneticFieldStrength,
@@ -113,8 +114,10 @@ export function bidsSidecar(group: SeriesGroup, record: ConversionRecord = {}): 
     RepetitionTime: ms(a.repetitionTime),
     FlipAngle: a.flipAngle,
     SliceTiming: a.mosaicSliceTimes?.map((t) => Number((t / 1000).toPrecision(6))),
-    // The written image keeps DICOM's row and column order: columns run along i, rows along j.
-    PhaseEncodingAxis: pe === 'COL' ? 'j' : pe === 'ROW' ? 'i' : undefined,
+    // The written image keeps DICOM's row and column order: columns run along i, rows along j. The polarity is
+    // known from Siemens' CSA header only (dcm2niix, which flips rows, writes the opposite sign for j).
+    PhaseEncodingAxis: a.phaseEncodingPositive === undefined ? peAxis : undefined,
+    PhaseEncodingDirection: a.phaseEncodingPositive !== undefined && peAxis ? `${peAxis}${a.phaseEncodingPositive ? '' : '-'}` : undefined,
     ImageOrientationPatientDICOM: o ? [...o] : undefined,
     ConversionSoftware: 'physiotwin',
     ConversionSoftwareVersion: record.version,

@@ -33,6 +33,11 @@ export interface LoadVolumeOptions extends OperationOptions {
    * @default 'keep'
    */
   monochrome1?: 'keep' | 'invert';
+  /**
+   * Most bytes a gzipped file or a deflated data set may inflate to (see `parseDicom`'s option).
+   * @default 1 GiB
+   */
+  maxInflatedBytes?: number;
 }
 
 /** Result of {@link loadVolume}. */
@@ -51,12 +56,13 @@ class FileCache {
   private info: PixelInfo | undefined;
   private frames: Uint8Array[][] | undefined;
   private mosaicFrame: { frame: number; data: StoredArray } | undefined;
-  constructor(private readonly sources: DicomSource[]) {}
+  constructor(private readonly sources: DicomSource[], private readonly maxInflatedBytes: number | undefined) {}
   async get(i: number): Promise<{ file: DicomFile; info: PixelInfo; frames: Uint8Array[][] | undefined }> {
     if (i !== this.index || !this.file || !this.info) {
       const s = this.sources[i];
       if (!s) throw new PhysiotwinError('INVALID_ARGUMENT', `source ${i} is not in the scan`);
-      this.file = parseDicom(await sourceBytes(s), { source: s.name });
+      const limit = this.maxInflatedBytes;
+      this.file = parseDicom(await sourceBytes(s, limit), { source: s.name, ...(limit !== undefined ? { maxInflatedBytes: limit } : {}) });
       this.info = readPixelInfo(this.file);
       const ts = this.file.transferSyntaxUid;
       const native = ts === TS.implicitLE || ts === TS.explicitLE || ts === TS.explicitBE || ts === TS.deflatedLE;
@@ -128,7 +134,7 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
   const toFloat = !uniformRescale;
   if (toFloat) warnings.push('RescaleSlope/Intercept differ between slices: the volume holds physical values as float32');
   const report = progressReporter(options, 'decode', nz);
-  const cache = new FileCache(sources);
+  const cache = new FileCache(sources, options.maxInflatedBytes);
   // Native little-endian slices go from the files straight into the volume, then get BitsStored applied.
   // Everything else is decoded one slice at a time.
   const direct: number[] = [];

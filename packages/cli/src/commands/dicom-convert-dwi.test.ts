@@ -136,6 +136,20 @@ describe('dicom convert: classic diffusion series against dcm2niix v1.0.20220720
     expect(r.error.code).toBe('INVALID_ARGUMENT');
     expect(r.error.message).toMatch(/%Z/);
     expect(r.written).toEqual([]);
+    const flags = capture();
+    expect(await runCli(['dicom', 'convert', 'fixtures/dicom/dwi/ge/In', '-o', join(tmp, 'bad'), '--json', '--no-such-flag'], flags)).toBe(2);
+    expect((JSON.parse(flags.out) as { error: { code: string } }).error.code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('a Siemens mosaic sidecar: SliceTiming as dcm2niix writes it, PhaseEncodingDirection for our row order (dcm2niix flips rows: opposite sign)', async () => {
+    const out = join(tmp, 'mosaic');
+    expect(await runCli(['dicom', 'convert', 'fixtures/dicom/dcm_qa_ts/In/1.dcm', '-o', out, '--format', 'nii'], capture())).toBe(0);
+    const side = JSON.parse(readFileSync(join(out, 'MR_ax_asc_35sl.json'), 'utf8')) as Record<string, unknown>;
+    const ref = JSON.parse(readFileSync(join(REPO_ROOT, 'fixtures/dicom/dcm_qa_ts/Ref/1.json'), 'utf8')) as Record<string, unknown>;
+    expect(side.SliceTiming).toEqual(ref.SliceTiming);
+    expect(ref.PhaseEncodingDirection).toBe('j-');
+    expect(side.PhaseEncodingDirection).toBe('j');
+    for (const key of ['EchoTime', 'RepetitionTime', 'FlipAngle', 'MagneticFieldStrength', 'Manufacturer', 'ManufacturersModelName', 'SeriesNumber']) expect([key, side[key]]).toEqual([key, ref[key]]);
   });
 });
 

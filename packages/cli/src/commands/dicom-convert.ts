@@ -56,30 +56,33 @@ export const dicomConvert: Command = {
     '  <name>.bval/<name>.bvec (FSL convention, vectors in the written image\'s voxel frame).',
   ].join('\n'),
   async run(args, io) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: {
-        out: { type: 'string', short: 'o' },
-        series: { type: 'string' },
-        'split-by': { type: 'string' },
-        'no-4d': { type: 'boolean', default: false },
-        name: { type: 'string', default: DEFAULT_NAME },
-        'tilt-correct': { type: 'boolean', default: false },
-        spacing: { type: 'string', default: 'error' },
-        format: { type: 'string', default: 'nii.gz' },
-        force: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
     const result: ConvertResult = { written: [], failed: [], skipped: [] };
+    // --json: the result, error included, is on stdout whatever happens (bad flags too).
+    const json = args.includes('--json');
     try {
+      const { values, positionals } = parseArgs({
+        args,
+        options: {
+          out: { type: 'string', short: 'o' },
+          series: { type: 'string' },
+          'split-by': { type: 'string' },
+          'no-4d': { type: 'boolean', default: false },
+          name: { type: 'string', default: DEFAULT_NAME },
+          'tilt-correct': { type: 'boolean', default: false },
+          spacing: { type: 'string', default: 'error' },
+          format: { type: 'string', default: 'nii.gz' },
+          force: { type: 'boolean', default: false },
+          json: { type: 'boolean', default: false },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
       return await convert(values, positionals, io, result);
     } catch (e) {
-      // --json: the result, error included, is on stdout whatever happens.
-      if (values.json) {
-        result.error = { code: isPhysiotwinError(e) ? e.code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
+      if (json) {
+        const parse = (e as { code?: unknown }).code;
+        const code = isPhysiotwinError(e) ? e.code : typeof parse === 'string' && parse.startsWith('ERR_PARSE_ARGS') ? 'INVALID_ARGUMENT' : 'INTERNAL';
+        result.error = { code, message: e instanceof Error ? e.message : String(e) };
         printJson(io, result);
       }
       throw e;
