@@ -148,6 +148,11 @@ export interface SeriesGroup {
   fourthAxis: FourthAxis[];
   /** Series-level acquisition facts of the group's first file (for sidecars). */
   acquisition: SeriesAcquisition;
+  /**
+   * The derived isotropic (trace) volumes of a Philips diffusion series (b > 0, no direction), split from it as
+   * dcm2niix splits them (its file name suffix: _ADC).
+   */
+  isotropicDiffusion?: boolean | undefined;
 }
 
 /** Result of {@link scanDicom}. */
@@ -338,7 +343,19 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
     if (volumes.length === 1) {
       groups.push(make(volumes, []));
     } else if (options.fourD !== false && varying.length > 0 && samePositions(volumes)) {
-      groups.push(make(volumes, varying));
+      const four = make(volumes, varying);
+      const iso = acquisition.manufacturer?.toUpperCase().startsWith('PHILIPS') ? isotropicVolumes(four) : [];
+      if (iso.length > 0 && four.volumes.length - iso.length >= 2) {
+        // Philips adds derived isotropic (trace) images, b > 0 without a direction, to diffusion series: as dcm2niix
+        // does, they leave the 4D stack (whose .bval/.bvec they would spoil) for a group of their own.
+        const keep = four.volumes.filter((v) => !iso.includes(v)).map((v) => v.frames);
+        groups.push(make(keep, varying));
+        const derived = make(iso.map((v) => v.frames), iso.length > 1 ? varying : []);
+        derived.isotropicDiffusion = true;
+        groups.push(derived);
+      } else {
+        groups.push(four);
+      }
     } else {
       for (const v of volumes) groups.push(make([v], []));
     }
@@ -362,6 +379,12 @@ export function volumeGroups(group: SeriesGroup): SeriesGroup[] {
     volumes: [v],
     fourthAxis: [],
   }));
+}
+
+/** The volumes of a diffusion group weighted (b > 0) without a gradient direction: derived isotropic images. */
+function isotropicVolumes(g: SeriesGroup): SeriesVolume[] {
+  if (!g.fourthAxis.includes('diffusion')) return [];
+  return g.volumes.filter((v) => (v.label.bValue ?? 0) > 1.1920929e-7 && v.label.gradient === undefined);
 }
 
 /** The label of a volume from the acquisition attributes of its first image. */

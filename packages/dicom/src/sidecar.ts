@@ -172,7 +172,8 @@ const safe = (t: string) => t.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$
  * `%t` date and time, `%e` echo, `%i` patient ID, `%f` folder, `%j` SeriesInstanceUID, `%m` manufacturer,
  * `%u` acquisition number, `%v` vendor, `%q` modality (physiotwin's), `%%` a percent sign. Characters other than
  * letters, digits, `.`, `_` and `-` become `_`. As dcm2niix does, echoes of a multi-echo series get `_e<n>` and
- * phase, real and imaginary images `_ph`, `_real`, `_imaginary` unless the template already has `%e`. The caller
+ * phase, real and imaginary images `_ph`, `_real`, `_imaginary` unless the template already has `%e`, and the
+ * isotropic images split from a Philips diffusion series `_ADC`. The caller
  * makes names unique (see {@link uniqueName}).
  * @throws PhysiotwinError `INVALID_ARGUMENT` for an unknown letter.
  * @example
@@ -214,6 +215,7 @@ export function outputName(group: SeriesGroup, template: string, context: NameCo
   }
   name = safe(name) || 'series';
   if (!template.includes('%e') && echoes > 1 && label.echoNumber !== undefined) name += `_e${label.echoNumber}`;
+  if (group.isotropicDiffusion) name += '_ADC';
   const t = label.imageType;
   if (t === 'P' || t === 'PHASE') name += '_ph';
   else if (t === 'R' || t === 'REAL') name += '_real';

@@ -5,7 +5,7 @@ import { gzipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isPhysiotwinError } from '@physiotwin/core';
 import { scanDicom, volumeGroups } from './series.js';
-import type { DicomSource } from './series.js';
+import type { DicomSource, SeriesGroup } from './series.js';
 import { loadVolume } from './volume.js';
 import { bidsSidecar, diffusionTables, formatG, outputName, uniqueName } from './sidecar.js';
 import { gunzipIfGzip, parseDicom, TS } from './parse.js';
@@ -93,6 +93,27 @@ describe('classic multi-volume series', () => {
     expect(t.bvec).toBe('0 -1 0\n0 0 0\n0 0 1\n');
     // rows flipped (j = -column), as dcm2niix stores: det -1, no x negation
     expect(diffusionTables(g, [1, 0, 0, 0, -1, 0, 0, 0, 1])!.bvec).toBe('0 1 0\n0 0 0\n0 0 1\n');
+  });
+
+  it('Philips private diffusion tags; the derived isotropic volume (b > 0, no direction) leaves the 4D stack as _ADC, as dcm2niix does', async () => {
+    const dirs: [number, number, number][] = [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 0]];
+    const b = [0, 1000, 1000, 1000];
+    const s = await scanDicom(series(4, (v) => [
+      { tag: 0x00080070, vr: 'LO', value: 'Philips Medical Systems' },
+      { tag: 0x20010010, vr: 'LO', value: 'Philips Imaging DD 001' },
+      { tag: 0x20011003, vr: 'FL', value: b[v]! },
+      { tag: 0x20050010, vr: 'LO', value: 'Philips MR Imaging DD 001' },
+      { tag: 0x200510b0, vr: 'FL', value: dirs[v]![0] },
+      { tag: 0x200510b1, vr: 'FL', value: dirs[v]![1] },
+      { tag: 0x200510b2, vr: 'FL', value: dirs[v]![2] },
+    ]));
+    expect(s.groups).toHaveLength(2);
+    const [dwi, iso] = s.groups as [SeriesGroup, SeriesGroup];
+    expect(dwi.volumes.map((v) => v.label.bValue)).toEqual([0, 1000, 1000]);
+    expect(diffusionTables(dwi, [1, 0, 0, 0, -1, 0, 0, 0, 1])!.bval).toBe('0 1000 1000\n');
+    expect(iso.isotropicDiffusion).toBe(true);
+    expect(outputName(iso, '%d')).toBe('synthetic_ADC');
+    expect((await loadVolume(iso, s.sources)).volume.data[0]).toBe(3);
   });
 
   it('a change of slice spacing (4 mm, then 7 mm) is reported as such, not as missing slices; a lone gap still is', async () => {
