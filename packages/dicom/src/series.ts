@@ -122,9 +122,10 @@ export interface VolumeLabel {
   triggerTime?: number | undefined;
 }
 
-/** One 3D volume of a group: its slices (sorted along the normal) and what it was acquired with. */
+/** One 3D volume of a group: its slices (sorted along the normal), their geometry and what it was acquired with. */
 export interface SeriesVolume {
   frames: FrameDescriptor[];
+  geometry: GroupGeometry;
   label: VolumeLabel;
 }
 
@@ -318,12 +319,13 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
   for (const g of byKey.values()) {
     const acquisition = readSeriesAcquisition(g.file.dataset);
     const make = (vols: FrameDescriptor[][], fourthAxis: FourthAxis[]): SeriesGroup => {
-      const geometry = measureGeometry(vols[0]!);
-      for (let v = 1; v < vols.length; v++) measureGeometry(vols[v]!); // sorts each volume's slices
+      const geometries = vols.map((frames) => measureGeometry(frames)); // also sorts each volume's slices
+      const geometry = geometries[0]!;
       const n = geometry.sliceNormal;
       const d = geometry.direction;
-      const volumes = vols.map((frames) => ({
+      const volumes = vols.map((frames, i) => ({
         frames,
+        geometry: geometries[i]!,
         label: volumeLabel(frames[0]!.acquisition, [d[0], d[1], d[2]], [d[3], d[4], d[5]], n, acquisition.inPlanePhaseEncodingDirection),
       }));
       return {
@@ -372,10 +374,10 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
  */
 export function volumeGroups(group: SeriesGroup): SeriesGroup[] {
   if (group.volumes.length <= 1) return [group];
-  return group.volumes.map((v, i) => ({
+  return group.volumes.map((v) => ({
     ...group,
     frames: v.frames,
-    geometry: i === 0 ? group.geometry : measureGeometry(v.frames),
+    geometry: v.geometry,
     volumes: [v],
     fourthAxis: [],
   }));

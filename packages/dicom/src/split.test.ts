@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isPhysiotwinError } from '@physiotwin/core';
+import { createVolume, isPhysiotwinError } from '@physiotwin/core';
 import { scanDicom, volumeGroups } from './series.js';
 import type { DicomSource, SeriesGroup } from './series.js';
-import { loadVolume } from './volume.js';
+import { harmonizeTimePoints, loadVolume } from './volume.js';
 import { bidsSidecar, diffusionTables, formatG, outputName, uniqueName } from './sidecar.js';
 import { gunzipIfGzip, parseDicom, TS } from './parse.js';
 import { scanDicomPaths } from './node.js';
@@ -72,6 +72,46 @@ describe('classic multi-volume series', () => {
     expect(s.groups).toHaveLength(1);
     expect(s.groups[0]!.fourthAxis).toEqual(['repetition']);
     expect(s.groups[0]!.volumes.map((v) => v.frames.map((f) => f.instanceNumber))).toEqual([[1, 2, 3], [4, 5, 6]]);
+  });
+
+  it('mosaic files of one series (acquisition numbers 1..3) stack as a 4D group', async () => {
+    const original = readFixture('dcm_qa_ts/In/1.dcm');
+    const withAcq = (n: number) => {
+      const b = original.slice();
+      // AcquisitionNumber (0020,0012) IS, explicit VR: tag, 'IS', length, value
+      for (let i = 0; i + 10 <= b.length; i++) {
+        if (b[i] === 0x20 && b[i + 1] === 0 && b[i + 2] === 0x12 && b[i + 3] === 0 && b[i + 4] === 0x49 && b[i + 5] === 0x53) {
+          const len = b[i + 6]! | (b[i + 7]! << 8);
+          const text = String(n).padEnd(len, ' ');
+          for (let k = 0; k < len; k++) b[i + 8 + k] = text.charCodeAt(k);
+        }
+      }
+      return b;
+    };
+    const s = await scanDicom([3, 1, 2].map((n) => ({ name: `m${n}.dcm`, bytes: withAcq(n) })));
+    expect(s.groups).toHaveLength(1);
+    const g = s.groups[0]!;
+    expect(g.fourthAxis).toEqual(['acquisition']);
+    expect(g.volumes.map((v) => v.label.acquisitionNumber)).toEqual([3, 1, 2]); // equal instance numbers: input order
+    expect(g.geometry.dims).toEqual([64, 64, 35]);
+  });
+
+  it('a group whose repeated positions nothing separates keeps a real slice step (never 0 mm) and is refused on load', async () => {
+    const src = [0, 0, 3, 6].map((z, k) => ({ name: `d${k}`, bytes: syntheticSlice({ seriesUid: '1.2.3.83', instance: k + 1, rows: 4, columns: 4, position: [0, 0, z], pixels: new Int16Array(16) }) }));
+    const g = (await scanDicom(src)).groups[0]!;
+    expect(g.geometry.duplicatePositions).toBe(true);
+    expect(g.geometry.spacing[2]).toBe(3);
+    await expect(loadVolume(g, [] as DicomSource[])).rejects.toThrow(/no header attribute .* separates them into volumes/);
+  });
+
+  it('time points with different rescale become float32 physical values for one 4D image', () => {
+    const a = createVolume({ data: new Int16Array([1, 2]), dims: [2, 1, 1], rescale: { slope: 2, intercept: 0 } });
+    const b = createVolume({ data: new Int16Array([1, 2]), dims: [2, 1, 1], rescale: { slope: 3, intercept: 1 } });
+    const same = harmonizeTimePoints([a, a]);
+    expect(same.volumes[1]).toBe(a);
+    const h = harmonizeTimePoints([a, b]);
+    expect(h.volumes.map((v) => Array.from(v.data))).toEqual([[2, 4], [4, 7]]);
+    expect(h.warning).toMatch(/float32/);
   });
 
   it('Siemens private diffusion tags (0019,xx0C/0E): b-values and unit gradients; .bval/.bvec in FSL convention', async () => {

@@ -264,6 +264,31 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
 }
 
 /**
+ * The volumes of a 4D group made writable as one image: returned as they are when they share dtype and rescale,
+ * else all as float32 physical values (stored value x slope + intercept), as dcm2niix does when, e.g., a Philips
+ * diffusion series scales its volumes differently. A warning says so.
+ * @example
+ * ```ts
+ * const { volumes } = harmonizeTimePoints(loaded.map((l) => l.volume));
+ * ```
+ */
+export function harmonizeTimePoints(volumes: Volume[]): { volumes: Volume[]; warning?: string } {
+  const first = volumes[0];
+  if (!first) return { volumes };
+  const sameType = volumes.every((v) => v.data.constructor === first.data.constructor);
+  const sameScale = volumes.every((v) => v.rescale?.slope === first.rescale?.slope && v.rescale?.intercept === first.rescale?.intercept);
+  if (sameType && sameScale) return { volumes };
+  const out = volumes.map((v) => {
+    const data = new Float32Array(v.data.length);
+    const slope = v.rescale?.slope ?? 1;
+    const icpt = v.rescale?.intercept ?? 0;
+    for (let i = 0; i < data.length; i++) data[i] = v.data[i]! * slope + icpt;
+    return createVolume({ data, dims: v.dims, spacing: v.spacing, origin: v.origin, direction: v.direction, components: v.components });
+  });
+  return { volumes: out, warning: 'the volumes have different data types or rescale slopes/intercepts: the 4D image holds physical values as float32' };
+}
+
+/**
  * Native stacks of at least this many bytes are read with the sources' shared reader (another thread) when they
  * all have the same one and can read synchronously too; below it, starting the other thread's job costs more
  * than it saves.

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PhysiotwinError, createManifest, isPhysiotwinError } from '@physiotwin/core';
-import { SPLIT_ATTRIBUTES, bidsSidecar, diffusionTables, loadVolume, outputName, uniqueName, volumeGroups } from '@physiotwin/dicom';
+import { SPLIT_ATTRIBUTES, bidsSidecar, diffusionTables, harmonizeTimePoints, loadVolume, outputName, uniqueName, volumeGroups } from '@physiotwin/dicom';
 import type { ConversionRecord, SpacingPolicy, SplitAttribute } from '@physiotwin/dicom';
 import { scanDicomPaths } from '@physiotwin/dicom/node';
 import { writeVolumeFile } from '@physiotwin/io/node';
@@ -139,10 +139,11 @@ async function convert(values: ConvertFlags, positionals: string[], io: CliIO, r
         loaded.push(await loadVolume(v, scan.sources, { spacing: values.spacing as SpacingPolicy, tiltCorrect: values['tilt-correct'], onProgress: progress }));
       }
       const first = loaded[0]!;
-      const timePoints = loaded.slice(1).map((l) => l.volume);
+      const stack = harmonizeTimePoints(loaded.map((l) => l.volume));
+      const timePoints = stack.volumes.slice(1);
       const tr = g.acquisition.repetitionTime;
-      await writeVolumeFile(file, first.volume, { overwrite: values.force, ...(timePoints.length > 0 ? { timePoints, timeStep: tr !== undefined ? tr / 1000 : 1 } : {}) });
-      const warnings = [...new Set(loaded.flatMap((l) => l.geometry.warnings))];
+      await writeVolumeFile(file, stack.volumes[0]!, { overwrite: values.force, ...(timePoints.length > 0 ? { timePoints, timeStep: tr !== undefined ? tr / 1000 : 1 } : {}) });
+      const warnings = [...new Set([...loaded.flatMap((l) => l.geometry.warnings), ...(stack.warning ? [stack.warning] : [])])];
       const sidecars: string[] = [];
       const record: ConversionRecord = {
         version: VERSION,
