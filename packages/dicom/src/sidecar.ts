@@ -216,7 +216,8 @@ export function outputName(group: SeriesGroup, template: string, context: NameCo
   name = safe(name) || 'series';
   if (!template.includes('%e') && echoes > 1 && label.echoNumber !== undefined) name += `_e${label.echoNumber}`;
   if (group.isotropicDiffusion) name += '_ADC';
-  const t = label.imageType;
+  // value 3 of ImageType: M/P/R/I (Siemens, GE), MAGNITUDE/PHASE... (Enhanced), M_FFE/P_SE... (Philips)
+  const t = (label.imageType ?? '').split('_')[0];
   if (t === 'P' || t === 'PHASE') name += '_ph';
   else if (t === 'R' || t === 'REAL') name += '_real';
   else if (t === 'I' || t === 'IMAGINARY') name += '_imaginary';
