@@ -82,7 +82,8 @@ export function describeGroup(g: SeriesGroup): DicomInfoGroup {
   if (te) out.echoTimes = te;
   const en = distinct(labels.map((l) => l.echoNumber));
   if (en) out.echoNumbers = en;
-  if (labels.length > 1 && labels.every((l) => l.temporalPosition !== undefined)) out.timePoints = labels.map((l) => l.temporalPosition!);
+  // time points: when the temporal position separates the volumes (a diffusion series may repeat one value)
+  if (labels.every((l) => l.temporalPosition !== undefined) && new Set(labels.map((l) => l.temporalPosition)).size > 1) out.timePoints = labels.map((l) => l.temporalPosition!);
   if (labels[0]?.imageType) out.imageType = labels[0].imageType;
   if (geo.spacingRegimes) out.spacingRegimes = geo.spacingRegimes;
   return out;
