@@ -235,11 +235,9 @@ describe('compressed inputs', () => {
     const small = syntheticSlice({ seriesUid: '1.2.3.81', instance: 1, rows: 4, columns: 4, position: [0, 0, 0], pixels: new Int16Array(16), extra: [{ tag: 0x00091010, vr: 'OB', value: new Uint8Array(8 * 2 ** 20) }], transferSyntaxUid: TS.deflatedLE });
     // 8 MiB of zeros in a private element before Pixel Data: needed, so inflated; with a 1 MiB limit refused
     expect(() => parseDicom(small, { maxInflatedBytes: 2 ** 20 })).toThrow(/maxInflatedBytes/);
-    const t0 = performance.now();
-    const file = parseDicom(small, { untilTag: 'x00080060' });
-    // a header read stops inflating at the tag, before the 8 MiB element
+    // a header read needs only the bytes up to the tag: under the same 1 MiB limit it succeeds
+    const file = parseDicom(small, { untilTag: 'x00080060', maxInflatedBytes: 2 ** 20 });
     expect(file.dataset.string('x00080060')).toBe('CT');
-    expect(performance.now() - t0).toBeLessThan(500);
     expect(file.dataset.has('x00091010')).toBe(false);
   });
 
