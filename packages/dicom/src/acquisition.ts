@@ -123,8 +123,9 @@ const GE_IMAGE_TYPE = ['M', 'P', 'R', 'I'];
  * Reads the acquisition attributes of a classic image, or of one frame of an Enhanced object (`frame`: its
  * per-frame functional group item, `shared`: the shared one), where the standard and the vendors keep them:
  * b-value and gradient from (0018,9087)/(0018,9089) (top level or in the MR Diffusion Sequence), Siemens
- * (0019,xx0C)/(0019,xx0E) or, for diffusion sequences without them, the CSA image header, GE (0043,1039) and (0019,10BB-BD), Philips (2001,1003) and
- * (2005,10B0-B2); magnitude/phase from ImageType value 3 or GE (0043,102F).
+ * (0019,xx0C)/(0019,xx0E) or, for diffusion sequences without them, the CSA image header, GE (0043,1039) and
+ * (0019,10BB-BD), Philips (2001,1003) and (2005,10B0-B2), Canon/Toshiba (the standard ones, in the image frame for
+ * classic images); magnitude/phase from ImageType value 3, Enhanced ComplexImageComponent or GE (0043,102F).
  */
 export function readFrameAcquisition(ds: DicomDataset, frame?: DicomDataset, shared?: DicomDataset): FrameAcquisition {
   const maker = manufacturerOf(ds);
