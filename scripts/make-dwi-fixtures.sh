@@ -18,7 +18,7 @@ for f in "$OUT"/philips/In/*.gz; do gunzip -c "$f" > "$tmp/ph/$(basename "$f" .g
 dcm2niix -b y -z n -f %s_%d -o "$OUT/ge/Ref" "$tmp/ge" > "$OUT/ge/Ref/dcm2niix.log" 2>&1
 dcm2niix -b y -z n -f %s_%d -o "$OUT/philips/Ref" "$tmp/ph" > "$OUT/philips/Ref/dcm2niix.log" 2>&1
 # the log names the temporary folder: keep it stable
-sed -i "s#$tmp#<tmp>#g" "$OUT"/*/Ref/dcm2niix.log
+sed -i -e "s#$tmp#<tmp>#g" -e "/^Conversion required/d" "$OUT"/*/Ref/dcm2niix.log
 gzip -9 -n "$OUT"/*/Ref/*.nii
 # MANIFEST.tsv rows for the new files (upstream copies keep their origin; references are generated)
 python3 - "$SRC" <<'PY'
@@ -38,6 +38,9 @@ for root, _, files in sorted(os.walk('fixtures/dicom/dwi')):
         data = open(path, 'rb').read()
         sha = hashlib.sha256(data).hexdigest()
         rel = os.path.relpath(path, 'fixtures/dicom')
+        if '/ge_orient/' in path:
+            rows.append('\t'.join([rel, str(len(data)), sha, 'generated: scripts/make-ge-orientation-fixtures.mjs (In: synthetic, writeDicom; Ref: dcm2niix v1.0.20220720)', 'MIT (physiotwin, synthetic)']))
+            continue
         vendor = 'ge' if '/ge/' in path else 'philips'
         lic = f'BSD-2 (see dwi/{vendor}/LICENSE)'
         origin = shared[sha][0] if sha in shared else 'written for this fixture: the files at 2 slice positions (README)' if f.endswith('.txt') else 'generated: scripts/make-dwi-fixtures.sh with dcm2niix v1.0.20220720 (Debian)'

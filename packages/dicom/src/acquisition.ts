@@ -298,10 +298,11 @@ export function diffusionVectorLps(
     b = eff > 0 && eff < 5 ? 5 : Math.floor((eff + 2.5) / 5) * 5;
   }
   if (phaseEncoding === 'ROW') [x, y] = [y, -x];
-  // Dominant axis of the slice normal: 1 sagittal, 2 coronal, 3 axial; negative when that component is.
-  const ax = [0, 1, 2].reduce((a, i) => (Math.abs(n[i]!) > Math.abs(n[a]!) ? i : a), 0);
-  const flip: [boolean, boolean, boolean] = ax === 0 ? [true, true, false] : ax === 1 ? [false, true, true] : [false, false, true];
-  if (n[ax]! < 0) flip[2] = !flip[2];
+  // Dominant world axis of the slice normal (sagittal, coronal, axial; ties go to the later axis, as dcm2niix's).
+  // dcm2niix also toggles the z flip when it stores slices against the normal, which its k axis then follows:
+  // the world direction is the same either way, so the table for slices stored along +n is the one used here.
+  const ax = [0, 1, 2].reduce((a, i) => (Math.abs(n[i]!) >= Math.abs(n[a]!) ? i : a), 0);
+  const flip = ax === 0 ? [true, true, false] : ax === 1 ? [false, true, true] : [false, false, true];
   if (flip[0]) x = -x;
   if (flip[1]) y = -y;
   if (flip[2]) z = -z;
