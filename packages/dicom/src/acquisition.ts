@@ -4,8 +4,8 @@ import { parseCsaHeader } from './csa.js';
 
 /**
  * Where a diffusion gradient vector is expressed: `'patient'` = the DICOM patient frame (LPS), as the standard's
- * (0018,9089), Siemens and Philips store it; `'ge-image'` = the frequency/phase/slice frame that GE (0019,10BB-BD)
- * and classic Canon/Toshiba images use, turned into LPS by {@link diffusionVectorLps}.
+ * (0018,9089), Siemens, Philips and Canon/Toshiba store it; `'ge-image'` = the frequency/phase/slice frame of GE's
+ * (0019,10BB-BD), turned into LPS by {@link diffusionVectorLps}.
  */
 export type GradientSpace = 'patient' | 'ge-image';
 
@@ -124,8 +124,8 @@ const GE_IMAGE_TYPE = ['M', 'P', 'R', 'I'];
  * per-frame functional group item, `shared`: the shared one), where the standard and the vendors keep them:
  * b-value and gradient from (0018,9087)/(0018,9089) (top level or in the MR Diffusion Sequence), Siemens
  * (0019,xx0C)/(0019,xx0E) or, for diffusion sequences without them, the CSA image header, GE (0043,1039) and
- * (0019,10BB-BD), Philips (2001,1003) and (2005,10B0-B2), Canon/Toshiba (the standard ones, in the image frame for
- * classic images); magnitude/phase from ImageType value 3, Enhanced ComplexImageComponent or GE (0043,102F).
+ * (0019,10BB-BD), Philips (2001,1003) and (2005,10B0-B2), Canon/Toshiba (the standard ones); magnitude/phase from
+ * ImageType value 3, Enhanced ComplexImageComponent or GE (0043,102F).
  */
 export function readFrameAcquisition(ds: DicomDataset, frame?: DicomDataset, shared?: DicomDataset): FrameAcquisition {
   const maker = manufacturerOf(ds);
@@ -168,9 +168,8 @@ function readDiffusion(ds: DicomDataset, maker: string, enhanced: boolean, macro
     if (b === undefined) continue;
     const dir = where?.items('x00189076')[0];
     const v = vec(dir, 'x00189089', 'FD') ?? vec(where, 'x00189089', 'FD');
-    // Classic Canon/Toshiba images store the direction in the image frame (as GE), Enhanced ones in LPS.
-    const space: GradientSpace = maker === 'CANON' && !enhanced ? 'ge-image' : 'patient';
-    standard = { bValue: b, vector: v, space };
+    // The standard's direction is in the patient frame for every vendor (dcm2niix reads classic Canon's so too).
+    standard = { bValue: b, vector: v, space: 'patient' };
     break;
   }
   // A standard b-value without a direction (GE writes one): the vendor's private elements may have both.
@@ -270,8 +269,7 @@ export function readSeriesAcquisition(ds: DicomDataset): SeriesAcquisition {
 /**
  * The gradient direction of `d` in the patient frame (LPS): a unit vector for `'patient'` vectors, the stored
  * length for `'ge-image'` ones (as dcm2niix keeps it), or undefined for b = 0 images and
- * images without a direction. `'ge-image'` vectors (GE, classic Canon/Toshiba: components along frequency, phase
- * and slice) get the axis swaps and sign flips dcm2niix applies for head-first-supine scans (by the dominant axis
+ * images without a direction. `'ge-image'` vectors (GE: components along frequency, phase and slice) get the axis swaps and sign flips dcm2niix applies for head-first-supine scans (by the dominant axis
  * of the slice normal `n` and the phase-encoding direction), which give components along dcm2niix's image axes
  * (row, -column, normal); those are then taken to LPS. Validated on axial GE data (dcm_qa_ge_dwi), as dcm2niix's
  * own rule is. GE scales the vector by |g| when it scales the b-value: the effective b-value b |g|^2 is then
