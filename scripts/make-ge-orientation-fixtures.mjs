@@ -1,4 +1,4 @@
-// Synthetic GE (and one Canon) classic diffusion series (8x8 pixels, 2 slices x 4 volumes) in several orientations, with the
+// Synthetic GE (and one Canon, one Siemens) classic diffusion series (8x8 pixels, 2 slices x 4 volumes) in several orientations, with the
 // gradient in GE's private frequency/phase/slice elements, and dcm2niix's conversion of each, to check the
 // GE gradient transform where the real QA data (axial only) cannot: an axial stack whose row x column normal points
 // to the feet, coronal, sagittal, and row phase encoding.
@@ -16,6 +16,8 @@ const CASES = {
   axial_row: { iop: [1, 0, 0, 0, 1, 0], pe: 'ROW' },
   // classic Canon images: the standard (0018,9087)/(0018,9089), the direction in the image frame as GE's
   canon_coronal: { iop: [1, 0, 0, 0, 0, -1], pe: 'COL', canon: true },
+  // classic Siemens images: (0019,100C) b-value and (0019,100E) direction (patient frame), sagittal
+  siemens_sagittal: { iop: [0, 1, 0, 0, 0, -1], pe: 'COL', siemens: true },
 };
 const GRAD = [[0, 0, 0], [0.6, 0.8, 0], [0, 0.6, -0.8], [-0.48, 0.6, 0.64]];
 const B = [0, 1000, 1000, 1000];
@@ -36,7 +38,7 @@ for (const [name, c] of Object.entries(CASES)) {
         { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.4' },
         { tag: 0x00080018, vr: 'UI', value: `${uid}.${inst}` },
         { tag: 0x00080060, vr: 'CS', value: 'MR' },
-        { tag: 0x00080070, vr: 'LO', value: c.canon ? 'CANON_MEC' : 'GE MEDICAL SYSTEMS' },
+        { tag: 0x00080070, vr: 'LO', value: c.canon ? 'CANON_MEC' : c.siemens ? 'SIEMENS' : 'GE MEDICAL SYSTEMS' },
         { tag: 0x0008103e, vr: 'LO', value: `dwi ${name}` },
         { tag: 0x00180020, vr: 'CS', value: ['EP', 'SE'] },
         { tag: 0x00180050, vr: 'DS', value: 4 },
@@ -46,6 +48,8 @@ for (const [name, c] of Object.entries(CASES)) {
         { tag: 0x00185100, vr: 'CS', value: 'HFS' },
         ...(c.canon
           ? [{ tag: 0x00189087, vr: 'FD', value: B[v] }, { tag: 0x00189089, vr: 'FD', value: GRAD[v] }]
+          : c.siemens
+          ? [{ tag: 0x00190010, vr: 'LO', value: 'SIEMENS MR HEADER' }, { tag: 0x0019100c, vr: 'IS', value: B[v] }, { tag: 0x0019100e, vr: 'FD', value: GRAD[v] }]
           : [
               { tag: 0x00190010, vr: 'LO', value: 'GEMS_ACQU_01' },
               { tag: 0x001910bb, vr: 'DS', value: GRAD[v][0] },
@@ -66,7 +70,7 @@ for (const [name, c] of Object.entries(CASES)) {
         { tag: 0x00280101, vr: 'US', value: 16 },
         { tag: 0x00280102, vr: 'US', value: 15 },
         { tag: 0x00280103, vr: 'US', value: 1 },
-        ...(c.canon ? [] : [{ tag: 0x00430010, vr: 'LO', value: 'GEMS_PARM_01' }, { tag: 0x00431039, vr: 'IS', value: [B[v], 8, 0, 0] }]),
+        ...(c.canon || c.siemens ? [] : [{ tag: 0x00430010, vr: 'LO', value: 'GEMS_PARM_01' }, { tag: 0x00431039, vr: 'IS', value: [B[v], 8, 0, 0] }]),
         { tag: 0x7fe00010, vr: 'OW', value: px },
       ]);
       writeFileSync(join(dir, `IM${inst}.dcm`), bytes);

@@ -54,7 +54,7 @@ const CASES = [
   { vendor: 'GE (classic, private 0043,1039 and 0019,10BB-BD)', dir: 'fixtures/dicom/dwi/ge', name: '1_Ax_DWI_TENSOR_R2', ref: '1_Ax_DWI_TENSOR_R2', volumes: 4, sidecar: true },
   { vendor: 'Philips (classic, .dcm.gz, DiffusionOrder 2005,1596)', dir: 'fixtures/dicom/dwi/philips', name: '701_DTI_Biobank_2mm_MB3S2_EPI', ref: '701_DTI_Biobank_2mm_MB3S2_EPI', volumes: 17, sidecar: true },
   // synthetic GE series in the orientations the QA data lacks (scripts/make-ge-orientation-fixtures.mjs)
-  ...['axial_feet', 'coronal', 'sagittal', 'axial_row', 'canon_coronal'].map((o) => ({ vendor: `GE synthetic ${o}`, dir: `fixtures/dicom/dwi/ge_orient/${o}`, name: `3_dwi_${o}`, ref: 'ref', volumes: 4, sidecar: false })),
+  ...['axial_feet', 'coronal', 'sagittal', 'axial_row', 'canon_coronal', 'siemens_sagittal'].map((o) => ({ vendor: `GE synthetic ${o}`, dir: `fixtures/dicom/dwi/ge_orient/${o}`, name: `3_dwi_${o}`, ref: 'ref', volumes: 4, sidecar: false })),
 ];
 
 describe('dicom convert: classic diffusion series against dcm2niix v1.0.20220720', () => {
