@@ -83,7 +83,8 @@ export async function dicomParserLoop(dir) {
 }
 `;
 
-function writeSeries(dir: string, writeDicom: (els: unknown[]) => Uint8Array): void {
+/** Writes the benchmark CT series (512 x 512 x DICOM_BENCH_SLICES int16, shuffled file names) into `dir`. */
+export function writeSeries(dir: string, writeDicom: (els: unknown[]) => Uint8Array): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const pixels = new Int16Array(ROWS * COLS);

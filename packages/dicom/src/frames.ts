@@ -4,6 +4,8 @@ import type { DicomDataset, DicomFile, TagKey } from './parse.js';
 import { readPixelInfo } from './pixels.js';
 import type { PixelInfo } from './pixels.js';
 import { parseCsaHeader } from './csa.js';
+import { readFrameAcquisition } from './acquisition.js';
+import type { FrameAcquisition } from './acquisition.js';
 
 /** A rectangle of a stored frame that is one image (a Siemens mosaic tile), in pixels. */
 export interface Tile {
@@ -33,9 +35,18 @@ export interface FrameDescriptor {
   sliceThickness?: number | undefined;
   rescaleSlope: number;
   rescaleIntercept: number;
-  /** Key of the stack this frame belongs to inside its series: echo and time point of classic images, stack and
-   * non-position dimension indices of Enhanced objects, the file of a mosaic. */
+  /** Key of the stack this frame belongs to inside its series: the StackID (0020,9056) of Enhanced objects, else ''. */
   stackKey: string;
+  /**
+   * The volume this frame belongs to, when the file says so itself: the non-position dimension index values of
+   * an Enhanced object, the file of a Siemens mosaic. Undefined for classic images (their volumes are told apart
+   * by {@link FrameAcquisition} attributes).
+   */
+  volumeKey?: string | undefined;
+  /** Order of this frame's volume among the series' volumes: Enhanced dimension index values, vendor orders. */
+  volumeOrder?: number[] | undefined;
+  /** What the acquisition of this frame was (echo, image type, time, diffusion...). */
+  acquisition: FrameAcquisition;
   instanceNumber?: number | undefined;
   /** File offset of this frame's stored bytes when they can be read straight into a volume (see directPixelOffset). */
   directOffset?: number | undefined;
@@ -75,13 +86,6 @@ function orientationOf(ds: DicomDataset): FrameDescriptor['orientation'] {
 function spacingOf(ds: DicomDataset): [number, number] | undefined {
   const v = ds.numbers('x00280030');
   return v.length >= 2 && v[0]! > 0 && v[1]! > 0 ? [v[0]!, v[1]!] : undefined;
-}
-
-/** EchoNumbers (0018,0086) and TemporalPositionIdentifier (0020,0100) of a classic image, '' when absent. */
-function classicStackKey(ds: DicomDataset): string {
-  const echo = ds.string('x00180086')?.trim();
-  const time = ds.string('x00200100')?.trim();
-  return echo || time ? `echo ${echo ?? ''} time ${time ?? ''}` : '';
 }
 
 /** The first item of a functional-group macro sequence in the per-frame item, else in the shared item. */
@@ -153,10 +157,11 @@ export function describeFrames(file: DicomFile, sourceIndex: number, pixel: Pixe
     sliceThickness: ds.number('x00180050'),
     rescaleSlope: slope0 === 0 ? 1 : slope0,
     rescaleIntercept: intercept0,
-    // Classic images: echoes and time points of one series are separate volumes (as dcm2niix splits them).
-    stackKey: classicStackKey(ds),
+    stackKey: '',
     instanceNumber: ds.number('x00200013'),
+    acquisition: readFrameAcquisition(ds),
   };
+  base.volumeOrder = base.acquisition.volumeOrder;
   const perFrame = ds.items(SEQ.perFrameFG);
   const shared = ds.items(SEQ.sharedFG)[0];
   if (perFrame.length > 0 || shared) {
@@ -189,8 +194,11 @@ export function describeFrames(file: DicomFile, sourceIndex: number, pixel: Pixe
         sliceThickness: meas?.number('x00180050') ?? base.sliceThickness,
         rescaleSlope: slope === 0 ? 1 : slope,
         rescaleIntercept: pvt?.number('x00281052') ?? base.rescaleIntercept,
-        stackKey: `${stackId}|${otherDims.join(',')}`,
+        stackKey: stackId,
+        volumeKey: otherDims.length > 0 ? otherDims.join(',') : undefined,
+        volumeOrder: otherDims.length > 0 ? otherDims : base.volumeOrder,
         instanceNumber: content?.number('x00209057', 'UL') ?? base.instanceNumber,
+        acquisition: readFrameAcquisition(ds, pf, shared),
       });
     }
     return frames;
@@ -260,8 +268,9 @@ function mosaicTiles(
       tile: { row0: Math.floor(t / perRow) * rows, col0: (t % perRow) * cols },
       position,
       instanceNumber: t + 1,
-      // Each mosaic file is one volume: files of a time series share positions, so each is its own stack.
-      stackKey: `mosaic#${base.instanceNumber ?? base.sourceIndex}`,
+      // Each mosaic file is one volume: files of a time series share positions.
+      volumeKey: `file#${base.sourceIndex}`,
+      volumeOrder: [base.instanceNumber ?? base.sourceIndex],
     });
   }
   return tiles;

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { PhysiotwinError } from '@physiotwin/core';
 import { parseDicom } from './parse.js';
-import { decodePixels } from './pixels.js';
+import { PLAUSIBLE_FLOOR, PLAUSIBLE_SAMPLES_PER_BYTE, decodePixels } from './pixels.js';
 import { scanDicom } from './series.js';
 import { loadVolume } from './volume.js';
 
@@ -138,9 +138,9 @@ export async function readPath(bytes: Uint8Array): Promise<FuzzOutcome> {
 
 /**
  * Largest decoded size a file of `n` bytes may produce: deflate expands at most 1032:1, and pixel decoding is
- * bounded by checkPlausibleSize (native: the bytes present, at most 8x for 1-bit data; encapsulated: 8000 samples
- * per byte, 4 bytes each). The property checks decoded allocations against it.
+ * bounded by checkPlausibleSize (native: the bytes present, at most 8x for 1-bit data; encapsulated: 1000 samples
+ * per byte beyond a floor of 4 Mi samples, 4 bytes each). The property checks decoded allocations against it.
  */
 export function allocationBound(n: number): number {
-  return n * 1032 * 8 + n * 8000 * 4;
+  return n * 1032 * 8 + (n * PLAUSIBLE_SAMPLES_PER_BYTE + PLAUSIBLE_FLOOR) * 4;
 }

@@ -1,5 +1,5 @@
 // The public API of @physiotwin/dicom. Node file access is @physiotwin/dicom/node.
-export { TS, DicomDataset, formatTag, parseDicom } from './parse.js';
+export { TS, DicomDataset, formatTag, parseDicom, DEFAULT_MAX_INFLATED_BYTES } from './parse.js';
 export type { ParseOptions, BinaryVr, TagKey, DicomFile } from './parse.js';
 export { readPixelInfo, isSupportedTransferSyntax, decodeFrameInto, ybrFullToRgb, invertMonochrome1, decodePixels } from './pixels.js';
 export type { PixelInfo, StoredDtype, StoredArray, DecodedPixels } from './pixels.js';
@@ -9,9 +9,9 @@ export type { LosslessImage } from './jpeg-lossless.js';
 export { loadCodec, codecPackage } from './codecs.js';
 export type { CodecName, DecoderCtor, WasmDecoder } from './codecs.js';
 export type { Tile, FrameDescriptor, SeriesAttributes } from './frames.js';
-export { scanDicom } from './series.js';
-export type { DicomSource, SharedRead, SharedReader, SharedReadJob, GroupGeometry, SeriesGroup, ScanResult, ScanOptions } from './series.js';
-export { loadVolume } from './volume.js';
+export { scanDicom, volumeGroups, SPLIT_ATTRIBUTES } from './series.js';
+export type { SplitAttribute, FourthAxis, VolumeLabel, SeriesVolume, DicomSource, SharedRead, SharedReader, SharedReadJob, GroupGeometry, SeriesGroup, ScanResult, ScanOptions } from './series.js';
+export { loadVolume, harmonizeTimePoints } from './volume.js';
 export type { SpacingPolicy, LoadVolumeOptions, LoadedVolume } from './volume.js';
 export { isDicomdir, readDicomdir } from './dicomdir.js';
 export type { DirectoryRecord } from './dicomdir.js';
@@ -21,3 +21,7 @@ export type { DicomElementInit, WriteDicomOptions } from './write.js';
 export { decodeJpegExtended } from './jpeg-extended.js';
 export type { DctImage } from './jpeg-extended.js';
 export type { JpegImage } from './jpeg-common.js';
+export { diffusionVectorLps, manufacturerOf, privateTag, readFrameAcquisition, readSeriesAcquisition } from './acquisition.js';
+export type { Diffusion, FrameAcquisition, GradientSpace, SeriesAcquisition } from './acquisition.js';
+export { NAME_LETTERS, bidsSidecar, diffusionTables, formatG, outputName, uniqueName } from './sidecar.js';
+export type { ConversionRecord, DiffusionTables, NameContext } from './sidecar.js';

@@ -1,6 +1,6 @@
 import * as dicomParserNs from 'dicom-parser';
 import type { DataSet, Element } from 'dicom-parser';
-import { inflateSync } from 'fflate';
+import { Gunzip, Inflate } from 'fflate';
 import { PhysiotwinError } from '@physiotwin/core';
 
 // dicom-parser is a UMD bundle: under Node ESM its API is the default export, under bundlers the namespace.
@@ -35,6 +35,61 @@ export interface ParseOptions {
    * @default undefined (parse everything)
    */
   untilTag?: string;
+  /**
+   * Most bytes a deflated data set (transfer syntax 1.2.840.10008.1.2.1.99) may inflate to. Inflation stops as
+   * soon as the bytes the header declares (up to the end of Pixel Data, or up to `untilTag`) are there, so this
+   * only bounds what a header can ask for; raise it for legitimately larger deflated objects.
+   * @default 1 GiB ({@link DEFAULT_MAX_INFLATED_BYTES})
+   */
+  maxInflatedBytes?: number;
+}
+
+/** Default bound on inflated (deflate or gzip) DICOM bytes: 1 GiB. */
+export const DEFAULT_MAX_INFLATED_BYTES = 2 ** 30;
+
+/** Input is fed to the inflater in pieces of this size, so output overshoots the bound by at most ~1032 times it. */
+const INFLATE_CHUNK = 16 * 1024;
+
+function tooLarge(what: string, limit: number, source: string): PhysiotwinError {
+  return new PhysiotwinError('LIMIT_EXCEEDED', `${what} inflates to more than ${limit} bytes (the maxInflatedBytes limit; raise it to read this file)`, {
+    location: { file: source },
+    details: { limit, option: 'maxInflatedBytes' },
+  });
+}
+
+/**
+ * Decompresses a gzip file (a `.dcm.gz`) when `bytes` starts with the gzip magic; returns `bytes` itself otherwise.
+ * @throws PhysiotwinError `DICOM_INVALID` for a corrupt stream, `LIMIT_EXCEEDED` past `maxBytes`.
+ */
+export function gunzipIfGzip(bytes: Uint8Array, source = '<bytes>', maxBytes = DEFAULT_MAX_INFLATED_BYTES): Uint8Array {
+  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const g = new Gunzip((chunk) => {
+    parts.push(chunk);
+    total += chunk.length;
+  });
+  try {
+    for (let p = 0; p < bytes.length; p += INFLATE_CHUNK) {
+      g.push(bytes.subarray(p, p + INFLATE_CHUNK), p + INFLATE_CHUNK >= bytes.length);
+      if (total > maxBytes) throw tooLarge('gzip file', maxBytes, source);
+    }
+  } catch (e) {
+    if (e instanceof PhysiotwinError) throw e;
+    throw new PhysiotwinError('DICOM_INVALID', `gzip file does not decompress: ${(e as Error).message}`, { location: { file: source }, cause: e });
+  }
+  return concatParts(parts, total);
+}
+
+function concatParts(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 /** Binary value representations (the VR to assume for implicit VR files, where the file does not say). */
@@ -243,16 +298,63 @@ function toDicomError(e: unknown, source: string, what: string): PhysiotwinError
   });
 }
 
-/** Inflates a raw deflate stream, refusing output larger than the deflate format allows for its size. */
-function inflateRaw(deflated: Uint8Array, source: string): Uint8Array {
+/**
+ * Bytes of an inflated explicit-LE data set that its header needs: up to the end of Pixel Data (or of `untilTag`'s
+ * value; the start of it for Pixel Data), or Infinity while the header is not complete / has no such element.
+ */
+function bytesNeeded(body: Uint8Array, untilTag: string | undefined): number {
+  const DataSetCtor = (dicomParser as unknown as { DataSet: new (p: unknown, b: Uint8Array, e: object) => DataSet }).DataSet;
+  const raw = new DataSetCtor(dicomParser.littleEndianByteArrayParser, body, {});
+  const stop = untilTag ?? 'x7fe00010';
   try {
-    return inflateSync(deflated);
-  } catch (e) {
-    throw new PhysiotwinError('DICOM_INVALID', `deflated data set does not inflate: ${(e as Error).message}`, {
-      location: { file: source },
-      cause: e,
-    });
+    dicomParser.parseDicomDataSetExplicit(raw, new dicomParser.ByteStream(dicomParser.littleEndianByteArrayParser, body, 0), body.length, { untilTag: stop });
+  } catch {
+    return Infinity;
   }
+  const el = raw.elements[stop];
+  if (!el || el.length === 0xffffffff) return Infinity;
+  // a header read stops before Pixel Data's value; any other stop tag's value is part of what is read
+  return untilTag === 'x7fe00010' ? el.dataOffset : el.dataOffset + el.length;
+}
+
+/**
+ * Inflates a raw deflate stream only as far as the data set's header needs (see {@link bytesNeeded}), and never past
+ * `limit` bytes. A stream that ends early (a file prefix) gives what it holds, marked `complete: false`.
+ */
+function inflateDataset(deflated: Uint8Array, source: string, untilTag: string | undefined, limit: number): { body: Uint8Array; complete: boolean } {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let needed = Infinity;
+  let nextCheck = 4096;
+  const inf = new Inflate((chunk) => {
+    parts.push(chunk);
+    total += chunk.length;
+  });
+  let ended = false;
+  try {
+    for (let p = 0; p < deflated.length && total < needed; p += INFLATE_CHUNK) {
+      const last = p + INFLATE_CHUNK >= deflated.length;
+      inf.push(deflated.subarray(p, p + INFLATE_CHUNK), last);
+      ended = last;
+      if (needed === Infinity && total >= nextCheck) {
+        nextCheck = total * 2;
+        needed = bytesNeeded(concatParts(parts, total), untilTag);
+      }
+      if (Math.min(total, needed) > limit) throw tooLarge('deflated data set', limit, source);
+    }
+  } catch (e) {
+    if (e instanceof PhysiotwinError) throw e;
+    const msg = (e as Error).message;
+    // A cut stream (a header-only prefix) ends with "unexpected EOF": keep what inflated.
+    if (!/unexpected EOF/i.test(msg)) {
+      throw new PhysiotwinError('DICOM_INVALID', `deflated data set does not inflate: ${msg}`, { location: { file: source }, cause: e });
+    }
+    ended = false;
+  }
+  const body = concatParts(parts, total);
+  if (needed === Infinity) needed = bytesNeeded(body, untilTag);
+  const complete = ended || total >= needed;
+  return { body: needed < body.length ? body.subarray(0, needed) : body, complete };
 }
 
 /**
@@ -312,7 +414,11 @@ export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): Dicom
   let body = bytes;
   let bodyStart = dataStart;
   if (tsUid === TS.deflatedLE) {
-    body = inflateRaw(bytes.subarray(dataStart), source);
+    const r = inflateDataset(bytes.subarray(dataStart), source, options.untilTag, options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES);
+    if (!r.complete) {
+      throw new PhysiotwinError('DICOM_TRUNCATED', 'the deflated data set ends before its header does', { location: { file: source, offset: dataStart } });
+    }
+    body = r.body;
     bodyStart = 0;
   }
   const parser = tsUid === TS.explicitBE ? dicomParser.bigEndianByteArrayParser : dicomParser.littleEndianByteArrayParser;

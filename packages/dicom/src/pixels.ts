@@ -284,7 +284,9 @@ export async function decodeFrameInto(
       const img = await decodeWithCodec(kind, frame, src);
       checkSize(img.width, img.height, img.components, info, src);
       const codecBps = img.bitsPerSample <= 8 ? 1 : 2;
-      if (img.bytes.length < n * codecBps) throw new PhysiotwinError('DICOM_INVALID', `${codecPackage(kind)} returned ${img.bytes.length} bytes for ${n} samples`, loc);
+      // The decoded size must be the declared frame size exactly (a decoder that fills what the stream lacks, or
+      // returns more, is not trusted).
+      if (img.bytes.length !== n * codecBps) throw new PhysiotwinError('DICOM_INVALID', `${codecPackage(kind)} returned ${img.bytes.length} bytes for ${n} samples of ${codecBps} bytes`, loc);
       if (codecBps === bps) dst.set(img.bytes.subarray(0, n * bps));
       else if (codecBps === 1) for (let i = 0; i < n; i++) out[offset + i] = img.bytes[i]!;
       else {
@@ -479,9 +481,17 @@ export async function decodePixels(file: DicomFile): Promise<DecodedPixels> {
   return { info, data, photometricInterpretation: decodedPhotometric(info, file.transferSyntaxUid) };
 }
 
+/** Encapsulated data may declare at most this many samples per compressed byte (beyond {@link PLAUSIBLE_FLOOR}). */
+export const PLAUSIBLE_SAMPLES_PER_BYTE = 1000;
+/** Samples any encapsulated image may declare whatever its size (4 Mi: cheap to decode). */
+export const PLAUSIBLE_FLOOR = 2 ** 22;
+
 /**
- * Refuses images whose decoded size is absurd for the bytes present: native data must be all there,
- * and no lossless codec compresses below 1 bit per 1000 samples. Keeps fuzzed headers from allocating gigabytes.
+ * Refuses images whose decoded size is absurd for the bytes present: native data must be all there, and
+ * encapsulated data may declare at most {@link PLAUSIBLE_SAMPLES_PER_BYTE} samples per compressed byte (an all-zero
+ * 512x512 JPEG 2000 frame takes about 300 bytes, under 900 samples per byte) beyond {@link PLAUSIBLE_FLOOR}
+ * samples. Keeps small files that declare huge images (an 82 KB HTJ2K declaring 20000x20000) from decoding for
+ * seconds into gigabytes: they are refused before any decoding.
  * `fileSize` is the whole file's size when `file` was parsed from a prefix (header-only read).
  * @throws PhysiotwinError `DICOM_TRUNCATED` (native) or `DICOM_INVALID` (encapsulated).
  */
@@ -496,7 +506,7 @@ export function checkPlausibleSize(file: DicomFile, info: PixelInfo, fileSize?: 
       : info.photometricInterpretation === 'YBR_FULL_422' && info.samplesPerPixel === 3 ? (samples / 3) * 2 * (info.bitsAllocated / 8)
       : samples * (info.bitsAllocated / 8);
     if (have < need) throw truncated(have, need, file.dataset.source);
-  } else if (samples > Math.max(have, 1) * 8 * 1000) {
+  } else if (samples > Math.max(PLAUSIBLE_FLOOR, Math.max(have, 1) * PLAUSIBLE_SAMPLES_PER_BYTE)) {
     throw new PhysiotwinError('DICOM_INVALID', `${samples} samples cannot come from ${have} bytes of compressed data`, loc);
   }
 }

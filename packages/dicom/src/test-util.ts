@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { writeDicom } from './write.js';
+import type { DicomElementInit, WriteDicomOptions } from './write.js';
 
 /** Absolute path of fixtures/dicom/<rel>. */
 export function fixture(rel: string): string {
@@ -41,6 +42,10 @@ export interface SliceInit {
   photometric?: string;
   /** EchoNumbers, when set. */
   echo?: number;
+  /** Further elements (ImageType, private tags...). */
+  extra?: DicomElementInit[];
+  /** @default explicit VR little endian */
+  transferSyntaxUid?: WriteDicomOptions['transferSyntaxUid'];
 }
 
 /** A CT slice (16-bit signed words, explicit VR LE) written with writeDicom. */
@@ -70,6 +75,7 @@ export function syntheticSlice(s: SliceInit): Uint8Array {
           { tag: 0x00281053, vr: 'DS', value: s.slope ?? 1 },
         ]),
     ...(s.echo === undefined ? [] : [{ tag: 0x00180086, vr: 'IS', value: s.echo }]),
+    ...(s.extra ?? []),
     { tag: 0x7fe00010, vr: 'OW', value: s.pixels },
-  ]);
+  ], s.transferSyntaxUid ? { transferSyntaxUid: s.transferSyntaxUid } : {});
 }

@@ -33,6 +33,11 @@ export interface LoadVolumeOptions extends OperationOptions {
    * @default 'keep'
    */
   monochrome1?: 'keep' | 'invert';
+  /**
+   * Most bytes a gzipped file or a deflated data set may inflate to (see `parseDicom`'s option).
+   * @default 1 GiB
+   */
+  maxInflatedBytes?: number;
 }
 
 /** Result of {@link loadVolume}. */
@@ -51,12 +56,13 @@ class FileCache {
   private info: PixelInfo | undefined;
   private frames: Uint8Array[][] | undefined;
   private mosaicFrame: { frame: number; data: StoredArray } | undefined;
-  constructor(private readonly sources: DicomSource[]) {}
+  constructor(private readonly sources: DicomSource[], private readonly maxInflatedBytes: number | undefined) {}
   async get(i: number): Promise<{ file: DicomFile; info: PixelInfo; frames: Uint8Array[][] | undefined }> {
     if (i !== this.index || !this.file || !this.info) {
       const s = this.sources[i];
       if (!s) throw new PhysiotwinError('INVALID_ARGUMENT', `source ${i} is not in the scan`);
-      this.file = parseDicom(await sourceBytes(s), { source: s.name });
+      const limit = this.maxInflatedBytes;
+      this.file = parseDicom(await sourceBytes(s, limit), { source: s.name, ...(limit !== undefined ? { maxInflatedBytes: limit } : {}) });
       this.info = readPixelInfo(this.file);
       const ts = this.file.transferSyntaxUid;
       const native = ts === TS.implicitLE || ts === TS.explicitLE || ts === TS.explicitBE || ts === TS.deflatedLE;
@@ -88,7 +94,9 @@ class FileCache {
  * thread, about 10 MB more memory while it lives) are read by this thread and the reader's thread together into a
  * SharedArrayBuffer, so that `volume.data.buffer` is then a SharedArrayBuffer (unless resampled or tilt-corrected,
  * which build new arrays).
+ * A 4D group (several `volumes`) is loaded one volume at a time: see `volumeGroups`.
  * @throws PhysiotwinError `DICOM_GEOMETRY` for duplicate positions, or uneven spacing under `spacing: 'error'`;
+ * `INVALID_ARGUMENT` for a 4D group;
  * decode errors of the files; `ABORTED` when the signal fires.
  * @example
  * ```ts
@@ -97,15 +105,21 @@ class FileCache {
  * ```
  */
 export async function loadVolume(group: SeriesGroup, sources: DicomSource[], options: LoadVolumeOptions = {}): Promise<LoadedVolume> {
+  if (group.volumes.length > 1) {
+    throw new PhysiotwinError('INVALID_ARGUMENT', `series ${group.seriesInstanceUid} is a 4D group of ${group.volumes.length} volumes: load each of volumeGroups(group)`);
+  }
   const policy = options.spacing ?? 'error';
   const g = group.geometry;
   const warnings = [...g.warnings];
   const loc = { location: { file: sources[group.frames[0]!.sourceIndex]?.name ?? '' } };
   if (g.duplicatePositions) {
-    throw new PhysiotwinError('DICOM_GEOMETRY', `series ${group.seriesInstanceUid}: several slices share a position; split the series (e.g. by echo or time) first`, loc);
+    throw new PhysiotwinError('DICOM_GEOMETRY', `series ${group.seriesInstanceUid}: several slices share a position and no header attribute (b-value, gradient, echo, image type, temporal position, trigger time, acquisition number) separates them into volumes`, loc);
   }
   if ((g.irregularSpacing || g.missingSlices) && policy === 'error') {
-    throw new PhysiotwinError('DICOM_GEOMETRY', `series ${group.seriesInstanceUid}: uneven slice spacing (gaps ${g.gaps.join(', ')} mm); choose spacing 'report' or 'resample'`, {
+    const what = g.spacingRegimes
+      ? `slice spacing changes along the stack (${g.spacingRegimes.map((r) => `${r.gap} mm for slices ${r.firstSlice + 1}-${r.lastSlice + 1}`).join(', then ')})`
+      : `uneven slice spacing (gaps ${g.gaps.join(', ')} mm)`;
+    throw new PhysiotwinError('DICOM_GEOMETRY', `series ${group.seriesInstanceUid}: ${what}; choose spacing 'report' or 'resample'`, {
       ...loc,
       details: { gaps: g.gaps, slicePositions: g.slicePositions },
     });
@@ -120,7 +134,7 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
   const toFloat = !uniformRescale;
   if (toFloat) warnings.push('RescaleSlope/Intercept differ between slices: the volume holds physical values as float32');
   const report = progressReporter(options, 'decode', nz);
-  const cache = new FileCache(sources);
+  const cache = new FileCache(sources, options.maxInflatedBytes);
   // Native little-endian slices go from the files straight into the volume, then get BitsStored applied.
   // Everything else is decoded one slice at a time.
   const direct: number[] = [];
@@ -247,6 +261,31 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
     : undefined;
   const volume = createVolume({ data, dims, spacing, origin: [...g.origin], direction, components: spp, ...(rescale ? { rescale } : {}) });
   return { volume, geometry: { ...g, warnings }, photometricInterpretation: photometric };
+}
+
+/**
+ * The volumes of a 4D group made writable as one image: returned as they are when they share dtype and rescale,
+ * else all as float32 physical values (stored value x slope + intercept), as dcm2niix does when, e.g., a Philips
+ * diffusion series scales its volumes differently. A warning says so.
+ * @example
+ * ```ts
+ * const { volumes } = harmonizeTimePoints(loaded.map((l) => l.volume));
+ * ```
+ */
+export function harmonizeTimePoints(volumes: Volume[]): { volumes: Volume[]; warning?: string } {
+  const first = volumes[0];
+  if (!first) return { volumes };
+  const sameType = volumes.every((v) => v.data.constructor === first.data.constructor);
+  const sameScale = volumes.every((v) => v.rescale?.slope === first.rescale?.slope && v.rescale?.intercept === first.rescale?.intercept);
+  if (sameType && sameScale) return { volumes };
+  const out = volumes.map((v) => {
+    const data = new Float32Array(v.data.length);
+    const slope = v.rescale?.slope ?? 1;
+    const icpt = v.rescale?.intercept ?? 0;
+    for (let i = 0; i < data.length; i++) data[i] = v.data[i]! * slope + icpt;
+    return createVolume({ data, dims: v.dims, spacing: v.spacing, origin: v.origin, direction: v.direction, components: v.components });
+  });
+  return { volumes: out, warning: 'the volumes have different data types or rescale slopes/intercepts: the 4D image holds physical values as float32' };
 }
 
 /**

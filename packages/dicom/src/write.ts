@@ -1,3 +1,4 @@
+import { deflateSync } from 'fflate';
 import { PhysiotwinError } from '@physiotwin/core';
 import { TS } from './parse.js';
 import { concatBytes } from './pixels.js';
@@ -12,8 +13,8 @@ export interface DicomElementInit {
 
 /** Options of {@link writeDicom}. */
 export interface WriteDicomOptions {
-  /** Explicit or implicit VR little endian. @default explicit VR little endian */
-  transferSyntaxUid?: typeof TS.explicitLE | typeof TS.implicitLE;
+  /** Explicit or implicit VR little endian, or deflated explicit VR little endian. @default explicit VR little endian */
+  transferSyntaxUid?: typeof TS.explicitLE | typeof TS.implicitLE | typeof TS.deflatedLE;
 }
 
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
@@ -80,7 +81,7 @@ function encodeElements(elements: DicomElementInit[], explicit: boolean): Uint8A
 
 /**
  * Writes a Part 10 file (preamble, meta header, data set) with native (uncompressed) pixel data, explicit or
- * implicit VR little endian. Sequences are not supported: enough for test series and benchmarks.
+ * implicit VR little endian, or the explicit VR data set deflated (raw deflate, transfer syntax 1.2.840.10008.1.2.1.99). Sequences are not supported: enough for test series and benchmarks.
  * SOPClassUID (0008,0016) and SOPInstanceUID (0008,0018) must be among the elements.
  * @throws PhysiotwinError `INVALID_ARGUMENT` for an unwritable element or missing SOP UIDs.
  * @example
@@ -107,7 +108,8 @@ export function writeDicom(elements: DicomElementInit[], options: WriteDicomOpti
   );
   const metaLength = meta.reduce((n, p) => n + p.length, 0);
   const groupLength = encodeElements([{ tag: 0x00020000, vr: 'UL', value: metaLength }], true);
-  const body = encodeElements(elements, ts === TS.explicitLE);
-  const parts = [new Uint8Array(128), enc.encode('DICM'), ...groupLength, ...meta, ...body];
+  const body = encodeElements(elements, ts !== TS.implicitLE);
+  const data = ts === TS.deflatedLE ? [deflateSync(concatBytes(body))] : body;
+  const parts = [new Uint8Array(128), enc.encode('DICM'), ...groupLength, ...meta, ...data];
   return concatBytes(parts);
 }

@@ -362,6 +362,14 @@ export interface WriteNiftiOptions {
   gzip?: boolean;
   /** Stored in the 80-byte `descrip` field (ASCII, cut to 79 characters). @default '' */
   description?: string;
+  /**
+   * Further volumes of a 4D image, written after `volume` as time points (dim[4] = 1 + their count). Each must
+   * have `volume`'s dims, dtype, components (1), rescale and geometry.
+   * @default []
+   */
+  timePoints?: readonly Volume[];
+  /** pixdim[4]: the step between time points, seconds (xyzt_units then says mm and s). @default 1 */
+  timeStep?: number;
 }
 
 /**
@@ -414,6 +422,7 @@ function quaternionOf(r: Mat3): Vec3 {
  *   the sform, which readers prefer.
  * - The volume's dtype is kept; `rescale` goes to scl_slope/scl_inter (float32), else slope 0 ("no scaling").
  * - components > 1 are written as a vector image (intent 1007, dim = [5, nx, ny, nz, 1, components]).
+ * - `timePoints` make a 4D image (dim = [4, nx, ny, nz, t], pixdim[4] = `timeStep` s).
  * - xyzt_units = mm. Little-endian, vox_offset 352, no extensions.
  *
  * Precision: header floats are float32, so spacing, origin, direction and rescale come back rounded to float32
@@ -434,7 +443,15 @@ export function writeNifti(volume: Volume, options: WriteNiftiOptions = {}): Uin
   const f32 = (o: number, v: number) => view.setFloat32(o, v, true);
   view.setInt32(0, NIFTI1_HEADER_SIZE, true);
   header[38] = 'r'.charCodeAt(0); // "regular": ANALYZE legacy, set by every writer
-  const dim = c > 1 ? [5, nx, ny, nz, 1, c, 1, 1] : [3, nx, ny, nz, 1, 1, 1, 1];
+  const more = options.timePoints ?? [];
+  for (const t of more) {
+    validateVolume(t);
+    const same = t.dims.every((x, i) => x === volume.dims[i]) && dtypeOf(t.data) === dtype && t.components === 1 && c === 1
+      && t.rescale?.slope === volume.rescale?.slope && t.rescale?.intercept === volume.rescale?.intercept;
+    if (!same) throw new PhysiotwinError('INVALID_ARGUMENT', 'every time point of a 4D NIfTI must have the first volume\'s dims, dtype, rescale and a single component');
+  }
+  if (more.length + 1 > 32767) throw new PhysiotwinError('INVALID_ARGUMENT', `NIfTI-1 stores sizes as int16: ${more.length + 1} time points exceed 32767`);
+  const dim = c > 1 ? [5, nx, ny, nz, 1, c, 1, 1] : more.length > 0 ? [4, nx, ny, nz, more.length + 1, 1, 1, 1] : [3, nx, ny, nz, 1, 1, 1, 1];
   dim.forEach((v, i) => i16(40 + 2 * i, v));
   if (c > 1) i16(68, NIFTI_INTENT_VECTOR);
   i16(70, DTYPE_CODES[dtype]);
@@ -462,11 +479,11 @@ export function writeNifti(volume: Volume, options: WriteNiftiOptions = {}): Uin
   f32(260, qc);
   f32(264, qd);
   originRas.forEach((v, i) => f32(268 + 4 * i, v));
-  [qfac, s[0], s[1], s[2], 1, 1, 1, 1].forEach((v, i) => f32(76 + 4 * i, v));
+  [qfac, s[0], s[1], s[2], more.length > 0 ? (options.timeStep ?? 1) : 1, 1, 1, 1].forEach((v, i) => f32(76 + 4 * i, v));
   f32(108, NIFTI1_VOX_OFFSET);
   f32(112, volume.rescale ? volume.rescale.slope : 0);
   f32(116, volume.rescale ? volume.rescale.intercept : 0);
-  header[123] = NIFTI_UNITS_MM;
+  header[123] = more.length > 0 ? NIFTI_UNITS_MM | 8 /* NIFTI_UNITS_SEC */ : NIFTI_UNITS_MM;
   const descrip = (options.description ?? '').slice(0, 79);
   for (let i = 0; i < descrip.length; i++) {
     const code = descrip.charCodeAt(i);
@@ -477,6 +494,6 @@ export function writeNifti(volume: Volume, options: WriteNiftiOptions = {}): Uin
   header.set([0x6e, 0x2b, 0x31, 0x00], 344); // "n+1\0"
   // Bytes 348..351: extension flag 0 (no extensions).
   const stored = c > 1 ? reorderComponents(volume.data, c, false) : volume.data;
-  const file = concatBytes([header, encodeElements(stored, true)]);
+  const file = concatBytes([header, encodeElements(stored, true), ...more.map((t) => encodeElements(t.data, true))]);
   return options.gzip ? gzipBytes(file) : file;
 }

@@ -62,6 +62,10 @@ export interface WriteVolumeFileOptions {
    * @default false
    */
   gzip?: boolean;
+  /** Further volumes of a 4D NIfTI (see `writeNifti`'s `timePoints`); refused for MetaImage. @default [] */
+  timePoints?: readonly Volume[];
+  /** Seconds between time points (NIfTI pixdim[4]). @default 1 */
+  timeStep?: number;
 }
 
 /**
@@ -85,11 +89,16 @@ export function volumeFilePaths(path: string, options: Pick<WriteVolumeFileOptio
 /**
  * Encodes a volume as the files {@link writeVolumeFile} writes: [path, bytes] for each of {@link volumeFilePaths}.
  * For writers that stage a volume with other outputs in one {@link AtomicOutputs}.
- * @throws as {@link volumeFilePaths}, and `INVALID_ARGUMENT` for an invalid volume.
+ * @throws as {@link volumeFilePaths}, `INVALID_ARGUMENT` for an invalid volume, `IO_UNSUPPORTED` for time points in
+ *   a MetaImage.
  */
-export function encodeVolumeFile(path: string, volume: Volume, options: Pick<WriteVolumeFileOptions, 'gzip'> = {}): Array<[string, Uint8Array]> {
+export function encodeVolumeFile(path: string, volume: Volume, options: Pick<WriteVolumeFileOptions, 'gzip' | 'timePoints' | 'timeStep'> = {}): Array<[string, Uint8Array]> {
   const [target, dataPath] = volumeFilePaths(path, options);
-  if (volumeFormatFromName(path) === 'nifti') return [[target!, writeNifti(volume, { gzip: path.toLowerCase().endsWith('.gz') })]];
+  const { timePoints, timeStep } = options;
+  if (volumeFormatFromName(path) === 'nifti') {
+    return [[target!, writeNifti(volume, { gzip: path.toLowerCase().endsWith('.gz'), ...(timePoints ? { timePoints } : {}), ...(timeStep !== undefined ? { timeStep } : {}) })]];
+  }
+  if (timePoints && timePoints.length > 0) throw new PhysiotwinError('IO_UNSUPPORTED', '4D volumes are written as NIfTI only (.nii or .nii.gz)', { location: { file: path } });
   if (!dataPath) return [[target!, writeMetaImage(volume, { compress: options.gzip ?? false }).header]];
   const { header, data } = writeMetaImage(volume, { compress: options.gzip ?? false, dataFileName: basename(dataPath) });
   return [[target!, header], [dataPath, data!]];

@@ -29,12 +29,33 @@ export interface DicomInfoGroup {
   warnings: string[];
   photometricInterpretation: string;
   files: number;
+  /** Volumes in the group (more than 1: a 4D series). */
+  volumes: number;
+  /** What varies along the 4th axis: diffusion, time, trigger, acquisition, echo, image-type or repetition. */
+  fourthAxis: string[];
+  /** b-values per volume (s/mm^2), when the images carry them. */
+  bValues?: number[];
+  /** Echo times of the group's volumes, ms (distinct values). */
+  echoTimes?: number[];
+  /** Echo numbers of the group's volumes (distinct values). */
+  echoNumbers?: number[];
+  /** Temporal positions of the volumes, when the images carry them. */
+  timePoints?: number[];
+  /** ImageType value 3 of the group (M, P, ...). */
+  imageType?: string;
+  /** Runs of constant slice spacing when the spacing changes along the stack. */
+  spacingRegimes?: { gap: number; firstSlice: number; lastSlice: number }[];
+}
+
+function distinct<T>(values: (T | undefined)[]): T[] | undefined {
+  const d = [...new Set(values.filter((v): v is T => v !== undefined))];
+  return d.length > 0 ? d : undefined;
 }
 
 /** The JSON description of one group. */
 export function describeGroup(g: SeriesGroup): DicomInfoGroup {
   const geo = g.geometry;
-  return {
+  const out: DicomInfoGroup = {
     seriesInstanceUid: g.seriesInstanceUid,
     modality: g.modality,
     seriesDescription: g.seriesDescription,
@@ -51,8 +72,21 @@ export function describeGroup(g: SeriesGroup): DicomInfoGroup {
     gantryTiltDeg: geo.gantryTiltDeg,
     warnings: geo.warnings,
     photometricInterpretation: g.pixel.photometricInterpretation,
-    files: new Set(g.frames.map((f) => f.sourceIndex)).size,
+    files: new Set(g.volumes.flatMap((v) => v.frames.map((f) => f.sourceIndex))).size,
+    volumes: g.volumes.length,
+    fourthAxis: g.fourthAxis,
   };
+  const labels = g.volumes.map((v) => v.label);
+  if (labels.every((l) => l.bValue !== undefined)) out.bValues = labels.map((l) => Number(Math.fround(l.bValue!).toPrecision(6)));
+  const te = distinct(labels.map((l) => l.echoTime));
+  if (te) out.echoTimes = te;
+  const en = distinct(labels.map((l) => l.echoNumber));
+  if (en) out.echoNumbers = en;
+  // time points: when the temporal position separates the volumes (a diffusion series may repeat one value)
+  if (labels.every((l) => l.temporalPosition !== undefined) && new Set(labels.map((l) => l.temporalPosition)).size > 1) out.timePoints = labels.map((l) => l.temporalPosition!);
+  if (labels[0]?.imageType) out.imageType = labels[0].imageType;
+  if (geo.spacingRegimes) out.spacingRegimes = geo.spacingRegimes;
+  return out;
 }
 
 export const dicomInfo: Command = {
@@ -63,7 +97,8 @@ export const dicomInfo: Command = {
     '  paths   files, folders (searched recursively) or DICOMDIR files',
     '  --json  print a JSON array of groups (seriesInstanceUid, modality, seriesDescription, dims, spacing,',
     '          origin, direction, transferSyntaxes, sliceCount, slicePositions, gaps, irregularSpacing,',
-    '          missingSlices, gantryTiltDeg, warnings)',
+    '          missingSlices, gantryTiltDeg, warnings, volumes, fourthAxis, bValues, echoTimes, echoNumbers,',
+    '          timePoints, imageType, spacingRegimes)',
   ].join('\n'),
   async run(args, io) {
     const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
@@ -76,7 +111,16 @@ export const dicomInfo: Command = {
     } else {
       for (const g of groups) {
         io.stdout(`${g.modality} ${g.seriesDescription || '(no description)'}  ${g.seriesInstanceUid}\n`);
-        io.stdout(`  ${g.dims.join(' x ')} voxels, spacing ${g.spacing.map((s) => +s.toFixed(4)).join(' x ')} mm, ${g.files} file(s), ${g.transferSyntaxes.join(' ')}\n`);
+        const four = g.volumes > 1 ? ` x ${g.volumes} volumes (4th axis: ${g.fourthAxis.join(', ')})` : '';
+        io.stdout(`  ${g.dims.join(' x ')} voxels${four}, spacing ${g.spacing.map((s) => +s.toFixed(4)).join(' x ')} mm, ${g.files} file(s), ${g.transferSyntaxes.join(' ')}\n`);
+        const facts = [
+          g.echoNumbers ? `echo ${g.echoNumbers.join(', ')}` : '',
+          g.echoTimes ? `TE ${g.echoTimes.join(', ')} ms` : '',
+          g.imageType ? `image type ${g.imageType}` : '',
+          g.timePoints ? `${g.timePoints.length} time points` : '',
+          g.bValues ? `b-values ${g.bValues.join(' ')} s/mm2` : '',
+        ].filter((t) => t !== '');
+        if (facts.length > 0) io.stdout(`  ${facts.join('; ')}\n`);
         if (g.irregularSpacing || g.missingSlices || g.gantryTiltDeg > 0.01) {
           io.stdout(`  gaps ${g.gaps.join(', ')} mm; tilt ${g.gantryTiltDeg} deg\n`);
         }

@@ -1,0 +1,318 @@
+import type { Vec3 } from '@physiotwin/core';
+import type { BinaryVr, DicomDataset, TagKey } from './parse.js';
+import { parseCsaHeader } from './csa.js';
+
+/**
+ * Where a diffusion gradient vector is expressed: `'patient'` = the DICOM patient frame (LPS), as the standard's
+ * (0018,9089), Siemens, Philips and Canon/Toshiba store it; `'ge-image'` = the frequency/phase/slice frame of GE's
+ * (0019,10BB-BD), turned into LPS by {@link diffusionVectorLps}.
+ */
+export type GradientSpace = 'patient' | 'ge-image';
+
+/** The diffusion weighting of an image. */
+export interface Diffusion {
+  /** b-value, s/mm^2, as stored (float32 for vendors that store it so). */
+  bValue: number;
+  /** Gradient direction as stored (not normalised), or undefined for b = 0 images that carry none. */
+  vector?: Vec3 | undefined;
+  space: GradientSpace;
+}
+
+/**
+ * What varies between the images of one series (per frame for Enhanced objects). Undefined when the file does
+ * not say. Times in ms, as DICOM stores them.
+ */
+export interface FrameAcquisition {
+  /** EchoNumbers (0018,0086). */
+  echoNumber?: number | undefined;
+  /** EchoTime (0018,0081) or EffectiveEchoTime (0018,9082), ms. */
+  echoTime?: number | undefined;
+  /**
+   * ImageType value 3 (M, P, R, I...; upper case), GE (0043,102F) as M/P/R/I, or for Enhanced MR frames
+   * ComplexImageComponent (MAGNITUDE, PHASE, REAL, IMAGINARY, MIXED) else FrameType value 3.
+   */
+  imageType?: string | undefined;
+  /** TemporalPositionIdentifier (0020,0100) or TemporalPositionIndex (0020,9128). */
+  temporalPosition?: number | undefined;
+  /** AcquisitionNumber (0020,0012) or FrameAcquisitionNumber (0020,9156). */
+  acquisitionNumber?: number | undefined;
+  /** TriggerTime (0018,1060) or NominalCardiacTriggerDelayTime (0020,9153), ms. */
+  triggerTime?: number | undefined;
+  diffusion?: Diffusion | undefined;
+  /**
+   * Acquisition order of the volume this image belongs to, when the vendor records it: Philips DiffusionOrder
+   * (2005,1596), else Philips BValueNumber (2005,1412) and GradientOrientationNumber (2005,1413) (the orders
+   * dcm2niix sorts Philips classic diffusion volumes by).
+   */
+  volumeOrder?: number[] | undefined;
+}
+
+/** Series-level acquisition facts for sidecars (BIDS names; times in ms as stored). */
+export interface SeriesAcquisition {
+  manufacturer?: string | undefined;
+  manufacturersModelName?: string | undefined;
+  magneticFieldStrength?: number | undefined;
+  repetitionTime?: number | undefined;
+  flipAngle?: number | undefined;
+  seriesNumber?: number | undefined;
+  protocolName?: string | undefined;
+  seriesTime?: string | undefined;
+  studyDate?: string | undefined;
+  patientId?: string | undefined;
+  patientPosition?: string | undefined;
+  /** InPlanePhaseEncodingDirection (0018,1312): 'ROW' or 'COL'. */
+  inPlanePhaseEncodingDirection?: string | undefined;
+  /** ImageType (0008,0008), all values. */
+  imageType: string[];
+  /** Slice acquisition times relative to the first, ms (Siemens CSA MosaicRefAcqTimes). */
+  mosaicSliceTimes?: number[] | undefined;
+  /** Phase encoding runs along the positive row/column direction (Siemens CSA PhaseEncodingDirectionPositive). */
+  phaseEncodingPositive?: boolean | undefined;
+}
+
+const creatorCache = new WeakMap<DicomDataset, Map<string, string>>();
+
+/**
+ * The element tag of private element `elem` (low byte) of `creator`'s block in `group`, or undefined. The private
+ * creators of a data set are listed once (one pass over its elements) and cached.
+ */
+export function privateTag(ds: DicomDataset, group: number, creator: string, elem: number): TagKey | undefined {
+  let map = creatorCache.get(ds);
+  if (!map) {
+    map = new Map();
+    for (const key in ds.raw.elements) {
+      // private creators: odd group, element 0x0010..0x00FF
+      const g = parseInt(key.slice(1, 5), 16);
+      if (g % 2 === 1 && key.slice(5, 7) === '00' && key.slice(7, 9) >= '10') {
+        const c = ds.string(key as TagKey)?.trim().toUpperCase();
+        if (c) map.set(`${key.slice(1, 5)}|${c}`, key.slice(7, 9));
+      }
+    }
+    creatorCache.set(ds, map);
+  }
+  const g = group.toString(16).padStart(4, '0');
+  const block = map.get(`${g}|${creator}`);
+  return block === undefined ? undefined : `x${g}${block}${elem.toString(16).padStart(2, '0')}`;
+}
+
+const finite = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : undefined);
+
+function num(ds: DicomDataset | undefined, tag: TagKey | undefined, vr?: BinaryVr): number | undefined {
+  return ds && tag ? finite(ds.number(tag, vr)) : undefined;
+}
+
+function vec(ds: DicomDataset | undefined, tag: TagKey | undefined, vr?: BinaryVr): Vec3 | undefined {
+  if (!ds || !tag) return undefined;
+  const v = ds.numbers(tag, vr);
+  return v.length >= 3 && v.slice(0, 3).every(Number.isFinite) ? [v[0]!, v[1]!, v[2]!] : undefined;
+}
+
+/** Upper-case manufacturer family: SIEMENS, GE, PHILIPS, CANON (Canon and Toshiba), or the stored name. */
+export function manufacturerOf(ds: DicomDataset): string {
+  const m = (ds.string('x00080070') ?? '').trim().toUpperCase();
+  if (m.startsWith('SIEMENS')) return 'SIEMENS';
+  if (m.startsWith('GE')) return 'GE';
+  if (m.startsWith('PHILIPS')) return 'PHILIPS';
+  if (m.startsWith('CANON') || m.startsWith('TOSHIBA')) return 'CANON';
+  return m;
+}
+
+const GE_IMAGE_TYPE = ['M', 'P', 'R', 'I'];
+
+/**
+ * Reads the acquisition attributes of a classic image, or of one frame of an Enhanced object (`frame`: its
+ * per-frame functional group item, `shared`: the shared one), where the standard and the vendors keep them:
+ * b-value and gradient from (0018,9087)/(0018,9089) (top level or in the MR Diffusion Sequence), Siemens
+ * (0019,xx0C)/(0019,xx0E) or, for diffusion sequences without them, the CSA image header, GE (0043,1039) and
+ * (0019,10BB-BD), Philips (2001,1003) and (2005,10B0-B2), Canon/Toshiba (the standard ones); magnitude/phase from
+ * ImageType value 3, Enhanced ComplexImageComponent or GE (0043,102F).
+ */
+export function readFrameAcquisition(ds: DicomDataset, frame?: DicomDataset, shared?: DicomDataset): FrameAcquisition {
+  const maker = manufacturerOf(ds);
+  const enhanced = frame !== undefined || shared !== undefined;
+  const fg = (seq: TagKey) => frame?.items(seq)[0] ?? shared?.items(seq)[0];
+  const echoMacro = fg('x00189114');
+  const content = frame?.items('x00209111')[0];
+  const cardiac = fg('x00189118');
+  const frameTypeMacro = fg('x00189226');
+  const frameType = frameTypeMacro?.strings('x00089007');
+  // Enhanced MR: ComplexImageComponent (0008,9208) says magnitude/phase/real/imaginary; FrameType value 3 may not.
+  const complex = frameTypeMacro?.string('x00089208')?.trim().toUpperCase();
+  const out: FrameAcquisition = {
+    echoNumber: num(ds, 'x00180086'),
+    echoTime: num(echoMacro, 'x00189082', 'FD') ?? num(ds, 'x00180081'),
+    temporalPosition: num(content, 'x00209128', 'UL') ?? num(ds, 'x00200100'),
+    acquisitionNumber: num(content, 'x00209156', 'US') ?? num(ds, 'x00200012'),
+    triggerTime: num(cardiac, 'x00209153', 'FD') ?? num(ds, 'x00181060'),
+  };
+  const type3 = (frameType && frameType.length >= 3 ? frameType : ds.strings('x00080008'))[2]?.toUpperCase();
+  const geType = maker === 'GE' ? num(ds, privateTag(ds, 0x0043, 'GEMS_PARM_01', 0x2f) ?? 'x0043102f', 'SS') : undefined;
+  out.imageType = geType !== undefined && GE_IMAGE_TYPE[geType] ? GE_IMAGE_TYPE[geType] : complex || type3 || undefined;
+  out.diffusion = readDiffusion(ds, maker, enhanced, fg('x00189117'));
+  if (maker === 'PHILIPS' && !enhanced) {
+    const order = num(ds, privateTag(ds, 0x2005, 'PHILIPS MR IMAGING DD 005', 0x96) ?? 'x20051596');
+    const bNumber = num(ds, privateTag(ds, 0x2005, 'PHILIPS MR IMAGING DD 004', 0x12) ?? 'x20051412');
+    const gNumber = num(ds, privateTag(ds, 0x2005, 'PHILIPS MR IMAGING DD 004', 0x13) ?? 'x20051413');
+    if (order !== undefined) out.volumeOrder = [order];
+    else if (bNumber !== undefined && gNumber !== undefined) out.volumeOrder = [bNumber, gNumber];
+  }
+  return out;
+}
+
+function readDiffusion(ds: DicomDataset, maker: string, enhanced: boolean, macro: DicomDataset | undefined): Diffusion | undefined {
+  // Standard attributes: in the MR Diffusion macro (Enhanced, and XA "interoperability" classic images) or at the top.
+  const mdSeq = macro ?? ds.items('x00189117')[0];
+  let standard: Diffusion | undefined;
+  for (const where of [mdSeq, ds]) {
+    const b = num(where, 'x00189087', 'FD');
+    if (b === undefined) continue;
+    const dir = where?.items('x00189076')[0];
+    const v = vec(dir, 'x00189089', 'FD') ?? vec(where, 'x00189089', 'FD');
+    // The standard's direction is in the patient frame for every vendor (dcm2niix reads classic Canon's so too).
+    standard = { bValue: b, vector: v, space: 'patient' };
+    break;
+  }
+  // A standard b-value without a direction (GE writes one): the vendor's private elements may have both.
+  if (standard?.vector || (standard && b0(standard.bValue))) return standard;
+  return vendorDiffusion(ds, maker, enhanced) ?? standard;
+}
+
+const b0 = (b: number) => b <= 1.1920929e-7;
+
+function vendorDiffusion(ds: DicomDataset, maker: string, enhanced: boolean): Diffusion | undefined {
+  // Vendors' private places (classic images; Enhanced objects use the standard macro).
+  if (enhanced) return undefined;
+  if (maker === 'SIEMENS') {
+    const b = num(ds, privateTag(ds, 0x0019, 'SIEMENS MR HEADER', 0x0c));
+    if (b !== undefined) return { bValue: b, vector: vec(ds, privateTag(ds, 0x0019, 'SIEMENS MR HEADER', 0x0e), 'FD'), space: 'patient' };
+    // Without (0019,xx0C), the CSA image header of a diffusion sequence (names like "*ep_b1000#1") has them.
+    if (/ep_b/i.test(ds.string('x00180024') ?? '')) {
+      const csa = siemensCsa(ds);
+      const cb = Number(csa?.get('B_value')?.[0]);
+      if (csa && Number.isFinite(cb)) {
+        const cv = csa.get('DiffusionGradientDirection')?.map(Number);
+        const v: Vec3 | undefined = cv && cv.length === 3 && cv.every(Number.isFinite) ? [cv[0]!, cv[1]!, cv[2]!] : undefined;
+        return { bValue: cb, vector: v, space: 'patient' };
+      }
+    }
+  }
+  if (maker === 'GE') {
+    const bTag = privateTag(ds, 0x0043, 'GEMS_PARM_01', 0x39) ?? 'x00431039';
+    const raw = num(ds, bTag);
+    if (raw !== undefined) {
+      // GE adds 1e9 to the b-value in some software versions (dcm2niix drops it the same way).
+      const b = raw >= 1e9 ? raw % 1e9 : raw;
+      const at = (e: number) => num(ds, privateTag(ds, 0x0019, 'GEMS_ACQU_01', e) ?? (`x001910${e.toString(16)}` as TagKey));
+      const x = at(0xbb);
+      const y = at(0xbc);
+      const z = at(0xbd);
+      const v: Vec3 | undefined = x !== undefined && y !== undefined && z !== undefined ? [x, y, z] : undefined;
+      return { bValue: b, vector: v, space: 'ge-image' };
+    }
+  }
+  if (maker === 'PHILIPS') {
+    const b = num(ds, privateTag(ds, 0x2001, 'PHILIPS IMAGING DD 001', 0x03) ?? 'x20011003', 'FL');
+    if (b !== undefined) {
+      const at = (e: number) => num(ds, privateTag(ds, 0x2005, 'PHILIPS MR IMAGING DD 001', e) ?? (`x200510${e.toString(16)}` as TagKey), 'FL');
+      const x = at(0xb0);
+      const y = at(0xb1);
+      const z = at(0xb2);
+      return { bValue: b, vector: x !== undefined && y !== undefined && z !== undefined ? [x, y, z] : undefined, space: 'patient' };
+    }
+  }
+  return undefined;
+}
+
+/** The Siemens CSA image header (0029,xx10), or undefined when absent or unreadable. */
+function siemensCsa(ds: DicomDataset): Map<string, string[]> | undefined {
+  const csaTag = privateTag(ds, 0x0029, 'SIEMENS CSA HEADER', 0x10);
+  const bytes = csaTag ? ds.bytes(csaTag) : undefined;
+  if (!bytes || bytes.length === 0) return undefined;
+  try {
+    return parseCsaHeader(bytes, ds.source);
+  } catch {
+    return undefined; // an unreadable CSA header gives nothing
+  }
+}
+
+/** Series-level facts of a file for sidecars. */
+export function readSeriesAcquisition(ds: DicomDataset): SeriesAcquisition {
+  const str = (t: TagKey) => ds.string(t)?.trim() || undefined;
+  let mosaicSliceTimes: number[] | undefined;
+  let phaseEncodingPositive: boolean | undefined;
+  if (manufacturerOf(ds) === 'SIEMENS') {
+    const csa = siemensCsa(ds);
+    const t = csa?.get('MosaicRefAcqTimes')?.map(Number);
+    if (t && t.length > 0 && t.every(Number.isFinite)) mosaicSliceTimes = t;
+    const pe = csa?.get('PhaseEncodingDirectionPositive')?.[0];
+    if (pe === '0' || pe === '1') phaseEncodingPositive = pe === '1';
+  }
+  return {
+    manufacturer: str('x00080070'),
+    manufacturersModelName: str('x00081090'),
+    magneticFieldStrength: num(ds, 'x00180087'),
+    repetitionTime: num(ds, 'x00180080') ?? num(ds.items('x52009229')[0]?.items('x00189112')[0], 'x00180080', 'FD'),
+    flipAngle: num(ds, 'x00181314') ?? num(ds.items('x52009229')[0]?.items('x00189112')[0], 'x00181314', 'FD'),
+    seriesNumber: num(ds, 'x00200011'),
+    protocolName: str('x00181030'),
+    seriesTime: str('x00080031'),
+    studyDate: str('x00080020'),
+    patientId: str('x00100020'),
+    patientPosition: str('x00185100'),
+    inPlanePhaseEncodingDirection: str('x00181312') ?? ds.items('x52009229')[0]?.items('x00189125')[0]?.string('x00181312')?.trim(),
+    imageType: ds.strings('x00080008').map((s) => s.toUpperCase()),
+    mosaicSliceTimes,
+    phaseEncodingPositive,
+  };
+}
+
+/**
+ * The gradient direction of `d` in the patient frame (LPS): a unit vector for `'patient'` vectors, the stored
+ * length for `'ge-image'` ones (as dcm2niix keeps it), or undefined for b = 0 images and
+ * images without a direction. `'ge-image'` vectors (GE: components along frequency, phase and slice) get the axis swaps and sign flips dcm2niix applies for head-first-supine scans (by the dominant axis
+ * of the slice normal `n` and the phase-encoding direction), which give components along dcm2niix's image axes
+ * (row, -column, normal); those are then taken to LPS. Validated on axial GE data (dcm_qa_ge_dwi), as dcm2niix's
+ * own rule is. GE scales the vector by |g| when it scales the b-value: the effective b-value b |g|^2 is then
+ * rounded to a multiple of 5 s/mm^2 as dcm2niix does, and returned in `bValue`.
+ */
+export function diffusionVectorLps(
+  d: Diffusion,
+  row: Vec3,
+  col: Vec3,
+  n: Vec3,
+  phaseEncoding: string | undefined,
+): { bValue: number; vector?: Vec3 | undefined } {
+  const v = d.vector;
+  const len = v ? Math.hypot(v[0], v[1], v[2]) : 0;
+  if (d.bValue <= 1.1920929e-7 || !v || len <= 1.1920929e-7) return { bValue: d.bValue };
+  if (d.space === 'patient') return { bValue: d.bValue, vector: [v[0] / len, v[1] / len, v[2] / len] };
+  let b = d.bValue;
+  let x = v[0];
+  let y = v[1];
+  let z = v[2];
+  if (len > 0.03 && len < 0.97) {
+    // the b-value was scaled by |g|^2 and the vector by |g|: report the effective b, rounded to 5 s/mm^2
+    const eff = b * len * len;
+    b = eff > 0 && eff < 5 ? 5 : Math.floor((eff + 2.5) / 5) * 5;
+  }
+  if (phaseEncoding === 'ROW') [x, y] = [y, -x];
+  // Dominant world axis of the slice normal (sagittal, coronal, axial; ties go to the later axis, as dcm2niix's).
+  // dcm2niix also toggles the z flip when it stores slices against the normal, which its k axis then follows:
+  // the world direction is the same either way, so the table for slices stored along +n is the one used here.
+  const ax = [0, 1, 2].reduce((a, i) => (Math.abs(n[i]!) >= Math.abs(n[a]!) ? i : a), 0);
+  const flip = ax === 0 ? [true, true, false] : ax === 1 ? [false, true, true] : [false, false, true];
+  if (flip[0]) x = -x;
+  if (flip[1]) y = -y;
+  if (flip[2]) z = -z;
+  // (x, -y, z), negated: the components along dcm2niix's image axes (row, -column, normal).
+  const gi = -x;
+  const gj = y;
+  const gk = -z;
+  const w: Vec3 = [
+    gi * row[0] - gj * col[0] + gk * n[0],
+    gi * row[1] - gj * col[1] + gk * n[1],
+    gi * row[2] - gj * col[2] + gk * n[2],
+  ];
+  // Not normalised: dcm2niix writes GE vectors with the length they are stored with.
+  return { bValue: b, vector: w };
+}
