@@ -4,3 +4,5 @@ export { readMetaImage, writeMetaImage, parseMetaImageHeader } from './metaimage
 export type { MetaImageHeader, ReadMetaImageOptions, WriteMetaImageOptions } from './metaimage.js';
 export { readVolume, volumeFormatFromName } from './read-volume.js';
 export type { ReadVolumeOptions, VolumeFormat } from './read-volume.js';
+export { DEFAULT_MAX_DECODED_BYTES } from './binary.js';
+export type { ByteSource } from './binary.js';

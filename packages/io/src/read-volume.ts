@@ -1,6 +1,7 @@
 import { PhysiotwinError } from '@physiotwin/core';
 import type { Volume } from '@physiotwin/core';
 import { isGzip, optionalFile } from './binary.js';
+import type { ByteSource } from './binary.js';
 import { readMetaImage } from './metaimage.js';
 import { readNifti } from './nifti.js';
 
@@ -32,7 +33,9 @@ export interface ReadVolumeOptions {
   /** File name: its extension picks the format (else the first bytes do) and it appears in error messages. */
   name: string;
   /** Resolves an .mhd header's separate data file; see {@link readMetaImage}. */
-  readDataFile?: (fileName: string) => Uint8Array;
+  readDataFile?: ((fileName: string) => Uint8Array | ByteSource) | undefined;
+  /** Most bytes the decoded voxels may take; see {@link readNifti}. @default 2 GiB */
+  maxDecodedBytes?: number | undefined;
 }
 
 /**
@@ -47,9 +50,9 @@ export interface ReadVolumeOptions {
  */
 export function readVolume(bytes: Uint8Array, options: ReadVolumeOptions): Volume {
   const format = volumeFormatFromName(options.name) ?? volumeFormatFromBytes(bytes);
-  if (format === 'nifti') return readNifti(bytes, { name: options.name });
+  if (format === 'nifti') return readNifti(bytes, { name: options.name, maxDecodedBytes: options.maxDecodedBytes });
   if (format === 'metaimage') {
-    return readMetaImage(bytes, { name: options.name, ...(options.readDataFile ? { readDataFile: options.readDataFile } : {}) });
+    return readMetaImage(bytes, { name: options.name, readDataFile: options.readDataFile, maxDecodedBytes: options.maxDecodedBytes });
   }
   throw new PhysiotwinError('IO_UNSUPPORTED', 'unrecognised volume format: expected NIfTI-1 (.nii, .nii.gz) or MetaImage (.mha, .mhd)', {
     location: optionalFile(options.name),
