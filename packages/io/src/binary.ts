@@ -147,9 +147,9 @@ export interface InflateRequest {
    */
   needed(prefix: Uint8Array): number | undefined;
   /**
-   * Check the stream's end: the gzip footer (CRC-32 and ISIZE) or the zlib Adler-32, when the stream ends within
-   * {@link VERIFY_SLACK} decompressed bytes after the needed ones (it does for files a writer made). A longer
-   * stream is not followed to its end: decompression stops there, unchecked, so trailing data costs nothing.
+   * Check the stream's end: the gzip footer (CRC-32 and ISIZE) or the zlib Adler-32, when at most
+   * {@link VERIFY_TAIL} compressed bytes follow the needed ones (as in files a writer made). A longer stream is not
+   * followed to its end: decompression stops there, unchecked, so trailing data or a bomb costs nothing.
    * Off: stop as soon as the needed bytes are there (for reading a header only).
    */
   verify: boolean;
@@ -161,13 +161,16 @@ export interface InflateRequest {
 }
 
 /**
- * Compressed input is fed to the decompressor in slices of this size: deflate expands at most 1032:1, so one slice
- * never produces more than 66 MiB, and a reader that needs only a header stops early.
+ * Compressed input is fed to the decompressor in slices sized from the decompressed bytes still needed and the
+ * expansion seen so far (256 B to 64 KiB), so that a slice produces about what is still needed: ordinary data (a few to
+ * one) goes in large slices, while a bomb (up to deflate's 1032:1) overshoots by at most 264 kB. Until the header
+ * is decompressed, slices are HEADER_CHUNK bytes (at most 264 kB of output each).
  */
-const INFLATE_CHUNK = 1 << 16;
-const HEADER_CHUNK = 1 << 12;
-/** How far (decompressed bytes) past the needed bytes a verifying read follows the stream to check its end. */
-export const VERIFY_SLACK = 1 << 20;
+const MAX_CHUNK = 1 << 16;
+const MIN_CHUNK = 256;
+const HEADER_CHUNK = 256;
+/** With `verify`, the stream is followed to its end when at most this many compressed bytes follow the needed ones. */
+export const VERIFY_TAIL = 1 << 12;
 
 /** Thrown from the decompressor's callback to stop it once enough is decompressed; never escapes. */
 const STOP = Symbol('stop inflating');
@@ -184,19 +187,24 @@ const CRC32_TABLE = (() => {
 
 /** Running CRC-32 (gzip) or Adler-32 (zlib) of the decompressed bytes. */
 function checksum(format: 'gzip' | 'zlib'): { update(bytes: Uint8Array): void; value(): number } {
+  // The loops keep their state in locals: V8 runs them several times faster than on the closure's variables.
   if (format === 'gzip') {
     let crc = 0xffffffff;
     return {
       update(bytes) {
-        for (let i = 0; i < bytes.length; i++) crc = CRC32_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+        let c = crc;
+        for (let i = 0; i < bytes.length; i++) c = CRC32_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+        crc = c;
       },
       value: () => (crc ^ 0xffffffff) >>> 0,
     };
   }
-  let a = 1;
-  let b = 0;
+  let sumA = 1;
+  let sumB = 0;
   return {
     update(bytes) {
+      let a = sumA;
+      let b = sumB;
       // Reduce modulo 65521 every 5552 bytes (zlib's NMAX), so the sums stay small exact integers.
       for (let i = 0; i < bytes.length; ) {
         const stop = Math.min(bytes.length, i + 5552);
@@ -207,8 +215,10 @@ function checksum(format: 'gzip' | 'zlib'): { update(bytes: Uint8Array): void; v
         a %= 65521;
         b %= 65521;
       }
+      sumA = a;
+      sumB = b;
     },
-    value: () => ((b << 16) | a) >>> 0,
+    value: () => ((sumB << 16) | sumA) >>> 0,
   };
 }
 
@@ -216,7 +226,8 @@ function checksum(format: 'gzip' | 'zlib'): { update(bytes: Uint8Array): void; v
  * Decompresses `input` (bytes, or a {@link ByteSource} read slice by slice) and returns exactly the number of bytes
  * that `request.needed` asks for. Allocates the output only after checking that the requested size is within
  * `request.maxBytes` and one the compressed input can hold ({@link DEFLATE_MAX_RATIO}); stops decompressing at the
- * needed bytes (plus {@link VERIFY_SLACK} with `verify`), so neither a bomb nor trailing data costs time or memory.
+ * needed bytes (going on to the end with `verify` only when little input is left, {@link VERIFY_TAIL}), so neither
+ * a bomb nor trailing data costs time or memory.
  * @throws PhysiotwinError `IO_TRUNCATED` when the stream (or the gzip footer) ends early or cannot hold the
  *   requested size; `IO_INVALID` when the compressed data is corrupt or its checksum does not match;
  *   `LIMIT_EXCEEDED` when the needed size is over `maxBytes`; `OUT_OF_MEMORY` when it cannot be allocated.
@@ -255,7 +266,7 @@ export function inflateBounded(input: Uint8Array | ByteSource, request: InflateR
       out.set(pending.subarray(0, produced));
       pending = new Uint8Array(0);
     }
-    if (produced === out.length && (!request.verify || streamed > out.length + VERIFY_SLACK)) throw STOP;
+    if (produced === out.length && (!request.verify || source.size - position > VERIFY_TAIL)) throw STOP;
   };
   let members = 0;
   const stream = request.format === 'gzip' ? new Gunzip(accept) : new Unzlib(accept);
@@ -264,7 +275,11 @@ export function inflateBounded(input: Uint8Array | ByteSource, request: InflateR
   let stopped = false;
   try {
     while (position < source.size) {
-      const step = out ? INFLATE_CHUNK : HEADER_CHUNK;
+      let step = HEADER_CHUNK;
+      if (out) {
+        const expansion = Math.max(1, streamed / Math.max(1, position));
+        step = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil((out.length - produced) / expansion)));
+      }
       // A fresh slice each time: the decompressor may keep a reference to unconsumed input.
       const slice = new Uint8Array(Math.min(step, source.size - position));
       const got = source.readInto(position, slice);

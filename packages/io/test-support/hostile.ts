@@ -3,19 +3,25 @@
 import * as zlib from 'node:zlib';
 
 /**
- * A raw deflate segment that inflates to `mib` MiB of zeros on its own (its first byte is a literal, the rest
- * back-references inside it) and ends on a byte boundary (sync flush), so copies can be concatenated.
+ * Raw deflate that inflates to `mib` MiB of zeros on its own: 1 MiB segments (each starts with a literal, the rest
+ * back-references inside it) ending on a byte boundary (sync flush), so they concatenate. Cached per size.
  */
-function zeroSegment(mib: number): Buffer {
-  return zlib.deflateRawSync(new Uint8Array(mib << 20), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+const zeroTails = new Map<number, Buffer>();
+function zeroTail(mib: number): Buffer {
+  let tail = zeroTails.get(mib);
+  if (!tail) {
+    const segment = zlib.deflateRawSync(new Uint8Array(1 << 20), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    tail = Buffer.concat(Array.from({ length: mib }, () => segment));
+    zeroTails.set(mib, tail);
+  }
+  return tail;
 }
 
-/** The deflate body `bytes` then `zeroMiB` MiB of zeros (1 MiB segments repeated), closed by an empty final block. */
+/** The deflate body `bytes` then `zeroMiB` MiB of zeros, closed by an empty final block. */
 function deflateWithTrailingZeros(bytes: Uint8Array, zeroMiB: number): Buffer {
   const head = zlib.deflateRawSync(bytes, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-  const segment = zeroSegment(1);
   // 0x03 0x00: BFINAL = 1, fixed Huffman, end-of-block at once.
-  return Buffer.concat([head, ...Array.from({ length: zeroMiB }, () => segment), Buffer.from([0x03, 0x00])]);
+  return Buffer.concat([head, zeroTail(zeroMiB), Buffer.from([0x03, 0x00])]);
 }
 
 /**
