@@ -72,6 +72,17 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
   };
 }
 
+/** Bytes or a source, as a source. */
+export function asSource(input: Uint8Array | ByteSource): ByteSource {
+  return input instanceof Uint8Array ? bytesSource(input) : input;
+}
+
+/** The first `length` bytes of a source (fewer when it is shorter). */
+export function readPrefix(source: ByteSource, length: number): Uint8Array {
+  const prefix = new Uint8Array(Math.min(length, source.size));
+  return prefix.subarray(0, source.readInto(0, prefix));
+}
+
 /** The `length` bytes of `source` from `offset` as a source of their own (the caller checked they are there). */
 export function sliceSource(source: ByteSource, offset: number, length: number): ByteSource {
   return {
@@ -233,7 +244,7 @@ function checksum(format: 'gzip' | 'zlib'): { update(bytes: Uint8Array): void; v
  *   `LIMIT_EXCEEDED` when the needed size is over `maxBytes`; `OUT_OF_MEMORY` when it cannot be allocated.
  */
 export function inflateBounded(input: Uint8Array | ByteSource, request: InflateRequest): Uint8Array {
-  const source = input instanceof Uint8Array ? bytesSource(input) : input;
+  const source = asSource(input);
   const location = optionalFile(request.file);
   let total: number | undefined;
   let out: Uint8Array | undefined;

@@ -1,6 +1,6 @@
 import { DTYPE_BYTES, PhysiotwinError, dtypeOf, validateVolume } from '@physiotwin/core';
 import type { Mat3, Vec3, Volume, VolumeDtype } from '@physiotwin/core';
-import { bytesSource, checkDecodedSize, decodeElements, encodeElements, inflateBounded, optionalFile, readElements, sliceSource, zlibBytes } from './binary.js';
+import { asSource, checkDecodedSize, decodeElements, encodeElements, inflateBounded, optionalFile, readElements, readPrefix, sliceSource, zlibBytes } from './binary.js';
 import type { ByteSource } from './binary.js';
 import { volumeFromFile } from './volume-init.js';
 
@@ -168,7 +168,8 @@ function pad3(values: number[], fill: number): Vec3 {
 
 /**
  * Reads a MetaImage: .mha with inline (LOCAL) data, or an .mhd header whose ElementDataFile names a separate raw
- * file fetched through `options.readDataFile`. MetaImage geometry is already LPS (ITK's frame).
+ * file fetched through `options.readDataFile`. MetaImage geometry is already LPS (ITK's frame). The input is the
+ * file's bytes, or a {@link ByteSource} from which only the header and the declared data are read.
  *
  * - DimSize, ElementSpacing (else ElementSize, else 1), Offset / Origin / Position, TransformMatrix / Rotation /
  *   Orientation. The TransformMatrix lists the direction of the i axis first, then j, then k (ITK's MetaImageIO
@@ -195,10 +196,12 @@ function pad3(values: number[], fill: number): Vec3 {
  *   `LIMIT_EXCEEDED` (data over `maxDecodedBytes`), `OUT_OF_MEMORY` (an allocation the platform refuses), and
  *   whatever `readDataFile` throws.
  */
-export function readMetaImage(bytes: Uint8Array, options: ReadMetaImageOptions = {}): Volume {
+export function readMetaImage(input: Uint8Array | ByteSource, options: ReadMetaImageOptions = {}): Volume {
   const file = options.name;
   const location = optionalFile(file);
-  const header = parseMetaImageHeader(bytes, file);
+  const whole = asSource(input);
+  // One byte past the longest header, so that "no ElementDataFile line within it" is told from "the file ends".
+  const header = parseMetaImageHeader(readPrefix(whole, MAX_HEADER_BYTES + 1), file);
   const f = new Fields(header.fields, file);
   const objectType = header.fields.get('ObjectType');
   if (objectType !== undefined && objectType !== 'Image') throw f.invalid('ObjectType', `expected Image, got ${JSON.stringify(objectType)}`);
@@ -255,7 +258,7 @@ export function readMetaImage(bytes: Uint8Array, options: ReadMetaImageOptions =
   let source: ByteSource;
   let sourceName = file;
   if (local) {
-    source = bytesSource(bytes.subarray(header.dataOffset));
+    source = sliceSource(whole, header.dataOffset, whole.size - header.dataOffset);
   } else {
     if (dataFile.toUpperCase().startsWith('LIST') || dataFile.includes('%')) {
       throw new PhysiotwinError('IO_UNSUPPORTED', `MetaImage ElementDataFile ${JSON.stringify(dataFile)}: data split over several files is not supported`, { location });
@@ -265,7 +268,7 @@ export function readMetaImage(bytes: Uint8Array, options: ReadMetaImageOptions =
       throw new PhysiotwinError('INVALID_ARGUMENT', `MetaImage header names the data file ${JSON.stringify(dataFile)}; pass readDataFile to read it`, { location });
     }
     const got = options.readDataFile(dataFile);
-    source = got instanceof Uint8Array ? bytesSource(got) : got;
+    source = asSource(got);
     sourceName = dataFile;
   }
   const elementCount = dims[0] * dims[1] * dims[2] * components;

@@ -1,6 +1,7 @@
 import { DTYPE_BYTES, PhysiotwinError, dtypeOf, validateVolume } from '@physiotwin/core';
 import type { Mat3, Vec3, Volume, VolumeData, VolumeDtype } from '@physiotwin/core';
-import { allocateChecked, checkDecodedSize, concatBytes, decodeElements, encodeElements, gzipBytes, inflateBounded, isGzip, optionalFile } from './binary.js';
+import { allocateChecked, asSource, checkDecodedSize, concatBytes, decodeElements, encodeElements, gzipBytes, inflateBounded, isGzip, optionalFile, readElements, readPrefix } from './binary.js';
+import type { ByteSource } from './binary.js';
 import { det3, nearestOrthogonal } from './geometry.js';
 import { volumeFromFile } from './volume-init.js';
 
@@ -276,7 +277,8 @@ function rasAffine(h: NiftiHeader, file: string | undefined): { linear: Mat3; of
 
 /**
  * Reads a NIfTI-1 single-file image (.nii) or its gzip-compressed form (.nii.gz, detected by the 1f 8b magic),
- * little- or big-endian, into a {@link Volume} in LPS.
+ * little- or big-endian, into a {@link Volume} in LPS. The input is the file's bytes, or a {@link ByteSource} from
+ * which only the header and the voxel block are read (the compressed stream only as far as they need).
  *
  * - Geometry: the sform when sform_code > 0, else the qform (quaternion, qfac, pixdim) when qform_code > 0, else
  *   pixdim scaling with no rotation (the standard's method 1). NIfTI's RAS+ world becomes LPS by negating x and y
@@ -302,8 +304,9 @@ function rasAffine(h: NiftiHeader, file: string | undefined): { linear: Mat3; of
  *   .hdr/.img pairs, 4D, 64-bit or complex datatypes), `LIMIT_EXCEEDED` (a voxel block over `maxDecodedBytes`),
  *   `OUT_OF_MEMORY` (an allocation the platform refuses).
  */
-export function readNifti(bytes: Uint8Array, options: ReadNiftiOptions = {}): Volume {
+export function readNifti(input: Uint8Array | ByteSource, options: ReadNiftiOptions = {}): Volume {
   const file = options.name;
+  const source = asSource(input);
   let header: NiftiHeader | undefined;
   let layout: VoxelLayout | undefined;
   const needed = (prefix: Uint8Array) => {
@@ -311,10 +314,11 @@ export function readNifti(bytes: Uint8Array, options: ReadNiftiOptions = {}): Vo
     layout = voxelLayout(header, file);
     return layout.voxOffset + layout.byteLength;
   };
-  let plain: Uint8Array;
-  const gzipped = isGzip(bytes);
-  if (gzipped) {
-    plain = inflateBounded(bytes, {
+  const count = () => layout!.dims[0] * layout!.dims[1] * layout!.dims[2] * layout!.components;
+  let data: VolumeData;
+  const start = readPrefix(source, NIFTI1_HEADER_SIZE);
+  if (isGzip(start)) {
+    const plain = inflateBounded(source, {
       format: 'gzip',
       what: 'NIfTI gzip stream',
       file,
@@ -322,23 +326,23 @@ export function readNifti(bytes: Uint8Array, options: ReadNiftiOptions = {}): Vo
       maxBytes: options.maxDecodedBytes,
       needed: (prefix) => (prefix.length < NIFTI1_HEADER_SIZE ? undefined : needed(prefix)),
     });
+    // The decompressed buffer is ours: its voxels are used in place when aligned.
+    data = decodeElements(plain, layout!.voxOffset, layout!.dtype, count(), header!.littleEndian, file, true);
   } else {
-    const total = needed(bytes);
-    if (total > bytes.length) {
+    const total = needed(start);
+    if (total > source.size) {
       throw new PhysiotwinError(
         'IO_TRUNCATED',
-        `NIfTI voxel block of ${layout!.byteLength} bytes (dims ${layout!.dims.join('x')}, ${layout!.components} x ${layout!.dtype}) at vox_offset ${layout!.voxOffset} needs ${total} bytes, the file has ${bytes.length}`,
+        `NIfTI voxel block of ${layout!.byteLength} bytes (dims ${layout!.dims.join('x')}, ${layout!.components} x ${layout!.dtype}) at vox_offset ${layout!.voxOffset} needs ${total} bytes, the file has ${source.size}`,
         { location: optionalFile(file) },
       );
     }
     checkDecodedSize(layout!.byteLength, options.maxDecodedBytes, `NIfTI voxel block (dims ${layout!.dims.join('x')}, ${layout!.components} x ${layout!.dtype})`, file);
-    plain = bytes;
+    // Only the voxel block is read: bytes after it cost nothing.
+    data = readElements(source, layout!.voxOffset, layout!.dtype, count(), header!.littleEndian, file);
   }
   const h = header!;
   const l = layout!;
-  const count = l.dims[0] * l.dims[1] * l.dims[2] * l.components;
-  // A decompressed buffer is ours: its voxels are used in place when aligned.
-  let data = decodeElements(plain, l.voxOffset, l.dtype, count, h.littleEndian, file, gzipped);
   if (l.planar) data = reorderComponents(data, l.components, true);
   const { linear, offset } = rasAffine(h, file);
   // RAS -> LPS: negate the x and y rows of the affine.

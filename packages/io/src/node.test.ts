@@ -6,6 +6,7 @@ import { isPhysiotwinError } from '@physiotwin/core';
 import type { ErrorCode } from '@physiotwin/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, bytesOf, randomVolume } from '../test-support/volumes.js';
+import { writeNifti } from './nifti.js';
 import { readVolumeFile, writeVolumeFile } from './node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'physiotwin-io-'));
@@ -127,6 +128,19 @@ describe('@physiotwin/io/node', () => {
       expect(v.data[0]).toBe(9);
       // HeaderSize = -1 takes the last 64 bytes (zeros of the sparse tail).
       expect((await readVolumeFile(write('big-tail.mhd', mhd('big.raw', 'HeaderSize = -1\n')))).data[0]).toBe(0);
+      expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
+    });
+
+    it('a 3 GiB .mha or .nii behind a small header: only the header and the declared voxels are read', async () => {
+      const mha = join(inside, 'big.mha');
+      writeFileSync(mha, `${mhd('LOCAL')}${'\x05'.repeat(64)}`);
+      truncateSync(mha, 3 * 2 ** 30);
+      const nii = join(inside, 'big.nii');
+      writeFileSync(nii, writeNifti(volume));
+      truncateSync(nii, 3 * 2 ** 30);
+      const before = process.memoryUsage().rss;
+      expect((await readVolumeFile(mha)).data[63]).toBe(5);
+      expect(Buffer.from(bytesOf(await readVolumeFile(nii))).equals(Buffer.from(bytesOf(volume)))).toBe(true);
       expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
     });
 

@@ -125,8 +125,9 @@ function resolveDataFile(headerPath: string, name: string, allowOutside: boolean
  * Reads a volume file: NIfTI-1 (.nii, .nii.gz) or MetaImage (.mha, or .mhd with its data file).
  *
  * An .mhd header is untrusted input: its ElementDataFile must be a regular file inside the header's folder
- * (`allowDataFileOutside` widens this), and only the bytes the header declares are read from it. The volume file
- * itself must be a regular file too (not a FIFO or a device such as /dev/zero).
+ * (`allowDataFileOutside` widens this). The volume file itself must be a regular file too (not a FIFO or a device
+ * such as /dev/zero). From either, only the header and the bytes it declares are read (and a compressed stream is
+ * decompressed only that far), so a huge file behind a small header costs kilobytes.
  * @example
  * ```ts
  * const volume = await readVolumeFile('fixtures/mesh/vmtk-aorta/aorta.mha');
@@ -140,15 +141,14 @@ export async function readVolumeFile(path: string, options: ReadVolumeFileOption
   try {
     const main = openRegularFile(path, false);
     opened.push(main.fd);
-    const bytes = new Uint8Array(main.source.size);
-    const got = main.source.readInto(0, bytes);
     const readDataFile = (name: string): ByteSource => {
       const where = resolveDataFile(path, name, options.allowDataFileOutside ?? false);
       const data = openRegularFile(where.path, where.noFollow);
       opened.push(data.fd);
       return data.source;
     };
-    return readVolume(bytes.subarray(0, got), { name: path, readDataFile, maxDecodedBytes: options.maxDecodedBytes });
+    // Read on demand: only the header and what it declares come off the disk.
+    return readVolume(main.source, { name: path, readDataFile, maxDecodedBytes: options.maxDecodedBytes });
   } finally {
     for (const fd of opened) closeSync(fd);
   }
