@@ -39,8 +39,9 @@ try {
       console.log(`round ${round}, ${target.name}: ${runs} inputs, seed ${seed}${skip ? ` (a known failure: ${skip})` : ''}`);
       const result = await fc.check(property(target, tallies.get(target.name)!), { numRuns: runs, seed });
       if (result.failed) {
-        console.error(`FAIL ${target.name}\nreproduce: npm run fuzz -- --target ${JSON.stringify(target.name.split(' ')[0])} --seed ${seed} --runs ${runs}`);
+        console.error(`FAIL ${target.name}\nreproduce: npm run fuzz -- --target ${JSON.stringify(target.name)} --seed ${seed} --runs ${runs}`);
         console.error(fc.defaultReportMessage(result));
+        console.error(`cause: ${String(result.errorInstance)}`);
         failed = true;
         if (!skip) break;
       }
