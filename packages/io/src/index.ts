@@ -12,3 +12,5 @@ export { readPly, writePly } from './ply.js';
 export { readVtp, writeVtp } from './vtp.js';
 export type { ReadSurfaceOptions } from './vtp.js';
 export { writeVtpPolylines } from './vtp-polylines.js';
+export { DEFAULT_MAX_DECODED_BYTES } from './binary.js';
+export type { ByteSource } from './binary.js';
