@@ -99,6 +99,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
         return dicom.loadVolume(scan.groups[0]!, slices, o);
       }),
       ...notOps(['parseDicom', 'formatTag', 'readPixelInfo', 'isSupportedTransferSyntax', 'decodeFrameInto', 'ybrFullToRgb', 'invertMonochrome1', 'decodePixels', 'decodeRle', 'decodeJpegLossless', 'decodeJpegExtended', 'loadCodec', 'codecPackage', 'isDicomdir', 'readDicomdir', 'parseCsaHeader', 'writeDicom'], 'one file or frame in memory (no options)'),
+      ...notOps(['volumeGroups', 'harmonizeTimePoints', 'diffusionVectorLps', 'manufacturerOf', 'privateTag', 'readFrameAcquisition', 'readSeriesAcquisition', 'bidsSidecar', 'diffusionTables', 'formatG', 'outputName', 'uniqueName'], 'acquisition metadata, 4D stacking and naming around loadVolume (small, synchronous)'),
       ...notOps(['DicomDataset'], 'a class'),
     },
   },
