@@ -6,3 +6,4 @@ export * from './smooth.js';
 export * from './decimate.js';
 export * from './clean.js';
 export * from './surface-nets.js';
+export * from './tet-quadratic.js';
