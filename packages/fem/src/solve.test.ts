@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isPhysiotwinError } from '@physiotwin/core';
 import type { TetMesh } from '@physiotwin/core';
 import { readMsh } from '@physiotwin/io';
+import { describeBackends } from '@physiotwin/gpu/testing';
 import { describe, expect, it } from 'vitest';
 import { cantilever, lameCylinder, lameSphere, patchTest, relativeL2Error, solve } from './index.js';
 import type { FemProblem } from './index.js';
@@ -183,7 +184,7 @@ describe('selectors and errors', () => {
     [tets[0], tets[1]] = [tets[1]!, tets[0]!];
     inverted.mesh = { ...cube, tets };
     expect(await code(solve(inverted))).toBe('MESH_INVALID');
-    expect(await code(solve(base(), { backend: 'webgpu' }))).toBe('INVALID_ARGUMENT');
+    expect(await code(solve(base(), { backend: 'gpu' as 'cpu' }))).toBe('INVALID_ARGUMENT');
     const controller = new AbortController();
     controller.abort();
     expect(await code(solve(base(), { signal: controller.signal }))).toBe('ABORTED');
@@ -192,3 +193,44 @@ describe('selectors and errors', () => {
     expect(await code(solve(capped))).toBe('SOLVER_NOT_CONVERGED');
   });
 });
+
+describeBackends('fem solve on the device', (b) => {
+  // The device runs f32 CG inside f64 iterative refinement to the same 1e-12 residual as the CPU, so the
+  // displacements agree far inside the 1e-4 the issue asks; the patch-test stresses to 1e-5 (f32 device, f64
+  // refinement: observed ~1e-12).
+  const parity = async (problem: FemProblem) => {
+    const cpu = await solve(problem, { backend: 'cpu' });
+    const gpu = await solve(problem, b.options());
+    expect(gpu.backend).toBe('webgpu');
+    expect(gpu.precision).toBe('f32-refined');
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < cpu.displacement.length; i++) {
+      diff = Math.max(diff, Math.abs(gpu.displacement[i]! - cpu.displacement[i]!));
+      scale = Math.max(scale, Math.abs(cpu.displacement[i]!));
+    }
+    expect(diff / scale).toBeLessThan(1e-4);
+    return gpu;
+  };
+
+  it('patch test (T4): stresses to 1e-5, displacements as the CPU', async () => {
+    const mesh = load('cube-t4');
+    const boundary: number[] = [];
+    for (let v = 0; v < mesh.positions.length / 3; v++) {
+      const x = [0, 1, 2].map((d) => mesh.positions[3 * v + d]!);
+      if (Math.min(...x) < 1e-12 || Math.max(...x) > 1 - 1e-12) boundary.push(v);
+    }
+    const { problem } = patchTest(mesh, 'T4', boundary);
+    problem.solver = { tolerance: 1e-12 };
+    const r = await parity(problem);
+    let worst = 0;
+    for (let q = 0; q < r.gaussStress.length; q++) worst = Math.max(worst, Math.abs(r.gaussStress[q]! - (q % 6 < 3 ? 2000 : 400)) / 2000);
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('Lame cylinder T4 and T10, Lame sphere T4 (coarsest meshes): displacements within 1e-4 of the CPU', async () => {
+    await parity(lameCylinder(load('cylinder-t4-0.5'), 'T4', 0.3).problem);
+    await parity(lameCylinder(load('cylinder-t10-0.5'), 'T10', 0.3).problem);
+    await parity(lameSphere(load('sphere-t4-0.5'), 'T4', 0.3).problem);
+  }, 300_000);
+}, { backends: ['webgpu'], reason: 'parity of the device solver against the CPU f64 reference (the CPU suites above are the reference)' });

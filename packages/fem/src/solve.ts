@@ -1,6 +1,7 @@
 import { PhysiotwinError, progressReporter, throwIfAborted, validateTetMesh } from '@physiotwin/core';
 import type { OperationOptions, TetMesh } from '@physiotwin/core';
-import type { Backend } from '@physiotwin/gpu';
+import type { AdapterDescription, BackendOptions } from '@physiotwin/gpu';
+import { resolveBackend } from '@physiotwin/gpu';
 import { toQuadraticTets } from '@physiotwin/mesh';
 import { addBodyForce, addFaceLoad, assembleStiffness, gatherCoordinates, tetMaterials } from './assemble.js';
 import type { BsrMatrix } from './bsr.js';
@@ -9,15 +10,12 @@ import { parseFemCase } from './case.js';
 import { TET_RULE_1, TET_RULE_4, elementScratch, physicalGradients, principalStresses, stressFromGradients, tetShape, vonMises } from './element.js';
 import { multilevel } from './multilevel.cpu.js';
 import { blockJacobi, pcg } from './pcg.cpu.js';
-import type { Preconditioner } from './pcg.cpu.js';
+import type { PcgResult, Preconditioner } from './pcg.cpu.js';
 import { orientedFaceNodes, selectFaces, selectNodes, topology } from './select.js';
 import { checkRigidModes } from './rigid.js';
 
 /** Options of {@link solve}. */
-export interface SolveOptions extends OperationOptions {
-  /** 'cpu' runs the f64 reference; 'webgpu' is not implemented yet (throws); 'auto' picks the CPU. @default 'auto' */
-  backend?: Backend;
-}
+export interface SolveOptions extends OperationOptions, BackendOptions {}
 
 /** Convergence record of the linear solve. */
 export interface Convergence {
@@ -54,8 +52,12 @@ export interface FemResult {
   /** 1 for constrained degrees of freedom. */
   constrained: Uint8Array;
   convergence: Convergence;
-  backend: 'cpu';
-  precision: 'f64';
+  /** Where CG ran. */
+  backend: 'cpu' | 'webgpu';
+  /** 'f64', or 'f32-refined': f32 device CG inside f64 iterative refinement (residuals in f64). */
+  precision: 'f64' | 'f32-refined';
+  /** The WebGPU adapter, when the device ran. */
+  adapter?: AdapterDescription;
   dofs: number;
 }
 
@@ -63,11 +65,17 @@ export interface FemResult {
 export const SOLVER_DEFAULTS: Required<SolverSettings> = { tolerance: 1e-10, maxIterations: 20000, preconditioner: 'auto' };
 /** 'auto' uses the multilevel preconditioner for T10 meshes from this many unknowns on. */
 const MULTILEVEL_MIN_DOFS = 2000;
+/**
+ * 'auto' runs on a hardware GPU from this many unknowns (below it, transfers and per-iteration dispatches cost
+ * more than the CPU's matvec).
+ */
+const MIN_GPU_DOFS = 200_000;
 
 /**
  * Solves a static linear-elastic problem (small strain, isotropic materials per region) on T4 or T10 tets.
  * Units: mm, N, MPa (t/mm^3 for density). Dirichlet conditions are imposed by elimination (rows and columns
- * of constrained dofs replaced by identity), the system solved by preconditioned CG in f64.
+ * of constrained dofs replaced by identity), the system solved by preconditioned CG: in f64 on the CPU, or on
+ * WebGPU in f32 with block Jacobi inside f64 iterative refinement (same tolerance on the f64 residual).
  * @example
  * ```ts
  * const r = await solve({ mesh, materials: [{ region: 1, E: 1e3, nu: 0.3 }],
@@ -76,12 +84,9 @@ const MULTILEVEL_MIN_DOFS = 2000;
  * @throws PhysiotwinError `CONFIG_INVALID` (with a JSON path) for a bad case or an empty selection;
  *   `MESH_INVALID` for a malformed, inverted or degenerate mesh; `SOLVER_SINGULAR` when constraints leave a
  *   rigid-body mode; `SOLVER_DIVERGED` / `SOLVER_NOT_CONVERGED` with the residual history; `ABORTED`;
- *   `INVALID_ARGUMENT` for backend 'webgpu' (not implemented).
+ *   `GPU_UNAVAILABLE` for backend 'webgpu' without a device.
  */
 export async function solve(problem: FemProblem, options: SolveOptions = {}): Promise<FemResult> {
-  const backend = options.backend ?? 'auto';
-  if (backend === 'webgpu') throw new PhysiotwinError('INVALID_ARGUMENT', "the WebGPU FE solver is not implemented yet; use backend 'cpu' or 'auto'");
-  if (backend !== 'auto' && backend !== 'cpu') throw new PhysiotwinError('INVALID_ARGUMENT', `backend must be 'auto', 'cpu' or 'webgpu', got ${JSON.stringify(backend)}`);
   const spec = parseFemCase({ ...problem, mesh: 'in memory' });
   try {
     validateTetMesh(problem.mesh);
@@ -158,10 +163,19 @@ export async function solve(problem: FemProblem, options: SolveOptions = {}): Pr
   applyDirichlet(a, f, constrained, prescribed, used, x);
 
   const settings = { ...SOLVER_DEFAULTS, ...spec.solver };
-  const kind = settings.preconditioner === 'auto' ? (k === 10 && n >= MULTILEVEL_MIN_DOFS ? 'multilevel' : 'jacobi') : settings.preconditioner;
+  const resolved = await resolveBackend(options, n, MIN_GPU_DOFS);
+  // The device solver has block Jacobi only; the multilevel preconditioner runs on the CPU.
+  const kind = resolved.backend === 'webgpu' ? 'jacobi' : settings.preconditioner === 'auto' ? (k === 10 && n >= MULTILEVEL_MIN_DOFS ? 'multilevel' : 'jacobi') : settings.preconditioner;
   const started = performance.now();
-  const m: Preconditioner = kind === 'multilevel' ? multilevel(a, mesh.positions, constrained) : blockJacobi(a);
-  const result = pcg(a, f, x, m, { tolerance: settings.tolerance, maxIterations: settings.maxIterations, signal: options.signal, onProgress: options.onProgress });
+  const pcgOptions = { tolerance: settings.tolerance, maxIterations: settings.maxIterations, signal: options.signal, onProgress: options.onProgress };
+  let result: PcgResult;
+  if (resolved.backend === 'webgpu') {
+    const { pcgWebgpu } = await import('./pcg.webgpu.js');
+    result = await pcgWebgpu(resolved.gpu, a, f, x, pcgOptions);
+  } else {
+    const m: Preconditioner = kind === 'multilevel' ? multilevel(a, mesh.positions, constrained) : blockJacobi(a);
+    result = pcg(a, f, x, m, pcgOptions);
+  }
   const solveSeconds = (performance.now() - started) / 1000;
   for (let i = 0; i < n; i++) if (!Number.isFinite(x[i])) throw new PhysiotwinError('SOLVER_DIVERGED', `displacement ${i} is not finite`, { details: { residualHistory: result.residualHistory } });
 
@@ -177,8 +191,9 @@ export async function solve(problem: FemProblem, options: SolveOptions = {}): Pr
     reactions,
     constrained,
     convergence: { iterations: result.iterations, residualHistory: result.residualHistory, tolerance: settings.tolerance, preconditioner: kind, solveSeconds },
-    backend: 'cpu',
-    precision: 'f64',
+    backend: resolved.backend,
+    precision: resolved.backend === 'webgpu' ? 'f32-refined' : 'f64',
+    ...(resolved.backend === 'webgpu' ? { adapter: resolved.gpu.adapter } : {}),
     dofs: n,
   };
 }

@@ -98,7 +98,7 @@ export const femRun: Command = {
         convergence: { iterations: c.iterations, residualHistory: c.residualHistory, tolerance: c.tolerance, preconditioner: c.preconditioner, backend: result.backend, precision: result.precision, dofs: result.dofs },
       },
       packages: { '@physiotwin/cli': VERSION },
-      backend: { backend: result.backend },
+      backend: { backend: result.backend, adapter: result.adapter },
       timings,
     });
     await writeManifestBeside(out, manifest, values.force);
@@ -142,7 +142,7 @@ function meanRadial(mesh: TetMesh, u: Float64Array, dims: 2 | 3): number {
 }
 
 /** Runs the verification suite on the fixture meshes in `dir`. */
-export async function runVerification(dir: string, onRow: (row: VerifyRow) => void, full: boolean): Promise<VerifyRow[]> {
+export async function runVerification(dir: string, onRow: (row: VerifyRow) => void, full: boolean, backend: 'cpu' | 'webgpu' = 'cpu'): Promise<VerifyRow[]> {
   const rows: VerifyRow[] = [];
   const mesh = (name: string) => readMeshFile(resolve(dir, `${name}.msh`));
   const emit = (row: VerifyRow) => {
@@ -156,7 +156,7 @@ export async function runVerification(dir: string, onRow: (row: VerifyRow) => vo
       const x = [0, 1, 2].map((d) => m.positions[3 * v + d]!);
       if (Math.min(...x) < 1e-12 || Math.max(...x) > 1 - 1e-12) boundary.push(v);
     }
-    const r = await solve(patchTest(m, element, boundary).problem, { backend: 'cpu' });
+    const r = await solve(patchTest(m, element, boundary).problem, { backend });
     let worst = 0;
     let at = 0;
     for (let q = 0; q < r.gaussStress.length; q++) {
@@ -177,7 +177,7 @@ export async function runVerification(dir: string, onRow: (row: VerifyRow) => vo
         let prev: { h: number; e: number } | undefined;
         for (const size of fam.sizes) {
           const vp = fam.build(mesh(`${fam.file}-${element.toLowerCase()}-${size}`), element, nu);
-          const r = await solve(vp.problem, { backend: 'cpu' });
+          const r = await solve(vp.problem, { backend });
           const ref = vp.exact(1, 0, 0)[0];
           const value = meanRadial(r.mesh, r.displacement, fam.dims);
           const l2 = relativeL2Error(r.mesh, r.displacement, vp.exact);
@@ -190,7 +190,7 @@ export async function runVerification(dir: string, onRow: (row: VerifyRow) => vo
   }
   for (const size of full ? ['0.5', '0.25'] : ['0.5']) {
     const vp = cantilever(mesh(`cantilever-t10-${size}`), 'T10');
-    const r = await solve(vp.problem, { backend: 'cpu' });
+    const r = await solve(vp.problem, { backend });
     let w = 0;
     let n = 0;
     for (let v = 0; v < r.mesh.positions.length / 3; v++) {
@@ -214,24 +214,26 @@ function formatRow(row: VerifyRow): string {
 export const femVerify: Command = {
   name: 'fem verify',
   summary: 'Run the FE verification suite (patch test, Lame cylinder and sphere, cantilever) against closed forms',
-  usage: `[--json] [--full] [--fixtures <dir>]
+  usage: `[--json] [--full] [--backend cpu|webgpu] [--fixtures <dir>]
 
   Prints one row per problem and refinement: problem, element, backend, h (mm), dofs, reference, value,
   relError, observedOrder. For the Lame problems value is the mean radial displacement of the inner-surface
   nodes and observedOrder the convergence order of the relative L2 displacement error between successive
-  meshes. --full adds T4 at nu = 0.49 and the finer cantilever. Meshes: fixtures/fem (made by Gmsh).`,
+  meshes. --full adds T4 at nu = 0.49 and the finer cantilever. --backend webgpu solves on the device
+  (f32 CG with block Jacobi inside f64 refinement; slow on software adapters). Meshes: fixtures/fem (Gmsh).`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { json: { type: 'boolean', default: false }, full: { type: 'boolean', default: false }, fixtures: { type: 'string' } },
+      options: { json: { type: 'boolean', default: false }, full: { type: 'boolean', default: false }, fixtures: { type: 'string' }, backend: { type: 'string', default: 'cpu' } },
     });
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    if (values.backend !== 'cpu' && values.backend !== 'webgpu') throw new UsageError('--backend must be cpu or webgpu');
     const dir = values.fixtures ? resolve(io.cwd, values.fixtures) : DEFAULT_FIXTURES;
     if (!values.json) io.stdout(COLUMNS.map((c) => c.padEnd(c === 'problem' ? 30 : 12)).join(' ').trimEnd() + '\n');
     const rows = await runVerification(dir, (row) => {
       if (!values.json) io.stdout(formatRow(row) + '\n');
-    }, values.full);
+    }, values.full, values.backend);
     if (values.json) printJson(io, rows);
     return EXIT.ok;
   },
