@@ -108,3 +108,58 @@ export function bsrToCsr(a: BsrMatrix): { rowPtr: Int32Array; cols: Int32Array; 
   }
   return { rowPtr, cols, values };
 }
+
+/**
+ * The upper triangle (block columns j >= i) of a symmetric BSR matrix: half the values to stream, so a matvec
+ * moves about half the bytes of the full matrix.
+ */
+export function bsrUpper(a: BsrMatrix): BsrMatrix {
+  let nnz = 0;
+  for (let i = 0; i < a.n; i++) for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) if (a.cols[k]! >= i) nnz++;
+  const rowPtr = new Int32Array(a.n + 1);
+  const cols = new Int32Array(nnz);
+  const values = new Float64Array(9 * nnz);
+  let at = 0;
+  for (let i = 0; i < a.n; i++) {
+    for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) {
+      if (a.cols[k]! < i) continue;
+      cols[at] = a.cols[k]!;
+      values.set(a.values.subarray(9 * k, 9 * k + 9), 9 * at);
+      at++;
+    }
+    rowPtr[i + 1] = at;
+  }
+  return { n: a.n, rowPtr, cols, values };
+}
+
+/** y = A x for symmetric A stored as its upper triangle `u` ({@link bsrUpper}): y_i += A_ij x_j, y_j += A_ij^T x_i. */
+export function bsrSymmetricMultiply(u: BsrMatrix, x: Float64Array, y: Float64Array): void {
+  const { rowPtr, cols, values } = u;
+  y.fill(0);
+  for (let i = 0; i < u.n; i++) {
+    const xi0 = x[3 * i]!, xi1 = x[3 * i + 1]!, xi2 = x[3 * i + 2]!;
+    let y0 = 0, y1 = 0, y2 = 0;
+    const start = rowPtr[i]!;
+    const end = rowPtr[i + 1]!;
+    for (let k = start; k < end; k++) {
+      const jn = cols[k]!;
+      const j = 3 * jn;
+      const v = 9 * k;
+      const a0 = values[v]!, a1 = values[v + 1]!, a2 = values[v + 2]!;
+      const a3 = values[v + 3]!, a4 = values[v + 4]!, a5 = values[v + 5]!;
+      const a6 = values[v + 6]!, a7 = values[v + 7]!, a8 = values[v + 8]!;
+      const x0 = x[j]!, x1 = x[j + 1]!, x2 = x[j + 2]!;
+      y0 += a0 * x0 + a1 * x1 + a2 * x2;
+      y1 += a3 * x0 + a4 * x1 + a5 * x2;
+      y2 += a6 * x0 + a7 * x1 + a8 * x2;
+      if (jn !== i) {
+        y[j] = y[j]! + a0 * xi0 + a3 * xi1 + a6 * xi2;
+        y[j + 1] = y[j + 1]! + a1 * xi0 + a4 * xi1 + a7 * xi2;
+        y[j + 2] = y[j + 2]! + a2 * xi0 + a5 * xi1 + a8 * xi2;
+      }
+    }
+    y[3 * i] = y[3 * i]! + y0;
+    y[3 * i + 1] = y[3 * i + 1]! + y1;
+    y[3 * i + 2] = y[3 * i + 2]! + y2;
+  }
+}

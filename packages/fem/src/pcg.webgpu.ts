@@ -183,3 +183,51 @@ export async function pcgWebgpu(gpu: GpuContext, a: BsrMatrix, b: Float64Array, 
     for (const buf of buffers) buf.destroy();
   }
 }
+
+/** A stiffness matrix resident on the device, for timing the f32 BSR matvec alone (benchmarks). */
+export interface DeviceMatvec {
+  /** Runs `repeats` matvecs y = A x in one submit; resolves with milliseconds per matvec (wall clock). */
+  time(repeats: number): Promise<number>;
+  /** The last y, read back. */
+  result(): Promise<Float32Array>;
+  destroy(): void;
+}
+
+/** Uploads `a` (as f32) and `x` for {@link DeviceMatvec}. @throws PhysiotwinError `GPU_LIMIT_EXCEEDED`. */
+export async function deviceMatvec(gpu: GpuContext, a: BsrMatrix, x: Float64Array): Promise<DeviceMatvec> {
+  const { device } = gpu;
+  const nnzb = a.rowPtr[a.n]!;
+  checkBindingSizes(device, 'fem/pcg:matvec', { values: 36 * nnzb, cols: 4 * nnzb, vector: 12 * a.n });
+  const pipeline = await getComputePipeline(device, { kernel: 'fem/pcg', code: pcgWgsl, entryPoint: 'matvec' });
+  const S = GPUBufferUsage.STORAGE;
+  const buffers = [
+    createUniformBuffer(device, [['u32', a.n], ['u32', 3 * a.n], ['u32', 0], ['u32', 1]], 'fem/matvec:params'),
+    createBufferFrom(device, Uint32Array.from(a.rowPtr), S, 'fem/matvec:rowPtr'),
+    createBufferFrom(device, Uint32Array.from(a.cols), S, 'fem/matvec:cols'),
+    createBufferFrom(device, Float32Array.from(a.values), S, 'fem/matvec:values'),
+    createBufferFrom(device, Float32Array.from(x), S, 'fem/matvec:x'),
+    createStorageBuffer(device, 12 * a.n, 'fem/matvec:y'),
+  ];
+  const bindGroup = device.createBindGroup({ label: 'fem/matvec', layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+  const grid = dispatchSize(a.n, 64);
+  return {
+    async time(repeats) {
+      const enc = device.createCommandEncoder({ label: 'fem/matvec' });
+      const pass = enc.beginComputePass({ label: 'fem/matvec' });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      for (let i = 0; i < repeats; i++) pass.dispatchWorkgroups(grid[0], grid[1]);
+      pass.end();
+      const t = performance.now();
+      device.queue.submit([enc.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      return (performance.now() - t) / repeats;
+    },
+    async result() {
+      return new Float32Array(await readBuffer(device, buffers[5]!, 12 * a.n));
+    },
+    destroy() {
+      for (const b of buffers) b.destroy();
+    },
+  };
+}
