@@ -70,8 +70,8 @@ export interface SolverSettings {
   /** @default 20000 */
   maxIterations?: number;
   /**
-   * 'jacobi' (3x3 block Jacobi), 'multilevel' (smoothed-aggregation AMG V-cycle with the rigid-body modes) or
-   * 'auto' (multilevel for T10 from 2000 unknowns, else jacobi).
+   * 'jacobi' (3x3 block Jacobi), 'multilevel' (smoothed-aggregation AMG V-cycle with the rigid-body modes:
+   * iteration counts independent of h) or 'auto' (block Jacobi, faster to solution at the sizes measured so far).
    * @default 'auto'
    */
   preconditioner?: 'auto' | 'jacobi' | 'multilevel';

@@ -111,6 +111,7 @@ describe('Lame thick sphere and cantilever', () => {
 
   it('cantilever T10 (h = 0.5 mm): tip deflection within 2% of Timoshenko; reactions balance the load', async () => {
     const vp = cantilever(load('cantilever-t10-0.5'), 'T10');
+    vp.problem.solver = { tolerance: 1e-12, preconditioner: 'multilevel' };
     const r = await solve(vp.problem);
     let w = 0;
     let n = 0;
