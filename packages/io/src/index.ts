@@ -14,3 +14,7 @@ export type { ReadSurfaceOptions } from './vtp.js';
 export { writeVtpPolylines } from './vtp-polylines.js';
 export { DEFAULT_MAX_DECODED_BYTES } from './binary.js';
 export type { ByteSource } from './binary.js';
+export { readVtu, writeVtu } from './vtu.js';
+export type { ReadVtuOptions, WriteVtuOptions } from './vtu.js';
+export { readMsh, writeMsh } from './msh.js';
+export type { MshFile, PhysicalName, ReadMshOptions, WriteMshOptions } from './msh.js';
