@@ -6,3 +6,8 @@ export * from './smooth.js';
 export * from './decimate.js';
 export * from './clean.js';
 export * from './surface-nets.js';
+export * from './tet-quality.js';
+export * from './tet-stuffing.js';
+export * from './tet-fields.js';
+export * from './tet-labels.js';
+export * from './vessel-wall.js';

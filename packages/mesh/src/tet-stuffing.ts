@@ -1,0 +1,445 @@
+import type { OperationOptions, Vec3 } from '@physiotwin/core';
+import { PhysiotwinError, progressReporter, throwIfAborted } from '@physiotwin/core';
+
+/**
+ * An implicit function of a point in grid millimetres (voxel index times spacing, before the volume's direction
+ * and origin are applied): negative inside, zero on the surface, positive outside.
+ */
+export type Implicit = (x: number, y: number, z: number) => number;
+
+/**
+ * Warp thresholds of isosurface stuffing (Labelle and Shewchuk 2007, table 1, the values proven for the BCC
+ * lattice): a lattice node whose edge is cut within this fraction of the edge's length from it moves onto the cut
+ * point. Long edges are the axis-parallel ones (length h), short ones join a cube corner to a cube centre.
+ */
+export const STUFFING_ALPHA_LONG = 0.24999;
+/** See {@link STUFFING_ALPHA_LONG}. */
+export const STUFFING_ALPHA_SHORT = 0.41189;
+
+/** A growable flat typed array: `array.subarray(0, length)` holds the values. */
+class Grow<T extends Float64Array | Uint32Array | Int32Array> {
+  length = 0;
+  constructor(public array: T, private readonly make: (n: number) => T) {}
+  reserve(extra: number): T {
+    if (this.length + extra > this.array.length) {
+      const bigger = this.make(Math.max(2 * this.array.length, this.length + extra));
+      bigger.set(this.array.subarray(0, this.length));
+      this.array = bigger;
+    }
+    return this.array;
+  }
+  view(): T {
+    return this.array.subarray(0, this.length) as T;
+  }
+}
+
+/** What {@link stuffLattice} needs: the lattice box and spacing, and one implicit function per stage. */
+export interface StuffingInput {
+  /** Lattice box corners in grid mm; the lattice covers it with cubes of edge `h`. */
+  lo: Vec3;
+  hi: Vec3;
+  /** Lattice spacing (cube edge), mm. */
+  h: number;
+  /**
+   * Negative wherever some stage's region may be (the union of the stages' insides): lattice tets with no
+   * vertex below zero are not built.
+   */
+  union: Implicit;
+  /**
+   * Stage k separates the region still unassigned into region `regions[k]` (negative) and the rest. Region
+   * boundaries of earlier stages are kept: their nodes never move.
+   */
+  stages: readonly Implicit[];
+  regions: readonly number[];
+}
+
+/** Output of {@link stuffLattice}: tets of the assigned regions only, nodes compacted, all tets positive. */
+export interface StuffingOutput {
+  /** xyz per node, grid mm. */
+  positions: Float64Array;
+  tets: Uint32Array;
+  regions: Int32Array;
+  /** Cut tets whose pieces did not add up to the tet (an inverted piece) or warped tets that turned over. */
+  inverted: number;
+}
+
+const EDGES: readonly (readonly [number, number])[] = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]];
+
+/** Signed volume * 6 of the tet (a, b, c, d) with node positions P (xyz per node). */
+function det6(P: Float64Array, a: number, b: number, c: number, d: number): number {
+  const ax = P[3 * b]! - P[3 * a]!, ay = P[3 * b + 1]! - P[3 * a + 1]!, az = P[3 * b + 2]! - P[3 * a + 2]!;
+  const bx = P[3 * c]! - P[3 * a]!, by = P[3 * c + 1]! - P[3 * a + 1]!, bz = P[3 * c + 2]! - P[3 * a + 2]!;
+  const cx = P[3 * d]! - P[3 * a]!, cy = P[3 * d + 1]! - P[3 * a + 1]!, cz = P[3 * d + 2]! - P[3 * a + 2]!;
+  return ax * (by * cz - bz * cy) + ay * (bz * cx - bx * cz) + az * (bx * cy - by * cx);
+}
+
+/**
+ * The zero of f on the segment p + t (q - p), t in [0, 1], given f(p) = fp and f(q) = fq of opposite signs:
+ * Illinois regula falsi to 1e-9 of the segment, so cut points lie on the implicit surface, not on its chord.
+ */
+export function edgeRoot(f: Implicit, P: Float64Array, u: number, v: number, fu: number, fv: number): number {
+  const px = P[3 * u]!, py = P[3 * u + 1]!, pz = P[3 * u + 2]!;
+  const dx = P[3 * v]! - px, dy = P[3 * v + 1]! - py, dz = P[3 * v + 2]! - pz;
+  let a = 0, b = 1, fa = fu, fb = fv, side = 0;
+  let t = fa / (fa - fb);
+  for (let it = 0; it < 60 && b - a > 1e-9; it++) {
+    t = (a * fb - b * fa) / (fb - fa);
+    const ft = f(px + t * dx, py + t * dy, pz + t * dz);
+    if (ft === 0) return t;
+    if ((ft < 0) === (fa < 0)) {
+      a = t;
+      fa = ft;
+      if (side === -1) fb /= 2;
+      side = -1;
+    } else {
+      b = t;
+      fb = ft;
+      if (side === 1) fa /= 2;
+      side = 1;
+    }
+  }
+  return t;
+}
+
+/**
+ * Isosurface stuffing (Labelle and Shewchuk 2007) of a body-centred cubic lattice by a sequence of implicit
+ * functions, one region per stage. Each stage: nodes of still-unassigned tets whose cut point lies closer than
+ * alpha times the edge length move onto it (warping), the remaining sign-changing edges get a cut point found by
+ * root finding on the implicit function (so every boundary node lies on the smooth surface), and every tet is split
+ * along the cut into tets, pyramids and prisms, each quadrilateral split by the diagonal through its node of
+ * smallest index (Dompierre et al. 1999: the same choice on both sides of a face, so the mesh stays conforming,
+ * and every prism splits into three tets). Nodes on earlier stages' boundaries never move, so regions share their
+ * interface nodes exactly. Arrays only: no per-element objects.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` (bad box or spacing), `LIMIT_EXCEEDED` (more than 2^31 lattice
+ * nodes), `ABORTED`.
+ */
+export function stuffLattice(input: StuffingInput, options: OperationOptions = {}): StuffingOutput {
+  const { lo, hi, h } = input;
+  if (!(h > 0) || !lo.every((x, a) => Number.isFinite(x) && hi[a]! > x)) {
+    throw new PhysiotwinError('INVALID_ARGUMENT', `stuffing: bad lattice box ${JSON.stringify([lo, hi])} or spacing ${h}`);
+  }
+  const cx = Math.max(1, Math.ceil((hi[0] - lo[0]) / h));
+  const cy = Math.max(1, Math.ceil((hi[1] - lo[1]) / h));
+  const cz = Math.max(1, Math.ceil((hi[2] - lo[2]) / h));
+  const corners = (cx + 1) * (cy + 1) * (cz + 1);
+  const centres = cx * cy * cz;
+  if (corners + centres > 2 ** 31 - 1) throw new PhysiotwinError('LIMIT_EXCEEDED', `stuffing: ${corners + centres} lattice nodes at h = ${h} mm`);
+  const X = (id: number, out: Float64Array, o: number) => {
+    if (id < corners) {
+      const a = id % (cx + 1), r = (id - a) / (cx + 1), b = r % (cy + 1), c = (r - b) / (cy + 1);
+      out[o] = lo[0] + a * h; out[o + 1] = lo[1] + b * h; out[o + 2] = lo[2] + c * h;
+    } else {
+      const i = id - corners, a = i % cx, r = (i - a) / cx, b = r % cy, c = (r - b) / cy;
+      out[o] = lo[0] + (a + 0.5) * h; out[o + 1] = lo[1] + (b + 0.5) * h; out[o + 2] = lo[2] + (c + 0.5) * h;
+    }
+  };
+  // The union function at every lattice node, slice by slice so cancellation is checked.
+  const inside = new Uint8Array(corners + centres);
+  const tmp = new Float64Array(3);
+  const tickLattice = progressReporter(options, 'tetmesh: lattice', cz + 1);
+  for (let c = 0; c <= cz; c++) {
+    tickLattice(c);
+    for (let b = 0; b <= cy; b++) {
+      for (let a = 0; a <= cx; a++) {
+        const id = a + (cx + 1) * (b + (cy + 1) * c);
+        X(id, tmp, 0);
+        inside[id] = input.union(tmp[0]!, tmp[1]!, tmp[2]!) < 0 ? 1 : 0;
+        if (a < cx && b < cy && c < cz) {
+          const m = corners + a + cx * (b + cy * c);
+          X(m, tmp, 0);
+          inside[m] = input.union(tmp[0]!, tmp[1]!, tmp[2]!) < 0 ? 1 : 0;
+        }
+      }
+    }
+  }
+  // BCC tets: for every square face shared by two cubes, (centre1, centre2, q_i, q_i+1) around the square.
+  const nodeOf = new Int32Array(corners + centres).fill(-1);
+  const P = new Grow(new Float64Array(3 * 1024), (n) => new Float64Array(n));
+  let nodes = 0;
+  const node = (id: number) => {
+    let v = nodeOf[id]!;
+    if (v < 0) {
+      v = nodeOf[id] = nodes++;
+      P.reserve(3);
+      P.length += 3;
+      X(id, P.array, 3 * v);
+    }
+    return v;
+  };
+  let T: Grow<Uint32Array> = new Grow<Uint32Array>(new Uint32Array(4 * 1024), (n) => new Uint32Array(n));
+  const corner = (a: number, b: number, c: number) => a + (cx + 1) * (b + (cy + 1) * c);
+  const centre = (a: number, b: number, c: number) => corners + a + cx * (b + cy * c);
+  const q = new Int32Array(4);
+  const square = (c1: number, c2: number) => {
+    if (!(inside[c1] || inside[c2] || inside[q[0]!] || inside[q[1]!] || inside[q[2]!] || inside[q[3]!])) return;
+    for (let i = 0; i < 4; i++) {
+      const e0 = q[i]!, e1 = q[(i + 1) & 3]!;
+      if (!(inside[c1] || inside[c2] || inside[e0] || inside[e1])) continue;
+      const n0 = node(c1), n1 = node(c2), n2 = node(e0), n3 = node(e1);
+      const t = T.reserve(4);
+      const o = T.length;
+      T.length += 4;
+      const positive = det6(P.array, n0, n1, n2, n3) > 0;
+      t[o] = n0; t[o + 1] = n1; t[o + 2] = positive ? n2 : n3; t[o + 3] = positive ? n3 : n2;
+    }
+  };
+  for (let c = 0; c < cz; c++) {
+    throwIfAborted(options.signal, 'tetmesh: lattice');
+    for (let b = 0; b < cy; b++) {
+      for (let a = 0; a < cx; a++) {
+        const here = centre(a, b, c);
+        if (a + 1 < cx) {
+          q[0] = corner(a + 1, b, c); q[1] = corner(a + 1, b + 1, c); q[2] = corner(a + 1, b + 1, c + 1); q[3] = corner(a + 1, b, c + 1);
+          square(here, centre(a + 1, b, c));
+        }
+        if (b + 1 < cy) {
+          q[0] = corner(a, b + 1, c); q[1] = corner(a + 1, b + 1, c); q[2] = corner(a + 1, b + 1, c + 1); q[3] = corner(a, b + 1, c + 1);
+          square(here, centre(a, b + 1, c));
+        }
+        if (c + 1 < cz) {
+          q[0] = corner(a, b, c + 1); q[1] = corner(a + 1, b, c + 1); q[2] = corner(a + 1, b + 1, c + 1); q[3] = corner(a, b + 1, c + 1);
+          square(here, centre(a, b, c + 1));
+        }
+      }
+    }
+  }
+  let R: Grow<Int32Array> = new Grow<Int32Array>(new Int32Array(T.length / 4).fill(-1), (n) => new Int32Array(n));
+  R.length = T.length / 4;
+  let inverted = 0;
+  for (let k = 0; k < input.stages.length; k++) {
+    const out = cutStage(input.stages[k]!, input.regions[k]!, h, P, nodes, T, R, options, `tetmesh: stage ${k + 1} of ${input.stages.length}`);
+    nodes = out.nodes;
+    T = out.T;
+    R = out.R;
+    inverted += out.inverted;
+  }
+  // Keep the assigned tets, compact the nodes they use.
+  const tv = T.view(), rv = R.view();
+  const nt = rv.length;
+  let kept = 0;
+  for (let t = 0; t < nt; t++) if (rv[t]! >= 0) kept++;
+  const tets = new Uint32Array(4 * kept);
+  const regions = new Int32Array(kept);
+  const map = new Int32Array(nodes).fill(-1);
+  let used = 0;
+  for (let t = 0, o = 0; t < nt; t++) {
+    if (rv[t]! < 0) continue;
+    for (let i = 0; i < 4; i++) {
+      const v = tv[4 * t + i]!;
+      if (map[v]! < 0) map[v] = used++;
+      tets[4 * o + i] = map[v]!;
+    }
+    regions[o++] = rv[t]!;
+  }
+  const positions = new Float64Array(3 * used);
+  const pv = P.array;
+  for (let v = 0; v < nodes; v++) {
+    const m = map[v]!;
+    if (m >= 0) { positions[3 * m] = pv[3 * v]!; positions[3 * m + 1] = pv[3 * v + 1]!; positions[3 * m + 2] = pv[3 * v + 2]!; }
+  }
+  return { positions, tets, regions, inverted };
+}
+
+/** One stuffing stage over the current mesh (see {@link stuffLattice}). */
+function cutStage(
+  f: Implicit,
+  region: number,
+  h: number,
+  P: Grow<Float64Array>,
+  nodeCount: number,
+  T: Grow<Uint32Array>,
+  R: Grow<Int32Array>,
+  options: OperationOptions,
+  stage: string,
+): { nodes: number; T: Grow<Uint32Array>; R: Grow<Int32Array>; inverted: number } {
+  const tv = T.view();
+  const rv = R.view();
+  const nt = rv.length;
+  // Node flags: 1 = in an unassigned tet, 2 = in an assigned tet.
+  const flag = new Uint8Array(nodeCount);
+  for (let t = 0; t < nt; t++) {
+    const bit = rv[t]! < 0 ? 1 : 2;
+    for (let i = 0; i < 4; i++) flag[tv[4 * t + i]!]! |= bit;
+  }
+  const phi = new Float64Array(nodeCount);
+  let pv = P.array;
+  const tickPhi = progressReporter(options, stage, nodeCount);
+  for (let v = 0; v < nodeCount; v++) {
+    if ((v & 0xffff) === 0) tickPhi(v);
+    // Nodes inside assigned regions only are zero: no edge of theirs is cut, so an assigned tet is split only
+    // where its boundary face is (a cone from its inner nodes), to stay conforming.
+    const value = flag[v]! & 1 ? f(pv[3 * v]!, pv[3 * v + 1]!, pv[3 * v + 2]!) : 0;
+    if (!Number.isFinite(value)) throw new PhysiotwinError('GEOMETRY_INVALID', `${stage}: the implicit function is not finite at node ${v}`);
+    phi[v] = value;
+  }
+  // Sign-changing edges, once each: key = lo * nodeCount + hi (below 2^53 for up to 9e7 nodes).
+  const edgeOf = new Map<number, number>();
+  const eu = new Grow(new Int32Array(1024), (n) => new Int32Array(n));
+  const ev = new Grow(new Int32Array(1024), (n) => new Int32Array(n));
+  for (let t = 0; t < nt; t++) {
+    const o = 4 * t;
+    for (let e = 0; e < 6; e++) {
+      const u = tv[o + EDGES[e]![0]]!, v = tv[o + EDGES[e]![1]]!;
+      if (!(phi[u]! * phi[v]! < 0)) continue;
+      const key = u < v ? u * nodeCount + v : v * nodeCount + u;
+      if (edgeOf.has(key)) continue;
+      edgeOf.set(key, eu.length);
+      eu.reserve(1)[eu.length++] = u;
+      ev.reserve(1)[ev.length++] = v;
+    }
+  }
+  const ne = eu.length;
+  const EU = eu.view(), EV = ev.view();
+  const roots = new Float64Array(ne);
+  // Warping: the closest violating cut point per node that may move (unassigned tets only, off earlier boundaries).
+  const best = new Float64Array(nodeCount).fill(Infinity);
+  const target = new Int32Array(nodeCount).fill(-1); // edge index
+  const tickRoots = progressReporter(options, stage, ne);
+  for (let e = 0; e < ne; e++) {
+    if ((e & 0x3fff) === 0) tickRoots(e);
+    const u = EU[e]!, v = EV[e]!;
+    const t = edgeRoot(f, pv, u, v, phi[u]!, phi[v]!);
+    roots[e] = t;
+    const len = Math.hypot(pv[3 * v]! - pv[3 * u]!, pv[3 * v + 1]! - pv[3 * u + 1]!, pv[3 * v + 2]! - pv[3 * u + 2]!);
+    const alpha = len > 0.95 * h ? STUFFING_ALPHA_LONG : STUFFING_ALPHA_SHORT;
+    if (flag[u] === 1 && t < alpha && t * len < best[u]!) { best[u] = t * len; target[u] = e; }
+    if (flag[v] === 1 && 1 - t < alpha && (1 - t) * len < best[v]!) { best[v] = (1 - t) * len; target[v] = e; }
+  }
+  // Cut points of the edges that keep their sign change, found before any node moves.
+  const cut = new Int32Array(ne).fill(-1);
+  let nodes = nodeCount;
+  for (let e = 0; e < ne; e++) {
+    const u = EU[e]!, v = EV[e]!;
+    if (target[u]! >= 0 || target[v]! >= 0) continue;
+    pv = P.reserve(3);
+    const t = roots[e]!;
+    const w = nodes++;
+    P.length += 3;
+    for (let a = 0; a < 3; a++) pv[3 * w + a] = pv[3 * u + a]! + t * (pv[3 * v + a]! - pv[3 * u + a]!);
+    cut[e] = w;
+  }
+  // Warp: each violated node moves to its nearest cut point and becomes zero. All targets are computed from
+  // unmoved nodes first (an edge's other end may warp too), then applied.
+  let warped = 0;
+  for (let v = 0; v < nodeCount; v++) if (target[v]! >= 0) warped++;
+  const warpNode = new Int32Array(warped);
+  const warpPos = new Float64Array(3 * warped);
+  for (let v = 0, w = 0; v < nodeCount; v++) {
+    const e = target[v]!;
+    if (e < 0) continue;
+    const u0 = EU[e]!, v0 = EV[e]!, t = roots[e]!;
+    for (let a = 0; a < 3; a++) warpPos[3 * w + a] = pv[3 * u0 + a]! + t * (pv[3 * v0 + a]! - pv[3 * u0 + a]!);
+    warpNode[w++] = v;
+  }
+  for (let w = 0; w < warped; w++) {
+    const v = warpNode[w]!;
+    pv[3 * v] = warpPos[3 * w]!; pv[3 * v + 1] = warpPos[3 * w + 1]!; pv[3 * v + 2] = warpPos[3 * w + 2]!;
+    phi[v] = 0;
+  }
+  const outT: Grow<Uint32Array> = new Grow<Uint32Array>(new Uint32Array(Math.max(1024, Math.ceil(tv.length * 1.1))), (n) => new Uint32Array(n));
+  const outR: Grow<Int32Array> = new Grow<Int32Array>(new Int32Array(Math.max(256, Math.ceil(nt * 1.1))), (n) => new Int32Array(n));
+  let inverted = 0;
+  const cutNode = (u: number, v: number): number => {
+    const e = edgeOf.get(u < v ? u * nodeCount + v : v * nodeCount + u);
+    const w = e === undefined ? -1 : cut[e]!;
+    if (w < 0) throw new PhysiotwinError('MESH_INVALID', `${stage}: no cut point on edge (${u}, ${v})`);
+    return w;
+  };
+  let pieceVolume = 0;
+  const emit = (a: number, b: number, c: number, d: number, r: number) => {
+    const s = det6(pv, a, b, c, d);
+    pieceVolume += Math.abs(s);
+    const t = outT.reserve(4);
+    const o = outT.length;
+    outT.length += 4;
+    t[o] = a; t[o + 1] = b; t[o + 2] = s >= 0 ? c : d; t[o + 3] = s >= 0 ? d : c;
+    outR.reserve(1)[outR.length++] = r;
+  };
+  const pyramid = (b0: number, b1: number, b2: number, b3: number, apex: number, r: number) => {
+    const m = Math.min(b0, b1, b2, b3);
+    if (m === b0 || m === b2) {
+      emit(apex, b0, b1, b2, r);
+      emit(apex, b0, b2, b3, r);
+    } else {
+      emit(apex, b1, b2, b3, r);
+      emit(apex, b1, b3, b0, r);
+    }
+  };
+  const pr = new Int32Array(6);
+  // Prism with triangles (p0, p1, p2) and (q0, q1, q2), edges pi-qi: the tet at the smallest node, then a pyramid.
+  const prism = (p0: number, p1: number, p2: number, q0: number, q1: number, q2: number, r: number) => {
+    pr[0] = p0; pr[1] = p1; pr[2] = p2; pr[3] = q0; pr[4] = q1; pr[5] = q2;
+    let m = 0;
+    for (let i = 1; i < 6; i++) if (pr[i]! < pr[m]!) m = i;
+    const top = m >= 3 ? 3 : 0, bot = 3 - top, s = m % 3;
+    const a0 = pr[top + s]!, a1 = pr[top + ((s + 1) % 3)]!, a2 = pr[top + ((s + 2) % 3)]!;
+    const b0 = pr[bot + s]!, b1 = pr[bot + ((s + 1) % 3)]!, b2 = pr[bot + ((s + 2) % 3)]!;
+    emit(a0, b0, b1, b2, r);
+    pyramid(a1, a2, b2, b1, a0, r);
+  };
+  const neg = new Int32Array(4), pos = new Int32Array(4), zer = new Int32Array(4);
+  // The piece of a cut tet on one side: `I` its nodes strictly on that side (1..3), `O` strictly on the other
+  // (at least one), `Z` on the surface.
+  const piece = (I: Int32Array, ni: number, O: Int32Array, no: number, Z: Int32Array, r: number) => {
+    if (ni === 1) {
+      const i = I[0]!;
+      if (no === 3) emit(i, cutNode(i, O[0]!), cutNode(i, O[1]!), cutNode(i, O[2]!), r);
+      else if (no === 2) emit(i, Z[0]!, cutNode(i, O[0]!), cutNode(i, O[1]!), r);
+      else emit(i, Z[0]!, Z[1]!, cutNode(i, O[0]!), r);
+    } else if (ni === 2) {
+      const i0 = I[0]!, i1 = I[1]!;
+      if (no === 2) {
+        const o0 = O[0]!, o1 = O[1]!;
+        prism(i0, cutNode(i0, o0), cutNode(i0, o1), i1, cutNode(i1, o0), cutNode(i1, o1), r);
+      } else {
+        const o = O[0]!;
+        pyramid(i0, i1, cutNode(i1, o), cutNode(i0, o), Z[0]!, r);
+      }
+    } else {
+      const o = O[0]!;
+      prism(I[0]!, I[1]!, I[2]!, cutNode(I[0]!, o), cutNode(I[1]!, o), cutNode(I[2]!, o), r);
+    }
+  };
+  const tick = progressReporter(options, stage, nt);
+  for (let t = 0; t < nt; t++) {
+    if ((t & 0xffff) === 0) tick(t);
+    const o = 4 * t;
+    const parent = rv[t]!;
+    let nn = 0, np = 0, nz = 0;
+    for (let i = 0; i < 4; i++) {
+      const v = tv[o + i]!;
+      const s = phi[v]!;
+      if (s < 0) neg[nn++] = v;
+      else if (s > 0) pos[np++] = v;
+      else zer[nz++] = v;
+    }
+    const a = tv[o]!, b = tv[o + 1]!, c = tv[o + 2]!, d = tv[o + 3]!;
+    const volume = det6(pv, a, b, c, d);
+    if (!(volume > 0)) inverted++;
+    const inside = parent >= 0 ? parent : region;
+    const outside = parent >= 0 ? parent : -1;
+    if (np === 0 || nn === 0) {
+      let side = np === 0;
+      if (nn === 0 && np === 0) {
+        // Every node on the surface: the centroid decides.
+        const gx = (pv[3 * a]! + pv[3 * b]! + pv[3 * c]! + pv[3 * d]!) / 4;
+        const gy = (pv[3 * a + 1]! + pv[3 * b + 1]! + pv[3 * c + 1]! + pv[3 * d + 1]!) / 4;
+        const gz = (pv[3 * a + 2]! + pv[3 * b + 2]! + pv[3 * c + 2]! + pv[3 * d + 2]!) / 4;
+        side = parent >= 0 || f(gx, gy, gz) < 0;
+      }
+      const t4 = outT.reserve(4);
+      const w = outT.length;
+      outT.length += 4;
+      t4[w] = a; t4[w + 1] = b; t4[w + 2] = c; t4[w + 3] = d;
+      outR.reserve(1)[outR.length++] = side ? inside : outside;
+      continue;
+    }
+    pieceVolume = 0;
+    piece(neg, nn, pos, np, zer, inside);
+    piece(pos, np, neg, nn, zer, outside);
+    // The pieces tile the tet exactly when none is inverted (rounding: 1e-9 of the tet).
+    if (Math.abs(pieceVolume - volume) > 1e-9 * Math.abs(volume) + 1e-300) inverted++;
+  }
+  pv = P.array;
+  return { nodes, T: outT, R: outR, inverted };
+}
