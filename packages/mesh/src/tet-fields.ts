@@ -138,12 +138,17 @@ export function sampleFields(fields: readonly GridField[], x: number, y: number,
 }
 
 /**
- * Signed distance (mm) outside the box [0, (n - 1) spacing] of the image's voxel centres: negative inside. A
- * structure that reaches the image's edge is cut flat there (where the data ends).
+ * The image box's planes (at the outermost voxel centres, grid mm) that the lattice box [lo, hi] crosses, each as
+ * a signed distance positive outside: clips that cut a structure flat where it leaves the image.
  */
-export function imageBox(volume: Volume): Implicit {
-  const hx = (volume.dims[0] - 1) * volume.spacing[0], hy = (volume.dims[1] - 1) * volume.spacing[1], hz = (volume.dims[2] - 1) * volume.spacing[2];
-  return (x, y, z) => Math.max(-x, x - hx, -y, y - hy, -z, z - hz);
+export function imageClips(volume: Volume, lo: Vec3, hi: Vec3): Implicit[] {
+  const clips: Implicit[] = [];
+  for (let a = 0; a < 3; a++) {
+    const top = (volume.dims[a]! - 1) * volume.spacing[a]!;
+    if (lo[a]! < 0) clips.push(a === 0 ? (x) => -x : a === 1 ? (_x, y) => -y : (_x, _y, z) => -z);
+    if (hi[a]! > top) clips.push(a === 0 ? (x) => x - top : a === 1 ? (_x, y) => y - top : (_x, _y, z) => z - top);
+  }
+  return clips;
 }
 
 /** The world transform of grid-mm points: origin + direction * p (direction columns are unit axes). */

@@ -1,7 +1,7 @@
 import type { OperationOptions, TetMesh, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError, validateVolume } from '@physiotwin/core';
 import type { GridField } from './tet-fields.js';
-import { curvatureNeutralSmooth, flipsHandedness, gridToWorld, imageBox, paddedField, projectToZero, regionBoundaryFaces, sampleFields, voxelBox, worldToGridMapper } from './tet-fields.js';
+import { curvatureNeutralSmooth, flipsHandedness, gridToWorld, imageClips, paddedField, projectToZero, regionBoundaryFaces, sampleFields, voxelBox, worldToGridMapper } from './tet-fields.js';
 import type { TetQuality } from './tet-quality.js';
 import { tetQuality } from './tet-quality.js';
 import type { Implicit } from './tet-stuffing.js';
@@ -76,7 +76,6 @@ export function tetMeshLabels(labelmap: Volume, spec: TetMeshLabelsSpec = {}, op
   const { fields, lo, hi } = smoothedIndicators(labelmap, labels, box, h, sigma);
   const L = labels.length;
   const s = new Float64Array(L);
-  const boxFn = imageBox(labelmap);
   // Stage k: region labels[k] where its indicator beats the later labels' and the outside's (1 - sum of all).
   const stage = (k: number): Implicit => (x, y, z) => {
     sampleFields(fields, x, y, z, s);
@@ -84,16 +83,16 @@ export function tetMeshLabels(labelmap: Volume, spec: TetMeshLabelsSpec = {}, op
     for (let m = 0; m < L; m++) sum += s[m]!;
     others = 1 - sum;
     for (let m = k + 1; m < L; m++) if (s[m]! > others) others = s[m]!;
-    return Math.max(others - s[k]!, boxFn(x, y, z));
+    return others - s[k]!;
   };
   const union: Implicit = (x, y, z) => {
     sampleFields(fields, x, y, z, s);
     let sum = 0, most = 0;
     for (let m = 0; m < L; m++) { sum += s[m]!; if (s[m]! > most) most = s[m]!; }
-    return Math.max(1 - sum - most, boxFn(x, y, z));
+    return 1 - sum - most;
   };
   const stages = labels.map((_, k) => stage(k));
-  const out = stuffLattice({ lo, hi, h, union, stages, regions: labels }, options);
+  const out = stuffLattice({ lo, hi, h, union, stages, regions: labels, clips: imageClips(labelmap, lo, hi) }, options);
   const { mesh, quality } = finishMesh(labelmap, out.positions, out.tets, out.regions, out.inverted);
   const { faces, inner, outer } = regionBoundaryFaces(mesh, out.regions);
   const tags = new Int32Array(inner.length);

@@ -51,6 +51,12 @@ export interface StuffingInput {
    */
   stages: readonly Implicit[];
   regions: readonly number[];
+  /**
+   * Applied after the stages: each clip cuts every assigned tet by its function and drops the positive side (the
+   * image box's planes, so that a structure leaving the image ends in a sharp-edged flat cut). Nodes on a
+   * clip's plane never move again.
+   */
+  clips?: readonly Implicit[] | undefined;
 }
 
 /** Output of {@link stuffLattice}: tets of the assigned regions only, nodes compacted, all tets positive. */
@@ -206,11 +212,19 @@ export function stuffLattice(input: StuffingInput, options: OperationOptions = {
   let R: Grow<Int32Array> = new Grow<Int32Array>(new Int32Array(T.length / 4).fill(-1), (n) => new Int32Array(n));
   R.length = T.length / 4;
   let inverted = 0;
-  for (let k = 0; k < input.stages.length; k++) {
-    const out = cutStage(input.stages[k]!, input.regions[k]!, h, P, nodes, T, R, options, `tetmesh: stage ${k + 1} of ${input.stages.length}`);
+  const clips = input.clips ?? [];
+  let pinned: Uint8Array = new Uint8Array(nodes);
+  const steps = input.stages.length + clips.length;
+  for (let k = 0; k < steps; k++) {
+    const clip = k >= input.stages.length;
+    const f = clip ? clips[k - input.stages.length]! : input.stages[k]!;
+    const label = clip ? 'clip' : `stage ${k + 1} of ${input.stages.length}`;
+    if (clip) [T, R] = assignedOnly(T, R);
+    const out = cutStage(f, clip ? -1 : input.regions[k]!, h, P, nodes, T, R, pinned, options, `tetmesh: ${label}`);
     nodes = out.nodes;
     T = out.T;
     R = out.R;
+    pinned = out.pinned;
     inverted += out.inverted;
   }
   // Keep the assigned tets, compact the nodes they use.
@@ -240,7 +254,24 @@ export function stuffLattice(input: StuffingInput, options: OperationOptions = {
   return { positions, tets, regions, inverted };
 }
 
-/** One stuffing stage over the current mesh (see {@link stuffLattice}). */
+/** The tets with a region (>= 0). */
+function assignedOnly(T: Grow<Uint32Array>, R: Grow<Int32Array>): [Grow<Uint32Array>, Grow<Int32Array>] {
+  const tv = T.view(), rv = R.view();
+  let kept = 0;
+  for (let t = 0; t < rv.length; t++) {
+    if (rv[t]! < 0) continue;
+    tv.copyWithin(4 * kept, 4 * t, 4 * t + 4);
+    rv[kept++] = rv[t]!;
+  }
+  T.length = 4 * kept;
+  R.length = kept;
+  return [T, R];
+}
+
+/**
+ * One stuffing stage over the current mesh (see {@link stuffLattice}): `region` >= 0 assigns the negative side of
+ * the unassigned tets to it; -1 clips (every tet keeps its negative side, the positive side is dropped).
+ */
 function cutStage(
   f: Implicit,
   region: number,
@@ -249,9 +280,11 @@ function cutStage(
   nodeCount: number,
   T: Grow<Uint32Array>,
   R: Grow<Int32Array>,
+  pinned: Uint8Array,
   options: OperationOptions,
   stage: string,
-): { nodes: number; T: Grow<Uint32Array>; R: Grow<Int32Array>; inverted: number } {
+): { nodes: number; T: Grow<Uint32Array>; R: Grow<Int32Array>; pinned: Uint8Array; inverted: number } {
+  const clip = region < 0;
   const tv = T.view();
   const rv = R.view();
   const nt = rv.length;
@@ -266,9 +299,9 @@ function cutStage(
   const tickPhi = progressReporter(options, stage, nodeCount);
   for (let v = 0; v < nodeCount; v++) {
     if ((v & 0xffff) === 0) tickPhi(v);
-    // Nodes inside assigned regions only are zero: no edge of theirs is cut, so an assigned tet is split only
-    // where its boundary face is (a cone from its inner nodes), to stay conforming.
-    const value = flag[v]! & 1 ? f(pv[3 * v]!, pv[3 * v + 1]!, pv[3 * v + 2]!) : 0;
+    // Assigning: nodes inside assigned regions only are zero, so no edge of theirs is cut and an assigned tet is
+    // split only where its boundary face is (a cone from its inner nodes), to stay conforming.
+    const value = flag[v]! & 1 || (clip && flag[v]) ? f(pv[3 * v]!, pv[3 * v + 1]!, pv[3 * v + 2]!) : 0;
     if (!Number.isFinite(value)) throw new PhysiotwinError('GEOMETRY_INVALID', `${stage}: the implicit function is not finite at node ${v}`);
     phi[v] = value;
   }
@@ -294,6 +327,9 @@ function cutStage(
   // Warping: the closest violating cut point per node that may move (unassigned tets only, off earlier boundaries).
   const best = new Float64Array(nodeCount).fill(Infinity);
   const target = new Int32Array(nodeCount).fill(-1); // edge index
+  // Assigning moves nodes of unassigned tets only (earlier boundaries stay); clipping moves any node not already
+  // on a clip plane.
+  const movable = (v: number) => (clip ? !pinned[v] : flag[v] === 1);
   const tickRoots = progressReporter(options, stage, ne);
   for (let e = 0; e < ne; e++) {
     if ((e & 0x3fff) === 0) tickRoots(e);
@@ -302,8 +338,8 @@ function cutStage(
     roots[e] = t;
     const len = Math.hypot(pv[3 * v]! - pv[3 * u]!, pv[3 * v + 1]! - pv[3 * u + 1]!, pv[3 * v + 2]! - pv[3 * u + 2]!);
     const alpha = len > 0.95 * h ? STUFFING_ALPHA_LONG : STUFFING_ALPHA_SHORT;
-    if (flag[u] === 1 && t < alpha && t * len < best[u]!) { best[u] = t * len; target[u] = e; }
-    if (flag[v] === 1 && 1 - t < alpha && (1 - t) * len < best[v]!) { best[v] = (1 - t) * len; target[v] = e; }
+    if (movable(u) && t < alpha && t * len < best[u]!) { best[u] = t * len; target[u] = e; }
+    if (movable(v) && 1 - t < alpha && (1 - t) * len < best[v]!) { best[v] = (1 - t) * len; target[v] = e; }
   }
   // Cut points of the edges that keep their sign change, found before any node moves.
   const cut = new Int32Array(ne).fill(-1);
@@ -416,8 +452,8 @@ function cutStage(
     const a = tv[o]!, b = tv[o + 1]!, c = tv[o + 2]!, d = tv[o + 3]!;
     const volume = det6(pv, a, b, c, d);
     if (!(volume > 0)) inverted++;
-    const inside = parent >= 0 ? parent : region;
-    const outside = parent >= 0 ? parent : -1;
+    const inside = clip || parent >= 0 ? parent : region;
+    const outside = !clip && parent >= 0 ? parent : -1;
     if (np === 0 || nn === 0) {
       let side = np === 0;
       if (nn === 0 && np === 0) {
@@ -425,7 +461,7 @@ function cutStage(
         const gx = (pv[3 * a]! + pv[3 * b]! + pv[3 * c]! + pv[3 * d]!) / 4;
         const gy = (pv[3 * a + 1]! + pv[3 * b + 1]! + pv[3 * c + 1]! + pv[3 * d + 1]!) / 4;
         const gz = (pv[3 * a + 2]! + pv[3 * b + 2]! + pv[3 * c + 2]! + pv[3 * d + 2]!) / 4;
-        side = parent >= 0 || f(gx, gy, gz) < 0;
+        side = (!clip && parent >= 0) || f(gx, gy, gz) < 0;
       }
       const t4 = outT.reserve(4);
       const w = outT.length;
@@ -440,6 +476,12 @@ function cutStage(
     // The pieces tile the tet exactly when none is inverted (rounding: 1e-9 of the tet).
     if (Math.abs(pieceVolume - volume) > 1e-9 * Math.abs(volume) + 1e-300) inverted++;
   }
-  pv = P.array;
-  return { nodes, T: outT, R: outR, inverted };
+  // Clip planes pin their nodes: the cut points and the nodes warped onto them.
+  const nextPinned = new Uint8Array(nodes);
+  nextPinned.set(pinned);
+  if (clip) {
+    for (let e = 0; e < ne; e++) if (cut[e]! >= 0) nextPinned[cut[e]!] = 1;
+    for (let w = 0; w < warped; w++) nextPinned[warpNode[w]!] = 1;
+  }
+  return { nodes, T: outT, R: outR, pinned: nextPinned, inverted };
 }

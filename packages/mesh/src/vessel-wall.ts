@@ -1,8 +1,8 @@
 import type { OperationOptions, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError, throwIfAborted, validateVolume } from '@physiotwin/core';
 import type { GridField } from './tet-fields.js';
-import { curvatureNeutralSmooth, gridToWorld, imageBox, paddedField, projectToZero, regionBoundaryFaces, sampleFields, voxelBox, worldToGridMapper } from './tet-fields.js';
-import type { TetMeshResult } from './tet-labels.js';
+import { curvatureNeutralSmooth, gridToWorld, imageClips, paddedField, projectToZero, regionBoundaryFaces, sampleFields, voxelBox, worldToGridMapper } from './tet-fields.js';
+import type { TetMeshLabelsSpec, TetMeshResult, tetMeshLabels } from './tet-labels.js';
 import { finishMesh } from './tet-labels.js';
 import type { Implicit } from './tet-stuffing.js';
 import { stuffLattice } from './tet-stuffing.js';
@@ -22,7 +22,7 @@ export interface VesselWallSpec {
   labels?: readonly number[] | undefined;
   /** Lattice spacing (longest lattice edge), mm. @default min(largest voxel spacing, thicknessMm / 2) */
   maxEdgeMm?: number | undefined;
-  /** Gaussian smoothing of the lumen's signed distance, mm (standard deviation). @default the largest voxel spacing */
+  /** Smoothing of the lumen's indicator, mm, as {@link TetMeshLabelsSpec.smoothMm}. @default the largest voxel spacing */
   smoothMm?: number | undefined;
 }
 
@@ -46,9 +46,10 @@ export interface VesselWallResult extends TetMeshResult {
 
 /**
  * A vessel wall of given thickness grown outward from the smooth lumen surface of a labelmap, meshed with tets by
- * isosurface stuffing: the region 0 <= d <= t of the lumen's signed distance d (Euclidean distance transform of the
- * voxels, corrected by half a voxel along the surface normal so it is zero on the voxel faces, then Gaussian
- * smoothed), cut flat at the image's outermost voxel centres where the vessel leaves the image. Region 1. Boundary
+ * isosurface stuffing: the region 0 <= d <= t, where the lumen's surface (d = 0) is the 0.5 level of its smoothed
+ * indicator (as in {@link tetMeshLabels}: voxels past the image repeat the edge, so the vessel runs on straight) and
+ * d is the distance to that surface; cut flat (sharp edges) at the image's outermost voxel centres where the vessel
+ * leaves the image. Region 1. Boundary
  * faces are tagged {@link WALL_TAG_LUMEN} (1, normal into the lumen), {@link WALL_TAG_OUTER} (2) and one tag per
  * cut end from {@link WALL_TAG_FIRST_END} (3, 4, ...: ends ordered by image face i-, i+, j-, j+, k-, k+, then by
  * position), named `lumen`, `outer`, `end1`, `end2`, ... in `boundaryLabelNames`.
@@ -90,7 +91,6 @@ export function vesselWall(labelmap: Volume, spec: VesselWallSpec, options: Oper
   const d = surfaceDistance(indicator, t + 2 * Math.max(h, maxSpacing), options.signal);
   const fields = [d, indicator];
   const s = new Float64Array(2);
-  const boxFn = imageBox(labelmap);
   const dist: Implicit = (x, y, z) => sampleFields(fields, x, y, z, s)[0]!;
   // The lumen side is the smoothed indicator's 0.5 level itself (as in tetMeshLabels), in mm near the surface:
   // the smoothed step's slope there is 1 / (sigma sqrt(2 pi)) per mm.
@@ -98,27 +98,36 @@ export function vesselWall(labelmap: Volume, spec: VesselWallSpec, options: Oper
   const lumenSide: Implicit = (x, y, z) => (2 * sampleFields(fields, x, y, z, s)[1]! - 1) * kappa;
   const wall: Implicit = (x, y, z) => {
     sampleFields(fields, x, y, z, s);
-    return Math.max((2 * s[1]! - 1) * kappa, s[0]! - t, boxFn(x, y, z));
+    return Math.max((2 * s[1]! - 1) * kappa, s[0]! - t);
   };
-  const out = stuffLattice({ lo, hi, h, union: wall, stages: [wall], regions: [1] }, options);
-  // Tag each boundary face by the active term of max(-d, d - t, box) at its centroid (grid mm, before the world map).
+  const out = stuffLattice({ lo, hi, h, union: wall, stages: [wall], regions: [1], clips: imageClips(labelmap, lo, hi) }, options);
+  // Tag each boundary face (grid mm, before the world map): an end face has its three nodes on one image-box plane
+  // (the clips put them there); the others by the larger of the lumen and outer terms of max(lumen side, d - t)
+  // at the centroid.
   const gridFaces = regionBoundaryFaces({ tets: out.tets, nodesPerTet: 4, positions: out.positions }, out.regions).faces;
   const nf = gridFaces.length / 3;
   const tags = new Int32Array(nf);
   const plane = new Int8Array(nf).fill(-1); // 2 axis + (side > 0), for end faces
   const P = out.positions;
-  const [hx, hy, hz] = [(labelmap.dims[0] - 1) * sp[0], (labelmap.dims[1] - 1) * sp[1], (labelmap.dims[2] - 1) * sp[2]];
+  const top = [(labelmap.dims[0] - 1) * sp[0], (labelmap.dims[1] - 1) * sp[1], (labelmap.dims[2] - 1) * sp[2]];
+  const tol = 1e-9 * h; // cut points on a plane: rounding of the interpolation only
+  // The box plane (2 axis + (side > 0)) holding the three nodes, or -1.
+  const onPlane = (Q: Float64Array, a: number, b: number, c: number): number => {
+    for (let axis = 0; axis < 3; axis++) {
+      for (const [side, at] of [[0, 0], [1, top[axis]!]] as const) {
+        if (Math.abs(Q[a + axis]! - at) < tol && Math.abs(Q[b + axis]! - at) < tol && Math.abs(Q[c + axis]! - at) < tol) return 2 * axis + side;
+      }
+    }
+    return -1;
+  };
   for (let f = 0; f < nf; f++) {
     const a = 3 * gridFaces[3 * f]!, b = 3 * gridFaces[3 * f + 1]!, c = 3 * gridFaces[3 * f + 2]!;
     const x = (P[a]! + P[b]! + P[c]!) / 3, y = (P[a + 1]! + P[b + 1]! + P[c + 1]!) / 3, z = (P[a + 2]! + P[b + 2]! + P[c + 2]!) / 3;
     const lumenTerm = lumenSide(x, y, z), outerTerm = dist(x, y, z) - t;
-    const terms = [-x, x - hx, -y, y - hy, -z, z - hz];
-    let best = 0;
-    for (let p = 1; p < 6; p++) if (terms[p]! > terms[best]!) best = p;
-    const bx = terms[best]!;
-    if (bx > lumenTerm && bx > outerTerm) {
+    const on = onPlane(P, a, b, c);
+    if (on >= 0) {
       tags[f] = -1;
-      plane[f] = best;
+      plane[f] = on;
     } else tags[f] = lumenTerm >= outerTerm ? WALL_TAG_LUMEN : WALL_TAG_OUTER;
   }
   const ends = numberEnds(gridFaces, plane, tags, P);
