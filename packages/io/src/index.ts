@@ -4,3 +4,7 @@ export { readMetaImage, writeMetaImage, parseMetaImageHeader } from './metaimage
 export type { MetaImageHeader, ReadMetaImageOptions, WriteMetaImageOptions } from './metaimage.js';
 export { readVolume, volumeFormatFromName } from './read-volume.js';
 export type { ReadVolumeOptions, VolumeFormat } from './read-volume.js';
+export { readVtu, writeVtu } from './vtu.js';
+export type { ReadVtuOptions, WriteVtuOptions } from './vtu.js';
+export { readMsh, writeMsh } from './msh.js';
+export type { MshFile, PhysicalName, ReadMshOptions, WriteMshOptions } from './msh.js';
