@@ -1,6 +1,6 @@
 import type { TetMesh, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError } from '@physiotwin/core';
-import type { Implicit } from './tet-stuffing.js';
+import type { ClipPlane, Implicit } from './tet-stuffing.js';
 import { TET_FACES, tetFaceNeighbours } from './tet-quality.js';
 
 /**
@@ -138,17 +138,17 @@ export function sampleFields(fields: readonly GridField[], x: number, y: number,
 }
 
 /**
- * The image box's planes (at the outermost voxel centres, grid mm) that the lattice box [lo, hi] crosses, each as
- * a signed distance positive outside: clips that cut a structure flat where it leaves the image.
+ * The image box's planes (at the outermost voxel centres, grid mm) that the lattice box [lo, hi] crosses: cuts that
+ * end a structure flat where it leaves the image.
  */
-export function imageClips(volume: Volume, lo: Vec3, hi: Vec3): Implicit[] {
-  const clips: Implicit[] = [];
-  for (let a = 0; a < 3; a++) {
-    const top = (volume.dims[a]! - 1) * volume.spacing[a]!;
-    if (lo[a]! < 0) clips.push(a === 0 ? (x) => -x : a === 1 ? (_x, y) => -y : (_x, _y, z) => -z);
-    if (hi[a]! > top) clips.push(a === 0 ? (x) => x - top : a === 1 ? (_x, y) => y - top : (_x, _y, z) => z - top);
+export function imagePlanes(volume: Volume, lo: Vec3, hi: Vec3): ClipPlane[] {
+  const planes: ClipPlane[] = [];
+  for (const axis of [0, 1, 2] as const) {
+    const top = (volume.dims[axis] - 1) * volume.spacing[axis];
+    if (lo[axis] < 0) planes.push({ axis, at: 0, side: -1 });
+    if (hi[axis] > top) planes.push({ axis, at: top, side: 1 });
   }
-  return clips;
+  return planes;
 }
 
 /** The world transform of grid-mm points: origin + direction * p (direction columns are unit axes). */

@@ -1,7 +1,7 @@
 import type { OperationOptions, TetMesh, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError, validateVolume } from '@physiotwin/core';
 import type { GridField } from './tet-fields.js';
-import { curvatureNeutralSmooth, flipsHandedness, gridToWorld, imageClips, paddedField, projectToZero, regionBoundaryFaces, sampleFields, voxelBox, worldToGridMapper } from './tet-fields.js';
+import { curvatureNeutralSmooth, flipsHandedness, gridToWorld, imagePlanes, paddedField, projectToZero, regionBoundaryFaces, sampleFields, voxelBox, worldToGridMapper } from './tet-fields.js';
 import type { TetQuality } from './tet-quality.js';
 import { tetQuality } from './tet-quality.js';
 import type { Implicit } from './tet-stuffing.js';
@@ -92,7 +92,7 @@ export function tetMeshLabels(labelmap: Volume, spec: TetMeshLabelsSpec = {}, op
     return 1 - sum - most;
   };
   const stages = labels.map((_, k) => stage(k));
-  const out = stuffLattice({ lo, hi, h, union, stages, regions: labels, clips: imageClips(labelmap, lo, hi) }, options);
+  const out = stuffLattice({ lo, hi, h, union, stages, regions: labels, planes: imagePlanes(labelmap, lo, hi) }, options);
   const { mesh, quality } = finishMesh(labelmap, out.positions, out.tets, out.regions, out.inverted);
   const { faces, inner, outer } = regionBoundaryFaces(mesh, out.regions);
   const tags = new Int32Array(inner.length);

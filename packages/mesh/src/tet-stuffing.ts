@@ -35,10 +35,13 @@ class Grow<T extends Float64Array | Uint32Array | Int32Array> {
 
 /** What {@link stuffLattice} needs: the lattice box and spacing, and one implicit function per stage. */
 export interface StuffingInput {
-  /** Lattice box corners in grid mm; the lattice covers it with cubes of edge `h`. */
+  /** Lattice box corners in grid mm; the lattice covers it with cells of edge about `h`. */
   lo: Vec3;
   hi: Vec3;
-  /** Lattice spacing (cube edge), mm. */
+  /**
+   * Lattice spacing (cell edge), mm. Along an axis with two planes the edge is stretched or shrunk so that a whole
+   * number of cells spans them (at most by half a cell over their distance).
+   */
   h: number;
   /**
    * Negative wherever some stage's region may be (the union of the stages' insides): lattice tets with no
@@ -52,11 +55,19 @@ export interface StuffingInput {
   stages: readonly Implicit[];
   regions: readonly number[];
   /**
-   * Applied after the stages: each clip cuts every assigned tet by its function and drops the positive side (the
-   * image box's planes, so that a structure leaving the image ends in a sharp-edged flat cut). Nodes on a
-   * clip's plane never move again.
+   * Axis-aligned planes (at most two per axis) that cut the lattice before the stages (the image box, so that a
+   * structure leaving the image ends flat with sharp edges). The lattice is aligned so that each plane runs through
+   * lattice nodes and crosses only centre-to-centre edges, at their midpoints: the cut needs no warping. Nodes on a
+   * plane stay on it (the stages move them only along edges that lie in it).
    */
-  clips?: readonly Implicit[] | undefined;
+  planes?: readonly ClipPlane[] | undefined;
+}
+
+/** An axis-aligned plane x[axis] = at; the side where side * (x[axis] - at) > 0 is cut away. */
+export interface ClipPlane {
+  axis: 0 | 1 | 2;
+  at: number;
+  side: -1 | 1;
 }
 
 /** Output of {@link stuffLattice}: tets of the assigned regions only, nodes compacted, all tets positive. */
@@ -78,6 +89,25 @@ function det6(P: Float64Array, a: number, b: number, c: number, d: number): numb
   const cx = P[3 * d]! - P[3 * a]!, cy = P[3 * d + 1]! - P[3 * a + 1]!, cz = P[3 * d + 2]! - P[3 * a + 2]!;
   return ax * (by * cz - bz * cy) + ay * (bz * cx - bx * cz) + az * (bx * cy - by * cx);
 }
+
+/**
+ * 6 sqrt 2 V / L^3 with L the root mean square edge length: 1 for the regular tet, 0.71 for the BCC lattice's,
+ * 0 for a flat one, negative for an inverted one.
+ */
+function shape(P: Float64Array, a: number, b: number, c: number, d: number): number {
+  let l2 = 0;
+  const n = [a, b, c, d];
+  for (let i = 0; i < 3; i++) {
+    for (let j = i + 1; j < 4; j++) {
+      const p = 3 * n[i]!, q = 3 * n[j]!;
+      l2 += (P[p]! - P[q]!) ** 2 + (P[p + 1]! - P[q + 1]!) ** 2 + (P[p + 2]! - P[q + 2]!) ** 2;
+    }
+  }
+  return (Math.SQRT2 * det6(P, a, b, c, d)) / (l2 / 6) ** 1.5;
+}
+
+/** Warps that leave a tet below this {@link shape} are taken back (see cutStage). */
+const WARP_MIN_SHAPE = 0.1;
 
 /**
  * The zero of f on the segment p + t (q - p), t in [0, 1], given f(p) = fp and f(q) = fq of opposite signs:
@@ -124,19 +154,35 @@ export function stuffLattice(input: StuffingInput, options: OperationOptions = {
   if (!(h > 0) || !lo.every((x, a) => Number.isFinite(x) && hi[a]! > x)) {
     throw new PhysiotwinError('INVALID_ARGUMENT', `stuffing: bad lattice box ${JSON.stringify([lo, hi])} or spacing ${h}`);
   }
-  const cx = Math.max(1, Math.ceil((hi[0] - lo[0]) / h));
-  const cy = Math.max(1, Math.ceil((hi[1] - lo[1]) / h));
-  const cz = Math.max(1, Math.ceil((hi[2] - lo[2]) / h));
+  const planes = input.planes ?? [];
+  // Per-axis spacing and origin so that the planes run through lattice nodes.
+  const hs: Vec3 = [h, h, h];
+  const origin: Vec3 = [lo[0], lo[1], lo[2]];
+  for (let a = 0; a < 3; a++) {
+    const ats = planes.filter((p) => p.axis === a).map((p) => p.at).sort((x, y) => x - y);
+    if (ats.length > 2 || !ats.every(Number.isFinite)) throw new PhysiotwinError('INVALID_ARGUMENT', `stuffing: at most two finite planes per axis, got ${ats.length} on axis ${a}`);
+    if (ats.length === 2) {
+      const span = ats[1]! - ats[0]!;
+      if (!(span > 0)) throw new PhysiotwinError('INVALID_ARGUMENT', `stuffing: the two planes on axis ${a} coincide`);
+      hs[a] = span / Math.max(1, Math.round(span / h));
+    }
+    if (ats.length) origin[a] = ats[0]! - Math.ceil((ats[0]! - lo[a]!) / hs[a]!) * hs[a]!;
+  }
+  const hx = hs[0], hy = hs[1], hz = hs[2];
+  const ox = origin[0], oy = origin[1], oz = origin[2];
+  const cx = Math.max(1, Math.ceil((hi[0] - ox) / hx));
+  const cy = Math.max(1, Math.ceil((hi[1] - oy) / hy));
+  const cz = Math.max(1, Math.ceil((hi[2] - oz) / hz));
   const corners = (cx + 1) * (cy + 1) * (cz + 1);
   const centres = cx * cy * cz;
   if (corners + centres > 2 ** 31 - 1) throw new PhysiotwinError('LIMIT_EXCEEDED', `stuffing: ${corners + centres} lattice nodes at h = ${h} mm`);
   const X = (id: number, out: Float64Array, o: number) => {
     if (id < corners) {
       const a = id % (cx + 1), r = (id - a) / (cx + 1), b = r % (cy + 1), c = (r - b) / (cy + 1);
-      out[o] = lo[0] + a * h; out[o + 1] = lo[1] + b * h; out[o + 2] = lo[2] + c * h;
+      out[o] = ox + a * hx; out[o + 1] = oy + b * hy; out[o + 2] = oz + c * hz;
     } else {
       const i = id - corners, a = i % cx, r = (i - a) / cx, b = r % cy, c = (r - b) / cy;
-      out[o] = lo[0] + (a + 0.5) * h; out[o + 1] = lo[1] + (b + 0.5) * h; out[o + 2] = lo[2] + (c + 0.5) * h;
+      out[o] = ox + (a + 0.5) * hx; out[o + 1] = oy + (b + 0.5) * hy; out[o + 2] = oz + (c + 0.5) * hz;
     }
   };
   // The union function at every lattice node, slice by slice so cancellation is checked.
@@ -212,20 +258,22 @@ export function stuffLattice(input: StuffingInput, options: OperationOptions = {
   let R: Grow<Int32Array> = new Grow<Int32Array>(new Int32Array(T.length / 4).fill(-1), (n) => new Int32Array(n));
   R.length = T.length / 4;
   let inverted = 0;
-  const clips = input.clips ?? [];
+  // Plane bits per node (bit p: on planes[p]); the planes cut first, then the stages.
   let pinned: Uint8Array = new Uint8Array(nodes);
-  const steps = input.stages.length + clips.length;
+  const longEdge = 0.933 * Math.cbrt(hx * hy * hz); // between the short (0.866 h) and long (h) lattice edges
+  const steps = planes.length + input.stages.length;
   for (let k = 0; k < steps; k++) {
-    const clip = k >= input.stages.length;
-    const f = clip ? clips[k - input.stages.length]! : input.stages[k]!;
-    const label = clip ? 'clip' : `stage ${k + 1} of ${input.stages.length}`;
-    if (clip) [T, R] = assignedOnly(T, R);
-    const out = cutStage(f, clip ? -1 : input.regions[k]!, h, P, nodes, T, R, pinned, options, `tetmesh: ${label}`);
+    const plane = k < planes.length ? planes[k]! : undefined;
+    const stage: CutStage = plane
+      ? { f: planeFunction(plane), plane: { ...plane, bit: 1 << k }, region: -1 }
+      : { f: input.stages[k - planes.length]!, region: input.regions[k - planes.length]! };
+    const out = cutStage(stage, longEdge, P, nodes, T, R, pinned, options, `tetmesh: ${plane ? `plane ${k + 1} of ${planes.length}` : `stage ${k - planes.length + 1} of ${input.stages.length}`}`);
     nodes = out.nodes;
     T = out.T;
     R = out.R;
     pinned = out.pinned;
     inverted += out.inverted;
+    if (plane) [T, R] = withoutDropped(T, R);
   }
   // Keep the assigned tets, compact the nodes they use.
   const tv = T.view(), rv = R.view();
@@ -254,12 +302,15 @@ export function stuffLattice(input: StuffingInput, options: OperationOptions = {
   return { positions, tets, regions, inverted };
 }
 
-/** The tets with a region (>= 0). */
-function assignedOnly(T: Grow<Uint32Array>, R: Grow<Int32Array>): [Grow<Uint32Array>, Grow<Int32Array>] {
+/** Region value of the tets a plane cut away. */
+const DROPPED = -2;
+
+/** The tets not cut away by a plane. */
+function withoutDropped(T: Grow<Uint32Array>, R: Grow<Int32Array>): [Grow<Uint32Array>, Grow<Int32Array>] {
   const tv = T.view(), rv = R.view();
   let kept = 0;
   for (let t = 0; t < rv.length; t++) {
-    if (rv[t]! < 0) continue;
+    if (rv[t] === DROPPED) continue;
     tv.copyWithin(4 * kept, 4 * t, 4 * t + 4);
     rv[kept++] = rv[t]!;
   }
@@ -268,14 +319,25 @@ function assignedOnly(T: Grow<Uint32Array>, R: Grow<Int32Array>): [Grow<Uint32Ar
   return [T, R];
 }
 
+/** side * (x[axis] - at): negative on the side kept. */
+function planeFunction({ axis, at, side }: ClipPlane): Implicit {
+  return axis === 0 ? (x) => side * (x - at) : axis === 1 ? (_x, y) => side * (y - at) : (_x, _y, z) => side * (z - at);
+}
+
+/** A stage: assign the negative side of unassigned tets to `region`, or (with `plane`) cut away the positive side. */
+interface CutStage {
+  f: Implicit;
+  region: number;
+  plane?: ClipPlane & { bit: number };
+}
+
 /**
  * One stuffing stage over the current mesh (see {@link stuffLattice}): `region` >= 0 assigns the negative side of
  * the unassigned tets to it; -1 clips (every tet keeps its negative side, the positive side is dropped).
  */
 function cutStage(
-  f: Implicit,
-  region: number,
-  h: number,
+  { f, region, plane }: CutStage,
+  longEdge: number,
   P: Grow<Float64Array>,
   nodeCount: number,
   T: Grow<Uint32Array>,
@@ -284,7 +346,6 @@ function cutStage(
   options: OperationOptions,
   stage: string,
 ): { nodes: number; T: Grow<Uint32Array>; R: Grow<Int32Array>; pinned: Uint8Array; inverted: number } {
-  const clip = region < 0;
   const tv = T.view();
   const rv = R.view();
   const nt = rv.length;
@@ -301,8 +362,13 @@ function cutStage(
     if ((v & 0xffff) === 0) tickPhi(v);
     // Assigning: nodes inside assigned regions only are zero, so no edge of theirs is cut and an assigned tet is
     // split only where its boundary face is (a cone from its inner nodes), to stay conforming.
-    const value = flag[v]! & 1 || (clip && flag[v]) ? f(pv[3 * v]!, pv[3 * v + 1]!, pv[3 * v + 2]!) : 0;
+    let value = flag[v]! & 1 || (plane && flag[v]) ? f(pv[3 * v]!, pv[3 * v + 1]!, pv[3 * v + 2]!) : 0;
     if (!Number.isFinite(value)) throw new PhysiotwinError('GEOMETRY_INVALID', `${stage}: the implicit function is not finite at node ${v}`);
+    // Lattice nodes on a plane: exactly on it (their coordinates carry the lattice's rounding).
+    if (plane && Math.abs(value) <= 1e-9 * longEdge) {
+      value = 0;
+      pv[3 * v + plane.axis] = plane.at;
+    }
     phi[v] = value;
   }
   // Sign-changing edges, once each: key = lo * nodeCount + hi (below 2^53 for up to 9e7 nodes).
@@ -327,9 +393,9 @@ function cutStage(
   // Warping: the closest violating cut point per node that may move (unassigned tets only, off earlier boundaries).
   const best = new Float64Array(nodeCount).fill(Infinity);
   const target = new Int32Array(nodeCount).fill(-1); // edge index
-  // Assigning moves nodes of unassigned tets only (earlier boundaries stay); clipping moves any node not already
-  // on a clip plane.
-  const movable = (v: number) => (clip ? !pinned[v] : flag[v] === 1);
+  // Assigning moves nodes of unassigned tets only (earlier boundaries stay), and a node on a plane only along an
+  // edge in that plane. The planes cut the aligned lattice at edge midpoints: nothing to warp.
+  const movable = (v: number, other: number) => !plane && flag[v] === 1 && (pinned[v]! & ~pinned[other]!) === 0;
   const tickRoots = progressReporter(options, stage, ne);
   for (let e = 0; e < ne; e++) {
     if ((e & 0x3fff) === 0) tickRoots(e);
@@ -337,11 +403,55 @@ function cutStage(
     const t = edgeRoot(f, pv, u, v, phi[u]!, phi[v]!);
     roots[e] = t;
     const len = Math.hypot(pv[3 * v]! - pv[3 * u]!, pv[3 * v + 1]! - pv[3 * u + 1]!, pv[3 * v + 2]! - pv[3 * u + 2]!);
-    const alpha = len > 0.95 * h ? STUFFING_ALPHA_LONG : STUFFING_ALPHA_SHORT;
-    if (movable(u) && t < alpha && t * len < best[u]!) { best[u] = t * len; target[u] = e; }
-    if (movable(v) && 1 - t < alpha && (1 - t) * len < best[v]!) { best[v] = (1 - t) * len; target[v] = e; }
+    const alpha = len > longEdge ? STUFFING_ALPHA_LONG : STUFFING_ALPHA_SHORT;
+    if (movable(u, v) && t < alpha && t * len < best[u]!) { best[u] = t * len; target[u] = e; }
+    if (movable(v, u) && 1 - t < alpha && (1 - t) * len < best[v]!) { best[v] = (1 - t) * len; target[v] = e; }
   }
-  // Cut points of the edges that keep their sign change, found before any node moves.
+  // Warp: each violated node moves to its nearest cut point and becomes zero. All targets are computed from
+  // unmoved nodes first (an edge's other end may warp too), then applied.
+  let warped = 0;
+  for (let v = 0; v < nodeCount; v++) if (target[v]! >= 0) warped++;
+  const warpNode = new Int32Array(warped);
+  const warpPos = new Float64Array(6 * warped); // new position, then the old one
+  for (let v = 0, w = 0; v < nodeCount; v++) {
+    const e = target[v]!;
+    if (e < 0) continue;
+    const u0 = EU[e]!, v0 = EV[e]!, t = roots[e]!;
+    for (let a = 0; a < 3; a++) {
+      warpPos[6 * w + a] = pv[3 * u0 + a]! + t * (pv[3 * v0 + a]! - pv[3 * u0 + a]!);
+      warpPos[6 * w + 3 + a] = pv[3 * v + a]!;
+    }
+    warpNode[w++] = v;
+  }
+  const slot = new Int32Array(nodeCount).fill(-1);
+  for (let w = 0; w < warped; w++) {
+    const v = warpNode[w]!;
+    slot[v] = w;
+    pv[3 * v] = warpPos[6 * w]!; pv[3 * v + 1] = warpPos[6 * w + 1]!; pv[3 * v + 2] = warpPos[6 * w + 2]!;
+  }
+  // The lattice's alpha values bound the quality of a single smooth surface's stuffing (Labelle and Shewchuk);
+  // next to the planes, at creases of the implicit (a wall's offset surface where two branches meet) and after
+  // earlier cuts they do not: a warp that leaves a tet flatter than WARP_MIN_SHAPE is taken back (that edge is
+  // cut instead), until none does.
+  for (let changed = warped > 0; changed; ) {
+    changed = false;
+    for (let t = 0; t < nt; t++) {
+      const o = 4 * t;
+      const a = tv[o]!, b = tv[o + 1]!, c = tv[o + 2]!, d = tv[o + 3]!;
+      if (slot[a]! < 0 && slot[b]! < 0 && slot[c]! < 0 && slot[d]! < 0) continue;
+      if (shape(pv, a, b, c, d) > WARP_MIN_SHAPE) continue;
+      for (let i = 0; i < 4; i++) {
+        const v = tv[o + i]!, w = slot[v]!;
+        if (w < 0) continue;
+        pv[3 * v] = warpPos[6 * w + 3]!; pv[3 * v + 1] = warpPos[6 * w + 4]!; pv[3 * v + 2] = warpPos[6 * w + 5]!;
+        slot[v] = -1;
+        target[v] = -1;
+      }
+      changed = true;
+    }
+  }
+  for (let w = 0; w < warped; w++) if (slot[warpNode[w]!]! >= 0) phi[warpNode[w]!] = 0;
+  // Cut points of the edges that keep their sign change (both ends unmoved, so the root is still on the edge).
   const cut = new Int32Array(ne).fill(-1);
   let nodes = nodeCount;
   for (let e = 0; e < ne; e++) {
@@ -352,25 +462,8 @@ function cutStage(
     const w = nodes++;
     P.length += 3;
     for (let a = 0; a < 3; a++) pv[3 * w + a] = pv[3 * u + a]! + t * (pv[3 * v + a]! - pv[3 * u + a]!);
+    if (plane) pv[3 * w + plane.axis] = plane.at;
     cut[e] = w;
-  }
-  // Warp: each violated node moves to its nearest cut point and becomes zero. All targets are computed from
-  // unmoved nodes first (an edge's other end may warp too), then applied.
-  let warped = 0;
-  for (let v = 0; v < nodeCount; v++) if (target[v]! >= 0) warped++;
-  const warpNode = new Int32Array(warped);
-  const warpPos = new Float64Array(3 * warped);
-  for (let v = 0, w = 0; v < nodeCount; v++) {
-    const e = target[v]!;
-    if (e < 0) continue;
-    const u0 = EU[e]!, v0 = EV[e]!, t = roots[e]!;
-    for (let a = 0; a < 3; a++) warpPos[3 * w + a] = pv[3 * u0 + a]! + t * (pv[3 * v0 + a]! - pv[3 * u0 + a]!);
-    warpNode[w++] = v;
-  }
-  for (let w = 0; w < warped; w++) {
-    const v = warpNode[w]!;
-    pv[3 * v] = warpPos[3 * w]!; pv[3 * v + 1] = warpPos[3 * w + 1]!; pv[3 * v + 2] = warpPos[3 * w + 2]!;
-    phi[v] = 0;
   }
   const outT: Grow<Uint32Array> = new Grow<Uint32Array>(new Uint32Array(Math.max(1024, Math.ceil(tv.length * 1.1))), (n) => new Uint32Array(n));
   const outR: Grow<Int32Array> = new Grow<Int32Array>(new Int32Array(Math.max(256, Math.ceil(nt * 1.1))), (n) => new Int32Array(n));
@@ -452,8 +545,8 @@ function cutStage(
     const a = tv[o]!, b = tv[o + 1]!, c = tv[o + 2]!, d = tv[o + 3]!;
     const volume = det6(pv, a, b, c, d);
     if (!(volume > 0)) inverted++;
-    const inside = clip || parent >= 0 ? parent : region;
-    const outside = !clip && parent >= 0 ? parent : -1;
+    const inside = plane || parent >= 0 ? parent : region;
+    const outside = plane ? DROPPED : parent >= 0 ? parent : -1;
     if (np === 0 || nn === 0) {
       let side = np === 0;
       if (nn === 0 && np === 0) {
@@ -461,7 +554,7 @@ function cutStage(
         const gx = (pv[3 * a]! + pv[3 * b]! + pv[3 * c]! + pv[3 * d]!) / 4;
         const gy = (pv[3 * a + 1]! + pv[3 * b + 1]! + pv[3 * c + 1]! + pv[3 * d + 1]!) / 4;
         const gz = (pv[3 * a + 2]! + pv[3 * b + 2]! + pv[3 * c + 2]! + pv[3 * d + 2]!) / 4;
-        side = (!clip && parent >= 0) || f(gx, gy, gz) < 0;
+        side = (!plane && parent >= 0) || f(gx, gy, gz) < 0;
       }
       const t4 = outT.reserve(4);
       const w = outT.length;
@@ -476,12 +569,14 @@ function cutStage(
     // The pieces tile the tet exactly when none is inverted (rounding: 1e-9 of the tet).
     if (Math.abs(pieceVolume - volume) > 1e-9 * Math.abs(volume) + 1e-300) inverted++;
   }
-  // Clip planes pin their nodes: the cut points and the nodes warped onto them.
+  // A plane pins its nodes (the lattice nodes on it and its cut points); a stage's cut point lies on the planes
+  // both ends of its edge lie on.
   const nextPinned = new Uint8Array(nodes);
   nextPinned.set(pinned);
-  if (clip) {
-    for (let e = 0; e < ne; e++) if (cut[e]! >= 0) nextPinned[cut[e]!] = 1;
-    for (let w = 0; w < warped; w++) nextPinned[warpNode[w]!] = 1;
+  for (let e = 0; e < ne; e++) {
+    const w = cut[e]!;
+    if (w >= 0) nextPinned[w] = plane ? plane.bit : pinned[EU[e]!]! & pinned[EV[e]!]!;
   }
+  if (plane) for (let v = 0; v < nodeCount; v++) if (flag[v] && phi[v] === 0) nextPinned[v]! |= plane.bit;
   return { nodes, T: outT, R: outR, pinned: nextPinned, inverted };
 }

@@ -1,7 +1,7 @@
 import type { OperationOptions, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError, throwIfAborted, validateVolume } from '@physiotwin/core';
 import type { GridField } from './tet-fields.js';
-import { curvatureNeutralSmooth, gridToWorld, imageClips, paddedField, projectToZero, regionBoundaryFaces, sampleFields, voxelBox, worldToGridMapper } from './tet-fields.js';
+import { curvatureNeutralSmooth, gridToWorld, imagePlanes, paddedField, projectToZero, regionBoundaryFaces, sampleFields, voxelBox, worldToGridMapper } from './tet-fields.js';
 import type { TetMeshLabelsSpec, TetMeshResult, tetMeshLabels } from './tet-labels.js';
 import { finishMesh } from './tet-labels.js';
 import type { Implicit } from './tet-stuffing.js';
@@ -100,7 +100,7 @@ export function vesselWall(labelmap: Volume, spec: VesselWallSpec, options: Oper
     sampleFields(fields, x, y, z, s);
     return Math.max((2 * s[1]! - 1) * kappa, s[0]! - t);
   };
-  const out = stuffLattice({ lo, hi, h, union: wall, stages: [wall], regions: [1], clips: imageClips(labelmap, lo, hi) }, options);
+  const out = stuffLattice({ lo, hi, h, union: wall, stages: [wall], regions: [1], planes: imagePlanes(labelmap, lo, hi) }, options);
   // Tag each boundary face (grid mm, before the world map): an end face has its three nodes on one image-box plane
   // (the clips put them there); the others by the larger of the lumen and outer terms of max(lumen side, d - t)
   // at the centroid.
