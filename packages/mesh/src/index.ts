@@ -11,3 +11,4 @@ export * from './tet-stuffing.js';
 export * from './tet-fields.js';
 export * from './tet-labels.js';
 export * from './vessel-wall.js';
+export * from './tet-quadratic.js';
