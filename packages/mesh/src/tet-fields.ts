@@ -192,15 +192,16 @@ export function flipsHandedness(volume: Volume): boolean {
 
 /**
  * Moves `p` (grid mm, xyz at 0..2, in place) onto the zero level of f by Newton steps along the finite-difference
- * gradient (step `eps` mm), at most 8 steps, each clamped to `maxStep` mm.
+ * gradient (step `eps` mm), at most 8 steps, each clamped to `maxStep` mm. With `fixedAxis` (0..2) that coordinate
+ * is kept: the point moves within its axis-aligned plane, onto the curve where the surface meets it.
  */
-export function projectToZero(f: Implicit, p: Float64Array, eps: number, maxStep: number): Float64Array {
+export function projectToZero(f: Implicit, p: Float64Array, eps: number, maxStep: number, fixedAxis = -1): Float64Array {
   for (let it = 0; it < 8; it++) {
     const x = p[0]!, y = p[1]!, z = p[2]!;
     const v = f(x, y, z);
-    const gx = (f(x + eps, y, z) - f(x - eps, y, z)) / (2 * eps);
-    const gy = (f(x, y + eps, z) - f(x, y - eps, z)) / (2 * eps);
-    const gz = (f(x, y, z + eps) - f(x, y, z - eps)) / (2 * eps);
+    const gx = fixedAxis === 0 ? 0 : (f(x + eps, y, z) - f(x - eps, y, z)) / (2 * eps);
+    const gy = fixedAxis === 1 ? 0 : (f(x, y + eps, z) - f(x, y - eps, z)) / (2 * eps);
+    const gz = fixedAxis === 2 ? 0 : (f(x, y, z + eps) - f(x, y, z - eps)) / (2 * eps);
     const g2 = gx * gx + gy * gy + gz * gz;
     if (!(g2 > 0)) return p;
     let s = v / g2;
@@ -210,6 +211,40 @@ export function projectToZero(f: Implicit, p: Float64Array, eps: number, maxStep
     if (len < 1e-9) return p;
   }
   return p;
+}
+
+/** Moves a straight T10 mid-edge point (world mm) onto the smooth surface, or leaves it (undefined). */
+export type EdgeSnap = (p: [number, number, number], a: number, b: number) => [number, number, number] | undefined;
+
+/**
+ * The `snap` of `toQuadraticTets` for a stuffed mesh: an edge of a boundary face that is not in an image plane
+ * is moved onto the implicit surface of that face's tag (Newton steps in grid mm); an edge on the crease where such
+ * a face meets a plane moves within the plane, onto the curve; edges inside plane faces, and edges whose tag has no
+ * surface, keep their midpoints.
+ */
+export function edgeSnapper(volume: Volume, mesh: TetMesh, planeBits: Uint8Array, planes: readonly ClipPlane[], surfaceOf: (tag: number) => Implicit | undefined, h: number): EdgeSnap {
+  const faces = mesh.boundaryFaces ?? new Uint32Array(0);
+  const tags = mesh.boundaryLabels ?? new Int32Array(faces.length / 3);
+  const n = mesh.positions.length / 3;
+  const tagOf = new Map<number, number>();
+  for (let f = 0; f < tags.length; f++) {
+    const a = faces[3 * f]!, b = faces[3 * f + 1]!, c = faces[3 * f + 2]!;
+    if (planeBits[a]! & planeBits[b]! & planeBits[c]!) continue; // a face in a plane
+    for (const [u, v] of [[a, b], [b, c], [c, a]] as const) tagOf.set(Math.min(u, v) * n + Math.max(u, v), tags[f]!);
+  }
+  const toGrid = worldToGridMapper(volume);
+  const g = new Float64Array(3);
+  return (p, a, b) => {
+    const tag = tagOf.get(Math.min(a, b) * n + Math.max(a, b));
+    const f = tag === undefined ? undefined : surfaceOf(tag);
+    if (!f) return undefined;
+    const common = planeBits[a]! & planeBits[b]!;
+    const axis = common ? planes[31 - Math.clz32(common & -common)]!.axis : -1;
+    toGrid(p[0], p[1], p[2], g);
+    projectToZero(f, g, 1e-3 * h, 0.5 * h, axis);
+    gridToWorld(volume, g);
+    return [g[0]!, g[1]!, g[2]!];
+  };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Mat3, SurfaceMesh, TetMesh, Volume } from '@physiotwin/core';
 import { createVolume, isPhysiotwinError } from '@physiotwin/core';
 import { meshQuality } from './quality.js';
 import { labelPairTag, tetMeshLabels } from './tet-labels.js';
+import { toQuadraticTets } from './tet-quadratic.js';
 import { tetFaceNeighbours } from './tet-quality.js';
 
 /** Concentric balls on a grid of `spacing` mm: label `labels[i]` out to radius `radii[i]` (mm), centre on a voxel centre. */
@@ -102,20 +103,40 @@ describe('tetMeshLabels (isosurface stuffing)', () => {
     expect(meshQuality(facesOf(b.mesh, labelPairTag(1, 0))).volume).toBeGreaterThan(0);
   });
 
-  it('snaps a boundary edge midpoint onto the smooth surface', () => {
+  it('gives T10 mid-edge nodes on the boundary on the smooth surface (toQuadraticTets with snapEdge)', () => {
     const R = 8;
-    const { mesh, snap } = tetMeshLabels(balls([R], [1]));
-    const f = mesh.boundaryFaces!;
-    const P = mesh.positions;
+    const { mesh, snapEdge } = tetMeshLabels(balls([R], [1]));
+    const t10 = toQuadraticTets(mesh, { snap: snapEdge });
+    const P = t10.positions;
+    const n = mesh.positions.length / 3;
     const radius = (p: ArrayLike<number>, o = 0) => Math.hypot(p[o]!, p[o + 1]!, p[o + 2]!);
-    const [a, b] = [3 * f[0]!, 3 * f[1]!];
-    const mid = Float64Array.from([0, 1, 2].map((i) => (P[a + i]! + P[b + i]!) / 2));
-    const chord = radius(mid);
-    snap(mid, mesh.boundaryLabels![0]!);
-    // The chord midpoint lies inside the convex surface; snapped, it lies as far out as the edge's ends (which are
-    // on the surface), to the surface's own variation over one edge (0.05 mm here).
-    expect(radius(mid)).toBeGreaterThan(chord);
-    expect(Math.abs(radius(mid) - (radius(P, a) + radius(P, b)) / 2)).toBeLessThan(0.05);
+    const mid = new Map<number, number>();
+    for (let t = 0; t < t10.tets.length / 10; t++) {
+      for (const [e, i, j] of [[4, 0, 1], [5, 1, 2], [6, 0, 2], [7, 0, 3], [8, 1, 3], [9, 2, 3]] as const) {
+        const a = t10.tets[10 * t + i]!, b = t10.tets[10 * t + j]!;
+        mid.set(Math.min(a, b) * n + Math.max(a, b), t10.tets[10 * t + e]!);
+      }
+    }
+    const F = mesh.boundaryFaces!;
+    let corners = 0, snapped = 0, chords = 0, count = 0;
+    for (let f = 0; f < F.length / 3; f++) {
+      for (let q = 0; q < 3; q++) {
+        const a = F[3 * f + q]!, b = F[3 * f + ((q + 1) % 3)]!;
+        const m = mid.get(Math.min(a, b) * n + Math.max(a, b))!;
+        const chord: [number, number, number] = [0, 1, 2].map((k) => (P[3 * a + k]! + P[3 * b + k]!) / 2) as [number, number, number];
+        corners += (radius(P, 3 * a) + radius(P, 3 * b)) / 2;
+        snapped += radius(P, 3 * m);
+        chords += radius(chord);
+        count++;
+        // On the surface: snapping the snapped node again leaves it where it is (1e-6 mm: the Newton tolerance).
+        const again = snapEdge([P[3 * m]!, P[3 * m + 1]!, P[3 * m + 2]!], a, b)!;
+        expect(Math.hypot(again[0] - P[3 * m]!, again[1] - P[3 * m + 1]!, again[2] - P[3 * m + 2]!)).toBeLessThan(1e-6);
+      }
+    }
+    // The chords sit inside the surface by h^2 / (8 R) on average (here 0.01 mm); the snapped nodes lie as far out
+    // as the corners, to a tenth of that.
+    expect((corners - chords) / count).toBeGreaterThan(0.005);
+    expect(Math.abs(snapped - corners) / count).toBeLessThan(0.001);
   });
 
   it('rejects bad input with stable codes and honours the abort signal', () => {

@@ -1,7 +1,7 @@
 import type { OperationOptions, TetMesh, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError, validateVolume } from '@physiotwin/core';
-import type { GridField } from './tet-fields.js';
-import { curvatureNeutralSmooth, flipsHandedness, gridToWorld, imagePlanes, paddedField, projectToZero, regionBoundaryFaces, sampleFields, voxelBox, worldToGridMapper } from './tet-fields.js';
+import type { EdgeSnap, GridField } from './tet-fields.js';
+import { curvatureNeutralSmooth, edgeSnapper, flipsHandedness, gridToWorld, imagePlanes, paddedField, regionBoundaryFaces, sampleFields, voxelBox } from './tet-fields.js';
 import type { TetQuality } from './tet-quality.js';
 import { tetQuality } from './tet-quality.js';
 import type { Implicit } from './tet-stuffing.js';
@@ -28,10 +28,10 @@ export interface TetMeshResult {
   mesh: TetMesh;
   quality: TetQuality;
   /**
-   * Moves a world point (xyz in `point`, in place) onto the smooth surface that carries boundary tag `tag`, by
-   * Newton steps on that surface's implicit function; unknown tags leave the point alone.
+   * For T10: `toQuadraticTets(mesh, { snap: snapEdge })` puts the mid-edge nodes of boundary edges on the smooth
+   * surface their face carries (edges in an image-edge cut stay in its plane; those on the crease move along it).
    */
-  snap: (point: Float64Array, tag: number) => void;
+  snapEdge: EdgeSnap;
 }
 
 /** Boundary tag of the faces between regions (labels) a and b, 0 for the outside: 65536 max(a, b) + min(a, b). */
@@ -92,7 +92,8 @@ export function tetMeshLabels(labelmap: Volume, spec: TetMeshLabelsSpec = {}, op
     return 1 - sum - most;
   };
   const stages = labels.map((_, k) => stage(k));
-  const out = stuffLattice({ lo, hi, h, union, stages, regions: labels, planes: imagePlanes(labelmap, lo, hi) }, options);
+  const planes = imagePlanes(labelmap, lo, hi);
+  const out = stuffLattice({ lo, hi, h, union, stages, regions: labels, planes }, options);
   const { mesh, quality } = finishMesh(labelmap, out.positions, out.tets, out.regions, out.inverted);
   const { faces, inner, outer } = regionBoundaryFaces(mesh, out.regions);
   const tags = new Int32Array(inner.length);
@@ -104,19 +105,10 @@ export function tetMeshLabels(labelmap: Volume, spec: TetMeshLabelsSpec = {}, op
   mesh.boundaryFaces = faces;
   mesh.boundaryLabels = tags;
   mesh.boundaryLabelNames = names;
-  const toGrid = worldToGridMapper(labelmap);
-  const p = new Float64Array(3);
-  const snap = (point: Float64Array, tag: number) => {
-    const a = Math.floor(tag / 65536), b = tag % 65536;
-    // The a|b interface was carved by the stage of the smaller label (the outside, 0, is carved by a's stage).
-    const k = labels.indexOf(b > 0 ? b : a);
-    if (k < 0 || !names[tag]) return;
-    toGrid(point[0]!, point[1]!, point[2]!, p);
-    projectToZero(stages[k]!, p, 1e-3 * h, 0.5 * h);
-    gridToWorld(labelmap, p);
-    point.set(p.subarray(0, 3));
-  };
-  return { mesh, quality, snap };
+  // The a|b interface was carved by the stage of the smaller label (the outside, 0, is carved by a's stage).
+  const surfaceOf = (tag: number) => stages[labels.indexOf(tag % 65536 || Math.floor(tag / 65536))];
+  const snapEdge = edgeSnapper(labelmap, mesh, out.planeBits, planes, surfaceOf, h);
+  return { mesh, quality, snapEdge };
 }
 
 /** Every non-zero value in the labelmap, ascending. */

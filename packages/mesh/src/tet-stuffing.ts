@@ -78,6 +78,8 @@ export interface StuffingOutput {
   regions: Int32Array;
   /** Cut tets whose pieces did not add up to the tet (an inverted piece) or warped tets that turned over. */
   inverted: number;
+  /** Per node: bit p set when the node lies on `planes[p]`. */
+  planeBits: Uint8Array;
 }
 
 const EDGES: readonly (readonly [number, number])[] = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]];
@@ -294,12 +296,15 @@ export function stuffLattice(input: StuffingInput, options: OperationOptions = {
     regions[o++] = rv[t]!;
   }
   const positions = new Float64Array(3 * used);
+  const planeBits = new Uint8Array(used);
   const pv = P.array;
   for (let v = 0; v < nodes; v++) {
     const m = map[v]!;
-    if (m >= 0) { positions[3 * m] = pv[3 * v]!; positions[3 * m + 1] = pv[3 * v + 1]!; positions[3 * m + 2] = pv[3 * v + 2]!; }
+    if (m < 0) continue;
+    positions[3 * m] = pv[3 * v]!; positions[3 * m + 1] = pv[3 * v + 1]!; positions[3 * m + 2] = pv[3 * v + 2]!;
+    planeBits[m] = pinned[v]!;
   }
-  return { positions, tets, regions, inverted };
+  return { positions, tets, regions, inverted, planeBits };
 }
 
 /** Region value of the tets a plane cut away. */

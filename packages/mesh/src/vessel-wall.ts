@@ -1,7 +1,7 @@
 import type { OperationOptions, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError, throwIfAborted, validateVolume } from '@physiotwin/core';
 import type { GridField } from './tet-fields.js';
-import { curvatureNeutralSmooth, gridToWorld, imagePlanes, paddedField, projectToZero, regionBoundaryFaces, sampleFields, voxelBox, worldToGridMapper } from './tet-fields.js';
+import { curvatureNeutralSmooth, edgeSnapper, gridToWorld, imagePlanes, paddedField, regionBoundaryFaces, sampleFields, voxelBox } from './tet-fields.js';
 import type { TetMeshLabelsSpec, TetMeshResult, tetMeshLabels } from './tet-labels.js';
 import { finishMesh } from './tet-labels.js';
 import type { Implicit } from './tet-stuffing.js';
@@ -100,35 +100,27 @@ export function vesselWall(labelmap: Volume, spec: VesselWallSpec, options: Oper
     sampleFields(fields, x, y, z, s);
     return Math.max((2 * s[1]! - 1) * kappa, s[0]! - t);
   };
-  const out = stuffLattice({ lo, hi, h, union: wall, stages: [wall], regions: [1], planes: imagePlanes(labelmap, lo, hi) }, options);
-  // Tag each boundary face (grid mm, before the world map): an end face has its three nodes on one image-box plane
-  // (the clips put them there); the others by the larger of the lumen and outer terms of max(lumen side, d - t)
-  // at the centroid.
+  const planes = imagePlanes(labelmap, lo, hi);
+  const out = stuffLattice({ lo, hi, h, union: wall, stages: [wall], regions: [1], planes }, options);
+  // Tag each boundary face (grid mm, before the world map): an end face has its three nodes on one image plane;
+  // the others by the larger of the lumen and outer terms of max(lumen side, d - t) at the centroid.
   const gridFaces = regionBoundaryFaces({ tets: out.tets, nodesPerTet: 4, positions: out.positions }, out.regions).faces;
   const nf = gridFaces.length / 3;
   const tags = new Int32Array(nf);
   const plane = new Int8Array(nf).fill(-1); // 2 axis + (side > 0), for end faces
   const P = out.positions;
-  const top = [(labelmap.dims[0] - 1) * sp[0], (labelmap.dims[1] - 1) * sp[1], (labelmap.dims[2] - 1) * sp[2]];
-  const tol = 1e-9 * h; // cut points on a plane: rounding of the interpolation only
-  // The box plane (2 axis + (side > 0)) holding the three nodes, or -1.
-  const onPlane = (Q: Float64Array, a: number, b: number, c: number): number => {
-    for (let axis = 0; axis < 3; axis++) {
-      for (const [side, at] of [[0, 0], [1, top[axis]!]] as const) {
-        if (Math.abs(Q[a + axis]! - at) < tol && Math.abs(Q[b + axis]! - at) < tol && Math.abs(Q[c + axis]! - at) < tol) return 2 * axis + side;
-      }
-    }
-    return -1;
-  };
+  const bits = out.planeBits;
   for (let f = 0; f < nf; f++) {
-    const a = 3 * gridFaces[3 * f]!, b = 3 * gridFaces[3 * f + 1]!, c = 3 * gridFaces[3 * f + 2]!;
-    const x = (P[a]! + P[b]! + P[c]!) / 3, y = (P[a + 1]! + P[b + 1]! + P[c + 1]!) / 3, z = (P[a + 2]! + P[b + 2]! + P[c + 2]!) / 3;
-    const lumenTerm = lumenSide(x, y, z), outerTerm = dist(x, y, z) - t;
-    const on = onPlane(P, a, b, c);
-    if (on >= 0) {
+    const a = gridFaces[3 * f]!, b = gridFaces[3 * f + 1]!, c = gridFaces[3 * f + 2]!;
+    const common = bits[a]! & bits[b]! & bits[c]!;
+    if (common) {
+      const p = planes[31 - Math.clz32(common & -common)]!;
       tags[f] = -1;
-      plane[f] = on;
-    } else tags[f] = lumenTerm >= outerTerm ? WALL_TAG_LUMEN : WALL_TAG_OUTER;
+      plane[f] = 2 * p.axis + (p.side > 0 ? 1 : 0);
+      continue;
+    }
+    const x = (P[3 * a]! + P[3 * b]! + P[3 * c]!) / 3, y = (P[3 * a + 1]! + P[3 * b + 1]! + P[3 * c + 1]!) / 3, z = (P[3 * a + 2]! + P[3 * b + 2]! + P[3 * c + 2]!) / 3;
+    tags[f] = lumenSide(x, y, z) >= dist(x, y, z) - t ? WALL_TAG_LUMEN : WALL_TAG_OUTER;
   }
   const ends = numberEnds(gridFaces, plane, tags, P);
   const { mesh, quality } = finishMesh(labelmap, out.positions, out.tets, out.regions, out.inverted, gridFaces);
@@ -142,18 +134,10 @@ export function vesselWall(labelmap: Volume, spec: VesselWallSpec, options: Oper
     return { tag, name: `end${i + 1}`, axis: e.axis, side: e.side, centroid: [centroid[0]!, centroid[1]!, centroid[2]!], areaMm2: e.area };
   });
   mesh.boundaryLabelNames = names;
-  const toGrid = worldToGridMapper(labelmap);
-  const p = new Float64Array(3);
   const inner: Implicit = (x, y, z) => -lumenSide(x, y, z);
   const outerFn: Implicit = (x, y, z) => dist(x, y, z) - t;
-  const snap = (point: Float64Array, tag: number) => {
-    if (tag !== WALL_TAG_LUMEN && tag !== WALL_TAG_OUTER) return; // the ends are planes: mid-edge nodes lie on them
-    toGrid(point[0]!, point[1]!, point[2]!, p);
-    projectToZero(tag === WALL_TAG_LUMEN ? inner : outerFn, p, 1e-3 * h, 0.5 * h);
-    gridToWorld(labelmap, p);
-    point.set(p.subarray(0, 3));
-  };
-  return { mesh, quality, snap, ends: endList };
+  const snapEdge = edgeSnapper(labelmap, mesh, out.planeBits, planes, (tag) => (tag === WALL_TAG_LUMEN ? inner : tag === WALL_TAG_OUTER ? outerFn : undefined), h);
+  return { mesh, quality, snapEdge, ends: endList };
 }
 
 /**

@@ -92,10 +92,10 @@ describe('physiotwin tetmesh', () => {
     expect(out.stdout.trim()).toBe(`${report.tets} 1 2`);
   });
 
-  it('grows a vessel wall into a .msh with lumen, outer and end tags as physical names', async () => {
+  it('grows a vessel wall into a T10 .msh with lumen, outer and end tags as physical names', async () => {
     await ready;
     const io = capture(dir);
-    expect(await runCli(['tetmesh', 'tube.nii.gz', '-o', 'wall.msh', '--wall-mm', '1', '--report'], io)).toBe(0);
+    expect(await runCli(['tetmesh', 'tube.nii.gz', '-o', 'wall.msh', '--wall-mm', '1', '--element', 'T10', '--report'], io)).toBe(0);
     const report = JSON.parse(io.out) as { inverted: number; volume: number; ends: Array<{ tag: number; axis: number; side: number }> };
     expect(report.inverted).toBe(0);
     expect(report.ends.map((e) => [e.tag, e.axis, e.side])).toEqual([[3, 2, -1], [4, 2, 1]]);
@@ -104,6 +104,7 @@ describe('physiotwin tetmesh', () => {
     const { mesh, physicalNames } = readMsh(new Uint8Array(readFileSync(join(dir, 'wall.msh'))));
     expect(physicalNames.filter((p) => p.dim === 2).map((p) => [p.tag, p.name])).toEqual([[1, 'lumen'], [2, 'outer'], [3, 'end1'], [4, 'end2']]);
     expect(new Set(mesh.boundaryLabels)).toEqual(new Set([1, 2, 3, 4]));
+    expect(mesh.nodesPerTet).toBe(10);
   });
 
   it('rejects bad formats, numbers and elements as usage errors', async () => {

@@ -7,7 +7,7 @@ import { writeMsh, writeVtu } from '@physiotwin/io';
 import type { PhysicalName } from '@physiotwin/io';
 import { readVolumeFile } from '@physiotwin/io/node';
 import type { TetMeshResult, WallEnd } from '@physiotwin/mesh';
-import { tetMeshLabels, vesselWall } from '@physiotwin/mesh';
+import { tetMeshLabels, toQuadraticTets, vesselWall } from '@physiotwin/mesh';
 import type { Command } from '../command.js';
 import { EXIT, printJson, progressPrinter, UsageError } from '../command.js';
 import { VERSION } from '../version.js';
@@ -34,7 +34,8 @@ export const tetmesh: Command = {
   name: 'tetmesh',
   summary: 'tetrahedral mesh of a labelmap (smooth boundaries, labels conforming) or of a vessel wall around a lumen',
   usage: [
-    '<labels> -o <mesh.vtu|.msh> [--label N ...] [--wall-mm T] [--max-edge-mm h] [--smooth-mm s] [--report] [--force]',
+    '<labels> -o <mesh.vtu|.msh> [--label N ...] [--wall-mm T] [--element T4|T10] [--max-edge-mm h] [--smooth-mm s]',
+    '        [--report] [--force]',
     '  Isosurface stuffing of a body-centred cubic lattice: boundary nodes lie on the smoothed label surfaces.',
     '  --label N        labels to mesh (repeat); region id = label; default every non-zero label. Boundary faces',
     '                   carry tag 65536 max(a, b) + min(a, b) for the labels a, b they separate (0 = outside).',
@@ -42,7 +43,8 @@ export const tetmesh: Command = {
     '  --wall-mm T      a vessel wall of thickness T mm grown outward from the lumen: face tags 1 lumen, 2 outer,',
     '                   3, 4, ... one per cut end where the vessel leaves the image (image face i-, i+, j-, j+, k-, k+,',
     '                   then by position); region 1',
-    '  --element T4     linear tets (the only element written here; T10 comes from the FE case\'s "element")',
+    '  --element E      T4 (linear, default) or T10 (a node mid-edge; on the boundary moved onto the smooth surface,',
+    '                   within the cut plane at the image edge)',
     '  --max-edge-mm h  lattice spacing (longest lattice edge), mm; default the largest voxel spacing (with',
     '                   --wall-mm: at most T / 2)',
     '  --smooth-mm s    smoothing of the label surfaces, mm; default the largest voxel spacing',
@@ -73,7 +75,7 @@ export const tetmesh: Command = {
     if (!values.out) throw new UsageError('-o <mesh.vtu|.msh> is required');
     const format = extname(values.out).toLowerCase();
     if (format !== '.vtu' && format !== '.msh') throw new UsageError(`-o must end in .vtu or .msh, got '${values.out}'`);
-    if (values.element !== 'T4') throw new UsageError(`--element must be T4, got '${values.element}'`);
+    if (values.element !== 'T4' && values.element !== 'T10') throw new UsageError(`--element must be T4 or T10, got '${values.element}'`);
     const labels = values.label.map((text) => {
       const v = Number(text);
       if (text.trim() === '' || !Number.isInteger(v) || v <= 0) throw new UsageError(`--label takes a positive integer, got '${text}'`);
@@ -107,7 +109,12 @@ export const tetmesh: Command = {
       result = tetMeshLabels(volume, spec, options);
     }
     lap('tetmesh');
-    const { mesh, quality } = result;
+    const { quality } = result;
+    let mesh = result.mesh;
+    if (values.element === 'T10') {
+      mesh = { ...toQuadraticTets(mesh, { snap: result.snapEdge }), boundaryLabelNames: mesh.boundaryLabelNames };
+      lap('T10');
+    }
     const bytes = format === '.vtu' ? writeVtu(mesh) : writeMsh(mesh, { physicalNames: physicalNames(mesh, wallMm !== undefined) });
     await writeFile(output, bytes);
     lap('write');
@@ -117,15 +124,17 @@ export const tetmesh: Command = {
     const manifest = await createManifest({
       tool: 'physiotwin tetmesh',
       inputs: [{ name: input, data: new Uint8Array(await readFile(input)) }],
-      parameters: { labels, wallMm: wallMm ?? null, element: 'T4', maxEdgeMm: maxEdgeMm ?? null, smoothMm: smoothMm ?? null, format: format.slice(1), tags },
+      parameters: { labels, wallMm: wallMm ?? null, element: values.element, maxEdgeMm: maxEdgeMm ?? null, smoothMm: smoothMm ?? null, format: format.slice(1), tags },
       packages: { '@physiotwin/cli': VERSION },
       backend: { backend: 'cpu' },
       timings,
     });
     await writeManifestBeside(output, manifest, values.force);
     const { dihedralHistogram, ...summary } = quality;
-    if (values.report) printJson(io, { ...summary, dihedralHistogram, tags, ...(ends ? { ends } : {}) });
-    else io.stdout(`${output}: ${quality.tets} tets, ${quality.nodes} nodes, ${quality.volume.toFixed(1)} mm^3, dihedral ${quality.minDihedralDeg.toFixed(1)}..${quality.maxDihedralDeg.toFixed(1)} deg\n`);
+    // The quality report is the corner (T4) mesh's; a T10 mesh adds its mid-edge nodes.
+    const nodes = mesh.positions.length / 3;
+    if (values.report) printJson(io, { ...summary, element: values.element, nodes, dihedralHistogram, tags, ...(ends ? { ends } : {}) });
+    else io.stdout(`${output}: ${quality.tets} ${values.element} tets, ${nodes} nodes, ${quality.volume.toFixed(1)} mm^3, dihedral ${quality.minDihedralDeg.toFixed(1)}..${quality.maxDihedralDeg.toFixed(1)} deg\n`);
     return EXIT.ok;
   },
 };
