@@ -253,7 +253,7 @@ export function edgeSnapper(volume: Volume, mesh: TetMesh, planeBits: Uint8Array
  * regions of each (`outside` = 0 for the outside).
  */
 export function regionBoundaryFaces(mesh: Pick<TetMesh, 'tets' | 'nodesPerTet' | 'positions'>, regions: Int32Array): { faces: Uint32Array; inner: Int32Array; outer: Int32Array } {
-  const nb = tetFaceNeighbours(mesh.tets, mesh.nodesPerTet, mesh.positions.length / 3);
+  const nb = tetFaceNeighbours(mesh.tets, mesh.nodesPerTet);
   const T = mesh.tets;
   const npt = mesh.nodesPerTet;
   let count = 0;

@@ -77,7 +77,7 @@ describe('tetMeshLabels (isosurface stuffing)', () => {
     expect(new Set(mesh.boundaryLabels)).toEqual(new Set([inner, outer]));
     expect(mesh.boundaryLabelNames).toEqual({ [inner]: '2|1', [outer]: '2|0' });
     // Conforming: every tet face is shared by exactly two tets or lies on the outer surface (2|0).
-    const nb = tetFaceNeighbours(mesh.tets, 4, mesh.positions.length / 3);
+    const nb = tetFaceNeighbours(mesh.tets, 4);
     const open = nb.filter((x) => x < 0).length;
     expect(open).toBe(mesh.boundaryLabels!.filter((t) => t === outer).length);
     // Each 2|1 face is a face of a label-2 tet and of a label-1 tet: the same three nodes on both sides.

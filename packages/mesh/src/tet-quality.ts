@@ -14,48 +14,42 @@ export const TET_FACES: readonly (readonly [number, number, number])[] = [
 
 /**
  * The face across each tet face: `out[4t + f]` is `4u + g` when face f of tet t is face g of tet u, or -1 on the
- * mesh boundary. Corner nodes only (the first 4 of each tet). O(tets): faces are bucketed by their smallest node.
+ * mesh boundary. Corner nodes only (the first 4 of each tet). O(tets): a hash table on the sorted node triples.
  * @throws PhysiotwinError `MESH_INVALID` when a face is shared by more than two tets (not a manifold mesh).
  */
-export function tetFaceNeighbours(tets: Uint32Array, nodesPerTet: number, nodeCount: number): Int32Array {
+export function tetFaceNeighbours(tets: Uint32Array, nodesPerTet: number): Int32Array {
   const nt = tets.length / nodesPerTet;
   const nf = 4 * nt;
-  const lo = new Uint32Array(nf);
-  const mid = new Uint32Array(nf);
-  const hi = new Uint32Array(nf);
-  const start = new Int32Array(nodeCount + 1);
+  const key = new Uint32Array(3 * nf); // sorted node triple per face
+  // Open addressing on the sorted triple: one probe sequence per face, O(faces).
+  const size = 2 ** Math.ceil(Math.log2(2 * nf + 2));
+  const mask = size - 1;
+  const table = new Int32Array(size).fill(-1);
+  const out = new Int32Array(nf).fill(-1);
   for (let t = 0; t < nt; t++) {
     const o = t * nodesPerTet;
     for (let f = 0; f < 4; f++) {
       const [i, j, k] = TET_FACES[f]!;
       let a = tets[o + i]!, b = tets[o + j]!, c = tets[o + k]!;
-      if (a > b) [a, b] = [b, a];
-      if (b > c) [b, c] = [c, b];
-      if (a > b) [a, b] = [b, a];
+      if (a > b) { const s = a; a = b; b = s; }
+      if (b > c) { const s = b; b = c; c = s; }
+      if (a > b) { const s = a; a = b; b = s; }
       const x = 4 * t + f;
-      lo[x] = a;
-      mid[x] = b;
-      hi[x] = c;
-      start[a + 1]!++;
-    }
-  }
-  for (let v = 0; v < nodeCount; v++) start[v + 1]! += start[v]!;
-  const fill = start.slice(0, nodeCount);
-  const bucket = new Int32Array(nf);
-  for (let x = 0; x < nf; x++) bucket[fill[lo[x]!]!++] = x;
-  const out = new Int32Array(nf).fill(-1);
-  for (let v = 0; v < nodeCount; v++) {
-    const e = start[v + 1]!;
-    for (let p = start[v]!; p < e; p++) {
-      const x = bucket[p]!;
-      for (let q = p + 1; q < e; q++) {
-        const y = bucket[q]!;
-        if (mid[x] !== mid[y] || hi[x] !== hi[y]) continue;
-        if (out[x] !== -1 || out[y] !== -1) {
-          throw new PhysiotwinError('MESH_INVALID', `face (${lo[x]}, ${mid[x]}, ${hi[x]}) is shared by more than two tets`);
+      key[3 * x] = a; key[3 * x + 1] = b; key[3 * x + 2] = c;
+      let h = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35)) & mask;
+      for (;;) {
+        const y = table[h]!;
+        if (y < 0) {
+          table[h] = x;
+          break;
         }
-        out[x] = y;
-        out[y] = x;
+        if (key[3 * y] === a && key[3 * y + 1] === b && key[3 * y + 2] === c) {
+          if (out[y] !== -1) throw new PhysiotwinError('MESH_INVALID', `face (${a}, ${b}, ${c}) is shared by more than two tets`);
+          out[y] = x;
+          out[x] = y;
+          break;
+        }
+        h = (h + 1) & mask;
       }
     }
   }
@@ -97,7 +91,7 @@ export function tetQuality(mesh: TetMesh): TetQuality {
   const nt = T.length / npt;
   const n = new Float64Array(12); // outward face normals (unnormalised), face f at 3f
   const area = new Float64Array(4);
-  const hist = new Array<number>(18).fill(0);
+  const hist = new Float64Array(18);
   let volume = 0, minD = Infinity, maxD = -Infinity, minR = Infinity, sumR = 0, inverted = 0;
   for (let t = 0; t < nt; t++) {
     const o = t * npt;
@@ -124,14 +118,14 @@ export function tetQuality(mesh: TetMesh): TetQuality {
     n[0] = bcx + cax + abx; n[1] = bcy + cay + aby; n[2] = bcz + caz + abz;
     let areaSum = 0;
     for (let f = 0; f < 4; f++) {
-      area[f] = Math.hypot(n[3 * f]!, n[3 * f + 1]!, n[3 * f + 2]!);
+      area[f] = Math.sqrt(n[3 * f]! ** 2 + n[3 * f + 1]! ** 2 + n[3 * f + 2]! ** 2);
       areaSum += area[f]! / 2;
     }
     // The edge between faces f and g: dihedral = pi - angle(n_f, n_g).
     for (let f = 0; f < 3; f++) {
       for (let g = f + 1; g < 4; g++) {
         const c = (n[3 * f]! * n[3 * g]! + n[3 * f + 1]! * n[3 * g + 1]! + n[3 * f + 2]! * n[3 * g + 2]!) / (area[f]! * area[g]!);
-        const deg = 180 - (Math.acos(Math.max(-1, Math.min(1, c))) * 180) / Math.PI;
+        const deg = 180 - (Math.acos(c > 1 ? 1 : c < -1 ? -1 : c) * 180) / Math.PI;
         if (deg < minD) minD = deg;
         if (deg > maxD) maxD = deg;
         hist[Math.min(17, Math.floor(deg / 10))]!++;
@@ -139,7 +133,8 @@ export function tetQuality(mesh: TetMesh): TetQuality {
     }
     // Circumcentre offset from p0: (|a|^2 (b x c) + |b|^2 (c x a) + |c|^2 (a x b)) / (2 det).
     const a2 = ax * ax + ay * ay + az * az, b2 = bx * bx + by * by + bz * bz, c2 = cx * cx + cy * cy + cz * cz;
-    const R = Math.hypot(a2 * bcx + b2 * cax + c2 * abx, a2 * bcy + b2 * cay + c2 * aby, a2 * bcz + b2 * caz + c2 * abz) / (2 * det);
+    const ox = a2 * bcx + b2 * cax + c2 * abx, oy = a2 * bcy + b2 * cay + c2 * aby, oz = a2 * bcz + b2 * caz + c2 * abz;
+    const R = Math.sqrt(ox * ox + oy * oy + oz * oz) / (2 * det);
     const rIn = (3 * (det / 6)) / areaSum;
     const ratio = (3 * rIn) / R;
     if (ratio < minR) minR = ratio;
@@ -154,7 +149,7 @@ export function tetQuality(mesh: TetMesh): TetQuality {
     minRadiusRatio: nt ? minR : 0,
     meanRadiusRatio: nt - inverted > 0 ? sumR / (nt - inverted) : 0,
     inverted,
-    dihedralHistogram: hist,
+    dihedralHistogram: Array.from(hist),
   };
 }
 

@@ -407,7 +407,7 @@ function cutStage(
     const u = EU[e]!, v = EV[e]!;
     const t = edgeRoot(f, pv, u, v, phi[u]!, phi[v]!);
     roots[e] = t;
-    const len = Math.hypot(pv[3 * v]! - pv[3 * u]!, pv[3 * v + 1]! - pv[3 * u + 1]!, pv[3 * v + 2]! - pv[3 * u + 2]!);
+    const len = Math.sqrt((pv[3 * v]! - pv[3 * u]!) ** 2 + (pv[3 * v + 1]! - pv[3 * u + 1]!) ** 2 + (pv[3 * v + 2]! - pv[3 * u + 2]!) ** 2);
     const alpha = len > longEdge ? STUFFING_ALPHA_LONG : STUFFING_ALPHA_SHORT;
     if (movable(u, v) && t < alpha && t * len < best[u]!) { best[u] = t * len; target[u] = e; }
     if (movable(v, u) && 1 - t < alpha && (1 - t) * len < best[v]!) { best[v] = (1 - t) * len; target[v] = e; }
