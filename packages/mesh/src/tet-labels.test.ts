@@ -94,6 +94,41 @@ describe('tetMeshLabels (isosurface stuffing)', () => {
     expect(regionVolume(mesh, 2) / ((4 / 3) * Math.PI * (10 ** 3 - 6 ** 3))).toBeCloseTo(1, 1);
   });
 
+  it('cuts a label that leaves the image flat at the outermost voxel centres, with sharp edges', () => {
+    // A rod of radius 6 mm along k through a 0.5 mm grid, 11 slices: the image box is 5 mm long.
+    const s = 0.5, n = 31, nz = 11, c = (n - 1) / 2;
+    const data = new Uint8Array(n * n * nz);
+    let voxels = 0;
+    for (let k = 0; k < nz; k++) {
+      for (let j = 0; j < n; j++) {
+        for (let i = 0; i < n; i++) {
+          if (Math.hypot(i - c, j - c) * s > 6) continue;
+          data[i + n * (j + n * k)] = 1;
+          voxels++;
+        }
+      }
+    }
+    const { mesh, quality } = tetMeshLabels(createVolume({ data, dims: [n, n, nz], spacing: [s, s, s] }));
+    const L = (nz - 1) * s;
+    expect(quality.inverted).toBe(0);
+    expect(quality.minDihedralDeg).toBeGreaterThan(10);
+    // The labelmap's section (its voxel count per slice, 2.5% under pi r^2 at this grid-aligned radius) times L,
+    // within 0.5% (what the smoothing and the chords change).
+    expect(Math.abs(quality.volume / ((voxels / nz) * s * s * L) - 1)).toBeLessThan(0.005);
+    // Every boundary node is on an end plane (exactly) or on the rod's side (within half a voxel of r = 6).
+    const P = mesh.positions;
+    let onPlanes = 0, worst = 0;
+    for (const v of new Set(mesh.boundaryFaces)) {
+      const z = P[3 * v + 2]!;
+      if (z === 0 || z === L) onPlanes++;
+      else worst = Math.max(worst, Math.abs(Math.hypot(P[3 * v]! - c * s, P[3 * v + 1]! - c * s) - 6));
+    }
+    expect(onPlanes).toBeGreaterThan(100);
+    expect(worst).toBeLessThan(0.25);
+    const surface = meshQuality(facesOf(mesh, labelPairTag(1, 0)));
+    expect([surface.closed, surface.manifold, surface.oriented, surface.genus]).toEqual([true, true, true, 0]);
+  });
+
   it('keeps tets positive and volumes unchanged under a direction that flips handedness', () => {
     const flip: Mat3 = [-1, 0, 0, 0, -1, 0, 0, 0, -1];
     const a = tetMeshLabels(balls([5], [1], 1));
