@@ -4,12 +4,15 @@
 // filling), and the aorta's 1.5 mm vessel wall. Each case records its tets, nodes, volume and dihedral range, so a
 // speed-up that costs quality shows in the same table.
 import type { Vec3, Volume } from '@physiotwin/core';
+import { loadavg } from 'node:os';
 import { createVolume } from '@physiotwin/core';
 import { readVolumeFile } from '@physiotwin/io/node';
 import type { TetQuality } from '@physiotwin/mesh';
 import { tetMeshLabels, vesselWall } from '@physiotwin/mesh';
 import { adaptiveConnected, anisotropicDiffusion, autoVesselParams, fillHoles } from '@physiotwin/segment';
-import { measure, newReport, writeReport } from './harness.js';
+import { machine, measure, newReport, writeReport } from './harness.js';
+
+const machineCores = () => machine().cores;
 
 /** A ball of radius r mm at 1 mm voxels, centred on a voxel centre. */
 function sphere(r: number): Volume {
@@ -47,6 +50,9 @@ export default async function run(): Promise<void> {
     result.extra = { ...figures(quality), ...(c.exact ? { volumeRelError: Number((quality.volume / c.exact - 1).toExponential(3)) } : {}) };
     report.results.push(result);
   }
-  report.notes.push('One thread; times include the smoothing of the label indicators, the lattice, the cuts and the quality report.');
+  report.notes.push(
+    'One thread; times include the smoothing of the label indicators, the lattice, the cuts and the quality report.',
+    `Load average (1 min) at the end of the run: ${loadavg()[0]!.toFixed(1)} on ${machineCores()} cores: above the core count, times are inflated by other processes.`,
+  );
   writeReport(report);
 }

@@ -80,7 +80,9 @@ export function gaussianSmooth(field: GridField, sigmaMm: number): GridField {
     for (let b = 0; b < dims[va]!; b++) {
       for (let a = 0; a < dims[ua]!; a++) {
         const start = a * su + b * sv;
-        for (let i = 0; i < n; i++) line[i + r] = data[start + i * stride]!;
+        let any = false;
+        for (let i = 0; i < n; i++) any = (line[i + r] = data[start + i * stride]!) !== 0 || any;
+        if (!any) continue; // an all-zero line stays zero (most of a labelmap's lines)
         for (let i = 0; i < r; i++) {
           line[i] = line[r]!;
           line[n + r + i] = line[n + r - 1]!;
