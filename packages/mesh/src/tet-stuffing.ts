@@ -112,8 +112,9 @@ function shape(P: Float64Array, a: number, b: number, c: number, d: number): num
 const WARP_MIN_SHAPE = 0.1;
 
 /**
- * The zero of f on the segment p + t (q - p), t in [0, 1], given f(p) = fp and f(q) = fq of opposite signs:
- * Illinois regula falsi to 1e-9 of the segment, so cut points lie on the implicit surface, not on its chord.
+ * The zero of f on the edge from node u to node v (positions P), as the fraction t in [0, 1] from u, given
+ * f(u) = fu and f(v) = fv of opposite signs: Illinois regula falsi to 1e-9 of the edge (at most 60 evaluations),
+ * so cut points lie on the implicit surface, not on its chord.
  */
 export function edgeRoot(f: Implicit, P: Float64Array, u: number, v: number, fu: number, fv: number): number {
   const px = P[3 * u]!, py = P[3 * u + 1]!, pz = P[3 * u + 2]!;
@@ -141,15 +142,22 @@ export function edgeRoot(f: Implicit, P: Float64Array, u: number, v: number, fu:
 
 /**
  * Isosurface stuffing (Labelle and Shewchuk 2007) of a body-centred cubic lattice by a sequence of implicit
- * functions, one region per stage. Each stage: nodes of still-unassigned tets whose cut point lies closer than
+ * functions, one region per stage, after the planes have cut the lattice. Each stage: nodes of still-unassigned
+ * tets whose cut point lies closer than
  * alpha times the edge length move onto it (warping), the remaining sign-changing edges get a cut point found by
  * root finding on the implicit function (so every boundary node lies on the smooth surface), and every tet is split
  * along the cut into tets, pyramids and prisms, each quadrilateral split by the diagonal through its node of
  * smallest index (Dompierre et al. 1999: the same choice on both sides of a face, so the mesh stays conforming,
  * and every prism splits into three tets). Nodes on earlier stages' boundaries never move, so regions share their
- * interface nodes exactly. Arrays only: no per-element objects.
- * @throws PhysiotwinError `INVALID_ARGUMENT` (bad box or spacing), `LIMIT_EXCEEDED` (more than 2^31 lattice
- * nodes), `ABORTED`.
+ * interface nodes exactly. A warp that would leave a tet flatter than shape 0.1 is taken back. Arrays only: no
+ * per-element objects. The caller checks `inverted` (0 unless a cut went wrong).
+ * @throws PhysiotwinError `INVALID_ARGUMENT` (bad box, spacing or planes), `GEOMETRY_INVALID` (an implicit function
+ * that is not finite), `LIMIT_EXCEEDED` (more than 2^31 lattice nodes), `ABORTED`.
+ * @example
+ * ```ts
+ * const ball: Implicit = (x, y, z) => Math.hypot(x, y, z) - 10;
+ * const { positions, tets } = stuffLattice({ lo: [-11, -11, -11], hi: [11, 11, 11], h: 1, union: ball, stages: [ball], regions: [1] });
+ * ```
  */
 export function stuffLattice(input: StuffingInput, options: OperationOptions = {}): StuffingOutput {
   const { lo, hi, h } = input;
@@ -337,8 +345,8 @@ interface CutStage {
 }
 
 /**
- * One stuffing stage over the current mesh (see {@link stuffLattice}): `region` >= 0 assigns the negative side of
- * the unassigned tets to it; -1 clips (every tet keeps its negative side, the positive side is dropped).
+ * One stuffing stage over the current mesh (see {@link stuffLattice}): without `plane`, the negative side of the
+ * unassigned tets goes to `region`; with one, every tet keeps its negative side and the positive side is dropped.
  */
 function cutStage(
   { f, region, plane }: CutStage,
