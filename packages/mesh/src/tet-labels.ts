@@ -12,8 +12,9 @@ export interface TetMeshLabelsSpec {
   /** Labels to mesh, one region each (region id = label); the other labels count as outside. @default every non-zero label present */
   labels?: readonly number[] | undefined;
   /**
-   * Lattice spacing h, mm: the longest lattice edge. Cut and warped edges are shorter, except that warping may
-   * stretch an edge by up to 41% of its length. @default the largest voxel spacing
+   * Lattice spacing h, mm: the longest lattice edge (uniform: no grading). Cut edges are shorter; warping moves a
+   * node by at most 0.41 of a short lattice edge (0.36 h), which can lengthen its other edges by as much; between
+   * two image-edge planes h is adjusted so a whole number of cells fits. @default the largest voxel spacing
    */
   maxEdgeMm?: number | undefined;
   /**
