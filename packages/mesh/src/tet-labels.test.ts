@@ -193,6 +193,6 @@ describe('tetMeshLabels (isosurface stuffing)', () => {
     expect(code(() => tetMeshLabels(vol, {}, { signal: controller.signal }))).toBe('ABORTED');
     const stages = new Set<string>();
     tetMeshLabels(vol, {}, { onProgress: (e) => stages.add(e.stage) });
-    expect([...stages]).toEqual(['tetmesh: lattice', 'tetmesh: stage 1 of 1']);
+    expect([...stages]).toEqual(['tetmesh: lattice', 'tetmesh: stage 1 of 1: values', 'tetmesh: stage 1 of 1: cut points', 'tetmesh: stage 1 of 1: split']);
   });
 });

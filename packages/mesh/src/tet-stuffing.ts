@@ -370,7 +370,7 @@ function cutStage(
   }
   const phi = new Float64Array(nodeCount);
   let pv = P.array;
-  const tickPhi = progressReporter(options, stage, nodeCount);
+  const tickPhi = progressReporter(options, `${stage}: values`, nodeCount);
   for (let v = 0; v < nodeCount; v++) {
     if ((v & 0xffff) === 0) tickPhi(v);
     // Assigning: nodes inside assigned regions only are zero, so no edge of theirs is cut and an assigned tet is
@@ -409,7 +409,7 @@ function cutStage(
   // Assigning moves nodes of unassigned tets only (earlier boundaries stay), and a node on a plane only along an
   // edge in that plane. The planes cut the aligned lattice at edge midpoints: nothing to warp.
   const movable = (v: number, other: number) => !plane && flag[v] === 1 && (pinned[v]! & ~pinned[other]!) === 0;
-  const tickRoots = progressReporter(options, stage, ne);
+  const tickRoots = progressReporter(options, `${stage}: cut points`, ne);
   for (let e = 0; e < ne; e++) {
     if ((e & 0x3fff) === 0) tickRoots(e);
     const u = EU[e]!, v = EV[e]!;
@@ -542,7 +542,7 @@ function cutStage(
       prism(I[0]!, I[1]!, I[2]!, cutNode(I[0]!, o), cutNode(I[1]!, o), cutNode(I[2]!, o), r);
     }
   };
-  const tick = progressReporter(options, stage, nt);
+  const tick = progressReporter(options, `${stage}: split`, nt);
   for (let t = 0; t < nt; t++) {
     if ((t & 0xffff) === 0) tick(t);
     const o = 4 * t;
