@@ -225,18 +225,26 @@ export type EdgeSnap = (p: [number, number, number], a: number, b: number) => [n
  * surface, keep their midpoints.
  */
 export function edgeSnapper(volume: Volume, mesh: TetMesh, planeBits: Uint8Array, planes: readonly ClipPlane[], surfaceOf: (tag: number) => Implicit | undefined, h: number): EdgeSnap {
-  const faces = mesh.boundaryFaces ?? new Uint32Array(0);
-  const tags = mesh.boundaryLabels ?? new Int32Array(faces.length / 3);
   const n = mesh.positions.length / 3;
-  const tagOf = new Map<number, number>();
-  for (let f = 0; f < tags.length; f++) {
-    const a = faces[3 * f]!, b = faces[3 * f + 1]!, c = faces[3 * f + 2]!;
-    if (planeBits[a]! & planeBits[b]! & planeBits[c]!) continue; // a face in a plane
-    for (const [u, v] of [[a, b], [b, c], [c, a]] as const) tagOf.set(Math.min(u, v) * n + Math.max(u, v), tags[f]!);
-  }
+  // Built on the first call (a T4 user never pays for it).
+  let tagOf: Map<number, number> | undefined;
+  const edgeTags = () => {
+    const faces = mesh.boundaryFaces ?? new Uint32Array(0);
+    const tags = mesh.boundaryLabels ?? new Int32Array(faces.length / 3);
+    const map = new Map<number, number>();
+    for (let f = 0; f < tags.length; f++) {
+      const a = faces[3 * f]!, b = faces[3 * f + 1]!, c = faces[3 * f + 2]!;
+      if (planeBits[a]! & planeBits[b]! & planeBits[c]!) continue; // a face in a plane
+      map.set(Math.min(a, b) * n + Math.max(a, b), tags[f]!);
+      map.set(Math.min(b, c) * n + Math.max(b, c), tags[f]!);
+      map.set(Math.min(c, a) * n + Math.max(c, a), tags[f]!);
+    }
+    return map;
+  };
   const toGrid = worldToGridMapper(volume);
   const g = new Float64Array(3);
   return (p, a, b) => {
+    tagOf ??= edgeTags();
     const tag = tagOf.get(Math.min(a, b) * n + Math.max(a, b));
     const f = tag === undefined ? undefined : surfaceOf(tag);
     if (!f) return undefined;
