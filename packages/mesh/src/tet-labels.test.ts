@@ -94,6 +94,26 @@ describe('tetMeshLabels (isosurface stuffing)', () => {
     expect(regionVolume(mesh, 2) / ((4 / 3) * Math.PI * (10 ** 3 - 6 ** 3))).toBeCloseTo(1, 1);
   });
 
+  it('meshes two labels side by side (a triple line where both meet the outside) without slivers', () => {
+    // A ball of radius 10 mm split by an oblique plane into labels 1 and 2.
+    const R = 10, n = 2 * R + 7, c = (n - 1) / 2;
+    const data = new Uint8Array(n * n * n);
+    for (let k = 0; k < n; k++) {
+      for (let j = 0; j < n; j++) {
+        for (let i = 0; i < n; i++) if ((i - c) ** 2 + (j - c) ** 2 + (k - c) ** 2 <= R * R) data[i + n * (j + n * k)] = i < c + 0.3 * (j - c) ? 1 : 2;
+      }
+    }
+    const { mesh, quality } = tetMeshLabels(createVolume({ data, dims: [n, n, n] }));
+    // Label 2's boundary nodes on the triple line are label 1's and may not move: its surface is made to pass
+    // through them instead of cutting next to them (that left 0.02 degree slivers).
+    expect(quality.minDihedralDeg).toBeGreaterThan(10);
+    expect(quality.inverted).toBe(0);
+    const nb = tetFaceNeighbours(mesh.tets, 4);
+    const outside = mesh.boundaryLabels!.filter((t) => t % 65536 === 0).length;
+    expect(nb.filter((x) => x < 0).length).toBe(outside);
+    expect(new Set(mesh.boundaryLabels)).toEqual(new Set([labelPairTag(1, 0), labelPairTag(2, 0), labelPairTag(2, 1)]));
+  });
+
   it('cuts a label that leaves the image flat at the outermost voxel centres, with sharp edges', () => {
     // A rod of radius 6 mm along k through a 0.5 mm grid, 11 slices: the image box is 5 mm long.
     const s = 0.5, n = 31, nz = 11, c = (n - 1) / 2;

@@ -409,6 +409,9 @@ function cutStage(
   // Assigning moves nodes of unassigned tets only (earlier boundaries stay), and a node on a plane only along an
   // edge in that plane. The planes cut the aligned lattice at edge midpoints: nothing to warp.
   const movable = (v: number, other: number) => !plane && flag[v] === 1 && (pinned[v]! & ~pinned[other]!) === 0;
+  // A node that may not move (on an earlier boundary or a plane) with a cut closer than alpha: the surface is made
+  // to pass through it instead (its value set to zero), so no sliver forms between it and the cut point.
+  const held = new Uint8Array(nodeCount);
   const tickRoots = progressReporter(options, `${stage}: cut points`, ne);
   for (let e = 0; e < ne; e++) {
     if ((e & 0x3fff) === 0) tickRoots(e);
@@ -417,8 +420,16 @@ function cutStage(
     roots[e] = t;
     const len = Math.sqrt((pv[3 * v]! - pv[3 * u]!) ** 2 + (pv[3 * v + 1]! - pv[3 * u + 1]!) ** 2 + (pv[3 * v + 2]! - pv[3 * u + 2]!) ** 2);
     const alpha = len > longEdge ? STUFFING_ALPHA_LONG : STUFFING_ALPHA_SHORT;
-    if (movable(u, v) && t < alpha && t * len < best[u]!) { best[u] = t * len; target[u] = e; }
-    if (movable(v, u) && 1 - t < alpha && (1 - t) * len < best[v]!) { best[v] = (1 - t) * len; target[v] = e; }
+    if (t < alpha) {
+      if (movable(u, v)) {
+        if (t * len < best[u]!) { best[u] = t * len; target[u] = e; }
+      } else if (!plane) held[u] = 1;
+    }
+    if (1 - t < alpha) {
+      if (movable(v, u)) {
+        if ((1 - t) * len < best[v]!) { best[v] = (1 - t) * len; target[v] = e; }
+      } else if (!plane) held[v] = 1;
+    }
   }
   // Warp: each violated node moves to its nearest cut point and becomes zero. All targets are computed from
   // unmoved nodes first (an edge's other end may warp too), then applied.
@@ -464,6 +475,7 @@ function cutStage(
     }
   }
   for (let w = 0; w < warped; w++) if (slot[warpNode[w]!]! >= 0) phi[warpNode[w]!] = 0;
+  for (let v = 0; v < nodeCount; v++) if (held[v]) phi[v] = 0;
   // Cut points of the edges that keep their sign change (both ends unmoved, so the root is still on the edge).
   const cut = new Int32Array(ne).fill(-1);
   let nodes = nodeCount;
