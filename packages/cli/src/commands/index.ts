@@ -18,6 +18,7 @@ export const commands: CommandEntry[] = [
   { name: 'hemo plot', load: async () => (await import('./hemo-plot.js')).hemoPlot },
   { name: 'segment', load: async () => (await import('./segment.js')).segment },
   { name: 'mesh', load: async () => (await import('./mesh.js')).mesh },
+  { name: 'tetmesh', load: async () => (await import('./tetmesh.js')).tetmesh },
   { name: 'fem', load: async () => (await import('./fem.js')).femRun },
   { name: 'fem verify', load: async () => (await import('./fem.js')).femVerify },
 ];
