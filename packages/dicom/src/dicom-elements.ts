@@ -3,7 +3,8 @@ import { PhysiotwinError } from '@physiotwin/core';
 import type { DicomElementInit } from './dicom-writer.js';
 import { encodeDicom } from './dicom-writer.js';
 import type { DicomFile } from './parse.js';
-import { TS, formatTag } from './parse.js';
+import { DicomDataset, TS, formatTag } from './parse.js';
+import type { TagKey } from './parse.js';
 
 /** Byte size of the words of VRs that a big-endian file stores swapped. */
 const WORD: Record<string, number> = { US: 2, SS: 2, OW: 2, AT: 2, UL: 4, SL: 4, FL: 4, OF: 4, OL: 4, FD: 8, OD: 8, SV: 8, UV: 8, OV: 8 };
@@ -84,6 +85,11 @@ function datasetElements(ds: DataSet, bigEndian: boolean, vrOf: (tag: number) =>
     const el: Element = ds.elements[key]!;
     const tag = parseInt(key.slice(1), 16) >>> 0;
     if ((tag & 0xffff) === 0 || tag >>> 16 === 0xfffe) continue; // group length; item delimiters the parser kept
+    if (!el.items && !el.encapsulatedPixelData && (el.vr ?? vrOf(tag)) === 'SQ') {
+      // An empty sequence, or an implicit VR one the parser did not recognise: parse its items now (DicomDataset.items does).
+      if (el.length === 0) el.items = [];
+      else new DicomDataset(ds, source).items(key as TagKey);
+    }
     if (el.items) {
       out.push({ tag, vr: 'SQ', items: el.items.map((it) => (it.dataSet ? datasetElements(it.dataSet, bigEndian, vrOf, source) : [])) });
       continue;

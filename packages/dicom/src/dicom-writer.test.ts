@@ -1,40 +1,15 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeDicom } from './dicom-writer.js';
 import { fileElements, writeFileElements } from './dicom-elements.js';
 import { createHash } from 'node:crypto';
 import { TS, parseDicom } from './parse.js';
-import type { DicomFile } from './parse.js';
 import type { DicomElementInit } from './dicom-writer.js';
-import { fixture, readFixture } from './test-util.js';
+import { fixture } from './test-util.js';
+import { fixtureDicomFiles } from './fixture-files.test-helper.js';
 import { HAS_DCMDUMP, HAS_PYDICOM, PEER_SKIP, dcmdump, pydicomJson } from './peer-tools.test-helper.js';
-import { isPhysiotwinError } from '@physiotwin/core';
-
-const NOT_DICOM = /\.(json|gz|md|tsv|log|txt|py|mjs|sh|nii)$|LICENSE|README/;
-
-/** Every file under fixtures/dicom that physiotwin's parser reads, as paths relative to fixtures/dicom. */
-export function fixtureDicomFiles(): { rel: string; file: DicomFile }[] {
-  const root = fixture('');
-  const out: { rel: string; file: DicomFile }[] = [];
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir).sort()) {
-      const p = join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (!NOT_DICOM.test(name)) {
-        const rel = relative(root, p);
-        try {
-          out.push({ rel, file: parseDicom(readFixture(rel), { source: rel }) });
-        } catch (e) {
-          if (!isPhysiotwinError(e)) throw e; // truncated or malformed fixtures are the parser's tests
-        }
-      }
-    }
-  };
-  walk(root);
-  return out;
-}
 
 /** A hash of elements (tags, VRs, values, items, fragments), much faster to compare than a deep equal of the bytes. */
 function digest(elements: DicomElementInit[], skip: Set<number>): string {
