@@ -8,6 +8,7 @@ import { hemoPlot } from './hemo-plot.js';
 import { hemoRun } from './hemo-run.js';
 import { segment } from './segment.js';
 import { mesh } from './mesh.js';
+import { deid } from './deid.js';
 
 /** Every subcommand, in the order `physiotwin --help` lists them. Add new commands here. */
-export const commands: Command[] = [doctor, info, dicomInfo, dicomConvert, hemoRun, hemoEnsemble, hemoPlot, segment, mesh];
+export const commands: Command[] = [doctor, info, dicomInfo, dicomConvert, hemoRun, hemoEnsemble, hemoPlot, segment, mesh, deid];
