@@ -11,3 +11,5 @@ export type { Rng } from './rng.js';
 export { UNITS, conversionFactor, convertUnit, convertUnitArray } from './units.js';
 export { canonicalJson, sha256Hex, createManifest, verifyManifest } from './manifest.js';
 export type { JsonValue, ManifestInput, BackendRecord, RunManifest, ManifestInit } from './manifest.js';
+export { runCrate, fhirProvenance, RO_CRATE } from './provenance.js';
+export type { RunOutput, CrateEntity, RoCrate, ProvenanceOptions, FhirProvenanceJson } from './provenance.js';

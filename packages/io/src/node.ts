@@ -109,3 +109,5 @@ export async function writeVolumeFile(path: string, volume: Volume, options: Wri
     }
   }
 }
+export { writeRunProvenance, verifyRun, PROVENANCE_FILES } from './provenance-node.js';
+export type { VerifiedFile, RunVerification } from './provenance-node.js';

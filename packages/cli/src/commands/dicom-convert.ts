@@ -1,11 +1,11 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PhysiotwinError, createManifest, isPhysiotwinError } from '@physiotwin/core';
 import { loadVolume } from '@physiotwin/dicom';
 import type { SpacingPolicy } from '@physiotwin/dicom';
 import { scanDicomPaths } from '@physiotwin/dicom/node';
-import { writeVolumeFile } from '@physiotwin/io/node';
+import { writeRunProvenance, writeVolumeFile } from '@physiotwin/io/node';
 import type { Command } from '../command.js';
 import { EXIT, UsageError, printJson, progressPrinter } from '../command.js';
 import { VERSION } from '../version.js';
@@ -103,6 +103,7 @@ export const dicomConvert: Command = {
       if (e.code === 'EEXIST') throw new PhysiotwinError('IO_EXISTS', `${manifestPath} exists: pass --force to overwrite`, { location: { file: manifestPath } });
       throw e;
     });
+    await writeRunProvenance(outDir, manifest, [...written.map((w) => relative(outDir, w.file)), 'manifest.json']);
     if (values.json) printJson(io, { written, failed, skipped: scan.skipped });
     else for (const w of written) io.stdout(`${w.file}  ${w.dims.join(' x ')}\n`);
     return failed.length > 0 || written.length === 0 ? EXIT.failed : EXIT.ok;

@@ -9,6 +9,7 @@ import { hemoRun } from './hemo-run.js';
 import { segment } from './segment.js';
 import { mesh } from './mesh.js';
 import { deid } from './deid.js';
+import { verifyRunCommand } from './verify-run.js';
 
 /** Every subcommand, in the order `physiotwin --help` lists them. Add new commands here. */
-export const commands: Command[] = [doctor, info, dicomInfo, dicomConvert, hemoRun, hemoEnsemble, hemoPlot, segment, mesh, deid];
+export const commands: Command[] = [doctor, info, dicomInfo, dicomConvert, hemoRun, hemoEnsemble, hemoPlot, segment, mesh, deid, verifyRunCommand];
