@@ -145,7 +145,10 @@ const DUMMY: Record<string, string | number> = {
   US: 0, SS: 0, UL: 0, SL: 0, FL: 0, FD: 0, SV: 0, UV: 0, AT: 0,
 };
 
-/** The dummy value {@link createDeidentifier} writes for a VR (binary VRs other than these: zeros of the original length). */
+/**
+ * The dummy value {@link createDeidentifier} writes for a VR (binary VRs other than these: zeros of the original length).
+ * @throws nothing.
+ */
 export function dummyValue(vr: string): string | number | undefined {
   return DUMMY[vr];
 }

@@ -42,7 +42,10 @@ export interface WrittenSeries {
   maxError: number;
 }
 
-/** A fresh `2.25.` UID from 128 random bits (PS3.5 B.2), from WebCrypto (Node 20+ and browsers). */
+/**
+ * A fresh `2.25.` UID from 128 random bits (PS3.5 B.2), from WebCrypto (Node 20+ and browsers).
+ * @throws nothing.
+ */
 export function randomUid(): string {
   const b = crypto.getRandomValues(new Uint8Array(16));
   let n = 0n;
