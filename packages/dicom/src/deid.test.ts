@@ -235,6 +235,34 @@ describe('de-identification options and refusals', () => {
     expect(codes).toEqual(['113100', '113110', '113108', '113107']);
   });
 
+  it('clean-descriptors masks identifiers in kept descriptions; retain-safe-private keeps only the named creators; sequences are cleaned item by item', async () => {
+    const bytes = writeDicom([
+      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' },
+      { tag: 0x00080018, vr: 'UI', value: '1.2.3.9' },
+      { tag: 0x00081030, vr: 'LO', value: 'CT angio for Jane Doe' },
+      { tag: 0x00100010, vr: 'PN', value: 'Doe^Jane' },
+      { tag: 0x00090010, vr: 'LO', value: 'SAFE VENDOR' },
+      { tag: 0x00091001, vr: 'LO', value: 'kept' },
+      { tag: 0x00110010, vr: 'LO', value: 'OTHER' },
+      { tag: 0x00111001, vr: 'LO', value: 'removed' },
+      { tag: 0x00081140, vr: 'SQ', items: [[{ tag: 0x00081155, vr: 'UI', value: '1.2.3.10' }, { tag: 0x00100010, vr: 'PN', value: 'Doe^Jane' }]] },
+    ]);
+    const d = await createDeidentifier({ key: KEY, options: ['clean-descriptors', 'retain-safe-private'], safePrivateCreators: ['SAFE VENDOR'] });
+    const r = await d.deidentify(bytes);
+    const out = parseDicom(r.bytes).dataset;
+    expect(out.string('x00081030')).toBe('CT angio for **** ***');
+    expect(out.string('x00091001')).toBe('kept');
+    expect(out.has('x00111001')).toBe(false);
+    expect(out.has('x00110010')).toBe(false);
+    expect(out.string('x00090010')).toBe('SAFE VENDOR');
+    const item = out.items('x00081140')[0]!;
+    expect(item.string('x00081155')).toBe(expectedUid(KEY, '1.2.3.10'));
+    expect(item.has('x00100010')).toBe(true);
+    expect(item.string('x00100010')).toBeUndefined(); // Z inside the sequence
+    expect(r.changes).toContainEqual({ tag: '(0010,0010)', keyword: 'PatientName', action: 'Z', path: '(0008,1140)[0]' });
+    expect(r.changes).toContainEqual({ tag: '(0008,1030)', keyword: 'StudyDescription', action: 'C', path: '' });
+  });
+
   it('refuses burned-in annotation unless allowed, a short key and an unknown option', async () => {
     const burned = writeDicom([
       { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7' },
