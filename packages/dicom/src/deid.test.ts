@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPhysiotwinError } from '@physiotwin/core';
 import { DEID_TABLE } from './data/deid-table.js';
 import { createDeidentifier, dummyValue } from './deid.js';
-import type { Deidentifier } from './deid.js';
+import type { Deidentifier, DeidentifierOptions } from './deid.js';
 import type { DicomElementInit } from './dicom-writer.js';
 import { writeDicom } from './dicom-writer.js';
 import { fileElements } from './dicom-elements.js';
@@ -158,27 +158,57 @@ print(json.dumps(bad))
 });
 
 describe('de-identified series', () => {
-  it('loads to the same volume, voxel for voxel and in geometry; UIDs keep their references', async () => {
-    const src = fixture('physiotwin_tilt/dicom');
+  // Native, gantry-tilted, Enhanced multi-frame, RLE and JPEG-lossless encapsulated, a multi-series study, and Siemens
+  // 12-bit mosaics: their slice layout is in the private CSA header, so they load again only when that creator's
+  // block is kept (retain-safe-private with 'SIEMENS CSA HEADER'); without it the scan refuses them (next test).
+  const SIEMENS = { options: ['retain-safe-private' as const], safePrivateCreators: ['SIEMENS CSA HEADER'] };
+  const SERIES: [string, Partial<DeidentifierOptions>][] = [
+    ['physiotwin_tilt/dicom', {}],
+    ['dcm_qa_enh/In', {}],
+    ['dicomParser/encapsulated/multi-frame/CT0012.not_fragmented_bot_rle.dcm', {}],
+    ['dcmtk_jpeg_lossless/CT_small_sv1.dcm', {}],
+    ['pydicom/test_files/dicomdirtests/98892001', {}],
+    ['dcm_qa_12bit/In', SIEMENS],
+  ];
+  it('Siemens mosaics lose their slice layout with the private CSA header (Basic Profile): the scan says so', async () => {
     const deid = await createDeidentifier({ key: KEY });
-    const out = join(tmp, 'tilt');
-    mkdirSync(out);
-    for (const name of readdirSync(src)) writeFileSync(join(out, name), (await deid.deidentify(new Uint8Array(readFileSync(join(src, name))), name)).bytes);
-    const load = async (dir: string) => {
-      const scan = await scanDicomPaths([dir]);
-      expect(scan.groups.length).toBe(1);
-      return loadVolume(scan.groups[0]!, scan.sources, { spacing: 'report' });
-    };
-    const a = await load(src);
-    const b = await load(out);
-    expect(b.volume.dims).toEqual(a.volume.dims);
-    expect(b.volume.spacing).toEqual(a.volume.spacing);
-    expect(b.volume.origin).toEqual(a.volume.origin);
-    expect(b.volume.direction).toEqual(a.volume.direction);
-    expect(b.volume.rescale).toEqual(a.volume.rescale);
-    expect(Buffer.compare(Buffer.from(b.volume.data.buffer), Buffer.from(a.volume.data.buffer))).toBe(0);
-    const frames = new Set(readdirSync(out).map((n) => parseDicom(new Uint8Array(readFileSync(join(out, n)))).dataset.string('x00200052')));
-    expect(frames.size).toBe(1);
+    const out = join(tmp, 'mosaic-basic.dcm');
+    writeFileSync(out, (await deid.deidentify(readFixture('dcm_qa_12bit/In/12bitSigned_0x0F0F.dcm'))).bytes);
+    const scan = await scanDicomPaths([out]);
+    expect(scan.groups.length).toBe(0);
+    expect(scan.skipped[0]!.message).toMatch(/CSA/);
+  });
+  it.each(SERIES)('%s loads to the same volumes, voxel for voxel and in geometry, with one frame of reference per series', async (rel, opts) => {
+    const src = fixture(rel);
+    const deid = await createDeidentifier({ key: KEY, ...opts });
+    const out = join(tmp, rel.replace(/\//g, '_'));
+    const walk = (d: string): string[] => (statSync(d).isDirectory() ? readdirSync(d).flatMap((n) => walk(join(d, n))) : [d]);
+    for (const p of walk(src)) {
+      const target = statSync(src).isDirectory() ? join(out, relative(src, p)) : join(out, basename(p));
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, (await deid.deidentify(new Uint8Array(readFileSync(p)), p)).bytes);
+    }
+    const a = await scanDicomPaths([src]);
+    const b = await scanDicomPaths([out]);
+    expect(b.groups.length).toBe(a.groups.length);
+    expect(a.groups.length).toBeGreaterThan(0);
+    // Series UIDs are remapped: pair the groups by the mapped UID of the original series (and their order within it).
+    for (const ga of a.groups) {
+      const mapped = await deid.mapUid(ga.seriesInstanceUid);
+      const gbs = b.groups.filter((g) => g.seriesInstanceUid === mapped);
+      const gb = gbs[a.groups.filter((g) => g.seriesInstanceUid === ga.seriesInstanceUid).indexOf(ga)]!;
+      expect(gb, ga.seriesInstanceUid).toBeDefined();
+      const va = (await loadVolume(ga, a.sources, { spacing: 'report' })).volume;
+      const vb = (await loadVolume(gb, b.sources, { spacing: 'report' })).volume;
+      expect(vb.dims).toEqual(va.dims);
+      expect(vb.spacing).toEqual(va.spacing);
+      expect(vb.origin).toEqual(va.origin);
+      expect(vb.direction).toEqual(va.direction);
+      expect(vb.rescale).toEqual(va.rescale);
+      expect(Buffer.compare(Buffer.from(vb.data.buffer, vb.data.byteOffset, vb.data.byteLength), Buffer.from(va.data.buffer, va.data.byteOffset, va.data.byteLength))).toBe(0);
+      const frames = new Set(gb.frames.map((f) => parseDicom(new Uint8Array(readFileSync(b.sources[f.sourceIndex]!.name))).dataset.string('x00200052')));
+      expect(frames.size).toBeLessThanOrEqual(1);
+    }
   });
 
   it('maps UIDs deterministically for a key and differently for another', async () => {
