@@ -48,6 +48,8 @@ describe('physiotwin deid', () => {
     expect(await runCli(['deid', study, '-o', busy, '--key-file', keyFile], io)).toBe(1);
     expect(io.err).toMatch(/IO_EXISTS/);
     expect(await runCli(['deid', study, '-o', join(tmp, 'o3'), '--key-file', keyFile, '--option', 'nope'], capture(tmp))).toBe(2);
+    const im = join(study, 'PT000000/ST000000/SE000000/IM000000');
+    expect(await runCli(['deid', im, im, '-o', join(tmp, 'o4'), '--key-file', keyFile], capture(tmp))).toBe(2);
   });
 
   it('burned-in annotation: refused (exit 1, listed) unless --allow-burned-in', async () => {

@@ -85,6 +85,11 @@ export const deid: Command = {
         for (const f of list.sort()) files.push({ input: f, rel: join(basename(p), relative(p, f)) });
       } else files.push({ input: p, rel: basename(p) });
     }
+    const seen = new Set<string>();
+    for (const f of files) {
+      if (seen.has(f.rel)) throw new UsageError(`two inputs would both be written as ${f.rel}: give folders or files with different names`);
+      seen.add(f.rel);
+    }
     const existing = await readdir(out).catch(() => []);
     if (existing.length > 0) throw new PhysiotwinError('IO_EXISTS', `the output folder ${out} is not empty: de-identified files go to a new folder`, { location: { file: out } });
     const deidentifier = await createDeidentifier({ key, options, allowBurnedIn: values['allow-burned-in'] });
