@@ -13,7 +13,8 @@ export interface DicomElementInit {
   /**
    * Text for string VRs (several values joined by '\\' or given as an array), numbers for US/SS/UL/SL/FL/FD/SV/UV,
    * [group, element] pairs flattened for AT, numbers for IS/DS (formatted to fit the VR), bytes for any VR (written
-   * as given, padded to even length: NUL for UI/OB/UN, space for text).
+   * as given, padded to even length: NUL for UI/OB/UN, space for text). Strings are encoded as UTF-8: declare
+   * SpecificCharacterSet (0008,0005) ISO_IR 192 for non-ASCII text, or pass bytes in the data set's character set.
    */
   value?: string | number | (string | number)[] | ArrayBufferView;
   /** Sequence items, each a list of elements (VR SQ). */
