@@ -24,6 +24,7 @@ import * as mesh from '@physiotwin/mesh';
 import * as hemo from '@physiotwin/hemo';
 import * as fem from '@physiotwin/fem';
 import * as cli from '@physiotwin/cli';
+import * as fhir from '@physiotwin/fhir';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +84,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
     entries: {
       ...notOps(['isPhysiotwinError', 'throwIfAborted', 'progressReporter', 'dtypeOf', 'allocateVolumeData', 'viewAs', 'createVolume', 'validateVolume', 'indexToWorld', 'worldToIndex', 'volumeNdarray', 'voxelCount', 'validateSurfaceMesh', 'validateTetMesh', 'createRng', 'conversionFactor', 'convertUnit', 'convertUnitArray', 'canonicalJson', 'validatePolylines'], 'data-model helpers: O(1) or one pass, no options'),
       ...notOps(['sha256Hex', 'createManifest', 'verifyManifest'], 'provenance: hashing of inputs the caller already holds'),
+      ...notOps(['runCrate', 'fhirProvenance'], 'provenance: JSON built from a manifest'),
       ...notOps(['PhysiotwinError'], 'the error class'),
     },
   },
@@ -104,6 +106,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
   },
   'io/node': { module: ioNode, entries: {
       ...notOps(['readVolumeFile', 'writeVolumeFile'], 'one file read or write (no options to cancel a single read)'),
+      ...notOps(['writeRunProvenance', 'verifyRun'], "hashes one run folder's own files (pending: signal and onProgress for runs with many inputs)"),
       ...notOps(['AtomicOutputs', 'abandonPendingWrites', 'checkFolderCreatable', 'checkOutputs', 'encodeVolumeFile', 'volumeFilePaths', 'writeError', 'writeFileAtomic'], 'write plumbing: atomic writes, output checks before work, typed file-system errors'),
     } },
   dicom: {
@@ -117,6 +120,9 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
       ...notOps(['parseDicom', 'formatTag', 'readPixelInfo', 'isSupportedTransferSyntax', 'decodeFrameInto', 'ybrFullToRgb', 'invertMonochrome1', 'decodePixels', 'decodeRle', 'decodeJpegLossless', 'decodeJpegExtended', 'loadCodec', 'codecPackage', 'isDicomdir', 'readDicomdir', 'parseCsaHeader', 'writeDicom'], 'one file or frame in memory (no options)'),
       ...notOps(['volumeGroups', 'harmonizeTimePoints', 'diffusionVectorLps', 'manufacturerOf', 'privateTag', 'readFrameAcquisition', 'readSeriesAcquisition', 'bidsSidecar', 'diffusionTables', 'formatG', 'outputName', 'uniqueName'], 'acquisition metadata, 4D stacking and naming around loadVolume (small, synchronous)'),
       ...notOps(['DicomDataset'], 'a class'),
+      ...notOps(['encodeDicom', 'formatDS', 'fileElements', 'writeFileElements', 'dummyValue', 'randomUid'], 'the Part 10 writer: one file in memory (no options)'),
+      ...notOps(['writeVolumeSeries'], 'one series written in memory, one pass over the voxels'),
+      ...notOps(['createDeidentifier'], 'configures a de-identifier; its deidentify works on one file in memory'),
     },
   },
   'dicom/node': {
@@ -187,6 +193,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
       ...notOps(['stiffnessOf', 'bsrMultiply', 'bsrSymmetricMultiply', 'bsrToCsr', 'bsrUpper', 'deviceMatvec'], 'kernels inside solve that the benchmark measures on their own'),
     },
   },
+  fhir: { module: fhir, entries: notOps(['targetsFromBundle', 'resultsBundle', 'fhirBundleJson'], 'FHIR JSON in and out: small resources in memory') },
   cli: { module: cli, entries: notOps(['runCli'], 'the command line; its commands call the ops') },
 };
 

@@ -24,6 +24,11 @@ export type ErrorCode =
   | 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX'
   | 'DICOM_CODEC_MISSING'
   | 'DICOM_GEOMETRY'
+  // de-identification refused: the image has burned-in annotation (BurnedInAnnotation = YES) and it was not allowed
+  | 'DEID_BURNED_IN'
+  // a FHIR resource that is malformed, has a wrong or unknown unit, or a value outside its physiological range
+  // (the message names the resource and the path)
+  | 'FHIR_INVALID'
   // non-finite or degenerate geometry (a volume's spacing or origin, a mesh's coordinates)
   | 'GEOMETRY_INVALID'
   // meshes: inverted or degenerate elements, broken connectivity

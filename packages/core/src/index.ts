@@ -13,3 +13,5 @@ export { canonicalJson, sha256Hex, createManifest, verifyManifest } from './mani
 export type { JsonValue, ManifestInput, BackendRecord, RunManifest, ManifestInit } from './manifest.js';
 export { validatePolylines } from './polyline.js';
 export type { Polylines } from './polyline.js';
+export { runCrate, fhirProvenance, RO_CRATE } from './provenance.js';
+export type { RunOutput, CrateEntity, RoCrate, ProvenanceOptions, FhirProvenanceJson } from './provenance.js';

@@ -16,8 +16,14 @@ export type { SpacingPolicy, LoadVolumeOptions, LoadedVolume } from './volume.js
 export { isDicomdir, readDicomdir } from './dicomdir.js';
 export type { DirectoryRecord } from './dicomdir.js';
 export { parseCsaHeader } from './csa.js';
-export { writeDicom } from './write.js';
-export type { DicomElementInit, WriteDicomOptions } from './write.js';
+export { writeDicom, encodeDicom, formatDS } from './write.js';
+export type { DicomElementInit, WriteDicomOptions, EncodedDicom } from './write.js';
+export { fileElements, writeFileElements } from './dicom-elements.js';
+export type { FileElements } from './dicom-elements.js';
+export { createDeidentifier, dummyValue, DEID_OPTIONS, DEID_TABLE_EDITION } from './deid.js';
+export type { DeidOption, DeidAction, DeidChange, DeidentifierOptions, DeidResult, Deidentifier } from './deid.js';
+export { writeVolumeSeries, randomUid, IMAGE_STORAGE } from './volume-writer.js';
+export type { WriteVolumeSeriesOptions, WrittenSeries } from './volume-writer.js';
 export { decodeJpegExtended } from './jpeg-extended.js';
 export type { DctImage } from './jpeg-extended.js';
 export type { JpegImage } from './jpeg-common.js';

@@ -224,3 +224,5 @@ export async function writeVolumeFile(path: string, volume: Volume, options: Wri
 
 export { abandonPendingWrites, AtomicOutputs, checkFolderCreatable, checkOutputs, writeError, writeFileAtomic } from './atomic-write.js';
 export type { AtomicWriteOptions } from './atomic-write.js';
+export { writeRunProvenance, verifyRun, PROVENANCE_FILES } from './provenance-node.js';
+export type { VerifiedFile, RunVerification } from './provenance-node.js';

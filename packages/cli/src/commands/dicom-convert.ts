@@ -1,10 +1,11 @@
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PhysiotwinError, isPhysiotwinError } from '@physiotwin/core';
+import type { RunManifest } from '@physiotwin/core';
 import { SPLIT_ATTRIBUTES, bidsSidecar, diffusionTables, harmonizeTimePoints, loadVolume, outputName, uniqueName, volumeGroups } from '@physiotwin/dicom';
 import type { ConversionRecord, SpacingPolicy, SplitAttribute } from '@physiotwin/dicom';
 import { scanDicomPaths } from '@physiotwin/dicom/node';
-import { encodeVolumeFile } from '@physiotwin/io/node';
+import { encodeVolumeFile, writeRunProvenance } from '@physiotwin/io/node';
 import type { CliIO, Command } from '../command.js';
 import { EXIT, UsageError, manifestJson, prepareOutputs, printJson, progressPrinter } from '../command.js';
 import { VERSION } from '../version.js';
@@ -134,6 +135,7 @@ async function convert(values: ConvertFlags, positionals: string[], io: CliIO, r
   const files = names.map((base) => join(outDir, `${base}.${values.format}`));
   const outputs = await prepareOutputs([...files, ...names.map((base) => join(outDir, `${base}.json`)), manifestPath], values.force, { folder: outDir });
   const usedSources = new Set<number>();
+  let manifestText = '';
   try {
     for (const [gi, g] of groups.entries()) {
       const base = names[gi]!;
@@ -171,7 +173,7 @@ async function convert(values: ConvertFlags, positionals: string[], io: CliIO, r
         io.stderr(`${base}: not converted: ${e.message}\n`);
       }
     }
-    const manifest = await manifestJson({
+    manifestText = await manifestJson({
       tool: 'physiotwin dicom convert',
       inputs: [...usedSources].sort((a, b) => a - b).map((i) => scan.sources[i]!.name),
       parameters: {
@@ -180,12 +182,14 @@ async function convert(values: ConvertFlags, positionals: string[], io: CliIO, r
       },
       backend: { backend: 'cpu' },
     });
-    await outputs.stage(manifestPath, manifest);
+    await outputs.stage(manifestPath, manifestText);
     await outputs.commit();
   } catch (e) {
     outputs.discard();
     throw e;
   }
+  // The run's RO-Crate and FHIR Provenance, hashing what was committed (verify-run checks them later).
+  await writeRunProvenance(outDir, JSON.parse(manifestText) as RunManifest, [...result.written.flatMap((w) => [w.file, ...w.sidecars]).map((f) => relative(outDir, f)), 'manifest.json']);
   if (values.json) printJson(io, result);
   else for (const w of result.written) io.stdout(`${w.file}  ${w.dims.join(' x ')}\n`);
   return result.failed.length > 0 || result.written.length === 0 ? EXIT.failed : EXIT.ok;

@@ -21,4 +21,6 @@ export const commands: CommandEntry[] = [
   { name: 'tetmesh', load: async () => (await import('./tetmesh.js')).tetmesh },
   { name: 'fem', load: async () => (await import('./fem.js')).femRun },
   { name: 'fem verify', load: async () => (await import('./fem.js')).femVerify },
+  { name: 'deid', load: async () => (await import('./deid.js')).deid },
+  { name: 'verify-run', load: async () => (await import('./verify-run.js')).verifyRunCommand },
 ];
