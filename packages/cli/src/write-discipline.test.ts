@@ -104,10 +104,9 @@ describe('write discipline of the writing commands', () => {
     const written = readdirSync(dir).sort();
     const volume = written.find((f) => f.endsWith('.nii.gz'));
     const sidecar = volume!.replace(/\.nii\.gz$/, '.json');
-    expect(written).toEqual([sidecar, 'manifest.json', volume].sort());
+    expect(written).toEqual([sidecar, 'manifest.json', 'provenance.fhir.json', 'ro-crate-metadata.json', volume].sort());
     // An existing manifest.json refuses the run: neither the volume nor its sidecar is written again.
-    rmSync(join(dir, volume!));
-    rmSync(join(dir, sidecar));
+    for (const f of written) if (f !== 'manifest.json') rmSync(join(dir, f));
     writeFileSync(join(dir, 'manifest.json'), 'precious');
     const io = capture(dir);
     expect(await runCli(['dicom', 'convert', CT5N, '-o', dir], io)).toBe(1);
