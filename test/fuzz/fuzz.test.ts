@@ -26,7 +26,7 @@ describe('fuzz: typed errors or valid results, under 2 s, bounded allocation', (
 
 // Failures the fuzz found in code other branches own (issue 11), kept as reproducers: each is skipped until its fix
 // is merged, then turned on as a regression test.
-describe('fuzz reproducers awaiting fixes elsewhere', () => {
+describe('fuzz reproducers (skipped ones await a fix)', () => {
   it.skip('DICOM: a 740-byte mutated JPEG-LS file keeps CharLS decoding for 17-41 s before DICOM_INVALID (dicom: decode budget)', async () => {
     const { readFileSync } = await import('node:fs');
     const { decodePixels, parseDicom } = await import('@physiotwin/dicom');
@@ -44,7 +44,7 @@ describe('fuzz reproducers awaiting fixes elsewhere', () => {
     await runCase({ name: 'JPEG-LS', arbitrary: null as never, run: async () => (await decodePixels(parseDicom(input)), {}) }, undefined);
   });
 
-  it.skip('hemo: samplesFromRecords([null]) throws a raw TypeError, not a typed error (hemo: validate sample rows)', async () => {
+  it('hemo: samplesFromRecords([null]) gives a typed error (it threw a raw TypeError before the hemo hardening)', async () => {
     const { samplesFromRecords } = await import('@physiotwin/hemo');
     const { runCase } = await import('./harness.js');
     await runCase({ name: 'samples', arbitrary: null as never, run: () => (samplesFromRecords([null] as never), {}) }, undefined);
