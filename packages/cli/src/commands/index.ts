@@ -18,6 +18,11 @@ export const commands: CommandEntry[] = [
   { name: 'hemo plan', load: async () => (await import('./hemo-plan.js')).hemoPlan },
   { name: 'hemo merge', load: async () => (await import('./hemo-merge.js')).hemoMerge },
   { name: 'hemo plot', load: async () => (await import('./hemo-plot.js')).hemoPlot },
+  { name: 'slurm ensemble', load: async () => (await import('./slurm.js')).slurmEnsemble },
+  { name: 'slurm cohort', load: async () => (await import('./slurm.js')).slurmCohort },
+  { name: 'k8s ensemble', load: async () => (await import('./k8s.js')).k8sEnsemble },
+  { name: 'k8s cohort', load: async () => (await import('./k8s.js')).k8sCohort },
+  { name: 'cohort summary', load: async () => (await import('./cohort.js')).cohortSummary },
   { name: 'segment', load: async () => (await import('./segment.js')).segment },
   { name: 'mesh', load: async () => (await import('./mesh.js')).mesh },
 ];
