@@ -107,13 +107,13 @@ export function createSamplePlan(spec: unknown): SamplePlan {
   return plan;
 }
 
-/** The number of variants of a plan: the product of the levels (grid), n (k + 2) (saltelli), else n. */
+/** The number of variants of a plan: the product of the levels (grid), n (k + 2) (saltelli), else n. @throws nothing (the plan is one {@link createSamplePlan} returned) */
 export function planVariantCount(plan: SamplePlan): number {
   if (plan.method === 'grid') return plan.parameters.reduce((a, p) => a * p.levels!, 1);
   return plan.n! * (plan.method === 'saltelli' ? plan.parameters.length + 2 : 1);
 }
 
-/** SHA-256 of the plan's canonical JSON: shards of one run carry the same hash. */
+/** SHA-256 of the plan's canonical JSON: shards of one run carry the same hash. @throws PhysiotwinError `INVALID_ARGUMENT` for a plan holding non-finite numbers (see canonicalJson) */
 export function samplePlanHash(plan: SamplePlan): Promise<string> {
   return sha256Hex(canonicalJson(plan));
 }

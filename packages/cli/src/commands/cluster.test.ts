@@ -83,3 +83,21 @@ describe('physiotwin slurm / k8s: job arrays and indexed jobs', () => {
     expect(readFileSync(join(root, 'cohort-summary.md'), 'utf8')).toMatch(/\| p2 \| failed \| DICOM_TRUNCATED \| slice 4 ends early, at byte 12 \|/);
   });
 });
+
+describe('cohort tables: the interface of physiotwin pipeline --cohort', () => {
+  it('cohortRow picks row i or the array index; writeCohortError leaves the code cohort summary lists', async () => {
+    const { readCohort, cohortRow, writeCohortError, rowState } = await import('../cohort-table.js');
+    const { PhysiotwinError } = await import('@physiotwin/core');
+    const dir = mkdtempSync(join(tmpdir(), 'cohort-'));
+    writeFileSync(join(dir, 'c.csv'), 'id,input,output,seed,target\na,in/a,out/a,4,0.9\nb,in/b,,,\n');
+    const t = readCohort(join(dir, 'c.csv'));
+    expect(t.rows[0]).toEqual({ id: 'a', input: join(dir, 'in/a'), output: join(dir, 'out/a'), seed: 4, extra: { target: '0.9' } });
+    expect(cohortRow(t, '1').output).toBe(join(dir, 'b'));
+    expect(cohortRow(t, 'auto', { JOB_COMPLETION_INDEX: '1' }).id).toBe('b');
+    expect(() => cohortRow(t, '2')).toThrow(/INVALID_ARGUMENT: --index must be in 0\.\.1/);
+    await writeCohortError(t.rows[0]!, new PhysiotwinError('SOLVER_DIVERGED', 'at t = 0.4 s'));
+    expect(rowState(t.rows[0]!.output)).toMatchObject({ state: 'failed', code: 'SOLVER_DIVERGED' });
+    writeFileSync(join(dir, 'dup.csv'), 'id,input\na,x\na,y\n');
+    expect(() => readCohort(join(dir, 'dup.csv'))).toThrow(/IO_INVALID: id 'a' is used twice/);
+  });
+});
