@@ -60,13 +60,14 @@ function readSamplesTable(path: string, data: unknown): EnsembleSamples {
 }
 
 /**
- * Reads `--samples`: a sample plan (JSON with `"format": "physiotwin-sample-plan"`, from `hemo plan`), or a samples
+ * Reads `--samples`: a sample plan (JSON with `"format": "physiotwin-sample-plan"`, from `hemo plan`, or its spec), or a samples
  * table (CSV, JSON records or pandas columns, as `hemo ensemble` has always taken).
  * @throws PhysiotwinError `IO_*` for the file, `CONFIG_INVALID` for a bad plan or table
  */
 export async function readVariantSource(path: string): Promise<VariantSource> {
   const json = extname(path).toLowerCase() === '.json' ? readJsonFile(path) : undefined;
-  if (typeof json === 'object' && json !== null && !Array.isArray(json) && (json as Record<string, unknown>)['format'] === 'physiotwin-sample-plan') {
+  // A plan, or a plan spec (hemo plan's input: the same fields without format and version).
+  if (typeof json === 'object' && json !== null && !Array.isArray(json) && ('format' in json || ('method' in json && 'parameters' in json))) {
     let plan: SamplePlan;
     try {
       plan = createSamplePlan(json);

@@ -102,6 +102,21 @@ describe('sharded ensembles: hemo plan, --shard, hemo merge', () => {
     expect(m.parameters.plan.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('WebGPU shards merge into the WebGPU single run, within 1e-3 relative of the CPU (the f32 kernel\'s tolerance)', async () => {
+    writeFileSync(join(dir, 'small.json'), JSON.stringify({ format: 'physiotwin-sample-plan', version: 1, method: 'lhs', n: 24, seed: 4, parameters: [{ name: 'OUT.Rd', min: 500, max: 1500 }] }));
+    const common = ['hemo', 'ensemble', CASE, '--samples', 'small.json', '--outputs', 'pressure:branch0_seg0:OUT'];
+    expect((await run([...common, '-o', 'gpu-whole', '--backend', 'webgpu'])).err).toBe('');
+    expect((await run([...common, '-o', 'cpu-whole'])).err).toBe('');
+    for (let i = 0; i < 3; i++) expect((await run([...common, '--shard', `${i}/3`, '-o', `gpu-s${i}`, '--backend', 'webgpu'])).err).toBe('');
+    expect((await run(['hemo', 'merge', 'gpu-s0', 'gpu-s1', 'gpu-s2', '-o', 'gpu-merged'])).err).toBe('');
+    const gpu = readFileSync(join(dir, 'gpu-merged/summary.csv'), 'utf8');
+    expect(gpu).toBe(readFileSync(join(dir, 'gpu-whole/summary.csv'), 'utf8'));
+    const rows = (t: string) => t.trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    const cpu = rows(readFileSync(join(dir, 'cpu-whole/summary.csv'), 'utf8'));
+    rows(gpu).forEach((r, v) => r.forEach((x, j) => expect(Math.abs(x - cpu[v]![j]!)).toBeLessThanOrEqual(1e-3 * Math.abs(cpu[v]![j]!))));
+    expect(JSON.parse(readFileSync(join(dir, 'gpu-merged/manifest.json'), 'utf8')).parameters).toMatchObject({ backend: 'webgpu', precision: 'f32', merged: 3 });
+  });
+
   it('a missing or repeated shard, or a shard of another plan, is a typed error naming it', async () => {
     const missing = await run(['hemo', 'merge', 's8/shard-0', 's8/shard-1', 's8/shard-2', 's8/shard-4', 's8/shard-5', 's8/shard-6', 's8/shard-7', '-o', 'm-missing']);
     expect(missing.code).toBe(1);

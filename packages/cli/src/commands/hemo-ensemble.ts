@@ -49,6 +49,7 @@ export const hemoEnsemble: Command = {
     if (!values.output) throw new UsageError('-o <folder> is required');
     if (values.backend !== 'cpu' && values.backend !== 'webgpu' && values.backend !== 'auto') throw new UsageError(`--backend must be cpu, webgpu or auto, got '${values.backend}'`);
     if (values.precision !== 'auto' && values.precision !== 'f32' && values.precision !== 'df') throw new UsageError(`--precision must be auto, f32 or df, got '${values.precision}'`);
+    if (/\.(csv|json)$/i.test(values.output)) throw new UsageError(`-o names a folder (summary.csv and manifest.json go inside), got '${values.output}'`);
     const shard = parseShard(values.shard);
     const out = resolve(io.cwd, values.output);
     const configPath = resolve(io.cwd, positionals[0]!);
