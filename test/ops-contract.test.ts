@@ -180,6 +180,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
       simulate: compute((o) => hemo.simulate(rcrModel, o), { webgpu: false }),
       simulateEnsemble: compute((o) => hemo.simulateEnsemble(rcrModel, { names: ['OUT.Rd'], values: Float64Array.of(1000, 1200) }, o), { webgpu: true }),
       ...notOps(['applyOverrides', 'buildModel', 'readSimulationSettings', 'timeGrid', 'resultTable', 'tableToCsv', 'tableToPandasJson', 'parseResultTable', 'compileTimeFunction', 'resultToSvg', 'samplesFromRecords', 'aorticInflow'], 'model building and output formatting around simulate / simulateEnsemble'),
+      ...notOps(['createSamplePlan', 'planSamples', 'planVariantCount', 'samplePlanHash', 'shardRange', 'sobolPoints', 'sobolIndicesSaltelli'], 'sample plans and Sobol\' indices: one pass over the variants of a plan, no options'),
       ...notOps(['zeroDModelFromCenterlines'], 'builds a config from a centerline tree; its tuning rounds are simulate runs (checked above) and it passes signal on'),
       ...notOps(['Integrator', 'Parameter', 'Activation', 'Block', 'DaeSystem'], 'classes of the model'),
     },

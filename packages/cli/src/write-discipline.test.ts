@@ -25,14 +25,14 @@ const CT5N = join(REPO_ROOT, 'fixtures/dicom/pydicom/test_files/dicomdirtests/98
 /** Left behind by a writer: temporary files (`.<name>.<random>.tmp`) or writability probes. */
 const leftovers = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.tmp'));
 
-/** Every writing command, writing into `out` (a file path, or a folder for dicom convert). */
+/** Every writing command, writing into `out` (a file path, or a folder for dicom convert and hemo ensemble). */
 function writers(out: string, samples: string): Record<string, string[]> {
   return {
     'dicom convert': ['dicom', 'convert', CT5N, '-o', out],
     segment: ['segment', AORTA, '-o', join(out, 'labels.nii'), '--lower', '1600', '--backend', 'cpu'],
     mesh: ['mesh', AORTA, '-o', join(out, 'aorta.stl'), '--iso', '1500', '--backend', 'cpu'],
     'hemo run': ['hemo', 'run', CASE, '-o', join(out, 'result.csv')],
-    'hemo ensemble': ['hemo', 'ensemble', CASE, '--samples', samples, '-o', join(out, 'summary.csv')],
+    'hemo ensemble': ['hemo', 'ensemble', CASE, '--samples', samples, '-o', join(out, 'ensemble')],
     'hemo plot': ['hemo', 'plot', join(REPO_ROOT, 'fixtures/hemo/svzerod/results/result_pulsatileFlow_R_RCR.json'), '-o', join(out, 'plot.svg')],
   };
 }
@@ -52,10 +52,10 @@ describe('write discipline of the writing commands', () => {
     expect(readdirSync(dir)).toEqual(['file']);
   });
 
-  it('a missing folder is IO_NOT_FOUND for file outputs (no folder is created); dicom convert creates its output folder', async () => {
+  it('a missing folder is IO_NOT_FOUND for file outputs (no folder is created); dicom convert and hemo ensemble create their output folder', async () => {
     const dir = freshDir();
     for (const [name, args] of Object.entries(writers(join(dir, 'missing'), samples))) {
-      if (name === 'dicom convert') continue;
+      if (name === 'dicom convert' || name === 'hemo ensemble') continue;
       const io = capture(dir);
       expect(await runCli(args, io), name).toBe(1);
       expect(io.err, name).toMatch(/IO_NOT_FOUND: the folder .*missing does not exist/);
@@ -78,7 +78,7 @@ describe('write discipline of the writing commands', () => {
     const cases: Array<[string[], RegExp]> = [
       [['hemo', 'run', dir, '-o', 'a.csv'], /IO_INVALID: expected a file, found a folder/],
       [['hemo', 'run', join(dir, 'none.json'), '-o', 'b.csv'], /IO_NOT_FOUND: no such file/],
-      [['hemo', 'ensemble', CASE, '--samples', dir, '-o', 'c.csv'], /IO_INVALID: expected a file, found a folder/],
+      [['hemo', 'ensemble', CASE, '--samples', dir, '-o', 'c'], /IO_INVALID: expected a file, found a folder/],
       [['hemo', 'plot', dir, '-o', 'd.svg'], /IO_INVALID: expected a file, found a folder/],
     ];
     for (const [args, message] of cases) {
@@ -129,12 +129,12 @@ describe('write discipline of the writing commands', () => {
     const w = writers(dir, samples);
     for (const [name, file, inputs] of [
       ['hemo run', 'result.csv', [CASE]],
-      ['hemo ensemble', 'summary.csv', [CASE, samples]],
+      ['hemo ensemble', 'ensemble/summary.csv', [CASE, samples]],
       ['hemo plot', 'plot.svg', [join(REPO_ROOT, 'fixtures/hemo/svzerod/results/result_pulsatileFlow_R_RCR.json')]],
     ] as const) {
       const io = capture(dir);
       expect(await runCli(w[name]!, io), io.err).toBe(0);
-      const manifest = JSON.parse(readFileSync(join(dir, `${file}.manifest.json`), 'utf8')) as RunManifest;
+      const manifest = JSON.parse(readFileSync(join(dir, name === 'hemo ensemble' ? 'ensemble/manifest.json' : `${file}.manifest.json`), 'utf8')) as RunManifest;
       expect(manifest.tool).toBe(`physiotwin ${name}`);
       expect(await verifyManifest(manifest)).toBe(true);
       expect(manifest.inputs.map((i) => i.name)).toEqual([...inputs]);

@@ -17,3 +17,6 @@ export { BLOCK_DEFINITIONS } from './blocks/index.js';
 export { Block, type AssemblyContext, type BlockClass, type BlockNode, type BlockDefinition, type BlockReader, type KernelGenerator, type KernelScope, type ParamSpec, type PortRule, type Section, type SectionEntry } from './blocks/block.js';
 export { DaeSystem } from './system.js';
 export { zeroDModelFromCenterlines, aorticInflow, type CenterlineTree, type ZeroDModel, type ZeroDModelOptions, type ZeroDOutlet } from './from-centerlines.js';
+export { createSamplePlan, planSamples, planVariantCount, samplePlanHash, shardRange, type PlanParameter, type SamplePlan } from './sample-plan.js';
+export { sobolPoints, SOBOL_MAX_DIMENSIONS } from './sobol.js';
+export { sobolIndicesSaltelli, type SobolIndices } from './sensitivity.js';
