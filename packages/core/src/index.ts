@@ -2,7 +2,7 @@ export { PhysiotwinError, isPhysiotwinError } from './errors.js';
 export type { ErrorCode, ErrorLocation } from './errors.js';
 export { throwIfAborted, progressReporter } from './progress.js';
 export type { ProgressEvent, OperationOptions } from './progress.js';
-export { DTYPE_BYTES, dtypeOf, allocateVolumeData, viewAs, IDENTITY_DIRECTION, createVolume, validateVolume, indexToWorld, worldToIndex, volumeNdarray, voxelCount } from './volume.js';
+export { DTYPE_BYTES, MAX_WORLD_COORDINATE_MM, dtypeOf, allocateVolumeData, viewAs, IDENTITY_DIRECTION, createVolume, validateVolume, indexToWorld, worldToIndex, volumeNdarray, voxelCount } from './volume.js';
 export type { VolumeDtype, VolumeArrayTypes, VolumeData, Vec3, Mat3, Rescale, Volume, VolumeInit } from './volume.js';
 export { validateSurfaceMesh, validateTetMesh } from './mesh.js';
 export type { DataArray, SurfaceMesh, TetMesh } from './mesh.js';

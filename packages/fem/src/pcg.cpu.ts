@@ -6,7 +6,7 @@ import { bsrSymmetricMultiply, bsrUpper } from './bsr.js';
 /** z = M^-1 r. */
 export type Preconditioner = (r: Float64Array, z: Float64Array) => void;
 
-/** What {@link pcg} reports. */
+/** What the CPU PCG (`pcg`) reports. */
 export interface PcgResult {
   iterations: number;
   /** ||r_k|| / ||b|| for k = 0 .. iterations. */
@@ -50,7 +50,7 @@ function dot(a: Float64Array, b: Float64Array): number {
   return s;
 }
 
-/** Options of {@link pcg}. */
+/** Options of the CPU PCG (`pcg`). */
 export interface PcgOptions extends OperationOptions {
   tolerance: number;
   maxIterations: number;

@@ -18,7 +18,8 @@ export const LOINC_SYSTEM = 'http://loinc.org';
 /** The UCUM system URI (Quantity.system). */
 export const UCUM_SYSTEM = 'http://unitsofmeasure.org';
 
-type Measure = 'systolic' | 'diastolic' | 'meanArterialPressure' | 'heartRate' | 'cardiacOutput' | 'bodyHeight' | 'bodyWeight';
+/** A vital-sign quantity the bundle may carry. */
+export type Measure = 'systolic' | 'diastolic' | 'meanArterialPressure' | 'heartRate' | 'cardiacOutput' | 'bodyHeight' | 'bodyWeight';
 
 /**
  * Per quantity: the unit values are converted to (mathjs syntax), the UCUM codes accepted (code -> mathjs

@@ -48,7 +48,7 @@ export function allocateChecked(dtype: VolumeDtype, count: number, file: string 
 
 /**
  * Random access to the bytes of a file that may be too large (or too untrusted) to read whole: a reader asks
- * only for the ranges it needs. {@link bytesSource} wraps bytes already in memory; the Node entry opens files.
+ * only for the ranges it needs. `bytesSource` wraps bytes already in memory; the Node entry opens files.
  */
 export interface ByteSource {
   /** Length of the file in bytes. */
