@@ -18,4 +18,6 @@ export const commands: CommandEntry[] = [
   { name: 'hemo plot', load: async () => (await import('./hemo-plot.js')).hemoPlot },
   { name: 'segment', load: async () => (await import('./segment.js')).segment },
   { name: 'mesh', load: async () => (await import('./mesh.js')).mesh },
+  { name: 'pipeline', load: async () => (await import('./pipeline.js')).pipeline },
+  { name: 'demo', load: async () => (await import('./demo.js')).demo },
 ];
