@@ -22,6 +22,8 @@ import * as dicomNode from '@physiotwin/dicom/node';
 import * as segment from '@physiotwin/segment';
 import * as mesh from '@physiotwin/mesh';
 import * as hemo from '@physiotwin/hemo';
+import * as pipeline from '@physiotwin/pipeline';
+import * as pipelineNode from '@physiotwin/pipeline/node';
 import * as cli from '@physiotwin/cli';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +51,8 @@ const mask: Volume = createVolume({ data: Uint8Array.from(values, (v) => (v >= 5
 const seed: Vec3[] = [[2, 2, 2]];
 // A straight tube along x (a 3 x 3 voxel cross-section, 12 voxels long) for centerlines.
 const tube: Volume = createVolume({ data: new Uint8Array(12 * 5 * 5).map((_, i) => (Math.floor(i / 12) % 5 >= 1 && Math.floor(i / 12) % 5 <= 3 && Math.floor(i / 60) >= 1 && Math.floor(i / 60) <= 3 ? 1 : 0)), dims: [12, 5, 5], spacing: [1, 1, 1] });
+// A 40^3 CT-like image of a bright tube along k (radius 5 voxels) with a deterministic ripple: runPipeline's input.
+const tubeImage: Volume = createVolume({ data: new Float32Array(40 ** 3).map((_, v) => (Math.hypot((v % 40) - 20, (Math.floor(v / 40) % 40) - 20) < 5 ? 1000 : 100) + ((v * 7919) % 13) * 5), dims: [40, 40, 40], spacing: [1, 1, 1] });
 const cube = { positions: Float32Array.from([0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1]), triangles: Uint32Array.from([0, 2, 1, 0, 3, 2, 4, 5, 6, 4, 6, 7, 0, 1, 5, 0, 5, 4, 1, 2, 6, 1, 6, 5, 2, 3, 7, 2, 7, 6, 3, 0, 4, 3, 4, 7]) };
 // FLOW -> BloodVessel -> RCR over two short cycles: the RCR kernel's topology.
 const rcrModel = {
@@ -159,6 +163,16 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
       ...notOps(['Integrator', 'Parameter', 'Activation', 'Block', 'DaeSystem'], 'classes of the model'),
     },
   },
+  pipeline: {
+    module: pipeline,
+    entries: {
+      // the whole pipeline on a 40^3 image of a straight bright tube (the smallest that reaches every stage)
+      runPipeline: compute((o) => pipeline.runPipeline({ volume: tubeImage, seeds: [[20, 20, 20]] }, o), { webgpu: true }),
+      ...notOps(['stageKey', 'volumeHash', 'summarizeHemo'], 'hashes and summaries of a finished run'),
+      ...notOps(['reportHtml', 'meshToSvg', 'threeViews'], 'the report page and its pictures, from a finished run'),
+    },
+  },
+  'pipeline/node': { module: pipelineNode, entries: notOps(['writePipelineOutputs', 'pipelineOutputPaths', 'resumeFrom'], 'file writing and reading around runPipeline (atomic; writing takes a signal)') },
   cli: { module: cli, entries: notOps(['runCli'], 'the command line; its commands call the ops') },
 };
 

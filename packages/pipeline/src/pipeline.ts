@@ -77,8 +77,11 @@ export interface PipelineArtefacts {
   results: ResultTable;
 }
 
-/** What {@link runPipeline} returns: the input, every artefact, per-stage records and warnings. */
-export interface PipelineResult extends PipelineArtefacts {
+/**
+ * What {@link runPipeline} returns: the input, every artefact, per-stage records and warnings. `backend` is
+ * 'webgpu' (with its adapter) when any stage ran there, else 'cpu'; `stages` says which backend each stage took.
+ */
+export interface PipelineResult extends PipelineArtefacts, BackendReport {
   input: PipelineInput;
   /** The targets used, defaults filled in. */
   targets: Required<PipelineTargets>;
@@ -164,7 +167,6 @@ const PIPELINE_STAGES: readonly StageDef[] = [
     name: 'centerlines',
     parameters: () => ({ label: 1 }),
     advice: 'the lumen must be a tube with at least one branch longer than 2.5 radii: add a --seed in each vessel the segmentation should follow, or check that it did not stop short',
-    // eslint-disable-next-line @typescript-eslint/require-await -- a stage is async; this one is CPU-synchronous
     async run(ctx) {
       ctx.artefacts.centerlines = extractCenterlines(need(ctx, 'labelmap'), { label: 1, signal: ctx.options.signal, onProgress: ctx.options.onProgress });
       return cpu;
@@ -288,7 +290,9 @@ export async function runPipeline(input: PipelineInput, options: PipelineOptions
   }
   options.onProgress?.({ stage: 'pipeline', done: PIPELINE_STAGES.length, total: PIPELINE_STAGES.length });
   const a = ctx.artefacts as PipelineArtefacts;
-  return { ...a, input, targets, hemo: summarizeHemo(a.model.config, a.results), stages, warnings: ctx.warnings };
+  const gpu = stages.find((s) => s.backend === 'webgpu');
+  const backend: BackendReport = gpu ? { backend: 'webgpu', adapter: gpu.adapter } : { backend: 'cpu' };
+  return { ...a, ...backend, input, targets, hemo: summarizeHemo(a.model.config, a.results), stages, warnings: ctx.warnings };
 }
 
 /** A stage's bad-input error with the stage's name and advice; cancellation and GPU failures pass unchanged. */
