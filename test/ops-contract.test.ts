@@ -24,6 +24,7 @@ import * as mesh from '@physiotwin/mesh';
 import * as hemo from '@physiotwin/hemo';
 import * as pipeline from '@physiotwin/pipeline';
 import * as pipelineNode from '@physiotwin/pipeline/node';
+import * as fem from '@physiotwin/fem';
 import * as cli from '@physiotwin/cli';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +64,21 @@ const rcrModel = {
   ],
   vessels: [{ vessel_id: 0, vessel_name: 'v', zero_d_element_type: 'BloodVessel', zero_d_element_values: { R_poiseuille: 100 }, boundary_conditions: { inlet: 'IN', outlet: 'OUT' } }],
 };
+// A unit cube of 12 tets around a free centre node (the patch test's displacement prescribed on the corners).
+const cubeTets = (() => {
+  const positions = Float64Array.from([0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 0.5, 0.5, 0.5]);
+  const faces = [[0, 2, 1], [0, 3, 2], [4, 5, 6], [4, 6, 7], [0, 1, 5], [0, 5, 4], [1, 2, 6], [1, 6, 5], [2, 3, 7], [2, 7, 6], [3, 0, 4], [3, 4, 7]];
+  const p = (i: number, d: number) => positions[3 * i + d]!;
+  const tets = faces.flatMap(([a, b, c]) => {
+    // Positive volume: (b - a) x (c - a) . (centre - a) > 0, else swap b and c.
+    const u = [0, 1, 2].map((d) => p(b!, d) - p(a!, d));
+    const v = [0, 1, 2].map((d) => p(c!, d) - p(a!, d));
+    const w = [0, 1, 2].map((d) => p(8, d) - p(a!, d));
+    const det = u[0]! * (v[1]! * w[2]! - v[2]! * w[1]!) - u[1]! * (v[0]! * w[2]! - v[2]! * w[0]!) + u[2]! * (v[0]! * w[1]! - v[1]! * w[0]!);
+    return det > 0 ? [a!, b!, c!, 8] : [a!, c!, b!, 8];
+  });
+  return fem.patchTest({ positions, tets: Uint32Array.from(tets), nodesPerTet: 4 }, 'T4', [0, 1, 2, 3, 4, 5, 6, 7]).problem;
+})();
 const slices = [0, 1].map((k) => ({ name: `s${k}.dcm`, bytes: syntheticSlice({ seriesUid: '1.2.3.4', instance: k + 1, rows: 4, columns: 4, position: [0, 0, k], pixels: new Int16Array(16).fill(k) }) }));
 
 const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Record<string, Entry> }> = {
@@ -86,7 +102,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
   io: {
     module: io,
     entries: notOps(
-      ['readNifti', 'readNiftiHeader', 'writeNifti', 'readMetaImage', 'writeMetaImage', 'parseMetaImageHeader', 'readVolume', 'volumeFormatFromName', 'encodeSurface', 'decodeSurface', 'surfaceFormatFromPath', 'readStl', 'writeStl', 'readObj', 'writeObj', 'readPly', 'writePly', 'readVtp', 'writeVtp', 'writeVtpPolylines'],
+      ['readNifti', 'readNiftiHeader', 'writeNifti', 'readMetaImage', 'writeMetaImage', 'parseMetaImageHeader', 'readVolume', 'volumeFormatFromName', 'encodeSurface', 'decodeSurface', 'surfaceFormatFromPath', 'readStl', 'writeStl', 'readObj', 'writeObj', 'readPly', 'writePly', 'readVtp', 'writeVtp', 'writeVtpPolylines', 'readVtu', 'writeVtu', 'readMsh', 'writeMsh'],
       'synchronous codecs of bytes in memory (one pass, no options)',
     ),
   },
@@ -103,6 +119,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
         return dicom.loadVolume(scan.groups[0]!, slices, o);
       }),
       ...notOps(['parseDicom', 'formatTag', 'readPixelInfo', 'isSupportedTransferSyntax', 'decodeFrameInto', 'ybrFullToRgb', 'invertMonochrome1', 'decodePixels', 'decodeRle', 'decodeJpegLossless', 'decodeJpegExtended', 'loadCodec', 'codecPackage', 'isDicomdir', 'readDicomdir', 'parseCsaHeader', 'writeDicom'], 'one file or frame in memory (no options)'),
+      ...notOps(['volumeGroups', 'harmonizeTimePoints', 'diffusionVectorLps', 'manufacturerOf', 'privateTag', 'readFrameAcquisition', 'readSeriesAcquisition', 'bidsSidecar', 'diffusionTables', 'formatG', 'outputName', 'uniqueName'], 'acquisition metadata, 4D stacking and naming around loadVolume (small, synchronous)'),
       ...notOps(['DicomDataset'], 'a class'),
     },
   },
@@ -150,7 +167,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
       decimate: sync((o) => mesh.decimate(cube, { ratio: 0.5 }, o)),
       surfaceFromVolume: compute((o) => mesh.surfaceFromVolume(vol, { iso: 50, smooth: 1 }, o), { webgpu: true }),
       extractCenterlines: sync((o) => mesh.extractCenterlines(tube, o)),
-      ...notOps(['cleanMesh', 'meshQuality', 'centerlinesToPolylines'], 'one pass over a mesh or centerlines, no options'),
+      ...notOps(['cleanMesh', 'meshQuality', 'centerlinesToPolylines', 'toQuadraticTets'], 'one pass over a mesh or centerlines, no options'),
     },
   },
   hemo: {
@@ -173,6 +190,15 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
     },
   },
   'pipeline/node': { module: pipelineNode, entries: notOps(['writePipelineOutputs', 'pipelineOutputPaths', 'resumeFrom'], 'file writing and reading around runPipeline (atomic; writing takes a signal)') },
+  fem: {
+    module: fem,
+    entries: {
+      solve: compute((o) => fem.solve(cubeTets, o), { webgpu: true }),
+      ...notOps(['parseFemCase'], 'validates a case (JSON in memory)'),
+      ...notOps(['patchTest', 'lameCylinder', 'lameSphere', 'cantilever', 'relativeL2Error'], 'verification problems built around solve (checked above)'),
+      ...notOps(['stiffnessOf', 'bsrMultiply', 'bsrSymmetricMultiply', 'bsrToCsr', 'bsrUpper', 'deviceMatvec'], 'kernels inside solve that the benchmark measures on their own'),
+    },
+  },
   cli: { module: cli, entries: notOps(['runCli'], 'the command line; its commands call the ops') },
 };
 

@@ -101,10 +101,13 @@ describe('write discipline of the writing commands', () => {
   it('a refused run writes nothing: dicom convert with an existing manifest.json or volume refuses before converting', async () => {
     const dir = freshDir();
     expect(await runCli(['dicom', 'convert', CT5N, '-o', dir], capture(dir))).toBe(0);
-    const [volume] = readdirSync(dir).filter((f) => f !== 'manifest.json');
-    expect(volume).toMatch(/\.nii\.gz$/);
-    // An existing manifest.json refuses the run: the volume is not written again.
+    const written = readdirSync(dir).sort();
+    const volume = written.find((f) => f.endsWith('.nii.gz'));
+    const sidecar = volume!.replace(/\.nii\.gz$/, '.json');
+    expect(written).toEqual([sidecar, 'manifest.json', volume].sort());
+    // An existing manifest.json refuses the run: neither the volume nor its sidecar is written again.
     rmSync(join(dir, volume!));
+    rmSync(join(dir, sidecar));
     writeFileSync(join(dir, 'manifest.json'), 'precious');
     const io = capture(dir);
     expect(await runCli(['dicom', 'convert', CT5N, '-o', dir], io)).toBe(1);

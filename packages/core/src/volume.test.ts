@@ -39,24 +39,37 @@ describe('Volume', () => {
     expect(rgb.data[3 * 1 + 2]).toBe(7);
   });
 
-  it('rejects inconsistent volumes with INVALID_ARGUMENT naming the field', () => {
-    const bad = [
-      () => createVolume({ data: new Int16Array(5), dims: [2, 2, 2] }),
-      () => createVolume({ data: new Int16Array(8), dims: [2, 2, 0] as never }),
-      () => createVolume({ data: new Int16Array(8), dims: [2, 2, 2], spacing: [1, -1, 1] }),
-      () => createVolume({ data: new Int16Array(8), dims: [2, 2, 2], origin: [0, Number.NaN, 0] }),
-      () => createVolume({ data: new Int16Array(8), dims: [2, 2, 2], direction: [1, 0, 0, 1, 0, 0, 0, 0, 1] }),
-      () => createVolume({ data: new Int16Array(8), dims: [2, 2, 2], rescale: { slope: 0, intercept: 0 } }),
-      () => createVolume({ data: [1, 2] as unknown as Int16Array, dims: [2, 1, 1] }),
+  it('rejects inconsistent volumes with INVALID_ARGUMENT, bad geometry with GEOMETRY_INVALID, naming the field', () => {
+    const data = new Int16Array(8);
+    const cases: Array<[() => unknown, string, RegExp]> = [
+      [() => createVolume({ data: new Int16Array(5), dims: [2, 2, 2] }), 'INVALID_ARGUMENT', /data has 5/],
+      [() => createVolume({ data, dims: [2, 2, 0] as never }), 'INVALID_ARGUMENT', /dims/],
+      [() => createVolume({ data, dims: [2, 2, 2], rescale: { slope: 0, intercept: 0 } }), 'INVALID_ARGUMENT', /rescale/],
+      [() => createVolume({ data: [1, 2] as unknown as Int16Array, dims: [2, 1, 1] }), 'INVALID_ARGUMENT', /unsupported voxel array/],
+      [() => createVolume({ data, dims: [2, 2, 2], spacing: [1, -1, 1] }), 'GEOMETRY_INVALID', /spacing/],
+      [() => createVolume({ data, dims: [2, 2, 2], spacing: [1, Number.POSITIVE_INFINITY, 1] }), 'GEOMETRY_INVALID', /spacing/],
+      [() => createVolume({ data, dims: [2, 2, 2], origin: [0, Number.NaN, 0] }), 'GEOMETRY_INVALID', /origin/],
+      [() => createVolume({ data, dims: [2, 2, 2], direction: [1, 0, 0, 0, Number.NaN, 0, 0, 0, 1] }), 'GEOMETRY_INVALID', /direction/],
+      [() => createVolume({ data, dims: [2, 2, 2], direction: [1, 0, 0, 1, 0, 0, 0, 0, 1] }), 'GEOMETRY_INVALID', /singular/],
+      // pixdim 3e38 (the NIfTI case of issue 11): finite in f64, but past float32 (3.4e38) at the far corner.
+      [() => createVolume({ data, dims: [2, 2, 2], spacing: [3e38, 1, 1] }), 'GEOMETRY_INVALID', /reaches 6e\+38 mm/],
+      [() => createVolume({ data, dims: [2, 2, 2], origin: [0, 0, -2e18] }), 'GEOMETRY_INVALID', /reaches/],
     ];
-    for (const make of bad) {
+    for (const [make, code, message] of cases) {
       let err: unknown;
       try {
         make();
       } catch (e) {
         err = e;
       }
-      expect(isPhysiotwinError(err, 'INVALID_ARGUMENT')).toBe(true);
+      expect(isPhysiotwinError(err, code as never), String(err)).toBe(true);
+      expect((err as Error).message).toMatch(message);
     }
+  });
+
+  it('accepts a grid right up to MAX_WORLD_COORDINATE_MM (one voxel of margin included)', () => {
+    // Corner index 2 (dims + margin) * 2.5e17 = 5e17, plus origin 5e17: exactly 1e18.
+    expect(createVolume({ data: new Int16Array(2), dims: [2, 1, 1], spacing: [2.5e17, 1, 1], origin: [5e17, 0, 0] }).spacing[0]).toBe(2.5e17);
+    expect(() => createVolume({ data: new Int16Array(2), dims: [2, 1, 1], spacing: [2.5e17, 1, 1], origin: [5.000001e17, 0, 0] })).toThrow(/GEOMETRY_INVALID/);
   });
 });

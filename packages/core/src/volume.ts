@@ -140,9 +140,24 @@ export function createVolume<T extends VolumeData>(init: VolumeInit<T>): Volume<
   return volume;
 }
 
-/** Checks a volume's invariants. @throws PhysiotwinError `INVALID_ARGUMENT` naming the bad field. */
+/**
+ * Largest magnitude (mm) a world coordinate of a volume's grid may have, one voxel of margin included (where a
+ * mesher puts its outermost vertices). Chosen so that a squared distance between any two such points
+ * (at most 3 * (2e18)^2 = 1.2e37) is finite even in float32, in which meshes store positions and GPU kernels compute;
+ * real images span metres, 1e3 mm, so only corrupt headers come near it.
+ */
+export const MAX_WORLD_COORDINATE_MM = 1e18;
+
+/**
+ * Checks a volume's invariants.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` for bad dims, components, data or rescale; `GEOMETRY_INVALID` for
+ *   spacing, origin or direction that are not finite, spacing <= 0, a singular direction, or a grid reaching past
+ *   {@link MAX_WORLD_COORDINATE_MM} (e.g. a NIfTI pixdim of 3e38, whose voxel positions overflow to Infinity).
+ *   Both name the bad field.
+ */
 export function validateVolume(v: Volume): void {
   const bad = (msg: string) => new PhysiotwinError('INVALID_ARGUMENT', `invalid volume: ${msg}`);
+  const badGeometry = (msg: string) => new PhysiotwinError('GEOMETRY_INVALID', `invalid volume geometry: ${msg}`);
   dtypeOf(v.data);
   if (v.dims.length !== 3 || !v.dims.every((d) => Number.isSafeInteger(d) && d > 0)) {
     throw bad(`dims must be 3 positive integers, got ${JSON.stringify(v.dims)}`);
@@ -151,14 +166,34 @@ export function validateVolume(v: Volume): void {
   const expected = v.dims[0] * v.dims[1] * v.dims[2] * v.components;
   if (v.data.length !== expected) throw bad(`data has ${v.data.length} elements, dims x components need ${expected}`);
   if (v.spacing.length !== 3 || !v.spacing.every((s) => Number.isFinite(s) && s > 0)) {
-    throw bad(`spacing must be 3 positive finite numbers, got ${JSON.stringify(v.spacing)}`);
+    throw badGeometry(`spacing must be 3 positive finite numbers, got ${JSON.stringify(v.spacing)}`);
   }
-  if (v.origin.length !== 3 || !v.origin.every(Number.isFinite)) throw bad(`origin must be finite, got ${JSON.stringify(v.origin)}`);
-  if (v.direction.length !== 9 || !v.direction.every(Number.isFinite)) throw bad('direction must be 9 finite numbers');
-  if (Math.abs(mat3.determinant(mat3.clone(v.direction as unknown as mat3))) < 1e-6) throw bad('direction is singular');
+  if (v.origin.length !== 3 || !v.origin.every(Number.isFinite)) throw badGeometry(`origin must be finite, got ${JSON.stringify(v.origin)}`);
+  if (v.direction.length !== 9 || !v.direction.every(Number.isFinite)) throw badGeometry('direction must be 9 finite numbers');
+  if (Math.abs(mat3.determinant(mat3.clone(v.direction as unknown as mat3))) < 1e-6) throw badGeometry('direction is singular');
+  const reach = gridReach(v);
+  if (!(reach <= MAX_WORLD_COORDINATE_MM)) {
+    throw badGeometry(
+      `the grid reaches ${reach} mm from the world origin (dims ${v.dims.join('x')}, spacing ${v.spacing.join(' ')}, origin ${v.origin.join(' ')}), past the ${MAX_WORLD_COORDINATE_MM} mm limit`,
+    );
+  }
   if (v.rescale && !(Number.isFinite(v.rescale.slope) && Number.isFinite(v.rescale.intercept) && v.rescale.slope !== 0)) {
     throw bad(`rescale must have a finite non-zero slope and finite intercept, got ${JSON.stringify(v.rescale)}`);
   }
+}
+
+/** Largest |world coordinate| of the grid's corners, voxel indices -1 .. dims (one voxel of margin); may be Infinity. */
+function gridReach(v: Pick<Volume, 'dims' | 'spacing' | 'origin' | 'direction'>): number {
+  let reach = 0;
+  for (let corner = 0; corner < 8; corner++) {
+    const index = [0, 1, 2].map((a) => ((corner >> a) & 1 ? v.dims[a]! : -1));
+    for (let r = 0; r < 3; r++) {
+      let x = v.origin[r]!;
+      for (let a = 0; a < 3; a++) x += v.direction[r + 3 * a]! * v.spacing[a]! * index[a]!;
+      reach = Math.max(reach, Number.isNaN(x) ? Infinity : Math.abs(x));
+    }
+  }
+  return reach;
 }
 
 /**

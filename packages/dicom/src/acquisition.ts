@@ -75,6 +75,7 @@ const creatorCache = new WeakMap<DicomDataset, Map<string, string>>();
 /**
  * The element tag of private element `elem` (low byte) of `creator`'s block in `group`, or undefined. The private
  * creators of a data set are listed once (one pass over its elements) and cached.
+ * @throws nothing
  */
 export function privateTag(ds: DicomDataset, group: number, creator: string, elem: number): TagKey | undefined {
   let map = creatorCache.get(ds);
@@ -107,7 +108,8 @@ function vec(ds: DicomDataset | undefined, tag: TagKey | undefined, vr?: BinaryV
   return v.length >= 3 && v.slice(0, 3).every(Number.isFinite) ? [v[0]!, v[1]!, v[2]!] : undefined;
 }
 
-/** Upper-case manufacturer family: SIEMENS, GE, PHILIPS, CANON (Canon and Toshiba), or the stored name. */
+/** Upper-case manufacturer family: SIEMENS, GE, PHILIPS, CANON (Canon and Toshiba), or the stored name. * @throws nothing
+ */
 export function manufacturerOf(ds: DicomDataset): string {
   const m = (ds.string('x00080070') ?? '').trim().toUpperCase();
   if (m.startsWith('SIEMENS')) return 'SIEMENS';
@@ -126,6 +128,7 @@ const GE_IMAGE_TYPE = ['M', 'P', 'R', 'I'];
  * (0019,xx0C)/(0019,xx0E) or, for diffusion sequences without them, the CSA image header, GE (0043,1039) and
  * (0019,10BB-BD), Philips (2001,1003) and (2005,10B0-B2), Canon/Toshiba (the standard ones); magnitude/phase from
  * ImageType value 3, Enhanced ComplexImageComponent or GE (0043,102F).
+ * @throws nothing
  */
 export function readFrameAcquisition(ds: DicomDataset, frame?: DicomDataset, shared?: DicomDataset): FrameAcquisition {
   const maker = manufacturerOf(ds);
@@ -235,7 +238,8 @@ function siemensCsa(ds: DicomDataset): Map<string, string[]> | undefined {
   }
 }
 
-/** Series-level facts of a file for sidecars. */
+/** Series-level facts of a file for sidecars. * @throws nothing
+ */
 export function readSeriesAcquisition(ds: DicomDataset): SeriesAcquisition {
   const str = (t: TagKey) => ds.string(t)?.trim() || undefined;
   let mosaicSliceTimes: number[] | undefined;
@@ -274,6 +278,7 @@ export function readSeriesAcquisition(ds: DicomDataset): SeriesAcquisition {
  * (row, -column, normal); those are then taken to LPS. Validated on axial GE data (dcm_qa_ge_dwi), as dcm2niix's
  * own rule is. GE scales the vector by |g| when it scales the b-value: the effective b-value b |g|^2 is then
  * rounded to a multiple of 5 s/mm^2 as dcm2niix does, and returned in `bValue`.
+ * @throws nothing
  */
 export function diffusionVectorLps(
   d: Diffusion,

@@ -371,6 +371,7 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
  * ```ts
  * const loaded = await Promise.all(volumeGroups(group).map((v) => loadVolume(v, scan.sources)));
  * ```
+ * @throws nothing
  */
 export function volumeGroups(group: SeriesGroup): SeriesGroup[] {
   if (group.volumes.length <= 1) return [group];

@@ -2,7 +2,8 @@ import { PhysiotwinError } from '@physiotwin/core';
 import type { Mat3 } from '@physiotwin/core';
 import type { SeriesGroup, VolumeLabel } from './series.js';
 
-/** C's `%g` (6 significant digits, exponent form below 1e-4 and from 1e6), as dcm2niix prints .bval/.bvec values. */
+/** C's `%g` (6 significant digits, exponent form below 1e-4 and from 1e6), as dcm2niix prints .bval/.bvec values. * @throws nothing
+ */
 export function formatG(v: number): string {
   if (v === 0 || Object.is(v, -0)) return '0';
   const exp = Math.floor(Math.log10(Math.abs(Number(v.toPrecision(6)))));
@@ -36,6 +37,7 @@ const det3 = (m: Mat3) =>
  * Values are b-values as stored (float32 for vendors that store float32) printed as C's `%g`, so that .bval
  * files equal dcm2niix's. Undefined when the group is not a diffusion series (no b-values, or a single volume
  * whose weighting does not vary, as dcm2niix decides).
+ * @throws nothing
  */
 export function diffusionTables(group: Pick<SeriesGroup, 'volumes'>, direction: Mat3): DiffusionTables | undefined {
   const labels: VolumeLabel[] = group.volumes.map((v) => v.label);
@@ -88,6 +90,7 @@ const ms = (v: number | undefined) => (v === undefined ? undefined : Number((v /
  * (Siemens mosaics), PhaseEncodingDirection (Siemens: from the CSA header, for the written image's axes) or else
  * PhaseEncodingAxis (the standard header has no polarity), ImageOrientationPatientDICOM, ConversionSoftware, and under `Physiotwin` what the conversion did
  * (4th axis, tilt correction, resampling, gaps, warnings). Keys whose value is unknown are left out.
+ * @throws nothing
  */
 export function bidsSidecar(group: SeriesGroup, record: ConversionRecord = {}): Record<string, unknown> {
   const a = group.acquisition;
@@ -224,7 +227,8 @@ export function outputName(group: SeriesGroup, template: string, context: NameCo
   return name;
 }
 
-/** `base`, or `base_2`, `base_3`... whichever `used` does not hold yet; adds it to `used`. */
+/** `base`, or `base_2`, `base_3`... whichever `used` does not hold yet; adds it to `used`. * @throws nothing
+ */
 export function uniqueName(base: string, used: Set<string>): string {
   let name = base;
   for (let n = 2; used.has(name); n++) name = `${base}_${n}`;

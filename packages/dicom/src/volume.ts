@@ -271,6 +271,7 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
  * ```ts
  * const { volumes } = harmonizeTimePoints(loaded.map((l) => l.volume));
  * ```
+ * @throws nothing
  */
 export function harmonizeTimePoints(volumes: Volume[]): { volumes: Volume[]; warning?: string } {
   const first = volumes[0];

@@ -1,6 +1,7 @@
 import * as zlibNode from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { expectCode, randomVolume } from '../test-support/volumes.js';
+import { gzipWithTrailingZeros, zlibWithTrailingZeros } from '../test-support/hostile.js';
+import { bytesOf, expectCode, randomVolume } from '../test-support/volumes.js';
 import { readMetaImage, readNifti, readNiftiHeader, readVolume, writeMetaImage, writeNifti } from './index.js';
 
 /** Cut points: every byte of the first 400 (header and the start of the data), then a spread up to the end. */
@@ -48,14 +49,55 @@ describe('NIfTI: bad files give typed errors', () => {
     expect(expectCode(() => readNifti(gzipOf(absurd)), 'IO_TRUNCATED').message).toContain('at most');
   });
 
-  it('dims <= 0, bad dim[0], vox_offset, and sform columns of zero length -> IO_INVALID', () => {
+  it('dims <= 0, bad dim[0], vox_offset -> IO_INVALID; sform columns of zero length or non-finite -> GEOMETRY_INVALID', () => {
     for (const value of [0, -5]) expect(expectCode(() => readNifti(patched(nii, (v) => v.setInt16(44, value, true))), 'IO_INVALID').message).toContain('dim[2]');
     for (const value of [0, 8, -1]) expect(expectCode(() => readNifti(patched(nii, (v) => v.setInt16(40, value, true))), 'IO_INVALID').message).toContain('dim[0]');
     expect(expectCode(() => readNifti(patched(nii, (v) => v.setFloat32(108, 0, true))), 'IO_INVALID').message).toContain('vox_offset');
     // srow column 1 (the j axis) all zero.
     const degenerate = patched(nii, (v) => [280, 296, 312].forEach((row) => v.setFloat32(row + 4, 0, true)));
-    expectCode(() => readNifti(degenerate), 'IO_INVALID');
-    expectCode(() => readNifti(patched(nii, (v) => v.setFloat32(280, Number.NaN, true))), 'IO_INVALID');
+    expectCode(() => readNifti(degenerate), 'GEOMETRY_INVALID');
+    expect(expectCode(() => readNifti(patched(nii, (v) => v.setFloat32(280, Number.NaN, true))), 'GEOMETRY_INVALID').message).toContain('sform');
+  });
+
+  it('non-finite geometry -> GEOMETRY_INVALID: pixdim 3e38 with no qform/sform (voxels at Infinity), NaN/Inf pixdim, qform', () => {
+    const noForms = (v: DataView) => (v.setInt16(252, 0, true), v.setInt16(254, 0, true));
+    // Issue 11's file: 3e38 is a finite float32, but voxel 7 of dim[1] lies at 2.1e39 mm, Infinity in float32.
+    const huge = patched(nii, (v) => (noForms(v), v.setFloat32(80, 3e38, true)));
+    expect(expectCode(() => readNifti(huge), 'GEOMETRY_INVALID').message).toMatch(/reaches .* mm/);
+    expectCode(() => readNifti(gzipOf(huge)), 'GEOMETRY_INVALID');
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(expectCode(() => readNifti(patched(nii, (v) => (noForms(v), v.setFloat32(84, bad, true)))), 'GEOMETRY_INVALID').message).toContain('pixdim[2]');
+    }
+    // qform only, with an infinite qoffset.
+    const qform = patched(nii, (v) => (v.setInt16(254, 0, true), v.setFloat32(272, Number.NEGATIVE_INFINITY, true)));
+    expect(expectCode(() => readNifti(qform), 'GEOMETRY_INVALID').message).toContain('qform');
+    // Non-positive pixdim is the standard's "taken as 1", still read.
+    expect(readNifti(patched(nii, (v) => (noForms(v), v.setFloat32(80, -2, true)))).spacing[0]).toBe(1);
+  });
+
+  it('a 4 MB .nii.gz with 4 GiB of trailing zeros is read at once: decompression stops after the voxel block', () => {
+    const bomb = gzipWithTrailingZeros(nii, 4096);
+    expect(bomb.length).toBeLessThan(5e6);
+    const t0 = performance.now();
+    const back = readNifti(bomb);
+    const ms = performance.now() - t0;
+    expect(Buffer.from(bytesOf(back)).equals(Buffer.from(bytesOf(volume)))).toBe(true);
+    // Decompressing all 4 GiB takes tens of seconds; the voxel block and one slice past it take milliseconds.
+    expect(ms).toBeLessThan(500);
+    // With little trailing data the stream is followed to its end and the (zeroed) footer is checked.
+    expectCode(() => readNifti(gzipWithTrailingZeros(nii, 0)), 'IO_TRUNCATED');
+  });
+
+  it('a declared size over maxDecodedBytes -> LIMIT_EXCEEDED naming the option, before allocating', () => {
+    const big = patched(nii, (v) => [1, 2, 3].forEach((i) => v.setInt16(40 + 2 * i, 1024, true)));
+    // 1024^3 int16 = 2 GiB of voxels (+ 352 header bytes): a 2.2 MB gzip of zeros can hold that (deflate's 1032:1),
+    // the default limit (2 GiB) cannot.
+    const bomb = gzipWithTrailingZeros(big.subarray(0, 352), 2200);
+    const e = expectCode(() => readNifti(bomb), 'LIMIT_EXCEEDED');
+    expect(e.message).toContain('maxDecodedBytes');
+    expect(expectCode(() => readNifti(nii, { maxDecodedBytes: 100 }), 'LIMIT_EXCEEDED').message).toContain('maxDecodedBytes');
+    expect(expectCode(() => readNifti(niiGz, { maxDecodedBytes: 100 }), 'LIMIT_EXCEEDED').message).toContain('maxDecodedBytes');
+    expect(readNifti(nii, { maxDecodedBytes: bytesOf(volume).length }).dims).toEqual(volume.dims);
   });
 
   it('unknown datatype -> IO_INVALID; valid but unrepresentable datatypes and 4D -> IO_UNSUPPORTED; bitpix mismatch -> IO_INVALID', () => {
@@ -138,9 +180,65 @@ describe('MetaImage: bad files give typed errors', () => {
     for (const [lines, key] of cases) {
       expect(expectCode(() => readMetaImage(new Uint8Array([...header(`${lines}\nElementDataFile = LOCAL`), 0, 0, 0, 0, 0, 0, 0, 0])), 'IO_INVALID').message).toContain(key);
     }
-    // Geometry core rejects: zero spacing, singular direction.
-    expectCode(() => readMetaImage(new Uint8Array([...header('DimSize = 1 1 1\nElementSpacing = 0 1 1\nElementType = MET_UCHAR\nElementDataFile = LOCAL'), 0])), 'IO_INVALID');
-    expectCode(() => readMetaImage(new Uint8Array([...header('DimSize = 1 1 1\nTransformMatrix = 1 0 0 1 0 0 0 0 1\nElementType = MET_UCHAR\nElementDataFile = LOCAL'), 0])), 'IO_INVALID');
+  });
+
+  it('bad geometry -> GEOMETRY_INVALID naming the key: zero, non-finite or overflowing spacing, origin, matrix', () => {
+    const one = (lines: string) => new Uint8Array([...header(`DimSize = 8 8 1\n${lines}\nElementType = MET_UCHAR\nElementDataFile = LOCAL`), ...new Uint8Array(64)]);
+    const cases: Array<[string, RegExp]> = [
+      ['ElementSpacing = 0 1 1', /spacing/],
+      ['TransformMatrix = 1 0 0 1 0 0 0 0 1', /singular/],
+      ['ElementSpacing = nan 1 1', /ElementSpacing/],
+      ['ElementSpacing = 1 Infinity 1', /ElementSpacing/],
+      ['ElementSpacing = 1 1 1e999', /ElementSpacing/],
+      ['Offset = 0 -inf 0', /Offset/],
+      ['TransformMatrix = 1 0 0 0 NaN 0 0 0 1', /TransformMatrix/],
+      ['ElementSpacing = 3e38 1 1', /reaches/],
+    ];
+    for (const [line, message] of cases) expect(expectCode(() => readMetaImage(one(line)), 'GEOMETRY_INVALID').message).toMatch(message);
+    // Text that is not a number stays IO_INVALID.
+    expectCode(() => readMetaImage(one('ElementSpacing = 1 x 1')), 'IO_INVALID');
+  });
+
+  it('compressed data with 4 GiB of trailing zeros is read at once; declared sizes over maxDecodedBytes are refused', () => {
+    const raw = bytesOf(volume);
+    const lines = `DimSize = ${volume.dims.join(' ')}\nElementSpacing = 1 1 1\nElementType = MET_FLOAT\nCompressedData = True\nElementDataFile = LOCAL`;
+    const bomb = new Uint8Array([...header(lines), ...zlibWithTrailingZeros(raw, 4096)]);
+    const t0 = performance.now();
+    const back = readMetaImage(bomb);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(Buffer.from(bytesOf(back)).equals(Buffer.from(raw))).toBe(true);
+    // 2048^2 x 512 float32 = 8 GiB declared behind 2 MiB of zeros (which could hold 2 GiB): refused before inflating.
+    const huge = new Uint8Array([...header('DimSize = 2048 2048 512\nElementType = MET_FLOAT\nCompressedData = True\nElementDataFile = LOCAL'), ...zlibWithTrailingZeros(new Uint8Array(0), 2)]);
+    expectCode(() => readMetaImage(huge), 'IO_TRUNCATED');
+    // 1024^2 x 513 float32 = 2 GiB + 4 MiB: 2.2 MB of zeros could hold it, the default limit refuses it.
+    const fits = new Uint8Array([...header('DimSize = 1024 1024 513\nElementType = MET_FLOAT\nCompressedData = True\nElementDataFile = LOCAL'), ...zlibWithTrailingZeros(new Uint8Array(0), 2200)]);
+    expect(expectCode(() => readMetaImage(fits), 'LIMIT_EXCEEDED').message).toContain('maxDecodedBytes');
+    expect(expectCode(() => readMetaImage(mha, { maxDecodedBytes: 10 }), 'LIMIT_EXCEEDED').message).toContain('maxDecodedBytes');
+  });
+
+  it('an external data file is read only where the header says: a source larger than declared is not read whole', () => {
+    const { header: mhd, data } = writeMetaImage(volume, { dataFileName: 'v.raw' });
+    const reads: Array<[number, number]> = [];
+    const size = 1.9e9; // a 1.9 GB data file behind the header: only the declared bytes are asked for
+    const source = {
+      size,
+      readInto(position: number, target: Uint8Array) {
+        reads.push([position, target.length]);
+        target.set(data!.subarray(0, target.length));
+        return target.length;
+      },
+    };
+    const back = readMetaImage(mhd, { readDataFile: () => source });
+    expect(Buffer.from(bytesOf(back)).equals(Buffer.from(data!))).toBe(true);
+    expect(reads).toEqual([[0, data!.length]]);
+    // HeaderSize = -1: the data are the last bytes of the file.
+    reads.length = 0;
+    const tail = new TextDecoder().decode(mhd).replace('ElementDataFile', 'HeaderSize = -1\nElementDataFile');
+    readMetaImage(text(tail), { readDataFile: () => source });
+    expect(reads).toEqual([[size - data!.length, data!.length]]);
+    // A name with a NUL is refused before the caller sees it.
+    const nul = new TextDecoder().decode(mhd).replace('v.raw', 'v.raw\0x');
+    expectCode(() => readMetaImage(text(nul), { readDataFile: () => source }), 'IO_INVALID');
   });
 
   it('unsupported types and layouts -> IO_UNSUPPORTED; external data without readDataFile -> INVALID_ARGUMENT', () => {

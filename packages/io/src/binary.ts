@@ -1,5 +1,5 @@
 import { Gunzip, Unzlib, gzipSync, zlibSync } from 'fflate';
-import { DTYPE_BYTES, PhysiotwinError, allocateVolumeData } from '@physiotwin/core';
+import { DTYPE_BYTES, PhysiotwinError, allocateVolumeData, viewAs } from '@physiotwin/core';
 import type { VolumeData, VolumeDtype } from '@physiotwin/core';
 
 /** True on little-endian hosts (every platform Node and browsers run on today, but checked, not assumed). */
@@ -16,29 +16,111 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/** Default of the readers' `maxDecodedBytes` option: 2 GiB of decoded voxels (and decompressed stream). */
+export const DEFAULT_MAX_DECODED_BYTES = 2 ** 31;
+
+/**
+ * Refuses a declared decoded size over the caller's limit before anything is allocated.
+ * @throws PhysiotwinError `LIMIT_EXCEEDED` naming the `maxDecodedBytes` option.
+ */
+export function checkDecodedSize(bytes: number, limit: number | undefined, what: string, file: string | undefined): void {
+  const max = limit ?? DEFAULT_MAX_DECODED_BYTES;
+  if (bytes > max) {
+    throw new PhysiotwinError('LIMIT_EXCEEDED', `${what} declares ${bytes} bytes, over the limit of ${max} (raise the maxDecodedBytes option to read it)`, {
+      location: optionalFile(file),
+      details: { option: 'maxDecodedBytes', limit: max, declared: bytes },
+    });
+  }
+}
+
 /**
  * Allocates the typed array for `count` elements of `dtype`; a size the platform cannot allocate becomes a typed
- * error instead of a raw RangeError.
+ * `OUT_OF_MEMORY` error instead of a raw RangeError.
  */
 export function allocateChecked(dtype: VolumeDtype, count: number, file: string | undefined): VolumeData {
   try {
     return allocateVolumeData(dtype, count);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
-    throw new PhysiotwinError('IO_UNSUPPORTED', `cannot allocate ${count} ${dtype} elements in one array`, { location: optionalFile(file), cause: e });
+    throw new PhysiotwinError('OUT_OF_MEMORY', `cannot allocate ${count} ${dtype} elements in one array`, { location: optionalFile(file), cause: e });
   }
+}
+
+/**
+ * Random access to the bytes of a file that may be too large (or too untrusted) to read whole: a reader asks
+ * only for the ranges it needs. {@link bytesSource} wraps bytes already in memory; the Node entry opens files.
+ */
+export interface ByteSource {
+  /** Length of the file in bytes. */
+  readonly size: number;
+  /**
+   * Copies the bytes at `position..` into `target` and returns how many it copied: `target.length`, fewer only
+   * when the file ends first.
+   */
+  readInto(position: number, target: Uint8Array): number;
+}
+
+/** A {@link ByteSource} over bytes in memory. */
+export function bytesSource(bytes: Uint8Array): ByteSource {
+  return {
+    size: bytes.length,
+    readInto(position, target) {
+      const part = bytes.subarray(Math.min(position, bytes.length), Math.min(position + target.length, bytes.length));
+      target.set(part);
+      return part.length;
+    },
+  };
+}
+
+/** Bytes or a source, as a source. */
+export function asSource(input: Uint8Array | ByteSource): ByteSource {
+  return input instanceof Uint8Array ? bytesSource(input) : input;
+}
+
+/** The first `length` bytes of a source (fewer when it is shorter). */
+export function readPrefix(source: ByteSource, length: number): Uint8Array {
+  const prefix = new Uint8Array(Math.min(length, source.size));
+  return prefix.subarray(0, source.readInto(0, prefix));
+}
+
+/** The `length` bytes of `source` from `offset` as a source of their own (the caller checked they are there). */
+export function sliceSource(source: ByteSource, offset: number, length: number): ByteSource {
+  return {
+    size: length,
+    readInto: (position, target) => source.readInto(offset + position, target.subarray(0, Math.max(0, Math.min(target.length, length - position)))),
+  };
 }
 
 /**
  * Copies `count` elements of `dtype` stored at `bytes[offset..]` with the given byte order into a new typed array
  * (so the result is aligned and owned), swapping bytes when the file's order differs from the host's.
- * The caller has checked that the bytes are there.
+ * With `owned` (the caller hands over `bytes` and will not use them again) and an aligned offset, the elements are
+ * swapped in place and viewed instead of copied. The caller has checked that the bytes are there.
  */
-export function decodeElements(bytes: Uint8Array, offset: number, dtype: VolumeDtype, count: number, littleEndian: boolean, file?: string): VolumeData {
+export function decodeElements(bytes: Uint8Array, offset: number, dtype: VolumeDtype, count: number, littleEndian: boolean, file?: string, owned = false): VolumeData {
+  const size = DTYPE_BYTES[dtype];
+  if (owned && (bytes.byteOffset + offset) % size === 0) {
+    const inPlace = bytes.subarray(offset, offset + count * size);
+    if (littleEndian !== HOST_LITTLE_ENDIAN) swapBytes(inPlace, size);
+    return viewAs(dtype, bytes.buffer, bytes.byteOffset + offset, count);
+  }
+  return readElements(bytesSource(bytes), offset, dtype, count, littleEndian, file);
+}
+
+/**
+ * Reads `count` elements of `dtype` stored at `position` of `source` with the given byte order straight into a new
+ * typed array (no intermediate copy), swapping bytes when the file's order differs from the host's.
+ * @throws PhysiotwinError `IO_TRUNCATED` when the source ends before the elements do, `OUT_OF_MEMORY` when the
+ *   array cannot be allocated.
+ */
+export function readElements(source: ByteSource, position: number, dtype: VolumeDtype, count: number, littleEndian: boolean, file?: string): VolumeData {
   const size = DTYPE_BYTES[dtype];
   const out = allocateChecked(dtype, count, file);
   const outBytes = new Uint8Array(out.buffer, out.byteOffset, count * size);
-  outBytes.set(bytes.subarray(offset, offset + count * size));
+  const got = source.readInto(position, outBytes);
+  if (got < outBytes.length) {
+    throw new PhysiotwinError('IO_TRUNCATED', `voxel data needs ${outBytes.length} bytes at byte ${position}, the file has ${got}`, { location: optionalFile(file) });
+  }
   if (littleEndian !== HOST_LITTLE_ENDIAN) swapBytes(outBytes, size);
   return out;
 }
@@ -76,18 +158,33 @@ export interface InflateRequest {
    */
   needed(prefix: Uint8Array): number | undefined;
   /**
-   * Decompress the whole stream and check its end: the gzip footer (CRC-32 and ISIZE) or the zlib Adler-32.
+   * Check the stream's end: the gzip footer (CRC-32 and ISIZE) or the zlib Adler-32, when at most
+   * {@link VERIFY_TAIL} compressed bytes follow the needed ones (as in files a writer made). A longer stream is not
+   * followed to its end: decompression stops there, unchecked, so trailing data or a bomb costs nothing.
    * Off: stop as soon as the needed bytes are there (for reading a header only).
    */
   verify: boolean;
+  /** Most bytes `needed` may ask for. @default {@link DEFAULT_MAX_DECODED_BYTES} */
+  maxBytes?: number | undefined;
   /** Names the stream in error messages, e.g. 'gzip stream' or 'CompressedData'. */
   what: string;
   file?: string | undefined;
 }
 
-/** Input is fed to the decompressor in slices of this size, so a reader that needs only a header stops early. */
-const INFLATE_CHUNK = 1 << 20;
-const HEADER_CHUNK = 1 << 14;
+/**
+ * Compressed input is fed to the decompressor in slices sized from the decompressed bytes still needed and the
+ * expansion seen so far (256 B to 64 KiB), so that a slice produces about what is still needed: ordinary data (a few to
+ * one) goes in large slices, while a bomb (up to deflate's 1032:1) overshoots by at most 264 kB. Until the header
+ * is decompressed, slices are HEADER_CHUNK bytes (at most 264 kB of output each).
+ */
+const MAX_CHUNK = 1 << 16;
+const MIN_CHUNK = 256;
+const HEADER_CHUNK = 256;
+/** With `verify`, the stream is followed to its end when at most this many compressed bytes follow the needed ones. */
+export const VERIFY_TAIL = 1 << 12;
+
+/** Thrown from the decompressor's callback to stop it once enough is decompressed; never escapes. */
+const STOP = Symbol('stop inflating');
 
 const CRC32_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -101,19 +198,24 @@ const CRC32_TABLE = (() => {
 
 /** Running CRC-32 (gzip) or Adler-32 (zlib) of the decompressed bytes. */
 function checksum(format: 'gzip' | 'zlib'): { update(bytes: Uint8Array): void; value(): number } {
+  // The loops keep their state in locals: V8 runs them several times faster than on the closure's variables.
   if (format === 'gzip') {
     let crc = 0xffffffff;
     return {
       update(bytes) {
-        for (let i = 0; i < bytes.length; i++) crc = CRC32_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+        let c = crc;
+        for (let i = 0; i < bytes.length; i++) c = CRC32_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+        crc = c;
       },
       value: () => (crc ^ 0xffffffff) >>> 0,
     };
   }
-  let a = 1;
-  let b = 0;
+  let sumA = 1;
+  let sumB = 0;
   return {
     update(bytes) {
+      let a = sumA;
+      let b = sumB;
       // Reduce modulo 65521 every 5552 bytes (zlib's NMAX), so the sums stay small exact integers.
       for (let i = 0; i < bytes.length; ) {
         const stop = Math.min(bytes.length, i + 5552);
@@ -124,19 +226,25 @@ function checksum(format: 'gzip' | 'zlib'): { update(bytes: Uint8Array): void; v
         a %= 65521;
         b %= 65521;
       }
+      sumA = a;
+      sumB = b;
     },
-    value: () => ((b << 16) | a) >>> 0,
+    value: () => ((sumB << 16) | sumA) >>> 0,
   };
 }
 
 /**
- * Decompresses `input` and returns exactly the number of bytes that `request.needed` asks for. Allocates the output
- * only after checking that the requested size is one the compressed input can hold ({@link DEFLATE_MAX_RATIO}).
- * With `verify`, decompresses to the end (discarding bytes past the needed ones) and checks the stream's checksum.
+ * Decompresses `input` (bytes, or a {@link ByteSource} read slice by slice) and returns exactly the number of bytes
+ * that `request.needed` asks for. Allocates the output only after checking that the requested size is within
+ * `request.maxBytes` and one the compressed input can hold ({@link DEFLATE_MAX_RATIO}); stops decompressing at the
+ * needed bytes (going on to the end with `verify` only when little input is left, {@link VERIFY_TAIL}), so neither
+ * a bomb nor trailing data costs time or memory.
  * @throws PhysiotwinError `IO_TRUNCATED` when the stream (or the gzip footer) ends early or cannot hold the
- *   requested size; `IO_INVALID` when the compressed data is corrupt or its checksum does not match.
+ *   requested size; `IO_INVALID` when the compressed data is corrupt or its checksum does not match;
+ *   `LIMIT_EXCEEDED` when the needed size is over `maxBytes`; `OUT_OF_MEMORY` when it cannot be allocated.
  */
-export function inflateBounded(input: Uint8Array, request: InflateRequest): Uint8Array {
+export function inflateBounded(input: Uint8Array | ByteSource, request: InflateRequest): Uint8Array {
+  const source = asSource(input);
   const location = optionalFile(request.file);
   let total: number | undefined;
   let out: Uint8Array | undefined;
@@ -151,47 +259,57 @@ export function inflateBounded(input: Uint8Array, request: InflateRequest): Uint
       const take = Math.min(chunk.length, out.length - produced);
       if (take > 0) out.set(chunk.subarray(0, take), produced);
       produced += take;
-      return;
+    } else {
+      pending = concat([pending, chunk], pending.length + chunk.length);
+      total = request.needed(pending);
+      if (total === undefined) return;
+      const limit = source.size * DEFLATE_MAX_RATIO;
+      if (total > limit) {
+        throw new PhysiotwinError(
+          'IO_TRUNCATED',
+          `${request.what} of ${source.size} bytes can hold at most ${limit} bytes, but ${total} are needed (file truncated or header dims absurd)`,
+          { location },
+        );
+      }
+      checkDecodedSize(total, request.maxBytes, request.what, request.file);
+      out = allocateChecked('uint8', total, request.file) as Uint8Array;
+      produced = Math.min(total, pending.length);
+      out.set(pending.subarray(0, produced));
+      pending = new Uint8Array(0);
     }
-    pending = concat([pending, chunk], pending.length + chunk.length);
-    total = request.needed(pending);
-    if (total === undefined) return;
-    const limit = input.length * DEFLATE_MAX_RATIO;
-    if (total > limit) {
-      throw new PhysiotwinError(
-        'IO_TRUNCATED',
-        `${request.what} of ${input.length} bytes can hold at most ${limit} bytes, but ${total} are needed (file truncated or header dims absurd)`,
-        { location },
-      );
-    }
-    out = allocateChecked('uint8', total, request.file) as Uint8Array;
-    produced = Math.min(total, pending.length);
-    out.set(pending.subarray(0, produced));
+    if (produced === out.length && (!request.verify || source.size - position > VERIFY_TAIL)) throw STOP;
   };
   let members = 0;
   const stream = request.format === 'gzip' ? new Gunzip(accept) : new Unzlib(accept);
   if (stream instanceof Gunzip) stream.onmember = () => members++;
   let position = 0;
+  let stopped = false;
   try {
-    while (position < input.length && (request.verify || !(out && produced >= out.length))) {
-      const step = out ? INFLATE_CHUNK : HEADER_CHUNK;
-      const end = Math.min(input.length, position + step);
-      stream.push(input.subarray(position, end), end === input.length);
-      position = end;
+    while (position < source.size) {
+      let step = HEADER_CHUNK;
+      if (out) {
+        const expansion = Math.max(1, streamed / Math.max(1, position));
+        step = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil((out.length - produced) / expansion)));
+      }
+      // A fresh slice each time: the decompressor may keep a reference to unconsumed input.
+      const slice = new Uint8Array(Math.min(step, source.size - position));
+      const got = source.readInto(position, slice);
+      position += got;
+      stream.push(slice.subarray(0, got), position >= source.size || got < slice.length);
+      if (got < slice.length) break;
     }
   } catch (e) {
-    if (e instanceof PhysiotwinError) throw e;
-    const code = (e as { code?: number }).code;
-    if (code === 0) {
+    if (e === STOP) stopped = true;
+    else if (e instanceof PhysiotwinError) throw e;
+    else if ((e as { code?: number }).code === 0) {
       throw new PhysiotwinError('IO_TRUNCATED', `${request.what} ends early (unexpected end of compressed data)`, { location, cause: e });
-    }
-    throw new PhysiotwinError('IO_INVALID', `${request.what} is corrupt: ${(e as Error).message}`, { location, cause: e });
+    } else throw new PhysiotwinError('IO_INVALID', `${request.what} is corrupt: ${(e as Error).message}`, { location, cause: e });
   }
   if (!out || produced < out.length) {
     const want = total === undefined ? 'a complete header' : `${total} bytes`;
     throw new PhysiotwinError('IO_TRUNCATED', `${request.what} decompresses to ${produced} bytes, ${want} needed`, { location });
   }
-  if (request.verify) checkStreamEnd(input, request, streamed, sum.value(), members);
+  if (request.verify && !stopped) checkStreamEnd(source, request, streamed, sum.value(), members);
   return out;
 }
 
@@ -200,20 +318,23 @@ export function inflateBounded(input: Uint8Array, request: InflateRequest): Uint
  * inflater checks the checksum; this does both. Multi-member gzip files (rare: concatenated .gz) are checked for
  * truncation by the inflater only, since each member has its own footer.
  */
-function checkStreamEnd(input: Uint8Array, request: InflateRequest, streamed: number, computed: number, members: number): void {
+function checkStreamEnd(input: ByteSource, request: InflateRequest, streamed: number, computed: number, members: number): void {
   const location = optionalFile(request.file);
-  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  const tail = new Uint8Array(8);
+  const at = Math.max(0, input.size - 8);
+  const got = input.readInto(at, tail.subarray(0, input.size - at));
+  const view = new DataView(tail.buffer, 0, got);
   if (request.format === 'zlib') {
-    const stored = view.getUint32(input.length - 4, false);
+    const stored = got >= 4 ? view.getUint32(got - 4, false) : -1;
     if (stored !== computed) throw new PhysiotwinError('IO_INVALID', `${request.what} is corrupt: Adler-32 ${hex(stored)} stored, ${hex(computed)} computed`, { location });
     return;
   }
   if (members > 1) return;
-  const isize = input.length >= 18 ? view.getUint32(input.length - 4, true) : -1;
+  const isize = input.size >= 18 ? view.getUint32(got - 4, true) : -1;
   if (isize !== streamed % 2 ** 32) {
     throw new PhysiotwinError('IO_TRUNCATED', `${request.what} footer is missing or cut (ISIZE does not match the ${streamed} decompressed bytes)`, { location });
   }
-  const crc = view.getUint32(input.length - 8, true);
+  const crc = view.getUint32(got - 8, true);
   if (crc !== computed) throw new PhysiotwinError('IO_INVALID', `${request.what} is corrupt: CRC-32 ${hex(crc)} stored, ${hex(computed)} computed`, { location });
 }
 

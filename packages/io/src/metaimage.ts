@@ -1,6 +1,7 @@
 import { DTYPE_BYTES, PhysiotwinError, dtypeOf, validateVolume } from '@physiotwin/core';
 import type { Mat3, Vec3, Volume, VolumeDtype } from '@physiotwin/core';
-import { decodeElements, encodeElements, inflateBounded, optionalFile, zlibBytes } from './binary.js';
+import { asSource, checkDecodedSize, decodeElements, encodeElements, inflateBounded, optionalFile, readElements, readPrefix, sliceSource, zlibBytes } from './binary.js';
+import type { ByteSource } from './binary.js';
 import { volumeFromFile } from './volume-init.js';
 
 /** MetaIO element types and the dtype each becomes (MET_LONG/ULONG are 4 bytes in MetaIO). */
@@ -43,12 +44,21 @@ const MAX_HEADER_BYTES = 1 << 16;
 /** Options of {@link readMetaImage}. */
 export interface ReadMetaImageOptions {
   /** File name used in error messages. */
-  name?: string;
+  name?: string | undefined;
   /**
-   * Returns the bytes of a separate data file named by ElementDataFile (an .mhd header's .raw / .zraw), resolved by
-   * the caller (the Node entry resolves it next to the header). Required for .mhd files.
+   * Returns the separate data file named by ElementDataFile (an .mhd header's .raw / .zraw), resolved by the
+   * caller: its bytes, or a {@link ByteSource} from which only the declared bytes are read (so a huge data file
+   * behind a small header costs nothing). The name is untrusted text from the header: the caller decides where it
+   * may point (the Node entry, `readVolumeFile`, allows only regular files inside the header's folder). Required for
+   * .mhd files.
    */
-  readDataFile?: (fileName: string) => Uint8Array;
+  readDataFile?: ((fileName: string) => Uint8Array | ByteSource) | undefined;
+  /**
+   * Most bytes the voxel data (and, for CompressedData, the decompressed stream) may take: a header that declares
+   * more is refused before anything is allocated or decompressed.
+   * @default 2 GiB (`DEFAULT_MAX_DECODED_BYTES`)
+   */
+  maxDecodedBytes?: number | undefined;
 }
 
 /**
@@ -124,11 +134,22 @@ class Fields {
     return v;
   }
 
-  numbers(key: string, value: string, count: number): number[] {
+  /**
+   * `count` finite numbers. A count or text that is wrong is `IO_INVALID`; numbers that are there but not finite
+   * (nan, inf, 1e999) are `GEOMETRY_INVALID` for geometry keys.
+   */
+  numbers(key: string, value: string, count: number, geometry = false): number[] {
     const parts = value.split(/\s+/).filter((p) => p !== '');
     const nums = parts.map(Number);
-    if (parts.length !== count || !nums.every(Number.isFinite)) throw this.invalid(key, `expected ${count} numbers, got ${JSON.stringify(value)}`);
-    return nums;
+    if (parts.length === count && nums.every(Number.isFinite)) return nums;
+    const nonFinite = (p: string) => /^[+-]?(nan|inf(inity)?)$/i.test(p) || Math.abs(Number(p)) === Infinity;
+    if (geometry && parts.length === count && parts.every((p, i) => Number.isFinite(nums[i]) || nonFinite(p))) {
+      throw new PhysiotwinError('GEOMETRY_INVALID', `MetaImage ${key}: geometry must be finite, got ${JSON.stringify(value)}`, {
+        location: optionalFile(this.file),
+        details: { field: key },
+      });
+    }
+    throw this.invalid(key, `expected ${count} numbers, got ${JSON.stringify(value)}`);
   }
 
   bool(key: string, fallback: boolean): boolean {
@@ -147,7 +168,8 @@ function pad3(values: number[], fill: number): Vec3 {
 
 /**
  * Reads a MetaImage: .mha with inline (LOCAL) data, or an .mhd header whose ElementDataFile names a separate raw
- * file fetched through `options.readDataFile`. MetaImage geometry is already LPS (ITK's frame).
+ * file fetched through `options.readDataFile`. MetaImage geometry is already LPS (ITK's frame). The input is the
+ * file's bytes, or a {@link ByteSource} from which only the header and the declared data are read.
  *
  * - DimSize, ElementSpacing (else ElementSize, else 1), Offset / Origin / Position, TransformMatrix / Rotation /
  *   Orientation. The TransformMatrix lists the direction of the i axis first, then j, then k (ITK's MetaImageIO
@@ -162,15 +184,24 @@ function pad3(values: number[], fill: number): Vec3 {
  * ```ts
  * const v = readMetaImage(await fs.readFile('aorta.mha'), { name: 'aorta.mha' });
  * ```
+ * - Only the bytes the header declares are read from a data file, and compressed data is decompressed only up to
+ *   them (plus a little to check the Adler-32 of a normal stream); `maxDecodedBytes` bounds what a header may
+ *   declare.
+ *
  * @throws PhysiotwinError `IO_TRUNCATED` (header or data cut short, compressed data ends early, dims that need
  *   more bytes than the file holds), `IO_INVALID` (not a MetaImage header, bad or missing keys, dims <= 0, corrupt
- *   zlib), `IO_UNSUPPORTED` (ASCII data, NDims > 3, ElementDataFile LIST or file patterns, 64-bit and other types),
- *   `INVALID_ARGUMENT` (an external data file without `readDataFile`).
+ *   zlib), `GEOMETRY_INVALID` (non-finite spacing, origin or matrix; zero spacing, a singular matrix, a grid past
+ *   core's `MAX_WORLD_COORDINATE_MM`), `IO_UNSUPPORTED` (ASCII data, NDims > 3, ElementDataFile LIST or file
+ *   patterns, 64-bit and other types), `INVALID_ARGUMENT` (an external data file without `readDataFile`),
+ *   `LIMIT_EXCEEDED` (data over `maxDecodedBytes`), `OUT_OF_MEMORY` (an allocation the platform refuses), and
+ *   whatever `readDataFile` throws.
  */
-export function readMetaImage(bytes: Uint8Array, options: ReadMetaImageOptions = {}): Volume {
+export function readMetaImage(input: Uint8Array | ByteSource, options: ReadMetaImageOptions = {}): Volume {
   const file = options.name;
   const location = optionalFile(file);
-  const header = parseMetaImageHeader(bytes, file);
+  const whole = asSource(input);
+  // One byte past the longest header, so that "no ElementDataFile line within it" is told from "the file ends".
+  const header = parseMetaImageHeader(readPrefix(whole, MAX_HEADER_BYTES + 1), file);
   const f = new Fields(header.fields, file);
   const objectType = header.fields.get('ObjectType');
   if (objectType !== undefined && objectType !== 'Image') throw f.invalid('ObjectType', `expected Image, got ${JSON.stringify(objectType)}`);
@@ -185,13 +216,13 @@ export function readMetaImage(bytes: Uint8Array, options: ReadMetaImageOptions =
   });
   const dims = pad3(dimValues, 1);
   const spacingEntry = f.find('ElementSpacing', 'ElementSize');
-  const spacing = spacingEntry ? pad3(f.numbers(spacingEntry[0], spacingEntry[1], ndims), 1) : ([1, 1, 1] as Vec3);
+  const spacing = spacingEntry ? pad3(f.numbers(spacingEntry[0], spacingEntry[1], ndims, true), 1) : ([1, 1, 1] as Vec3);
   const originEntry = f.find('Offset', 'Origin', 'Position');
-  const origin = originEntry ? pad3(f.numbers(originEntry[0], originEntry[1], ndims), 0) : ([0, 0, 0] as Vec3);
+  const origin = originEntry ? pad3(f.numbers(originEntry[0], originEntry[1], ndims, true), 0) : ([0, 0, 0] as Vec3);
   const matrixEntry = f.find('TransformMatrix', 'Rotation', 'Orientation');
   let direction: Mat3 = [1, 0, 0, 0, 1, 0, 0, 0, 1];
   if (matrixEntry) {
-    const m = f.numbers(matrixEntry[0], matrixEntry[1], ndims * ndims);
+    const m = f.numbers(matrixEntry[0], matrixEntry[1], ndims * ndims, true);
     // Axis a's direction is m[a * ndims .. a * ndims + ndims - 1]; a 2D matrix is embedded with k = (0, 0, 1).
     for (let a = 0; a < ndims; a++) for (let r = 0; r < ndims; r++) direction[r + 3 * a] = m[a * ndims + r]!;
   }
@@ -223,54 +254,67 @@ export function readMetaImage(bytes: Uint8Array, options: ReadMetaImageOptions =
 
   // Where the voxel bytes are.
   const dataFile = f.required('ElementDataFile');
-  let source: Uint8Array;
+  const local = dataFile.toUpperCase() === 'LOCAL';
+  let source: ByteSource;
   let sourceName = file;
-  if (dataFile.toUpperCase() === 'LOCAL') {
-    source = bytes.subarray(header.dataOffset);
+  if (local) {
+    source = sliceSource(whole, header.dataOffset, whole.size - header.dataOffset);
   } else {
     if (dataFile.toUpperCase().startsWith('LIST') || dataFile.includes('%')) {
       throw new PhysiotwinError('IO_UNSUPPORTED', `MetaImage ElementDataFile ${JSON.stringify(dataFile)}: data split over several files is not supported`, { location });
     }
+    if (dataFile.includes('\0')) throw f.invalid('ElementDataFile', `a file name cannot contain a NUL character: ${JSON.stringify(dataFile)}`);
     if (!options.readDataFile) {
       throw new PhysiotwinError('INVALID_ARGUMENT', `MetaImage header names the data file ${JSON.stringify(dataFile)}; pass readDataFile to read it`, { location });
     }
-    source = options.readDataFile(dataFile);
+    const got = options.readDataFile(dataFile);
+    source = asSource(got);
     sourceName = dataFile;
   }
   const elementCount = dims[0] * dims[1] * dims[2] * components;
   const byteLength = elementCount * DTYPE_BYTES[dtype];
   const sourceLocation = optionalFile(sourceName);
-  let raw: Uint8Array;
+  const described = `MetaImage data (DimSize ${dims.join('x')}, ${components} x ${typeName})`;
+  let data;
   if (compressed) {
-    let compressedBytes = source;
+    let compressedSource = source;
     const sizeText = header.fields.get('CompressedDataSize');
     if (sizeText !== undefined) {
       const size = Number(sizeText);
       if (!Number.isSafeInteger(size) || size < 1) throw f.invalid('CompressedDataSize', `expected a positive integer, got ${JSON.stringify(sizeText)}`);
-      if (size > source.length) {
-        throw new PhysiotwinError('IO_TRUNCATED', `MetaImage CompressedDataSize is ${size} bytes but only ${source.length} follow the header`, { location: sourceLocation });
+      if (size > source.size) {
+        throw new PhysiotwinError('IO_TRUNCATED', `MetaImage CompressedDataSize is ${size} bytes but only ${source.size} follow the header`, { location: sourceLocation });
       }
-      compressedBytes = source.subarray(0, size);
+      compressedSource = sliceSource(source, 0, size);
     }
-    raw = inflateBounded(compressedBytes, { format: 'zlib', what: 'MetaImage CompressedData (zlib)', file: sourceName, verify: true, needed: () => byteLength });
+    const raw = inflateBounded(compressedSource, {
+      format: 'zlib',
+      what: `${described}, zlib-compressed,`,
+      file: sourceName,
+      verify: true,
+      maxBytes: options.maxDecodedBytes,
+      needed: () => byteLength,
+    });
+    data = decodeElements(raw, 0, dtype, elementCount, !bigEndian, sourceName, true);
   } else {
     let skip = 0;
-    if (dataFile.toUpperCase() !== 'LOCAL') {
+    if (!local) {
       const headerSizeText = header.fields.get('HeaderSize') ?? '0';
       const headerSize = Number(headerSizeText);
       if (!Number.isSafeInteger(headerSize) || headerSize < -1) throw f.invalid('HeaderSize', `expected an integer >= -1, got ${JSON.stringify(headerSizeText)}`);
-      skip = headerSize === -1 ? Math.max(0, source.length - byteLength) : headerSize;
+      skip = headerSize === -1 ? Math.max(0, source.size - byteLength) : headerSize;
     }
-    if (skip + byteLength > source.length) {
+    if (skip + byteLength > source.size) {
       throw new PhysiotwinError(
         'IO_TRUNCATED',
-        `MetaImage data needs ${byteLength} bytes (DimSize ${dims.join('x')}, ${components} x ${typeName})${skip ? ` after ${skip} header bytes` : ''}, only ${source.length - skip} are there`,
+        `MetaImage data needs ${byteLength} bytes (DimSize ${dims.join('x')}, ${components} x ${typeName})${skip ? ` after ${skip} header bytes` : ''}, only ${Math.max(0, source.size - skip)} are there`,
         { location: sourceLocation },
       );
     }
-    raw = source.subarray(skip);
+    checkDecodedSize(byteLength, options.maxDecodedBytes, described, sourceName);
+    // Only the declared bytes are read: a data file larger than the header says costs nothing extra.
+    data = readElements(source, skip, dtype, elementCount, !bigEndian, sourceName);
   }
-  const data = decodeElements(raw, 0, dtype, elementCount, !bigEndian, sourceName);
   return volumeFromFile({ data, dims, spacing, origin, direction, components, ...(rescale ? { rescale } : {}) }, 'MetaImage', file);
 }
 

@@ -1,6 +1,7 @@
 import { DTYPE_BYTES, PhysiotwinError, dtypeOf, validateVolume } from '@physiotwin/core';
 import type { Mat3, Vec3, Volume, VolumeData, VolumeDtype } from '@physiotwin/core';
-import { allocateChecked, concatBytes, decodeElements, encodeElements, gzipBytes, inflateBounded, isGzip, optionalFile } from './binary.js';
+import { allocateChecked, asSource, checkDecodedSize, concatBytes, decodeElements, encodeElements, gzipBytes, inflateBounded, isGzip, optionalFile, readElements, readPrefix } from './binary.js';
+import type { ByteSource } from './binary.js';
 import { det3, nearestOrthogonal } from './geometry.js';
 import { volumeFromFile } from './volume-init.js';
 
@@ -79,7 +80,13 @@ export interface NiftiHeader {
 /** Options of {@link readNifti}. */
 export interface ReadNiftiOptions {
   /** File name used in error messages. */
-  name?: string;
+  name?: string | undefined;
+  /**
+   * Most bytes the voxel block (and, for .nii.gz, the decompressed stream up to its end) may take: a header that
+   * declares more is refused before anything is allocated or decompressed.
+   * @default 2 GiB (`DEFAULT_MAX_DECODED_BYTES`)
+   */
+  maxDecodedBytes?: number | undefined;
 }
 
 /**
@@ -222,15 +229,18 @@ function voxelLayout(h: NiftiHeader, file: string | undefined): VoxelLayout {
 function rasAffine(h: NiftiHeader, file: string | undefined): { linear: Mat3; offset: Vec3 } {
   const pix = (i: number) => {
     const p = h.pixdim[i]!;
-    // The standard: a non-positive (or here non-finite) grid spacing is taken as 1.
-    return Number.isFinite(p) && p > 0 ? p : 1;
+    if (!Number.isFinite(p)) {
+      throw new PhysiotwinError('GEOMETRY_INVALID', `NIfTI pixdim[${i}] is ${p}: grid spacing must be finite`, { location: optionalFile(file), details: { field: `pixdim[${i}]` } });
+    }
+    // The standard (nifti1_io): a non-positive grid spacing is taken as 1.
+    return p > 0 ? p : 1;
   };
   if (h.sformCode > 0) {
     const [x, y, z] = h.srow;
     const linear: Mat3 = [x[0]!, y[0]!, z[0]!, x[1]!, y[1]!, z[1]!, x[2]!, y[2]!, z[2]!];
     const offset: Vec3 = [x[3]!, y[3]!, z[3]!];
     if (![...linear, ...offset].every(Number.isFinite)) {
-      throw new PhysiotwinError('IO_INVALID', 'NIfTI sform (srow_x/y/z) has non-finite entries', { location: optionalFile(file), details: { field: 'srow' } });
+      throw new PhysiotwinError('GEOMETRY_INVALID', 'NIfTI sform (srow_x/y/z) has non-finite entries', { location: optionalFile(file), details: { field: 'srow' } });
     }
     return { linear, offset };
   }
@@ -258,7 +268,7 @@ function rasAffine(h: NiftiHeader, file: string | undefined): { linear: Mat3; of
       (a * a + d * d - c * c - b * b) * dz,
     ];
     if (![...linear, ...h.qoffset].every(Number.isFinite)) {
-      throw new PhysiotwinError('IO_INVALID', 'NIfTI qform (quatern_*, qoffset_*) has non-finite entries', { location: optionalFile(file), details: { field: 'qform' } });
+      throw new PhysiotwinError('GEOMETRY_INVALID', 'NIfTI qform (quatern_*, qoffset_*) has non-finite entries', { location: optionalFile(file), details: { field: 'qform' } });
     }
     return { linear, offset: [...h.qoffset] };
   }
@@ -267,7 +277,8 @@ function rasAffine(h: NiftiHeader, file: string | undefined): { linear: Mat3; of
 
 /**
  * Reads a NIfTI-1 single-file image (.nii) or its gzip-compressed form (.nii.gz, detected by the 1f 8b magic),
- * little- or big-endian, into a {@link Volume} in LPS.
+ * little- or big-endian, into a {@link Volume} in LPS. The input is the file's bytes, or a {@link ByteSource} from
+ * which only the header and the voxel block are read (the compressed stream only as far as they need).
  *
  * - Geometry: the sform when sform_code > 0, else the qform (quaternion, qfac, pixdim) when qform_code > 0, else
  *   pixdim scaling with no rotation (the standard's method 1). NIfTI's RAS+ world becomes LPS by negating x and y
@@ -282,13 +293,20 @@ function rasAffine(h: NiftiHeader, file: string | undefined): { linear: Mat3; of
  * ```ts
  * const volume = readNifti(await fs.readFile('t1.nii.gz'), { name: 't1.nii.gz' });
  * ```
+ * - .nii.gz is decompressed only up to the end of the voxel block (plus a little to check the gzip footer of a
+ *   normal file), so trailing data or a deflate bomb costs no time; `maxDecodedBytes` bounds what a header may
+ *   declare.
+ *
  * @throws PhysiotwinError `IO_TRUNCATED` (header or voxel block cut short, gzip stream ends early, dims that need
  *   more bytes than the file can hold), `IO_INVALID` (wrong sizeof_hdr or magic, dims <= 0, unknown datatype, bitpix
- *   mismatch, corrupt gzip, degenerate geometry), `IO_UNSUPPORTED` (NIfTI-2, .hdr/.img pairs, 4D, 64-bit or complex
- *   datatypes).
+ *   mismatch, corrupt gzip), `GEOMETRY_INVALID` (non-finite pixdim, sform or qform; zero-length or singular axes; a
+ *   grid that reaches past core's `MAX_WORLD_COORDINATE_MM`, e.g. pixdim 3e38), `IO_UNSUPPORTED` (NIfTI-2,
+ *   .hdr/.img pairs, 4D, 64-bit or complex datatypes), `LIMIT_EXCEEDED` (a voxel block over `maxDecodedBytes`),
+ *   `OUT_OF_MEMORY` (an allocation the platform refuses).
  */
-export function readNifti(bytes: Uint8Array, options: ReadNiftiOptions = {}): Volume {
+export function readNifti(input: Uint8Array | ByteSource, options: ReadNiftiOptions = {}): Volume {
   const file = options.name;
+  const source = asSource(input);
   let header: NiftiHeader | undefined;
   let layout: VoxelLayout | undefined;
   const needed = (prefix: Uint8Array) => {
@@ -296,30 +314,35 @@ export function readNifti(bytes: Uint8Array, options: ReadNiftiOptions = {}): Vo
     layout = voxelLayout(header, file);
     return layout.voxOffset + layout.byteLength;
   };
-  let plain: Uint8Array;
-  if (isGzip(bytes)) {
-    plain = inflateBounded(bytes, {
+  const count = () => layout!.dims[0] * layout!.dims[1] * layout!.dims[2] * layout!.components;
+  let data: VolumeData;
+  const start = readPrefix(source, NIFTI1_HEADER_SIZE);
+  if (isGzip(start)) {
+    const plain = inflateBounded(source, {
       format: 'gzip',
       what: 'NIfTI gzip stream',
       file,
       verify: true,
+      maxBytes: options.maxDecodedBytes,
       needed: (prefix) => (prefix.length < NIFTI1_HEADER_SIZE ? undefined : needed(prefix)),
     });
+    // The decompressed buffer is ours: its voxels are used in place when aligned.
+    data = decodeElements(plain, layout!.voxOffset, layout!.dtype, count(), header!.littleEndian, file, true);
   } else {
-    const total = needed(bytes);
-    if (total > bytes.length) {
+    const total = needed(start);
+    if (total > source.size) {
       throw new PhysiotwinError(
         'IO_TRUNCATED',
-        `NIfTI voxel block of ${layout!.byteLength} bytes (dims ${layout!.dims.join('x')}, ${layout!.components} x ${layout!.dtype}) at vox_offset ${layout!.voxOffset} needs ${total} bytes, the file has ${bytes.length}`,
+        `NIfTI voxel block of ${layout!.byteLength} bytes (dims ${layout!.dims.join('x')}, ${layout!.components} x ${layout!.dtype}) at vox_offset ${layout!.voxOffset} needs ${total} bytes, the file has ${source.size}`,
         { location: optionalFile(file) },
       );
     }
-    plain = bytes;
+    checkDecodedSize(layout!.byteLength, options.maxDecodedBytes, `NIfTI voxel block (dims ${layout!.dims.join('x')}, ${layout!.components} x ${layout!.dtype})`, file);
+    // Only the voxel block is read: bytes after it cost nothing.
+    data = readElements(source, layout!.voxOffset, layout!.dtype, count(), header!.littleEndian, file);
   }
   const h = header!;
   const l = layout!;
-  const count = l.dims[0] * l.dims[1] * l.dims[2] * l.components;
-  let data = decodeElements(plain, l.voxOffset, l.dtype, count, h.littleEndian, file);
   if (l.planar) data = reorderComponents(data, l.components, true);
   const { linear, offset } = rasAffine(h, file);
   // RAS -> LPS: negate the x and y rows of the affine.

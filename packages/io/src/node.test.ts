@@ -1,10 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { isPhysiotwinError } from '@physiotwin/core';
 import type { ErrorCode } from '@physiotwin/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, bytesOf, randomVolume } from '../test-support/volumes.js';
+import { writeNifti } from './nifti.js';
 import { readVolumeFile, writeVolumeFile } from './node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'physiotwin-io-'));
@@ -66,6 +68,88 @@ describe('@physiotwin/io/node', () => {
   it('unknown extensions are IO_UNSUPPORTED; gzip with a plain .nii is INVALID_ARGUMENT', async () => {
     await expectCodeAsync(writeVolumeFile(join(dir, 'a.vtk'), volume), 'IO_UNSUPPORTED');
     await expectCodeAsync(writeVolumeFile(join(dir, 'b.nii'), volume, { gzip: true }), 'INVALID_ARGUMENT');
+  });
+
+  describe('an .mhd header is untrusted: its ElementDataFile is a regular file inside its folder, read in part', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'physiotwin-io-outside-'));
+    const inside = join(dir, 'mhd');
+    mkdirSync(inside);
+    afterAll(() => rmSync(outside, { recursive: true, force: true }));
+    // 8x8x1 uint8: 64 bytes of voxels.
+    const mhd = (name: string, extra = '') =>
+      `ObjectType = Image\nNDims = 3\nDimSize = 8 8 1\nElementType = MET_UCHAR\n${extra}ElementDataFile = ${name}\n`;
+    const write = (file: string, text: string) => {
+      writeFileSync(join(inside, file), text);
+      return join(inside, file);
+    };
+    const secret = join(outside, 'secret.raw');
+    writeFileSync(secret, new Uint8Array(64).fill(7));
+
+    it('absolute paths, .. paths and links leading out -> IO_PERMISSION naming allowDataFileOutside; nothing read', async () => {
+      for (const name of [secret, `../${relative(dir, outside)}/secret.raw`, '../../../../../../../../etc/passwd', 'sub/../../x.raw']) {
+        const e = await expectCodeAsync(readVolumeFile(write('evil.mhd', mhd(name))), 'IO_PERMISSION');
+        expect(e.message).toContain('allowDataFileOutside');
+      }
+      symlinkSync(secret, join(inside, 'link.raw'));
+      expect((await expectCodeAsync(readVolumeFile(write('link.mhd', mhd('link.raw'))), 'IO_PERMISSION')).message).toContain('symbolic link');
+      // The option widens it, for headers the caller trusts.
+      const v = await readVolumeFile(write('trusted.mhd', mhd(secret)), { allowDataFileOutside: true });
+      expect(v.data[0]).toBe(7);
+    });
+
+    it('a name inside the folder (also in a subfolder, also through a link that stays inside) is read', async () => {
+      mkdirSync(join(inside, 'sub'));
+      writeFileSync(join(inside, 'sub', 'v.raw'), new Uint8Array(64).fill(3));
+      expect((await readVolumeFile(write('sub.mhd', mhd('sub/v.raw')))).data[63]).toBe(3);
+      symlinkSync(join(inside, 'sub', 'v.raw'), join(inside, 'inner-link.raw'));
+      expect((await readVolumeFile(write('inner.mhd', mhd('inner-link.raw')))).data[0]).toBe(3);
+    });
+
+    it.runIf(process.platform === 'linux')('devices, FIFOs and folders -> IO_INVALID at once (no read of /dev/zero, no wait on a FIFO)', async () => {
+      symlinkSync('/dev/zero', join(inside, 'zero.raw'));
+      await expectCodeAsync(readVolumeFile(write('zero.mhd', mhd('zero.raw')), { allowDataFileOutside: true }), 'IO_INVALID');
+      execFileSync('mkfifo', [join(inside, 'fifo.raw')]);
+      const t0 = performance.now();
+      expect((await expectCodeAsync(readVolumeFile(write('fifo.mhd', mhd('fifo.raw'))), 'IO_INVALID')).message).toContain('FIFO');
+      expect(performance.now() - t0).toBeLessThan(1000);
+      await expectCodeAsync(readVolumeFile(write('dir.mhd', mhd('sub'))), 'IO_INVALID');
+      // The volume file itself too.
+      await expectCodeAsync(readVolumeFile(join(inside, 'fifo.raw')), 'IO_INVALID');
+      await expectCodeAsync(readVolumeFile('/dev/zero'), 'IO_INVALID');
+    });
+
+    it('a 3 GiB data file behind an 8x8x1 header: only the 64 declared bytes are read (sparse file, no RangeError)', async () => {
+      const big = join(inside, 'big.raw');
+      writeFileSync(big, new Uint8Array(64).fill(9));
+      truncateSync(big, 3 * 2 ** 30);
+      const before = process.memoryUsage().rss;
+      const v = await readVolumeFile(write('big.mhd', mhd('big.raw')));
+      expect(v.data.length).toBe(64);
+      expect(v.data[0]).toBe(9);
+      // HeaderSize = -1 takes the last 64 bytes (zeros of the sparse tail).
+      expect((await readVolumeFile(write('big-tail.mhd', mhd('big.raw', 'HeaderSize = -1\n')))).data[0]).toBe(0);
+      expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
+    });
+
+    it('a 3 GiB .mha or .nii behind a small header: only the header and the declared voxels are read', async () => {
+      const mha = join(inside, 'big.mha');
+      writeFileSync(mha, `${mhd('LOCAL')}${'\x05'.repeat(64)}`);
+      truncateSync(mha, 3 * 2 ** 30);
+      const nii = join(inside, 'big.nii');
+      writeFileSync(nii, writeNifti(volume));
+      truncateSync(nii, 3 * 2 ** 30);
+      const before = process.memoryUsage().rss;
+      expect((await readVolumeFile(mha)).data[63]).toBe(5);
+      expect(Buffer.from(bytesOf(await readVolumeFile(nii))).equals(Buffer.from(bytesOf(volume)))).toBe(true);
+      expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
+    });
+
+    it.runIf(process.platform !== 'win32' && process.getuid?.() !== 0)('an unreadable data file -> IO_PERMISSION', async () => {
+      const locked = join(inside, 'locked.raw');
+      writeFileSync(locked, new Uint8Array(64));
+      chmodSync(locked, 0);
+      await expectCodeAsync(readVolumeFile(write('locked.mhd', mhd('locked.raw'))), 'IO_PERMISSION');
+    });
   });
 
   it('reads the aorta fixture', async () => {

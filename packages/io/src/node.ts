@@ -1,52 +1,148 @@
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { PhysiotwinError } from '@physiotwin/core';
 import type { Volume } from '@physiotwin/core';
 import { AtomicOutputs, checkOutputs } from './atomic-write.js';
 import { writeMetaImage } from './metaimage.js';
 import { writeNifti } from './nifti.js';
 import { readVolume, volumeFormatFromName } from './read-volume.js';
+import type { ByteSource } from './binary.js';
 
 function errnoCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** Node's file errors as typed errors: a missing file is `IO_NOT_FOUND`, others pass through. */
-function fileError(e: unknown, path: string): unknown {
+/** Options of {@link readVolumeFile}. */
+export interface ReadVolumeFileOptions {
+  /**
+   * Let an .mhd header's ElementDataFile name a file outside the header's folder: an absolute path, a `..` path,
+   * or a symbolic link that leads out. The header is untrusted input (it may come from anyone's archive), so this
+   * is off unless you trust where it came from.
+   * @default false
+   */
+  allowDataFileOutside?: boolean | undefined;
+  /** Most bytes the decoded voxels may take; see `readNifti`. @default 2 GiB */
+  maxDecodedBytes?: number | undefined;
+}
+
+/** Node's read errors as typed errors naming the file. */
+function readError(e: unknown, path: string): PhysiotwinError {
   const code = errnoCode(e);
-  if (code === 'ENOENT') return new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location: { file: path }, cause: e });
-  if (code === 'EISDIR') return new PhysiotwinError('IO_INVALID', 'expected a file, found a directory', { location: { file: path }, cause: e });
-  if (code === 'EEXIST') return new PhysiotwinError('IO_EXISTS', 'file exists (pass overwrite to replace it)', { location: { file: path }, cause: e });
-  return e;
+  const location = { file: path };
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location, cause: e });
+  if (code === 'EACCES' || code === 'EPERM') return new PhysiotwinError('IO_PERMISSION', 'permission denied', { location, cause: e });
+  if (code === 'EISDIR') return new PhysiotwinError('IO_INVALID', 'expected a file, found a directory', { location, cause: e });
+  return new PhysiotwinError('IO_INVALID', `cannot read the file: ${(e as Error).message}`, { location, cause: e });
+}
+
+/** Largest read handed to the OS in one call (Node refuses lengths over 2 GiB - 1). */
+const MAX_READ = 1 << 30;
+
+/**
+ * Opens a file for reading only if it is a regular file. O_NONBLOCK makes opening a FIFO return at once (instead of
+ * waiting for a writer) so that fstat can refuse it, like devices (/dev/zero) and sockets.
+ */
+function openRegularFile(path: string, noFollow: boolean): { fd: number; source: ByteSource } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (noFollow ? (constants.O_NOFOLLOW ?? 0) : 0));
+  } catch (e) {
+    throw readError(e, path);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+      throw new PhysiotwinError('IO_INVALID', `expected a regular file, found ${what}`, { location: { file: path } });
+    }
+    const source: ByteSource = {
+      size: st.size,
+      readInto(position, target) {
+        let done = 0;
+        try {
+          while (done < target.length) {
+            const n = readSync(fd, target, done, Math.min(MAX_READ, target.length - done), position + done);
+            if (n === 0) break;
+            done += n;
+          }
+        } catch (e) {
+          throw readError(e, path);
+        }
+        return done;
+      },
+    };
+    return { fd, source };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/** True when `path` lies inside `folder` (both absolute, normalised). */
+function isInside(folder: string, path: string): boolean {
+  const rel = relative(folder, path);
+  return !isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`);
 }
 
 /**
- * Reads a volume file: NIfTI-1 (.nii, .nii.gz) or MetaImage (.mha, or .mhd with its data file resolved next to
- * the header).
+ * Where an .mhd header's ElementDataFile may be read from: inside the header's folder (after following symbolic
+ * links), unless `allowOutside`. Returns the path to open and whether to refuse a symbolic link in its last part.
+ * @throws PhysiotwinError `IO_PERMISSION` for a name that leads outside, `IO_NOT_FOUND` for a missing file.
+ */
+function resolveDataFile(headerPath: string, name: string, allowOutside: boolean): { path: string; noFollow: boolean } {
+  const folder = dirname(resolve(headerPath));
+  const target = resolve(folder, name);
+  if (allowOutside) return { path: target, noFollow: false };
+  const refuse = (how: string) =>
+    new PhysiotwinError('IO_PERMISSION', `MetaImage ElementDataFile ${JSON.stringify(name)} ${how}; only files inside the header's folder are read (the allowDataFileOutside option widens this)`, {
+      location: { file: headerPath },
+      details: { field: 'ElementDataFile', option: 'allowDataFileOutside' },
+    });
+  if (isAbsolute(name) || !isInside(folder, target)) throw refuse('points outside the header\'s folder');
+  let real: string;
+  let realFolder: string;
+  try {
+    real = realpathSync(target);
+    realFolder = realpathSync(folder);
+  } catch (e) {
+    throw readError(e, target);
+  }
+  if (!isInside(realFolder, real)) throw refuse('leads outside the header\'s folder through a symbolic link');
+  // The resolved path has no links left; O_NOFOLLOW refuses one swapped in between the check and the open.
+  return { path: real, noFollow: true };
+}
+
+/**
+ * Reads a volume file: NIfTI-1 (.nii, .nii.gz) or MetaImage (.mha, or .mhd with its data file).
+ *
+ * An .mhd header is untrusted input: its ElementDataFile must be a regular file inside the header's folder
+ * (`allowDataFileOutside` widens this). The volume file itself must be a regular file too (not a FIFO or a device
+ * such as /dev/zero). From either, only the header and the bytes it declares are read (and a compressed stream is
+ * decompressed only that far), so a huge file behind a small header costs kilobytes.
  * @example
  * ```ts
  * const volume = await readVolumeFile('fixtures/mesh/vmtk-aorta/aorta.mha');
  * ```
- * @throws PhysiotwinError `IO_NOT_FOUND` when the file (or an .mhd's data file) is missing, and whatever
- *   `readVolume` throws for its contents.
+ * @throws PhysiotwinError `IO_NOT_FOUND` when the file (or an .mhd's data file) is missing, `IO_PERMISSION` when
+ *   it may not be read (file-system permissions, or a data file outside the header's folder), `IO_INVALID` when
+ *   it is not a regular file, and whatever `readVolume` throws for its contents.
  */
-export async function readVolumeFile(path: string): Promise<Volume> {
-  let bytes: Uint8Array;
+export async function readVolumeFile(path: string, options: ReadVolumeFileOptions = {}): Promise<Volume> {
+  const opened: number[] = [];
   try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw fileError(e, path);
+    const main = openRegularFile(path, false);
+    opened.push(main.fd);
+    const readDataFile = (name: string): ByteSource => {
+      const where = resolveDataFile(path, name, options.allowDataFileOutside ?? false);
+      const data = openRegularFile(where.path, where.noFollow);
+      opened.push(data.fd);
+      return data.source;
+    };
+    // Read on demand: only the header and what it declares come off the disk.
+    return readVolume(main.source, { name: path, readDataFile, maxDecodedBytes: options.maxDecodedBytes });
+  } finally {
+    for (const fd of opened) closeSync(fd);
   }
-  const readDataFile = (name: string) => {
-    const dataPath = resolve(dirname(path), name);
-    try {
-      return readFileSync(dataPath);
-    } catch (e) {
-      throw fileError(e, dataPath);
-    }
-  };
-  return readVolume(bytes, { name: path, readDataFile });
 }
 
 /** Options of {@link writeVolumeFile}. */

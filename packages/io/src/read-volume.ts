@@ -1,6 +1,7 @@
 import { PhysiotwinError } from '@physiotwin/core';
 import type { Volume } from '@physiotwin/core';
-import { isGzip, optionalFile } from './binary.js';
+import { asSource, isGzip, optionalFile, readPrefix } from './binary.js';
+import type { ByteSource } from './binary.js';
 import { readMetaImage } from './metaimage.js';
 import { readNifti } from './nifti.js';
 
@@ -35,12 +36,15 @@ export interface ReadVolumeOptions {
   /** File name: its extension picks the format (else the first bytes do) and it appears in error messages. */
   name: string;
   /** Resolves an .mhd header's separate data file; see {@link readMetaImage}. */
-  readDataFile?: (fileName: string) => Uint8Array;
+  readDataFile?: ((fileName: string) => Uint8Array | ByteSource) | undefined;
+  /** Most bytes the decoded voxels may take; see {@link readNifti}. @default 2 GiB */
+  maxDecodedBytes?: number | undefined;
 }
 
 /**
  * Reads a NIfTI-1 (.nii, .nii.gz) or MetaImage (.mha, .mhd) volume, choosing the format from the file name's
- * extension, or from the bytes when the extension is not one of those.
+ * extension, or from the bytes when the extension is not one of those. The input is the file's bytes, or a
+ * {@link ByteSource} from which only what the header declares is read.
  * @example
  * ```ts
  * const volume = readVolume(bytes, { name: 'scan.nii.gz' });
@@ -48,11 +52,12 @@ export interface ReadVolumeOptions {
  * @throws PhysiotwinError `IO_UNSUPPORTED` when neither the name nor the bytes identify a format, and whatever
  *   {@link readNifti} or {@link readMetaImage} throw.
  */
-export function readVolume(bytes: Uint8Array, options: ReadVolumeOptions): Volume {
-  const format = volumeFormatFromName(options.name) ?? volumeFormatFromBytes(bytes);
-  if (format === 'nifti') return readNifti(bytes, { name: options.name });
+export function readVolume(input: Uint8Array | ByteSource, options: ReadVolumeOptions): Volume {
+  const source = asSource(input);
+  const format = volumeFormatFromName(options.name) ?? volumeFormatFromBytes(readPrefix(source, 64));
+  if (format === 'nifti') return readNifti(source, { name: options.name, maxDecodedBytes: options.maxDecodedBytes });
   if (format === 'metaimage') {
-    return readMetaImage(bytes, { name: options.name, ...(options.readDataFile ? { readDataFile: options.readDataFile } : {}) });
+    return readMetaImage(source, { name: options.name, readDataFile: options.readDataFile, maxDecodedBytes: options.maxDecodedBytes });
   }
   throw new PhysiotwinError('IO_UNSUPPORTED', 'unrecognised volume format: expected NIfTI-1 (.nii, .nii.gz) or MetaImage (.mha, .mhd)', {
     location: optionalFile(options.name),

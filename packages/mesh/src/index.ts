@@ -17,3 +17,5 @@ export { extractCenterlines, centerlinesToPolylines } from './centerline.js';
 export type { CenterlineOptions, CenterlineBranch, Centerlines } from './centerline.js';
 export { surfaceFromVolume } from './surface-pipeline.js';
 export type { SurfacePipelineSpec, SurfacePipelineResult } from './surface-pipeline.js';
+export { toQuadraticTets } from './tet-quadratic.js';
+export type { ToQuadraticOptions } from './tet-quadratic.js';

@@ -14,7 +14,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 /** A NIfTI (plain or gzipped) of int16/uint16 voxels: header and voxels as stored (x fastest, then y, z, t). */
 function readNifti4d(path: string): { h: NiftiHeader; data: Int16Array | Uint16Array } {
   let bytes = new Uint8Array(readFileSync(path));
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = new Uint8Array(gunzipSync(bytes));
   const h = readNiftiHeader(bytes);
   const n = h.dim.slice(1, h.dim[0]! + 1).reduce((a, b) => a * b, 1);
   const buf = bytes.slice(h.voxOffset, h.voxOffset + 2 * n).buffer;

@@ -1,0 +1,283 @@
+// Finite elements: the stiffness matvec (DOF/s and fraction of memory bandwidth) at about 1e4, 1e5 and 1e6 DOF
+// for the physiotwin CPU BSR kernel and scipy.sparse CSR (Debian python3-scipy) on the same matrix, and
+// iterations / time to solution against DOF for block-Jacobi and the smoothed-aggregation multilevel
+// preconditioner. The matrices are the T4 stiffness of a unit cube cut into n^3 hexahedra of 6 tets each
+// (E = 1000 MPa, nu = 0.3); the matrix goes to scipy as MatrixMarket (up to 1e5 DOF) or, for the 1e6 DOF case
+// whose MatrixMarket text would be ~1.5 GB, as raw little-endian CSR arrays. The solves are the T10 Lame
+// cylinder fixtures (h = 0.5, 0.25, 0.125 mm: h halves each step) and the T10 cube under pressure (n = 4, 8, 16).
+// WebGPU: the f32 BSR matvec alone (one thread per block row) and the device solve (f32 block-Jacobi CG in f64
+// refinement); on a machine without a GPU these run on SwiftShader (a CPU Vulkan) and are labelled so.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TetMesh } from '@physiotwin/core';
+import { bsrMultiply, bsrSymmetricMultiply, bsrToCsr, bsrUpper, deviceMatvec, lameCylinder, solve, stiffnessOf } from '@physiotwin/fem';
+import { getSharedGpu } from '@physiotwin/gpu';
+import type { BsrMatrix, FemProblem } from '@physiotwin/fem';
+import { readMsh } from '@physiotwin/io';
+import { measure, memoryBandwidthGBps, newReport, writeReport } from './harness.js';
+
+/** Unit cube, n^3 hexahedra split into 6 positively oriented tets each (Kuhn), region 1. */
+function cubeMesh(n: number): TetMesh {
+  const m = n + 1;
+  const id = (i: number, j: number, k: number) => i + m * (j + m * k);
+  const positions = new Float64Array(3 * m * m * m);
+  for (let k = 0; k < m; k++) for (let j = 0; j < m; j++) for (let i = 0; i < m; i++) positions.set([i / n, j / n, k / n], 3 * id(i, j, k));
+  const perms = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+  const tets = new Uint32Array(24 * n * n * n);
+  let t = 0;
+  for (let k = 0; k < n; k++) {
+    for (let j = 0; j < n; j++) {
+      for (let i = 0; i < n; i++) {
+        for (const p of perms) {
+          const c = [i, j, k];
+          const v = [id(i, j, k)];
+          for (const axis of p) {
+            c[axis]!++;
+            v.push(id(c[0]!, c[1]!, c[2]!));
+          }
+          // Odd permutations give negative volume: swap two corners.
+          const odd = (p[0] === 0 && p[1] === 2) || (p[0] === 1 && p[1] === 0) || (p[0] === 2 && p[1] === 1);
+          if (odd) [v[1], v[2]] = [v[2]!, v[1]!];
+          tets.set(v, 4 * t++);
+        }
+      }
+    }
+  }
+  return { positions, tets, nodesPerTet: 4, regions: new Int32Array(t).fill(1) };
+}
+
+function cubeProblem(n: number, element: 'T4' | 'T10', preconditioner: 'jacobi' | 'multilevel'): FemProblem {
+  return {
+    mesh: cubeMesh(n),
+    element,
+    materials: [{ region: 1, E: 1000, nu: 0.3 }],
+    constraints: [{ nodes: { plane: { point: [0, 0, 0], normal: [0, 0, 1] } }, displacement: [0, 0, 0] }],
+    loads: [{ faces: { plane: { point: [0, 0, 1], normal: [0, 0, 1] } }, pressure: 1 }],
+    solver: { tolerance: 1e-8, preconditioner },
+  };
+}
+
+function writeMatrixMarket(path: string, a: BsrMatrix): void {
+  const csr = bsrToCsr(a);
+  const n = 3 * a.n;
+  const lines: string[] = ['%%MatrixMarket matrix coordinate real general', `${n} ${n} ${csr.values.length}`];
+  for (let i = 0; i < n; i++) for (let k = csr.rowPtr[i]!; k < csr.rowPtr[i + 1]!; k++) lines.push(`${i + 1} ${csr.cols[k]! + 1} ${csr.values[k]}`);
+  writeFileSync(path, lines.join('\n') + '\n');
+}
+
+function writeRawCsr(prefix: string, a: BsrMatrix): void {
+  const csr = bsrToCsr(a);
+  writeFileSync(`${prefix}.rowptr`, new Uint8Array(csr.rowPtr.buffer));
+  writeFileSync(`${prefix}.cols`, new Uint8Array(csr.cols.buffer));
+  writeFileSync(`${prefix}.values`, new Uint8Array(csr.values.buffer));
+}
+
+const SCIPY = `
+import json, sys, time
+import numpy as np, scipy, scipy.io, scipy.sparse as sp
+path, kind, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if kind == 'mtx':
+    A = scipy.io.mmread(path).tocsr()
+else:
+    A = sp.csr_matrix((np.fromfile(path + '.values', dtype='<f8'), np.fromfile(path + '.cols', dtype='<i4'), np.fromfile(path + '.rowptr', dtype='<i4')), shape=(n, n))
+x = np.cos(np.arange(n) * 0.001)
+y = A @ x
+times = []
+for _ in range(7):
+    t = time.perf_counter(); A @ x; times.append(time.perf_counter() - t)
+times.sort()
+print(json.dumps({'medianMs': times[3] * 1e3, 'minMs': times[0] * 1e3, 'nnz': int(A.nnz), 'sum': float(y.sum()), 'norm': float(np.linalg.norm(y)), 'scipy': scipy.__version__}))
+`;
+
+export default async function run(): Promise<void> {
+  const report = newReport('fem');
+  const bandwidth = memoryBandwidthGBps();
+  report.notes.push(`memory copy bandwidth measured in this run: ${bandwidth.toFixed(2)} GB/s`);
+  let gpu: Awaited<ReturnType<typeof getSharedGpu>> | undefined;
+  try {
+    gpu = await getSharedGpu();
+    report.notes.push(`WebGPU adapter: ${gpu.adapter.description || gpu.adapter.architecture} (${gpu.adapter.vendor})${gpu.adapter.isFallback ? ' - software (SwiftShader): timings are not GPU timings' : ''}`);
+  } catch (e) {
+    report.notes.push(`no WebGPU device: ${(e as Error).message}`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'fem-bench-'));
+  try {
+    // Matvec: T4 cube stiffness at ~1e4, ~1e5, ~1e6 DOF (3 (n+1)^3).
+    for (const n of [14, 31, 68]) {
+      const a = stiffnessOf(cubeProblem(n, 'T4', 'jacobi'));
+      const dofs = 3 * a.n;
+      const nnzb = a.rowPtr[a.n]!;
+      const x = new Float64Array(dofs).map((_, i) => Math.cos(i * 0.001));
+      const y = new Float64Array(dofs);
+      // BSR f64: 72 B of values + 4 B of column index per block, x read and y written once (cache-ideal).
+      const bsrBytes = nnzb * 76 + dofs * 16 + (a.n + 1) * 4;
+      const cpu = await measure({
+        name: `matvec T4 cube n=${n}`,
+        impl: 'physiotwin BSR f64',
+        backend: 'cpu',
+        size: { dofs, blocks: nnzb, nnz: 9 * nnzb },
+        bytes: bsrBytes,
+        items: dofs,
+        itemUnit: 'DOF',
+        repeats: n > 50 ? 5 : 20,
+        run: () => bsrMultiply(a, x, y),
+      }, bandwidth);
+      report.results.push(cpu);
+      // The kernel CG uses: the upper triangle of the symmetric matrix (half the values streamed).
+      const upper = bsrUpper(a);
+      const ys = new Float64Array(dofs);
+      const nnzu = upper.rowPtr[upper.n]!;
+      const sym = await measure({
+        name: `matvec T4 cube n=${n}`,
+        impl: 'physiotwin symmetric BSR f64 (upper triangle)',
+        backend: 'cpu',
+        size: { dofs, blocks: nnzu },
+        // Upper blocks streamed once (72 B + 4 B), x read twice and y written twice (cache-ideal).
+        bytes: nnzu * 76 + dofs * 32 + (a.n + 1) * 4,
+        items: dofs,
+        itemUnit: 'DOF',
+        repeats: n > 50 ? 5 : 20,
+        run: () => bsrSymmetricMultiply(upper, x, ys),
+      }, bandwidth);
+      report.results.push(sym);
+      if (gpu) {
+        const dm = await deviceMatvec(gpu, a, x);
+        const times: number[] = [];
+        for (let i = 0; i < 5; i++) times.push(await dm.time(n > 50 ? 3 : 10));
+        times.sort((p, q) => p - q);
+        const yg = await dm.result();
+        let err = 0;
+        let ref = 0;
+        for (let i = 0; i < dofs; i++) {
+          err = Math.max(err, Math.abs(yg[i]! - y[i]!));
+          ref = Math.max(ref, Math.abs(y[i]!));
+        }
+        dm.destroy();
+        const ms = times[2]!;
+        // BSR f32: 36 B of values + 4 B of column index per block, x and y in f32.
+        const bytes = nnzb * 40 + dofs * 8 + (a.n + 1) * 4;
+        const gpuResult = {
+          name: `matvec T4 cube n=${n}`,
+          impl: 'physiotwin WebGPU BSR f32',
+          backend: 'webgpu' as const,
+          adapter: gpu.adapter.description || gpu.adapter.architecture,
+          isFallbackAdapter: gpu.adapter.isFallback,
+          size: { dofs, blocks: nnzb },
+          repeats: 5,
+          firstMs: times[4]!,
+          medianMs: ms,
+          minMs: times[0]!,
+          maxMs: times[4]!,
+          meanMs: times.reduce((p, q) => p + q, 0) / 5,
+          throughputPerS: dofs / (ms / 1e3),
+          itemUnit: 'DOF',
+          gbPerS: bytes / (ms * 1e6),
+          extra: { maxAbsErrorRelativeToMaxY: err / ref, bytesPerDof: bytes / dofs },
+        };
+        report.results.push(gpuResult);
+        report.ratios.push({ label: `matvec n=${n}: WebGPU / physiotwin CPU DOF/s${gpu.adapter.isFallback ? ' (SwiftShader)' : ''}`, value: cpu.medianMs / ms });
+      }
+      let sum = 0;
+      let norm = 0;
+      for (const v of y) {
+        sum += v;
+        norm += v * v;
+      }
+      const prefix = join(dir, `k${n}`);
+      const kind = dofs <= 2e5 ? 'mtx' : 'raw';
+      if (kind === 'mtx') writeMatrixMarket(`${prefix}.mtx`, a);
+      else writeRawCsr(prefix, a);
+      const py = spawnSync('/usr/bin/python3', ['-c', SCIPY, kind === 'mtx' ? `${prefix}.mtx` : prefix, kind, String(dofs)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      if (py.status !== 0) {
+        report.notes.push(`scipy run failed at n=${n}: ${py.stderr.slice(-300)}`);
+        continue;
+      }
+      const s = JSON.parse(py.stdout) as { medianMs: number; minMs: number; nnz: number; sum: number; norm: number; scipy: string };
+      const agree = Math.abs(s.norm - Math.sqrt(norm)) / Math.sqrt(norm);
+      // CSR f64: 8 B value + 4 B column per entry, x and y once, row pointers.
+      const csrBytes = s.nnz * 12 + dofs * 16 + (dofs + 1) * 4;
+      const gb = csrBytes / (s.medianMs * 1e6);
+      report.results.push({
+        name: `matvec T4 cube n=${n}`,
+        impl: `scipy ${s.scipy} CSR f64 (${kind === 'mtx' ? 'MatrixMarket' : 'raw CSR'})`,
+        backend: 'other',
+        size: { dofs, nnz: s.nnz },
+        repeats: 7,
+        firstMs: s.medianMs,
+        medianMs: s.medianMs,
+        minMs: s.minMs,
+        maxMs: s.medianMs,
+        meanMs: s.medianMs,
+        throughputPerS: dofs / (s.medianMs / 1e3),
+        itemUnit: 'DOF',
+        gbPerS: gb,
+        fractionOfBandwidth: gb / bandwidth,
+        extra: { relativeDifferenceOfNormToPhysiotwin: agree, bytesPerDof: csrBytes / dofs },
+      });
+      report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): physiotwin CPU full BSR / scipy DOF/s`, value: s.medianMs / cpu.medianMs });
+      report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): physiotwin CPU symmetric BSR (the CG kernel) / scipy DOF/s`, value: s.medianMs / sym.medianMs });
+      let symErr = 0;
+      for (let i = 0; i < dofs; i++) symErr = Math.max(symErr, Math.abs(ys[i]! - y[i]!));
+      if (symErr > 1e-9 * Math.sqrt(norm)) report.notes.push(`matvec n=${n}: symmetric and full BSR differ by ${symErr}`);
+      if (agree > 1e-12) report.notes.push(`matvec n=${n}: scipy and physiotwin results differ by ${agree}`);
+    }
+
+    // Iterations and time to solution against DOF.
+    const fixture = (name: string) => readMsh(readFileSync(new URL(`../fixtures/fem/${name}.msh`, import.meta.url))).mesh;
+    const series: Array<{ label: string; build: (pc: 'jacobi' | 'multilevel') => FemProblem }> = [
+      ...['0.5', '0.25', '0.125'].map((h) => ({
+        label: `Lame cylinder T10 h=${h}`,
+        build: (pc: 'jacobi' | 'multilevel') => {
+          const p = lameCylinder(fixture(`cylinder-t10-${h}`), 'T10', 0.3).problem;
+          p.solver = { tolerance: 1e-8, preconditioner: pc };
+          return p;
+        },
+      })),
+      ...[4, 8, 16].map((n) => ({ label: `cube T10 n=${n}`, build: (pc: 'jacobi' | 'multilevel') => cubeProblem(n, 'T10', pc) })),
+    ];
+    if (gpu) {
+      for (const s of series.slice(0, 2)) {
+        const problem = s.build('jacobi');
+        const t0 = performance.now();
+        const r = await solve(problem, { backend: 'webgpu', gpu });
+        const ms = performance.now() - t0;
+        report.results.push({ name: `solve ${s.label}`, impl: 'physiotwin WebGPU f32 CG (block Jacobi) + f64 refinement', backend: 'webgpu', adapter: gpu.adapter.description, isFallbackAdapter: gpu.adapter.isFallback, size: { dofs: r.dofs }, repeats: 1, firstMs: ms, medianMs: ms, minMs: ms, maxMs: ms, meanMs: ms, extra: { iterations: r.convergence.iterations, tolerance: 1e-8 } });
+      }
+    }
+    const iterations: Record<string, number[]> = { jacobi: [], multilevel: [] };
+    for (const pc of ['jacobi', 'multilevel'] as const) {
+      for (const s of series) {
+        const problem = s.build(pc);
+        const t0 = performance.now();
+        const r = await solve(problem, { backend: 'cpu' });
+        const ms = performance.now() - t0;
+        iterations[pc]!.push(r.convergence.iterations);
+        report.results.push({
+          name: `solve ${s.label}`,
+          impl: `physiotwin CPU PCG ${pc}`,
+          backend: 'cpu',
+          size: { dofs: r.dofs },
+          repeats: 1,
+          firstMs: ms,
+          medianMs: ms,
+          minMs: ms,
+          maxMs: ms,
+          meanMs: ms,
+          extra: { iterations: r.convergence.iterations, solveMs: r.convergence.solveSeconds * 1e3, tolerance: 1e-8 },
+        });
+      }
+    }
+    for (const pc of ['jacobi', 'multilevel'] as const) {
+      const it = iterations[pc]!;
+      for (let i = 1; i < it.length; i++) {
+        if (i === 3) continue;
+        report.ratios.push({ label: `${pc}: iterations ratio per halving of h (${series[i]!.label} / ${series[i - 1]!.label})`, value: it[i]! / it[i - 1]! });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  writeReport(report);
+}

@@ -1,0 +1,52 @@
+// Property-based fuzzing of every reader and config parser (issue 11): each input gives a valid result or a typed
+// PhysiotwinError, within 2 s, with bounded allocation. Fixed seed, so a failure reproduces; `npm run fuzz --
+// --minutes N` runs the same properties with fresh seeds. Each target's count, outcomes and time are printed.
+import fc from 'fast-check';
+import { afterAll, describe, it } from 'vitest';
+import { Tally, property } from './harness.js';
+import { fuzzTargets } from './targets.js';
+
+const SEED = 20261207;
+const { entries, cleanup } = fuzzTargets();
+afterAll(cleanup);
+
+describe('fuzz: typed errors or valid results, under 2 s, bounded allocation', () => {
+  for (const { target, ciRuns, skip } of entries) {
+    const test = skip ? it.skip : it;
+    // The 2 s limit holds per input; the whole target may take longer on a loaded machine than vitest's default.
+    test(`${target.name}: ${ciRuns} inputs${skip ? ` (skipped: ${skip})` : ''}`, { timeout: 300_000 }, async () => {
+      await target.warmUp?.();
+      const tally = new Tally();
+      const t0 = performance.now();
+      await fc.assert(property(target, tally), { numRuns: ciRuns, seed: SEED, endOnFailure: true });
+      console.log(`fuzz ${target.name}: ${tally} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    });
+  }
+});
+
+// Failures the fuzz found in code other branches own (issue 11), kept as reproducers: each is skipped until its fix
+// is merged, then turned on as a regression test.
+describe('fuzz reproducers awaiting fixes elsewhere', () => {
+  it.skip('DICOM: a 740-byte mutated JPEG-LS file keeps CharLS decoding for 17-41 s before DICOM_INVALID (dicom: decode budget)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { decodePixels, parseDicom } = await import('@physiotwin/dicom');
+    const { mutateBytes } = await import('./mutate.js');
+    const { runCase } = await import('./harness.js');
+    const { REPO_ROOT } = await import('./targets.js');
+    const seed = new Uint8Array(readFileSync(`${REPO_ROOT}fixtures/dicom/pydicom/test_files/JPEGLSNearLossless_16.dcm`));
+    // Found by the DICOM target with seed 20261207 over the corpus files up to 24 kB (input 7036); `npm run fuzz --
+    // --target DICOM --seed 639820442 --runs 2000` finds another (one byte 17 inserted at offset 623: 27 s).
+    const input = mutateBytes(seed, [
+      { kind: 'insert', at: 651, data: [150, 250] },
+      { kind: 'bytes', at: 169, data: [41] },
+      { kind: 'flip', at: 383, xor: 51 },
+    ]);
+    await runCase({ name: 'JPEG-LS', arbitrary: null as never, run: async () => (await decodePixels(parseDicom(input)), {}) }, undefined);
+  });
+
+  it.skip('hemo: samplesFromRecords([null]) throws a raw TypeError, not a typed error (hemo: validate sample rows)', async () => {
+    const { samplesFromRecords } = await import('@physiotwin/hemo');
+    const { runCase } = await import('./harness.js');
+    await runCase({ name: 'samples', arbitrary: null as never, run: () => (samplesFromRecords([null] as never), {}) }, undefined);
+  });
+});
