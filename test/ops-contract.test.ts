@@ -167,7 +167,9 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
       decimate: sync((o) => mesh.decimate(cube, { ratio: 0.5 }, o)),
       surfaceFromVolume: compute((o) => mesh.surfaceFromVolume(vol, { iso: 50, smooth: 1 }, o), { webgpu: true }),
       extractCenterlines: sync((o) => mesh.extractCenterlines(tube, o)),
-      ...notOps(['cleanMesh', 'meshQuality', 'centerlinesToPolylines', 'toQuadraticTets'], 'one pass over a mesh or centerlines, no options'),
+      tetMeshLabels: sync((o) => mesh.tetMeshLabels(tube, {}, o)),
+      vesselWall: sync((o) => mesh.vesselWall(tube, { thicknessMm: 1 }, o)),
+      ...notOps(['cleanMesh', 'meshQuality', 'centerlinesToPolylines', 'toQuadraticTets', 'tetQuality', 'labelPairTag'], 'one pass over a mesh or centerlines, no options'),
     },
   },
   hemo: {

@@ -31,6 +31,8 @@ export interface TetMesh {
   /** Boundary faces as node triples (corner nodes), with a face label each. */
   boundaryFaces?: Uint32Array | undefined;
   boundaryLabels?: Int32Array | undefined;
+  /** A name per boundary label value (e.g. `{ 1: 'lumen', 2: 'outer' }`), for writers and case files. */
+  boundaryLabelNames?: Record<number, string> | undefined;
   pointData?: Record<string, DataArray> | undefined;
   cellData?: Record<string, DataArray> | undefined;
 }

@@ -20,6 +20,7 @@ export const commands: CommandEntry[] = [
   { name: 'mesh', load: async () => (await import('./mesh.js')).mesh },
   { name: 'pipeline', load: async () => (await import('./pipeline.js')).pipeline },
   { name: 'demo', load: async () => (await import('./demo.js')).demo },
+  { name: 'tetmesh', load: async () => (await import('./tetmesh.js')).tetmesh },
   { name: 'fem', load: async () => (await import('./fem.js')).femRun },
   { name: 'fem verify', load: async () => (await import('./fem.js')).femVerify },
 ];
