@@ -3,6 +3,7 @@ export type { PipelineInput, PipelineTargets, PipelineOptions, PipelineArtefacts
 export { summarizeHemo } from './summary.js';
 export type { HemoSummary, WaveformStats } from './summary.js';
 export { reportHtml } from './report.js';
-export type { ReportExtras } from './report.js';
+export { WALL_POISSON, WALL_YOUNGS_MODULUS_MPA } from './wall.js';
+export type { WallResult } from './wall.js';
 export { meshToSvg, threeViews } from './render.js';
 export type { MeshPicture, View } from './render.js';

@@ -5,7 +5,7 @@ import type { JsonValue, ManifestInput, RunManifest } from '@physiotwin/core';
 import { createManifest, PhysiotwinError, sha256Hex, throwIfAborted } from '@physiotwin/core';
 import type { ZeroDModel } from '@physiotwin/hemo';
 import { parseResultTable, tableToCsv } from '@physiotwin/hemo';
-import { readVolume, readVtp, writeStl, writeVtp, writeVtpPolylines } from '@physiotwin/io';
+import { readVolume, readVtp, writeStl, writeVtp, writeVtpPolylines, writeVtu } from '@physiotwin/io';
 import { AtomicOutputs, checkOutputs, encodeVolumeFile } from '@physiotwin/io/node';
 import type { Centerlines } from '@physiotwin/mesh';
 import { centerlinesToPolylines } from '@physiotwin/mesh';
@@ -23,6 +23,7 @@ export const OUTPUT_FILES = {
   centerlinesJson: 'centerlines.json',
   model: 'model.json',
   results: 'results.csv',
+  wall: 'wall.vtu',
   report: 'report.html',
   manifest: 'manifest.json',
 } as const;
@@ -34,6 +35,9 @@ const STAGE_FILES: Record<StageName, readonly string[]> = {
   centerlines: [OUTPUT_FILES.centerlinesVtp, OUTPUT_FILES.centerlinesJson],
   zeroD: [OUTPUT_FILES.model],
   simulate: [OUTPUT_FILES.results],
+  // The wall mesh is written with its solution (wall.vtu): neither is read back, both run again on --resume.
+  wall: [],
+  fe: [OUTPUT_FILES.wall],
 };
 
 /** One stage in `manifest.json`. */
@@ -87,6 +91,15 @@ function encodeOutputs(result: PipelineResult): Map<string, Uint8Array | string>
   files.set(OUTPUT_FILES.centerlinesJson, centerlinesJson(result.centerlines));
   files.set(OUTPUT_FILES.model, JSON.stringify(result.model.config, null, 2) + '\n');
   files.set(OUTPUT_FILES.results, tableToCsv(result.results));
+  const { mesh, fe } = result.wall;
+  files.set(
+    OUTPUT_FILES.wall,
+    writeVtu({
+      ...mesh,
+      pointData: { displacement: { values: fe.displacement, components: 3 }, vonMises: { values: fe.nodalVonMises, components: 1 }, stress: { values: fe.nodalStress, components: 6 } },
+      cellData: { vonMises: { values: fe.vonMises, components: 1 }, stress: { values: fe.stress, components: 6 } },
+    }),
+  );
   return files;
 }
 
@@ -107,7 +120,8 @@ export interface WriteOutputsOptions {
 /**
  * Writes a pipeline result into `outDir` (which must exist): the volume and labelmap (`.nii.gz`), the lumen
  * (`lumen.vtp`, `lumen.stl`), the centerlines (`centerlines.vtp`, and `centerlines.json` for `--resume`), the 0D
- * config (`model.json`, svZeroDSolver input) and its results (`results.csv`), `report.html` and `manifest.json`
+ * config (`model.json`, svZeroDSolver input) and its results (`results.csv`), the wall mesh with point arrays
+ * `displacement` (mm), `vonMises` and `stress` (MPa) and the same per tet (`wall.vtu`), `report.html` and `manifest.json`
  * (inputs with SHA-256, parameters, per-stage key, backend, time and output hashes, package versions). All files
  * are staged under temporary names and renamed together at the end (io's AtomicOutputs): an interrupted or failed
  * run leaves no partial file under a final name.
@@ -159,7 +173,8 @@ export async function writePipelineOutputs(outDir: string, result: PipelineResul
 }
 
 /**
- * For `runPipeline`'s `reuse` (`--resume`): the artefacts of a stage from the outputs in `outDir`, when its
+ * For `runPipeline`'s `reuse` (`--resume`): the artefacts of a stage from the outputs in `outDir` (every stage
+ * but the wall mesh and its solution, which run again), when its
  * `manifest.json` records the same stage key (same input, seeds and parameters up to the stage) and every file the
  * stage wrote still has the recorded SHA-256; else undefined (the stage runs again). No manifest: nothing reused.
  * @throws PhysiotwinError `IO_INVALID` for a manifest that is not JSON.
@@ -202,6 +217,9 @@ export function resumeFrom(outDir: string): (stage: StageName, key: string) => P
         return { model: { ...record.model, config: JSON.parse(text(OUTPUT_FILES.model)) as ZeroDModel['config'] } };
       case 'simulate':
         return { results: parseResultTable(text(OUTPUT_FILES.results), OUTPUT_FILES.results) };
+      case 'wall':
+      case 'fe':
+        return undefined;
     }
   };
 }

@@ -11,6 +11,8 @@ import { extractCenterlines, surfaceFromVolume } from '@physiotwin/mesh';
 import type { VesselResult } from '@physiotwin/segment';
 import { segmentVessel } from '@physiotwin/segment';
 import type { HemoSummary } from './summary.js';
+import type { WallResult } from './wall.js';
+import { meshWall, solveWall } from './wall.js';
 import { summarizeHemo } from './summary.js';
 
 /** What the pipeline starts from: a loaded image and seed voxels in its lumen. */
@@ -46,7 +48,7 @@ export interface PipelineOptions extends ComputeOptions {
 }
 
 /** The stages, in order. */
-export type StageName = 'segment' | 'surface' | 'centerlines' | 'zeroD' | 'simulate';
+export type StageName = 'segment' | 'surface' | 'centerlines' | 'zeroD' | 'simulate' | 'wall' | 'fe';
 
 /** What one stage did. */
 export interface StageRecord extends BackendRecord {
@@ -75,6 +77,10 @@ export interface PipelineArtefacts {
   model: ZeroDModel;
   /** The simulated result table (last cycle, vessel-based, CGS). */
   results: ResultTable;
+  /** The wall's tet mesh (region 1; faces tagged lumen 1, outer 2, cut ends 3...) and its ends. */
+  wallMesh: Pick<WallResult, 'mesh' | 'ends'>;
+  /** The wall under the peak systolic pressure: displacement, stresses, peak von Mises. */
+  wall: WallResult;
 }
 
 /**
@@ -85,6 +91,7 @@ export interface PipelineResult extends PipelineArtefacts, BackendReport {
   input: PipelineInput;
   /** The targets used, defaults filled in. */
   targets: Required<PipelineTargets>;
+  /** Means, extremes, cardiac output and junction conservation of the simulation. */
   hemo: HemoSummary;
   stages: StageRecord[];
   warnings: string[];
@@ -192,6 +199,25 @@ const PIPELINE_STAGES: readonly StageDef[] = [
       return r;
     },
   },
+  {
+    name: 'wall',
+    parameters: (ctx) => ({ method: 'vesselWall', thicknessMm: ctx.targets.wallMm }),
+    advice: 'check --wall-mm and the labelmap',
+    async run(ctx) {
+      ctx.artefacts.wallMesh = meshWall(need(ctx, 'labelmap'), ctx.targets.wallMm, ctx.options);
+      return cpu;
+    },
+  },
+  {
+    name: 'fe',
+    parameters: () => ({ solver: 'solve', element: 'T4', load: 'peak systolic inlet pressure', ends: 'fixed' }),
+    advice: 'the wall did not solve: check --wall-mm',
+    async run(ctx) {
+      const peak = summarizeHemo(need(ctx, 'model').config, need(ctx, 'results')).peakSystolicMmHg;
+      ctx.artefacts.wall = await solveWall(need(ctx, 'wallMesh'), peak, ctx.options);
+      return ctx.artefacts.wall.fe;
+    },
+  },
 ];
 
 /** The names of the pipeline's stages, in the order they run. */
@@ -242,7 +268,9 @@ export async function volumeHash(volume: Volume): Promise<string> {
 /**
  * Runs the whole pipeline on a loaded image: seeded lumen segmentation ({@link segmentVessel}), its smoothed surface
  * ({@link surfaceFromVolume}), centerlines ({@link extractCenterlines}), the 0D model tuned to the targets
- * ({@link zeroDModelFromCenterlines}) and its simulation ({@link simulate}). Everything stays in memory; write it with
+ * ({@link zeroDModelFromCenterlines}) and its simulation ({@link simulate}), a tet mesh of the wall (`vesselWall`,
+ * thickness `wallMm`) and its linear-elastic solution under the simulated peak systolic inlet pressure with the
+ * ends where the vessel leaves the image fixed (`solve` from @physiotwin/fem; E 0.865 MPa, nu 0.45, T4). Everything stays in memory; write it with
  * `writePipelineOutputs` from `@physiotwin/pipeline/node`. `backend` goes to every stage that has a GPU kernel
  * (the others run on the CPU and say so in `stages`); `signal` is checked inside and between stages; `onProgress`
  * receives each stage's own progress events plus `{ stage: 'pipeline', done, total }` between stages.
@@ -251,7 +279,8 @@ export async function volumeHash(volume: Volume): Promise<string> {
  * ends with what to change.
  * @throws PhysiotwinError `INVALID_ARGUMENT` (no seed, a seed outside the image or outside the lumen, a target
  *   not positive), `GEOMETRY_INVALID` (a segmentation that leaks: above 10% of the image or 2 L; centerlines that
- *   find no outlet), `SOLVER_DIVERGED`, `GPU_UNAVAILABLE` (backend 'webgpu' without a device), `ABORTED`.
+ *   find no outlet), `SOLVER_DIVERGED`, `SOLVER_NOT_CONVERGED`, `MESH_INVALID`, `LIMIT_EXCEEDED`, `GPU_UNAVAILABLE`
+ *   (backend 'webgpu' without a device), `ABORTED`.
  * @example
  * ```ts
  * const volume = await readVolumeFile('fixtures/mesh/vmtk-aorta/aorta.mha');

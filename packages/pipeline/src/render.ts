@@ -53,7 +53,7 @@ export interface MeshPicture {
 
 const SIZE = 300;
 const MARGIN = 12;
-const BAR = 70;
+const BAR = 100;
 
 /** Viridis at 9 stops (matplotlib's), linearly interpolated. */
 const VIRIDIS = [
@@ -142,7 +142,7 @@ export function meshToSvg(picture: MeshPicture, view: View): string {
     for (let k = 0; k < steps; k++) out.push(`<rect x="${x0}" y="${(y0 + (h * k) / steps).toFixed(1)}" width="14" height="${(h / steps + 0.5).toFixed(1)}" fill="${hex(colormap(1 - k / (steps - 1)), 1)}"/>`);
     out.push(`<rect x="${x0}" y="${y0}" width="14" height="${h}" fill="none" stroke="#333"/>`);
     for (let k = 0; k <= 4; k++) out.push(`<text x="${x0 + 18}" y="${(y0 + h - (h * k) / 4 + 3).toFixed(1)}" fill="#333">${fmt(lo + ((hi - lo) * k) / 4)}</text>`);
-    if (picture.label) out.push(`<text x="${x0 - 4}" y="${y0 - 10}" fill="#333">${picture.label.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`);
+    if (picture.label) out.push(`<text x="${width - 4}" y="${y0 - 10}" text-anchor="end" fill="#333">${picture.label.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`);
   }
   out.push('</svg>');
   return out.join('\n');

@@ -77,8 +77,10 @@ async function stageProgress(io: CliIO): Promise<{ onProgress: (e: ProgressEvent
 }
 
 /**
- * Runs the pipeline as `physiotwin pipeline` does: checks the outputs, loads the input, runs, writes. SIGINT and
- * SIGTERM abort the run (the stages check the signal within a fraction of a second) and remove staged files.
+ * Runs the pipeline as `physiotwin pipeline` does: checks the outputs, loads the input, runs, writes. As every
+ * writing command (docs/contributing.md): while computing, SIGINT and SIGTERM keep their default effect, so Ctrl-C
+ * stops at once even inside a long synchronous step, with nothing written yet; while the outputs are staged, they
+ * abort the writing (an AbortSignal), the staged files are removed and the exit code is 130.
  */
 export async function runPipelineCommand(run: PipelineRun, io: CliIO): Promise<number> {
   const { runPipeline } = await import('@physiotwin/pipeline');
@@ -86,59 +88,64 @@ export async function runPipelineCommand(run: PipelineRun, io: CliIO): Promise<n
   // --resume rewrites the outputs it checked: it implies replacing them.
   const force = run.force || run.resume;
   await prepareOutputs(pipelineOutputPaths(run.outDir), force, { folder: run.outDir });
-  const controller = new AbortController();
-  const interrupt = (signal: NodeJS.Signals) => controller.abort(new PhysiotwinError('ABORTED', `interrupted by ${signal}`));
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
   const progress = run.quiet || run.json ? undefined : await stageProgress(io);
+  let result: PipelineResult;
   try {
     const { input, files } = await loadInput(run.input, run.seeds, progress?.onProgress);
-    const result: PipelineResult = await runPipeline(input, {
+    result = await runPipeline(input, {
       backend: run.backend,
       targets: run.targets,
-      signal: controller.signal,
       onProgress: progress?.onProgress,
       ...(run.resume ? { reuse: resumeFrom(run.outDir) } : {}),
     });
     progress?.stop();
     await mkdir(run.outDir, { recursive: true });
-    await writePipelineOutputs(run.outDir, result, { force, inputs: files, packages: { '@physiotwin/cli': VERSION }, signal: controller.signal });
-    const summary = {
-      outDir: run.outDir,
-      files: pipelineOutputPaths(run.outDir),
-      stages: result.stages.map((s) => ({ stage: s.stage, ms: Math.round(s.ms), backend: s.backend, reused: s.reused })),
-      hemo: result.hemo,
-      lumenVolumeMm3: result.lumenVolumeMm3,
-      branches: result.centerlines.branches.length,
-      warnings: result.warnings,
-    };
-    if (run.json) printJson(io, summary);
-    else if (!run.quiet) {
-      for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
-      const h = result.hemo;
-      io.stdout(`${run.outDir}: mean inlet pressure ${h.inlet.meanPressureMmHg.toFixed(1)} mmHg, cardiac output ${h.cardiacOutputLPerMin.toFixed(2)} L/min, ${h.outlets.length} outlets; open ${resolve(run.outDir, 'report.html')}\n`);
+    const controller = new AbortController();
+    const interrupt = (signal: NodeJS.Signals) => controller.abort(new PhysiotwinError('ABORTED', `interrupted by ${signal}`));
+    process.on('SIGINT', interrupt);
+    process.on('SIGTERM', interrupt);
+    try {
+      await writePipelineOutputs(run.outDir, result, { force, inputs: files, packages: { '@physiotwin/cli': VERSION }, signal: controller.signal });
+    } catch (e) {
+      if (!controller.signal.aborted) throw e;
+      io.stderr('physiotwin pipeline: interrupted; nothing written under an output name\n');
+      return INTERRUPTED;
+    } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
     }
-    return EXIT.ok;
-  } catch (e) {
-    if (!controller.signal.aborted) throw e;
-    io.stderr('physiotwin pipeline: interrupted; nothing written under an output name\n');
-    return INTERRUPTED;
   } finally {
     progress?.stop();
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
   }
+  const summary = {
+    outDir: run.outDir,
+    files: pipelineOutputPaths(run.outDir),
+    stages: result.stages.map((s) => ({ stage: s.stage, ms: Math.round(s.ms), backend: s.backend, reused: s.reused })),
+    hemo: result.hemo,
+    lumenVolumeMm3: result.lumenVolumeMm3,
+    branches: result.centerlines.branches.length,
+    wall: { peakVonMisesMpa: result.wall.peakVonMisesMpa, p99VonMisesMpa: result.wall.p99VonMisesMpa, pressureMmHg: result.wall.pressureMmHg, tets: result.wall.mesh.tets.length / result.wall.mesh.nodesPerTet },
+    warnings: result.warnings,
+  };
+  if (run.json) printJson(io, summary);
+  else if (!run.quiet) {
+    for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
+    const h = result.hemo;
+    io.stdout(`${run.outDir}: mean inlet pressure ${h.inlet.meanPressureMmHg.toFixed(1)} mmHg, cardiac output ${h.cardiacOutputLPerMin.toFixed(2)} L/min, ${h.outlets.length} outlets, peak wall von Mises ${result.wall.peakVonMisesMpa.toFixed(3)} MPa; open ${resolve(run.outDir, 'report.html')}\n`);
+  }
+  return EXIT.ok;
 }
 
 export const pipeline: Command = {
   name: 'pipeline',
-  summary: 'CT to model in one run: segment, surface, centerlines, 0D model, simulate, report.html',
+  summary: 'CT to model in one run: segment, surface, centerlines, 0D model, simulate, wall mesh, FE, report.html',
   usage: [
     '<dicom-dir|volume> -o <out-dir> --seed i,j,k [--seed i,j,k ...] [--backend auto|cpu|webgpu]',
     '        [--map-pressure mmHg] [--cardiac-output L/min] [--wall-mm t] [--force] [--resume] [--quiet] [--json]',
     '  <dicom-dir|volume>  a folder of DICOM files (its largest series is used) or a .nii/.nii.gz/.mha/.mhd file',
     '  -o <out-dir>        created if missing; gets volume.nii.gz, labelmap.nii.gz, lumen.vtp/.stl, centerlines.vtp,',
-    '                      centerlines.json, model.json (svZeroDSolver input), results.csv, report.html, manifest.json',
+    '                      centerlines.json, model.json (svZeroDSolver input), results.csv, wall.vtu (displacement,',
+    '                      von Mises and stress at peak systole), report.html, manifest.json',
     '  --seed i,j,k        voxel (0-based) inside the contrast-filled lumen; repeat for more vessels',
     '  --map-pressure      target mean arterial pressure, mmHg (default 93)',
     '  --cardiac-output    target cardiac output, L/min (default 5)',
@@ -146,8 +153,9 @@ export const pipeline: Command = {
     '  --backend           where stages with a GPU kernel run (default auto)',
     '  --force             replace existing outputs',
     '  --resume            reuse the stages whose inputs, parameters and output files match manifest.json',
+    '                      (the wall mesh and its FE solution always run again)',
     '  --quiet             print nothing but errors;  --json  print a JSON summary on stdout',
-    '  Ctrl-C stops the run within a second; no partly written file is left under an output name.',
+    '  Ctrl-C stops the run at once; no partly written file is left under an output name.',
   ].join('\n'),
   async run(args, io) {
     const { values, positionals } = parseArgs({
