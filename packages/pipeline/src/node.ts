@@ -57,7 +57,7 @@ interface StageManifest {
 /** The pipeline's manifest: the run manifest plus one record per stage. */
 type PipelineManifest = RunManifest & { stages: StageManifest[] };
 
-/** Every path {@link writePipelineOutputs} writes into `outDir`. */
+/** Every path {@link writePipelineOutputs} writes into `outDir`. @throws nothing. */
 export function pipelineOutputPaths(outDir: string): string[] {
   return Object.values(OUTPUT_FILES).map((f) => join(outDir, f));
 }

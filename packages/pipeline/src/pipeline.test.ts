@@ -62,7 +62,7 @@ describe('runPipeline on a synthetic tube (the aorta CT is checked by the CLI de
     for (const p of pipelineOutputPaths(dir)) expect(existsSync(p), p).toBe(true);
     expect(manifest.stages.map((s) => s.stage)).toEqual(STAGE_NAMES);
     const config = JSON.parse(readFileSync(join(dir, OUTPUT_FILES.model), 'utf8')) as { vessels: unknown[] };
-    expect(config.vessels.length).toBe(result.model.config.vessels.length);
+    expect(config.vessels.length).toBe((result.model.config.vessels as unknown[]).length);
     // Same input: every stage reused but the wall mesh and its solution, the same numbers.
     const again = await runPipeline(result.input, { backend: 'cpu', reuse: resumeFrom(dir) });
     expect(again.stages.map((s) => s.reused)).toEqual([true, true, true, true, true, false, false]);
