@@ -114,3 +114,5 @@ describe('runPipeline: bad input gets a typed error naming the stage and what to
     expect(isPhysiotwinError(await rejection(runPipeline({ volume: tube, seeds: [[20, 20, 20]] }, { signal: controller.signal })), 'ABORTED')).toBe(true);
   });
 });
+
+// WebGPU against the CPU for the whole pipeline: benchmarks/pipeline.bench.ts (the FE solve alone takes 30 s on SwiftShader).
