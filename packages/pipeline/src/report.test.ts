@@ -33,7 +33,7 @@ describe('report.html', () => {
 
   it('is one self-contained page: no script, no external reference, every section present', () => {
     expect(html).not.toMatch(/<script|<link|src=|href=|url\(/i);
-    for (const section of ['Input', 'Warnings', 'Lumen surface and centerlines', 'Pressure and flow at the inlet and each outlet', 'Outlets over the last cardiac cycle', 'Stages', 'Validation status of each solver']) {
+    for (const section of ['Input', 'Warnings', 'Lumen surface and centerlines', 'Wall stress at peak systole', 'Pressure and flow at the inlet and each outlet', 'Outlets over the last cardiac cycle', 'Stages', 'Validation status of each solver']) {
       expect(html).toContain(`<h2>${section}</h2>`);
     }
     for (const s of result.stages) expect(html).toContain(`<td>${s.stage}</td>`);
