@@ -22,6 +22,8 @@ import * as dicomNode from '@physiotwin/dicom/node';
 import * as segment from '@physiotwin/segment';
 import * as mesh from '@physiotwin/mesh';
 import * as hemo from '@physiotwin/hemo';
+import * as pipeline from '@physiotwin/pipeline';
+import * as pipelineNode from '@physiotwin/pipeline/node';
 import * as fem from '@physiotwin/fem';
 import * as cli from '@physiotwin/cli';
 import * as fhir from '@physiotwin/fhir';
@@ -51,6 +53,9 @@ const mask: Volume = createVolume({ data: Uint8Array.from(values, (v) => (v >= 5
 const seed: Vec3[] = [[2, 2, 2]];
 // A straight tube along x (a 3 x 3 voxel cross-section, 12 voxels long) for centerlines.
 const tube: Volume = createVolume({ data: new Uint8Array(12 * 5 * 5).map((_, i) => (Math.floor(i / 12) % 5 >= 1 && Math.floor(i / 12) % 5 <= 3 && Math.floor(i / 60) >= 1 && Math.floor(i / 60) <= 3 ? 1 : 0)), dims: [12, 5, 5], spacing: [1, 1, 1] });
+// A 16 x 16 x 12 CT-like image of a bright tube along k (radius 3 voxels) with a deterministic ripple: the smallest
+// runPipeline input that reaches every stage (a short wall keeps its FE solve to a few seconds on SwiftShader).
+const tubeImage: Volume = createVolume({ data: new Float32Array(16 * 16 * 12).map((_, v) => (Math.hypot((v % 16) - 8, (Math.floor(v / 16) % 16) - 8) < 3 ? 1000 : 100) + ((v * 7919) % 13) * 5), dims: [16, 16, 12], spacing: [1, 1, 1] });
 const cube = { positions: Float32Array.from([0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1]), triangles: Uint32Array.from([0, 2, 1, 0, 3, 2, 4, 5, 6, 4, 6, 7, 0, 1, 5, 0, 5, 4, 1, 2, 6, 1, 6, 5, 2, 3, 7, 2, 7, 6, 3, 0, 4, 3, 4, 7]) };
 // FLOW -> BloodVessel -> RCR over two short cycles: the RCR kernel's topology.
 const rcrModel = {
@@ -185,6 +190,16 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
       ...notOps(['Integrator', 'Parameter', 'Activation', 'Block', 'DaeSystem'], 'classes of the model'),
     },
   },
+  pipeline: {
+    module: pipeline,
+    entries: {
+      // the whole pipeline on a short bright tube
+      runPipeline: compute((o) => pipeline.runPipeline({ volume: tubeImage, seeds: [[8, 8, 6]] }, o), { webgpu: true }),
+      ...notOps(['stageKey', 'volumeHash', 'summarizeHemo'], 'hashes and summaries of a finished run'),
+      ...notOps(['reportHtml', 'meshToSvg', 'threeViews'], 'the report page and its pictures, from a finished run'),
+    },
+  },
+  'pipeline/node': { module: pipelineNode, entries: notOps(['writePipelineOutputs', 'pipelineOutputPaths', 'resumeFrom'], 'file writing and reading around runPipeline (atomic; writing takes a signal)') },
   fem: {
     module: fem,
     entries: {

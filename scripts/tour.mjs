@@ -1,11 +1,11 @@
 // The main job on bundled data: a DICOMDIR's series and geometry, DICOM -> volume, CT -> segmentation -> surface mesh, and a 0D closed-loop
 // hemodynamics run, each through the `physiotwin` CLI as a user would run it. Outputs and manifests go to
-// demo-output/ (regenerated on every run: the demo passes --force for its own outputs only).
-// Usage: npm run demo   (builds first)
+// demo-output/tour/ (regenerated on every run: the tour passes --force for its own outputs only).
+// Usage: npm run tour   (builds first). The main job, the whole pipeline with its report, is `npm run demo`.
 import { mkdirSync } from 'node:fs';
 import { runCli } from '@physiotwin/cli';
 
-const out = 'demo-output';
+const out = 'demo-output/tour';
 mkdirSync(out, { recursive: true });
 const io = {
   stdout: (t) => process.stdout.write(t),
@@ -30,7 +30,7 @@ for (const [title, argv] of steps) {
   console.log(`\n== ${title}\n$ physiotwin ${argv.join(' ')}`);
   const code = await runCli(argv, io);
   if (code !== 0) {
-    console.error(`demo step failed with exit code ${code}`);
+    console.error(`tour step failed with exit code ${code}`);
     process.exit(code);
   }
 }
