@@ -4,7 +4,8 @@ import { dtypeOf } from '@physiotwin/core';
 import type { Mat3, Rescale, Vec3, VolumeDtype } from '@physiotwin/core';
 import { volumeFormatFromName } from '@physiotwin/io';
 import { readVolumeFile } from '@physiotwin/io/node';
-import { volumeStatistics } from '@physiotwin/segment';
+// The statistics module alone, not segment's index (its filters and segmenters): start-up cost (issue #11).
+import { volumeStatistics } from '@physiotwin/segment/stats';
 import type { Command } from '../command.js';
 import { EXIT, UsageError, printJson } from '../command.js';
 
