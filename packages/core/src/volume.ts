@@ -1,4 +1,7 @@
-import { mat3, mat4 } from 'gl-matrix';
+import type { mat3, mat4 } from 'gl-matrix';
+// gl-matrix's per-module ES files, not its CommonJS index: start-up cost (issue #11).
+import * as mat3ops from 'gl-matrix/esm/mat3.js';
+import * as mat4ops from 'gl-matrix/esm/mat4.js';
 import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import { PhysiotwinError } from './errors.js';
@@ -170,7 +173,7 @@ export function validateVolume(v: Volume): void {
   }
   if (v.origin.length !== 3 || !v.origin.every(Number.isFinite)) throw badGeometry(`origin must be finite, got ${JSON.stringify(v.origin)}`);
   if (v.direction.length !== 9 || !v.direction.every(Number.isFinite)) throw badGeometry('direction must be 9 finite numbers');
-  if (Math.abs(mat3.determinant(mat3.clone(v.direction as unknown as mat3))) < 1e-6) throw badGeometry('direction is singular');
+  if (Math.abs(mat3ops.determinant(mat3ops.clone(v.direction as unknown as mat3))) < 1e-6) throw badGeometry('direction is singular');
   const reach = gridReach(v);
   if (!(reach <= MAX_WORLD_COORDINATE_MM)) {
     throw badGeometry(
@@ -205,7 +208,7 @@ function gridReach(v: Pick<Volume, 'dims' | 'spacing' | 'origin' | 'direction'>)
 export function indexToWorld(out: mat4, v: Pick<Volume, 'spacing' | 'origin' | 'direction'>): mat4 {
   const d = v.direction;
   const [sx, sy, sz] = v.spacing;
-  return mat4.set(
+  return mat4ops.set(
     out,
     d[0] * sx, d[1] * sx, d[2] * sx, 0,
     d[3] * sy, d[4] * sy, d[5] * sy, 0,
@@ -220,7 +223,7 @@ export function indexToWorld(out: mat4, v: Pick<Volume, 'spacing' | 'origin' | '
  */
 export function worldToIndex(out: mat4, v: Pick<Volume, 'spacing' | 'origin' | 'direction'>): mat4 {
   indexToWorld(out, v);
-  if (!mat4.invert(out, out)) throw new PhysiotwinError('INVALID_ARGUMENT', 'volume geometry is not invertible');
+  if (!mat4ops.invert(out, out)) throw new PhysiotwinError('INVALID_ARGUMENT', 'volume geometry is not invertible');
   return out;
 }
 

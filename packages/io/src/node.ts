@@ -226,3 +226,5 @@ export { abandonPendingWrites, AtomicOutputs, checkFolderCreatable, checkOutputs
 export type { AtomicWriteOptions } from './atomic-write.js';
 export { writeRunProvenance, verifyRun, PROVENANCE_FILES } from './provenance-node.js';
 export type { VerifiedFile, RunVerification } from './provenance-node.js';
+// Also here so that Node callers that only read volume files need not load the main entry's mesh and surface formats.
+export { volumeFormatFromName } from './read-volume.js';

@@ -2,9 +2,10 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dtypeOf } from '@physiotwin/core';
 import type { Mat3, Rescale, Vec3, VolumeDtype } from '@physiotwin/core';
-import { volumeFormatFromName } from '@physiotwin/io';
-import { readVolumeFile } from '@physiotwin/io/node';
-import { volumeStatistics } from '@physiotwin/segment';
+// io/node, not io's main entry: the main entry also loads every mesh and surface format (start-up, issue #11).
+import { readVolumeFile, volumeFormatFromName } from '@physiotwin/io/node';
+// The statistics module alone, not segment's index (its filters and segmenters): start-up cost (issue #11).
+import { volumeStatistics } from '@physiotwin/segment/stats';
 import type { Command } from '../command.js';
 import { EXIT, UsageError, printJson } from '../command.js';
 
