@@ -212,7 +212,7 @@ export const pipeline: Command = {
     '                      (the wall mesh and its FE solution always run again)',
     '  --quiet             print nothing but errors;  --json  print a JSON summary on stdout',
     '  Ctrl-C stops the run at once; no partly written file is left under an output name.',
-    '--cohort <cohort.csv> --index <i|auto> [--backend ...] [--force] [--resume] [--quiet] [--json]',
+    '   or: physiotwin pipeline --cohort <cohort.csv> --index <i|auto> [--backend ...] [--force] [--resume] [--quiet] [--json]',
     '  runs row i of a cohort table (docs/cluster.md; auto: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX) into its',
     '  output folder, with results.json (key numbers); columns: input, seeds (voxels \'i j k\' separated by \';\'),',
     '  optionally id, output, map-pressure, cardiac-output, wall-mm. A done row is skipped (unless --force); a',
