@@ -2,13 +2,15 @@
 // `physiotwin slurm ensemble` writes for a 1e4-variant ensemble in 8 shards; the merged result must be the bytes of
 // the single-process run, and a cancelled array task must be completed by resubmitting the scripts. Runs as root
 // (CI installs slurm-wlm and munge when missing); skipped, saying why, on machines that cannot run Slurm.
-// The cohort part of issue 16 needs `physiotwin pipeline --cohort` (not in this branch) and is not run here.
+// A 3-row cohort (one row failing on purpose) runs as an array too, and its summary job lists every row.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '@physiotwin/cli';
+import { createVolume } from '@physiotwin/core';
+import { writeVolumeFile } from '@physiotwin/io/node';
 import { slurmAvailability, startCluster, type TestCluster } from './slurm-cluster.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -83,5 +85,19 @@ describe.skipIf(why !== undefined)(`physiotwin on a real Slurm (single node, 2 C
     expect(readFileSync(join(dir, 'kill/result/summary.csv'), 'utf8') === expected).toBe(true);
     expect(readFileSync(join(dir, 'kill/logs/ensemble-0.out'), 'utf8')).toMatch(/shard 0\/8 \(variants 0\.\.1249\) is already done/);
     expect(queued(second.array)).toBe('');
+  }, 90_000);
+
+  it('runs a 3-row cohort as an array (one row failing on purpose); the summary job lists the results and the error code', async () => {
+    // The 16 x 16 x 12 tube of packages/cli/src/commands/pipeline-cohort.test.ts; row c's seed is outside the image.
+    await writeVolumeFile(join(dir, 'tube.nii.gz'), createVolume({ data: new Float32Array(16 * 16 * 12).map((_, v) => (Math.hypot((v % 16) - 8, (Math.floor(v / 16) % 16) - 8) < 3 ? 1000 : 100) + ((v * 7919) % 13) * 5), dims: [16, 16, 12], spacing: [1, 1, 1] }));
+    writeFileSync(join(dir, 'cohort.csv'), 'id,input,seeds,output\na,tube.nii.gz,8 8 6,coh/a\nb,tube.nii.gz,8 8 3,coh/b\nc,tube.nii.gz,8 8 40,coh/c\n');
+    const c = io(dir);
+    expect(await runCli(['slurm', 'cohort', 'cohort.csv', '-o', 'coh', '--limit', '2', '--physiotwin', `node ${BIN}`], c), c.err).toBe(0);
+    submit('coh');
+    await waitFor('the cohort summary', () => existsSync(join(dir, 'coh/cohort-summary.csv')), 60);
+    const csv = readFileSync(join(dir, 'coh/cohort-summary.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/result:meanPressure_mmHg/);
+    expect(csv.slice(1).map((l) => l.split(',').slice(0, 3).join(','))).toEqual(['a,done,', 'b,done,', 'c,failed,INVALID_ARGUMENT']);
+    expect(readFileSync(join(dir, 'coh/logs/cohort-2.out'), 'utf8')).toMatch(/seed 8,8,40 is outside the image/);
   }, 90_000);
 });

@@ -1,11 +1,12 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ProgressEvent, Vec3 } from '@physiotwin/core';
-import { PhysiotwinError } from '@physiotwin/core';
+import { isPhysiotwinError, PhysiotwinError } from '@physiotwin/core';
 import type { PipelineInput, PipelineResult } from '@physiotwin/pipeline';
 import type { SingleBar } from 'cli-progress';
+import type { CohortRow } from '../cohort-table.js';
 import type { CliIO, Command } from '../command.js';
 import { EXIT, numberFlag, parseTriple, prepareOutputs, printJson, progressPrinter, readInputFile, UsageError } from '../command.js';
 import { VERSION } from '../version.js';
@@ -25,6 +26,8 @@ export interface PipelineRun {
   resume: boolean;
   quiet: boolean;
   json: boolean;
+  /** Also write the run's key numbers as JSON to this file (a cohort row's `results.json`), replacing it. */
+  results?: string | undefined;
 }
 
 /** The pipeline's input from a DICOM folder (its largest series) or a volume file, with what to hash for the manifest. */
@@ -117,6 +120,7 @@ export async function runPipelineCommand(run: PipelineRun, io: CliIO): Promise<n
   } finally {
     progress?.stop();
   }
+  if (run.results) await (await prepareOutputs([run.results], true)).write([[run.results, JSON.stringify(keyResults(result), null, 2) + '\n']]);
   const summary = {
     outDir: run.outDir,
     files: pipelineOutputPaths(run.outDir),
@@ -134,6 +138,58 @@ export async function runPipelineCommand(run: PipelineRun, io: CliIO): Promise<n
     io.stdout(`${run.outDir}: mean inlet pressure ${h.inlet.meanPressureMmHg.toFixed(1)} mmHg, cardiac output ${h.cardiacOutputLPerMin.toFixed(2)} L/min, ${h.outlets.length} outlets, peak wall von Mises ${result.wall.peakVonMisesMpa.toFixed(3)} MPa; open ${resolve(run.outDir, 'report.html')}\n`);
   }
   return EXIT.ok;
+}
+
+/** The numbers `physiotwin cohort summary` lists for a row (units in the names). */
+function keyResults(result: PipelineResult): Record<string, number> {
+  return {
+    meanPressure_mmHg: result.hemo.inlet.meanPressureMmHg,
+    cardiacOutput_LPerMin: result.hemo.cardiacOutputLPerMin,
+    outlets: result.hemo.outlets.length,
+    branches: result.centerlines.branches.length,
+    lumenVolume_mm3: result.lumenVolumeMm3,
+    peakVonMises_MPa: result.wall.peakVonMisesMpa,
+  };
+}
+
+/** A number cell of a cohort row; undefined when empty. @throws PhysiotwinError `IO_INVALID` for anything else */
+function rowNumber(row: CohortRow, column: string): number | undefined {
+  const text = row.extra[column];
+  if (text === undefined || text === '') return undefined;
+  const v = Number(text);
+  if (!Number.isFinite(v)) throw new PhysiotwinError('IO_INVALID', `row '${row.id}': ${column} '${text}' is not a number`);
+  return v;
+}
+
+/** The `seeds` cell of a cohort row: voxels `i j k`, separated by `;`. @throws PhysiotwinError `IO_INVALID` */
+function rowSeeds(row: CohortRow): Vec3[] {
+  const text = row.extra.seeds ?? '';
+  const seeds = text.split(';').map((t) => t.trim().split(/\s+/).map(Number));
+  if (text.trim() === '' || seeds.some((s) => s.length !== 3 || !s.every(Number.isFinite))) throw new PhysiotwinError('IO_INVALID', `row '${row.id}': seeds must be voxels 'i j k' separated by ';', got '${text}'`);
+  return seeds as Vec3[];
+}
+
+/**
+ * Runs row `index` (a number or `auto`) of a cohort table: the pipeline on its input with its seeds and targets
+ * into its output folder, plus results.json. A row already done (manifest.json) is skipped unless `force`/`resume`.
+ * A failed row leaves error.json (its code) for `physiotwin cohort summary`, and the error is rethrown.
+ */
+async function runCohortRow(table: string, index: string, flags: Pick<PipelineRun, 'backend' | 'force' | 'resume' | 'quiet' | 'json'>, io: CliIO): Promise<number> {
+  const { cohortRow, readCohort, rowState, writeCohortError, COHORT_ERROR_FILE } = await import('../cohort-table.js');
+  const row = cohortRow(readCohort(table), index);
+  if (!flags.force && !flags.resume && rowState(row.output).state === 'done') {
+    if (!flags.quiet) io.stderr(`physiotwin pipeline: row '${row.id}' is done (${row.output}/manifest.json); skipped (--force runs it again)\n`);
+    return EXIT.ok;
+  }
+  try {
+    const targets = { mapPressureMmHg: rowNumber(row, 'map-pressure'), cardiacOutputLPerMin: rowNumber(row, 'cardiac-output'), wallMm: rowNumber(row, 'wall-mm') };
+    const code = await runPipelineCommand({ ...flags, input: row.input, outDir: row.output, seeds: rowSeeds(row), targets, results: `${row.output}/results.json` }, io);
+    if (code === EXIT.ok) rmSync(`${row.output}/${COHORT_ERROR_FILE}`, { force: true });
+    return code;
+  } catch (e) {
+    if (isPhysiotwinError(e)) await writeCohortError(row, e);
+    throw e;
+  }
 }
 
 export const pipeline: Command = {
@@ -156,6 +212,11 @@ export const pipeline: Command = {
     '                      (the wall mesh and its FE solution always run again)',
     '  --quiet             print nothing but errors;  --json  print a JSON summary on stdout',
     '  Ctrl-C stops the run at once; no partly written file is left under an output name.',
+    '   or: physiotwin pipeline --cohort <cohort.csv> --index <i|auto> [--backend ...] [--force] [--resume] [--quiet] [--json]',
+    '  runs row i of a cohort table (docs/cluster.md; auto: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX) into its',
+    '  output folder, with results.json (key numbers); columns: input, seeds (voxels \'i j k\' separated by \';\'),',
+    '  optionally id, output, map-pressure, cardiac-output, wall-mm. A done row is skipped (unless --force); a',
+    '  failed row leaves error.json (its error code) for physiotwin cohort summary, and the exit code is 1.',
   ].join('\n'),
   async run(args, io) {
     const { values, positionals } = parseArgs({
@@ -171,14 +232,22 @@ export const pipeline: Command = {
         resume: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        cohort: { type: 'string' },
+        index: { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
     });
+    if (!(BACKENDS as readonly string[]).includes(values.backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}`);
+    if (values.cohort !== undefined || values.index !== undefined) {
+      if (values.cohort === undefined || values.index === undefined) throw new UsageError('--cohort and --index go together');
+      if (positionals.length || values.out || values.seed.length || values['map-pressure'] || values['cardiac-output'] || values['wall-mm']) throw new UsageError('with --cohort, the input, -o, seeds and targets come from the table row');
+      const flags = { backend: values.backend as (typeof BACKENDS)[number], force: values.force, resume: values.resume, quiet: values.quiet, json: values.json };
+      return runCohortRow(resolve(io.cwd, values.cohort), values.index, flags, io);
+    }
     if (positionals.length !== 1) throw new UsageError('give exactly one input: a DICOM folder or a volume file');
     if (!values.out) throw new UsageError('-o <out-dir> is required');
     if (values.seed.length === 0) throw new UsageError('give at least one --seed i,j,k inside the lumen');
-    if (!(BACKENDS as readonly string[]).includes(values.backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}`);
     return runPipelineCommand(
       {
         input: resolve(io.cwd, positionals[0]!),

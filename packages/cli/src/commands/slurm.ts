@@ -13,7 +13,10 @@ interface SlurmOptions {
   physiotwin: string;
 }
 
-/** The array job, the merge job and submit.sh (which submits the merge with --dependency=afterok on the array). */
+/**
+ * The array job, the merge job and submit.sh, which submits the merge with --dependency=afterok on the array for an
+ * ensemble, afterany for a cohort (the summary lists the failed rows, so it runs whatever they did).
+ */
 export function slurmScripts(work: ClusterWork, o: SlurmOptions): { array: string; merge: string; submit: string } {
   const head = (name: string, log: string) =>
     [
@@ -30,9 +33,10 @@ export function slurmScripts(work: ClusterWork, o: SlurmOptions): { array: strin
     `# Task i runs shard / row i; a finished one is kept and skipped, so resubmitting the array redoes only the rest.\nset -euo pipefail\n${env}` +
     `exec ${o.physiotwin} ${shellLine(work.task, 'SLURM_ARRAY_TASK_ID')}\n`;
   const merge = `${head(`${work.kind}-merge`, `${work.kind}-merge.out`)}\nset -euo pipefail\nexec ${o.physiotwin} ${shellLine(work.merge, 'SLURM_ARRAY_TASK_ID')}\n`;
+  const after = work.kind === 'cohort' ? 'afterany' : 'afterok';
   const submit =
-    `#!/bin/bash\n# Submits the array and the merge job that starts once every array task succeeded. Run it again to resubmit:\n# finished tasks are skipped.\nset -euo pipefail\ncd "$(dirname "$0")"\nmkdir -p ${shellLine([`${work.out}/logs`], '')}\n` +
-    `array=$(sbatch --parsable ${work.kind}.sbatch)\narray=\${array%%;*}\nmerge=$(sbatch --parsable --dependency=afterok:$array ${work.kind}-merge.sbatch)\nmerge=\${merge%%;*}\necho "array job $array, merge job $merge"\n`;
+    `#!/bin/bash\n# Submits the array and the merge job that starts once every array task ${work.kind === 'cohort' ? 'ended' : 'succeeded'}. Run it again to resubmit:\n# finished tasks are skipped.\nset -euo pipefail\ncd "$(dirname "$0")"\nmkdir -p ${shellLine([`${work.out}/logs`], '')}\n` +
+    `array=$(sbatch --parsable ${work.kind}.sbatch)\narray=\${array%%;*}\nmerge=$(sbatch --parsable --dependency=${after}:$array ${work.kind}-merge.sbatch)\nmerge=\${merge%%;*}\necho "array job $array, merge job $merge"\n`;
   return { array, merge, submit };
 }
 
@@ -44,7 +48,7 @@ function slurmCommand(kind: 'ensemble' | 'cohort'): Command {
 
   Writes <folder>/${kind}.sbatch (a job array, --array=0-(n-1)%k, one task per shard or row),
   <folder>/${kind}-merge.sbatch and <folder>/submit.sh, which submits both, the merge with
-  --dependency=afterok:<array job>. Logs go to <folder>/logs. --physiotwin is the command that runs
+  --dependency=${kind === 'ensemble' ? 'afterok' : 'afterany'}:<array job>. Logs go to <folder>/logs. --physiotwin is the command that runs
   physiotwin on the nodes (default physiotwin; e.g. 'node /opt/physiotwin/bin/physiotwin.js').
 ${WORK_USAGE}`,
     async run(args: string[], io: CliIO) {
