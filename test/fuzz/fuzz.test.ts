@@ -2,7 +2,7 @@
 // PhysiotwinError, within 2 s, with bounded allocation. Fixed seed, so a failure reproduces; `npm run fuzz --
 // --minutes N` runs the same properties with fresh seeds. Each target's count, outcomes and time are printed.
 import fc from 'fast-check';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Tally, property } from './harness.js';
 import { fuzzTargets } from './targets.js';
 
@@ -27,7 +27,7 @@ describe('fuzz: typed errors or valid results, under 2 s, bounded allocation', (
 // Failures the fuzz found in code other branches own (issue 11), kept as reproducers: each is skipped until its fix
 // is merged, then turned on as a regression test.
 describe('fuzz reproducers (skipped ones await a fix)', () => {
-  it.skip('DICOM: a 740-byte mutated JPEG-LS file keeps CharLS decoding for 17-41 s before DICOM_INVALID (dicom: decode budget)', async () => {
+  it('DICOM: a 740-byte mutated JPEG-LS file (CharLS ran 17-41 s on its frame, which has no EOI) gives DICOM_INVALID within 2 s', async () => {
     const { readFileSync } = await import('node:fs');
     const { decodePixels, parseDicom } = await import('@physiotwin/dicom');
     const { mutateBytes } = await import('./mutate.js');
@@ -35,13 +35,22 @@ describe('fuzz reproducers (skipped ones await a fix)', () => {
     const { REPO_ROOT } = await import('./targets.js');
     const seed = new Uint8Array(readFileSync(`${REPO_ROOT}fixtures/dicom/pydicom/test_files/JPEGLSNearLossless_16.dcm`));
     // Found by the DICOM target with seed 20261207 over the corpus files up to 24 kB (input 7036); `npm run fuzz --
-    // --target DICOM --seed 639820442 --runs 2000` finds another (one byte 17 inserted at offset 623: 27 s).
-    const input = mutateBytes(seed, [
-      { kind: 'insert', at: 651, data: [150, 250] },
-      { kind: 'bytes', at: 169, data: [41] },
-      { kind: 'flip', at: 383, xor: 51 },
-    ]);
-    await runCase({ name: 'JPEG-LS', arbitrary: null as never, run: async () => (await decodePixels(parseDicom(input)), {}) }, undefined);
+    // --target DICOM --seed 639820442 --runs 2000` finds another (one byte 17 inserted at offset 623: 27 s). Both
+    // shift the scan past its 150-byte fragment, so the frame ends in zero bytes without EOI, which CharLS decodes
+    // for seconds: the frame is now refused before the codec (packages/dicom/src/jpegls-header.ts).
+    const inputs = [
+      mutateBytes(seed, [
+        { kind: 'insert', at: 651, data: [150, 250] },
+        { kind: 'bytes', at: 169, data: [41] },
+        { kind: 'flip', at: 383, xor: 51 },
+      ]),
+      mutateBytes(seed, [{ kind: 'insert', at: 623, data: [17] }]),
+    ];
+    for (const input of inputs) {
+      // runCase throws past the harness' 2 s (MAX_MS) or on an untyped error.
+      const outcome = await runCase({ name: 'JPEG-LS', arbitrary: null as never, run: async () => (await decodePixels(parseDicom(input)), {}) }, undefined);
+      expect(outcome.code).toBe('DICOM_INVALID');
+    }
   });
 
   it('hemo: samplesFromRecords([null]) gives a typed error (it threw a raw TypeError before the hemo hardening)', async () => {

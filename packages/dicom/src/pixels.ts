@@ -6,6 +6,7 @@ import { decodeRle } from './rle.js';
 import { decodeJpegLossless } from './jpeg-lossless.js';
 import { decodeJpegExtended } from './jpeg-extended.js';
 import { codecPackage, decodeWithCodec } from './codecs.js';
+import { checkJpegLsFrame } from './jpegls-header.js';
 import type { CodecName } from './codecs.js';
 
 /** The Image Pixel module of a data set, validated. */
@@ -281,6 +282,7 @@ export async function decodeFrameInto(
       checkSize(img.width, img.height, img.components, info, src);
       copySamples(img.data, out, offset, n);
     } else {
+      if (kind === 'jpegls') checkJpegLsFrame(frame, info.bitsAllocated, ts === TS.jpegLS, src);
       const img = await decodeWithCodec(kind, frame, src);
       checkSize(img.width, img.height, img.components, info, src);
       const codecBps = img.bitsPerSample <= 8 ? 1 : 2;
