@@ -137,9 +137,10 @@ export interface WriteOutputsOptions {
  * Writes a pipeline result into `outDir` (which must exist): the volume and labelmap (`.nii.gz`), the lumen
  * (`lumen.vtp`, `lumen.stl`), the centerlines (`centerlines.vtp`, and `centerlines.json` for `--resume`), the 0D
  * config (`model.json`, svZeroDSolver input) and its results (`results.csv`), the wall mesh with point arrays
- * `displacement` (mm), `vonMises` and `stress` (MPa) and the same per tet (`wall.vtu`), `report.html`, `fhir-bundle.json` (FHIR R4
- * collection: one Observation per result quantity, a DiagnosticReport, the run's Provenance; `derivedFrom` the
- * inputs by SHA-256 and `options.derivedFrom`) and `manifest.json` (inputs with SHA-256, parameters, per-stage key, backend, time and output hashes, package versions). All files
+ * `displacement` (mm), `vonMises` and `stress` (MPa) and the same per tet (`wall.vtu`), `report.html`,
+ * `fhir-bundle.json` (FHIR R4 collection: one Observation per result quantity, a DiagnosticReport, the run's
+ * Provenance; `derivedFrom` the inputs by SHA-256 and `options.derivedFrom`) and `manifest.json` (inputs with
+ * SHA-256, parameters, per-stage key, backend, time and output hashes, package versions). All files
  * are staged under temporary names and renamed together at the end (io's AtomicOutputs): an interrupted or failed
  * run leaves no partial file under a final name.
  * @throws PhysiotwinError `IO_EXISTS` (a file exists and not `force`), `IO_NOT_FOUND` (no such folder),
