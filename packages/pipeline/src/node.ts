@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonValue, ManifestInput, RunManifest } from '@physiotwin/core';
 import { createManifest, PhysiotwinError, sha256Hex, throwIfAborted } from '@physiotwin/core';
+import type { ResultQuantity, ResultsBundleOptions } from '@physiotwin/fhir';
+import { fhirBundleJson } from '@physiotwin/fhir';
 import type { ZeroDModel } from '@physiotwin/hemo';
 import { parseResultTable, tableToCsv } from '@physiotwin/hemo';
 import { readVolume, readVtp, writeStl, writeVtp, writeVtpPolylines, writeVtu } from '@physiotwin/io';
@@ -25,6 +27,7 @@ export const OUTPUT_FILES = {
   results: 'results.csv',
   wall: 'wall.vtu',
   report: 'report.html',
+  fhirBundle: 'fhir-bundle.json',
   manifest: 'manifest.json',
 } as const;
 
@@ -103,6 +106,17 @@ function encodeOutputs(result: PipelineResult): Map<string, Uint8Array | string>
   return files;
 }
 
+/** The result quantities of `fhir-bundle.json`: peak wall stress, and mean pressure and flow at the inlet and each outlet. */
+function resultQuantities(result: PipelineResult): ResultQuantity[] {
+  const q: ResultQuantity[] = [{ code: 'peak-wall-stress', display: 'Peak wall von Mises stress at peak systole', value: result.wall.peakVonMisesMpa, ucum: 'MPa' }];
+  const ends = [{ id: 'inlet', name: 'inlet', w: result.hemo.inlet }, ...result.hemo.outlets.map((w, k) => ({ id: `outlet-${k + 1}`, name: `outlet ${k + 1} (${w.boundary})`, w }))];
+  for (const { id, name, w } of ends) {
+    q.push({ code: `mean-pressure-${id}`, display: `Mean pressure at the ${name}`, value: w.meanPressureMmHg, ucum: 'mm[Hg]' });
+    q.push({ code: `mean-flow-${id}`, display: `Mean flow at the ${name}`, value: w.meanFlowMlPerS, ucum: 'mL/s' });
+  }
+  return q;
+}
+
 /** Options of {@link writePipelineOutputs}. */
 export interface WriteOutputsOptions {
   /** Replace existing files (each only by a complete new one). @default false: an existing file is `IO_EXISTS` */
@@ -115,14 +129,18 @@ export interface WriteOutputsOptions {
   signal?: AbortSignal | undefined;
   /** The report's HTML. @default {@link reportHtml} of the result */
   reportHtml?: string | undefined;
+  /** FHIR references the results derive from besides the input files (e.g. the Observations of `--fhir-in`), for `fhir-bundle.json`. @default [] */
+  derivedFrom?: ResultsBundleOptions['derivedFrom'] | undefined;
 }
 
 /**
  * Writes a pipeline result into `outDir` (which must exist): the volume and labelmap (`.nii.gz`), the lumen
  * (`lumen.vtp`, `lumen.stl`), the centerlines (`centerlines.vtp`, and `centerlines.json` for `--resume`), the 0D
  * config (`model.json`, svZeroDSolver input) and its results (`results.csv`), the wall mesh with point arrays
- * `displacement` (mm), `vonMises` and `stress` (MPa) and the same per tet (`wall.vtu`), `report.html` and `manifest.json`
- * (inputs with SHA-256, parameters, per-stage key, backend, time and output hashes, package versions). All files
+ * `displacement` (mm), `vonMises` and `stress` (MPa) and the same per tet (`wall.vtu`), `report.html`,
+ * `fhir-bundle.json` (FHIR R4 collection: one Observation per result quantity, a DiagnosticReport, the run's
+ * Provenance; `derivedFrom` the inputs by SHA-256 and `options.derivedFrom`) and `manifest.json` (inputs with
+ * SHA-256, parameters, per-stage key, backend, time and output hashes, package versions). All files
  * are staged under temporary names and renamed together at the end (io's AtomicOutputs): an interrupted or failed
  * run leaves no partial file under a final name.
  * @throws PhysiotwinError `IO_EXISTS` (a file exists and not `force`), `IO_NOT_FOUND` (no such folder),
@@ -133,7 +151,11 @@ export async function writePipelineOutputs(outDir: string, result: PipelineResul
   await checkOutputs(paths, { overwrite: options.force ?? false });
   const files = encodeOutputs(result);
   const hashes: Record<string, string> = {};
-  for (const [name, data] of files) hashes[name] = await sha256Hex(data);
+  const written: ManifestInput[] = [];
+  for (const [name, data] of files) {
+    hashes[name] = await sha256Hex(data);
+    written.push({ name, sha256: hashes[name], bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength });
+  }
   const stages: StageManifest[] = result.stages.map((s) => ({
     stage: s.stage,
     key: s.key,
@@ -162,6 +184,7 @@ export async function writePipelineOutputs(outDir: string, result: PipelineResul
       await out.stage(join(outDir, name), data);
     }
     await out.stage(join(outDir, OUTPUT_FILES.report), options.reportHtml ?? reportHtml(result));
+    await out.stage(join(outDir, OUTPUT_FILES.fhirBundle), await fhirBundleJson({ manifest, results: resultQuantities(result), outputs: written, derivedFrom: options.derivedFrom ?? [] }));
     await out.stage(join(outDir, OUTPUT_FILES.manifest), JSON.stringify(manifest, null, 2) + '\n');
     throwIfAborted(options.signal, 'writing the pipeline outputs');
     await out.commit();

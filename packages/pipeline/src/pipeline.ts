@@ -35,6 +35,8 @@ export interface PipelineTargets {
   cardiacOutputLPerMin?: number | undefined;
   /** Vessel wall thickness, mm (0D compliance and the wall mesh). @default 2 */
   wallMm?: number | undefined;
+  /** Heart rate, beats/min: the period of the 0D inflow is 60 / heartRateBpm s. @default 75 */
+  heartRateBpm?: number | undefined;
 }
 
 /** Options of {@link runPipeline}: targets plus how it runs (backend, cancellation, progress). */
@@ -98,7 +100,7 @@ export interface PipelineResult extends PipelineArtefacts, BackendReport {
 }
 
 /** Defaults of {@link PipelineTargets}. */
-export const DEFAULT_TARGETS: Required<PipelineTargets> = { mapPressureMmHg: 93, cardiacOutputLPerMin: 5, wallMm: 2 };
+export const DEFAULT_TARGETS: Required<PipelineTargets> = { mapPressureMmHg: 93, cardiacOutputLPerMin: 5, wallMm: 2, heartRateBpm: 75 };
 
 /** A lumen above this fraction of the image, or above {@link LEAK_MAX_MM3}, is a leak, not a vessel. */
 export const LEAK_MAX_FRACTION = 0.1;
@@ -181,11 +183,11 @@ const PIPELINE_STAGES: readonly StageDef[] = [
   },
   {
     name: 'zeroD',
-    parameters: (ctx) => ({ meanPressureMmHg: ctx.targets.mapPressureMmHg, cardiacOutputLPerMin: ctx.targets.cardiacOutputLPerMin, wallThicknessMm: ctx.targets.wallMm }),
+    parameters: (ctx) => ({ meanPressureMmHg: ctx.targets.mapPressureMmHg, cardiacOutputLPerMin: ctx.targets.cardiacOutputLPerMin, wallThicknessMm: ctx.targets.wallMm, heartRate: ctx.targets.heartRateBpm }),
     advice: 'check --map-pressure, --cardiac-output and --wall-mm, and the centerlines (a branch too narrow drops the whole pressure)',
     async run(ctx) {
-      const { mapPressureMmHg, cardiacOutputLPerMin, wallMm } = ctx.targets;
-      ctx.artefacts.model = await zeroDModelFromCenterlines(need(ctx, 'centerlines'), { meanPressureMmHg: mapPressureMmHg, cardiacOutputLPerMin, wallThicknessMm: wallMm, signal: ctx.options.signal, onProgress: ctx.options.onProgress });
+      const { mapPressureMmHg, cardiacOutputLPerMin, wallMm, heartRateBpm } = ctx.targets;
+      ctx.artefacts.model = await zeroDModelFromCenterlines(need(ctx, 'centerlines'), { meanPressureMmHg: mapPressureMmHg, cardiacOutputLPerMin, wallThicknessMm: wallMm, heartRate: heartRateBpm, signal: ctx.options.signal, onProgress: ctx.options.onProgress });
       return cpu;
     },
   },

@@ -1,14 +1,16 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readVolumeFile } from '@physiotwin/io/node';
+import { createVolume } from '@physiotwin/core';
+import { readVolumeFile, writeVolumeFile } from '@physiotwin/io/node';
 import { runCli } from '../run.js';
 import { capture, REPO_ROOT } from '../capture-io.test-helper.js';
 
 const AORTA = 'fixtures/mesh/vmtk-aorta/aorta.mha';
-const OUTPUTS = ['volume.nii.gz', 'labelmap.nii.gz', 'lumen.vtp', 'lumen.stl', 'centerlines.vtp', 'centerlines.json', 'model.json', 'results.csv', 'wall.vtu', 'report.html', 'manifest.json'];
+const OUTPUTS = ['volume.nii.gz', 'labelmap.nii.gz', 'lumen.vtp', 'lumen.stl', 'centerlines.vtp', 'centerlines.json', 'model.json', 'results.csv', 'wall.vtu', 'report.html', 'fhir-bundle.json', 'manifest.json'];
 // VMTK's seeds (fixtures/mesh/README.md): the aorta (the demo's seed) and the two common iliacs, to check the centerlines.
 const AORTA_SEED = [71, 213, 16];
 const ILIAC_SEEDS = [[58, 78, 22], [96, 78, 21]];
@@ -42,6 +44,49 @@ describe('physiotwin pipeline: command line', () => {
     expect(io.err).toMatch(/pipeline stage 'segment': seed 71,213,99 is outside the image/);
     expect(existsSync(join(out, 'manifest.json'))).toBe(false);
   });
+});
+
+describe('physiotwin pipeline --fhir-in', () => {
+  const obs = (id: string, code: string, value: number, unit: string) => ({ resourceType: 'Observation', id, status: 'final', code: { coding: [{ system: 'http://loinc.org', code }] }, valueQuantity: { value, unit, system: 'http://unitsofmeasure.org', code: unit } });
+  /** A FHIR R4 Bundle of a mean arterial pressure (LOINC 8478-0) and a heart rate (8867-4), written into a fresh folder. */
+  function bundleFile(mapValue: number, mapUnit: string): string {
+    const file = join(freshDir(), 'bundle.json');
+    writeFileSync(file, JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: obs('map', '8478-0', mapValue, mapUnit) }, { resource: obs('hr', '8867-4', 72, '/min') }] }));
+    return file;
+  }
+
+  it('a wrong unit: exit 1, FHIR_INVALID naming the resource and the path; a target also given by a flag: exit 2', async () => {
+    const out = join(freshDir(), 'out');
+    const io = capture();
+    expect(await runCli(['pipeline', AORTA, '-o', out, '--seed', '71,213,16', '--fhir-in', bundleFile(93, 'mL/s')], io)).toBe(1);
+    expect(io.err).toMatch(/FHIR_INVALID/);
+    expect(io.err).toMatch(/Observation\/map/);
+    const both = capture();
+    expect(await runCli(['pipeline', AORTA, '-o', out, '--seed', '71,213,16', '--map-pressure', '90', '--fhir-in', bundleFile(100, 'mm[Hg]')], both)).toBe(2);
+    expect(both.err).toMatch(/--map-pressure and the --fhir-in bundle both give this target/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("the bundle's values become the targets; the bundle is a manifest input and what the results derive from", async () => {
+    // the pipeline test's 40 mm tube of radius 5 mm (a few seconds on the CPU; the aorta runs once, in the demo test)
+    const dir = freshDir();
+    const n = 40;
+    await writeVolumeFile(join(dir, 'tube.nii.gz'), createVolume({ dims: [n, n, n], spacing: [1, 1, 1], data: new Float32Array(n ** 3).map((_, v) => (Math.hypot((v % n) - 20, (Math.floor(v / n) % n) - 20) < 5 ? 1000 : 100)) }));
+    const bundle = bundleFile(13.3, 'kPa');
+    const io = capture(dir);
+    expect(await runCli(['pipeline', 'tube.nii.gz', '-o', 'out', '--seed', '20,20,20', '--fhir-in', bundle, '--backend', 'cpu', '--json'], io), io.err).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(dir, 'out/manifest.json'), 'utf8')) as { parameters: { targets: Record<string, number> }; inputs: { name: string; sha256: string }[] };
+    // 13.3 kPa = 13.3e3 / 133.322 mmHg (UCUM mm[Hg] = 133.322 Pa): about 99.76 mmHg
+    expect(manifest.parameters.targets.mapPressureMmHg).toBeCloseTo(13.3e3 / 133.322387415, 3);
+    expect(manifest.parameters.targets.heartRateBpm).toBe(72);
+    expect(manifest.parameters.targets.cardiacOutputLPerMin).toBe(5);
+    expect(manifest.inputs.at(-1)).toMatchObject({ name: bundle, sha256: createHash('sha256').update(readFileSync(bundle)).digest('hex') });
+    const summary = JSON.parse(io.out) as { hemo: { inlet: { meanPressureMmHg: number } } };
+    // the 0D model is tuned to the target within 5% (the pipeline's own acceptance tolerance)
+    expect(Math.abs(summary.hemo.inlet.meanPressureMmHg / manifest.parameters.targets.mapPressureMmHg! - 1)).toBeLessThan(0.05);
+    const results = JSON.parse(readFileSync(join(dir, 'out/fhir-bundle.json'), 'utf8')) as { entry: { resource: { resourceType: string; derivedFrom?: { reference?: string }[] } }[] };
+    expect(results.entry[0]!.resource.derivedFrom!.slice(0, 2)).toEqual([{ reference: 'Observation/map' }, { reference: 'Observation/hr' }]);
+  }, 60_000);
 });
 
 describe('physiotwin demo', () => {

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { ProgressEvent, Vec3 } from '@physiotwin/core';
 import { isPhysiotwinError, PhysiotwinError } from '@physiotwin/core';
 import type { PipelineInput, PipelineResult } from '@physiotwin/pipeline';
+import type { ResultsBundleOptions } from '@physiotwin/fhir';
 import type { SingleBar } from 'cli-progress';
 import type { CohortRow } from '../cohort-table.js';
 import type { CliIO, Command } from '../command.js';
@@ -21,13 +22,58 @@ export interface PipelineRun {
   outDir: string;
   seeds: Vec3[];
   backend: (typeof BACKENDS)[number];
-  targets: { mapPressureMmHg?: number | undefined; cardiacOutputLPerMin?: number | undefined; wallMm?: number | undefined };
+  targets: { mapPressureMmHg?: number | undefined; cardiacOutputLPerMin?: number | undefined; wallMm?: number | undefined; heartRateBpm?: number | undefined };
+  /** The `--fhir-in` bundle: hashed into the manifest as an input; its Observations are the results' `derivedFrom`. */
+  fhirIn?: FhirIn | undefined;
   force: boolean;
   resume: boolean;
   quiet: boolean;
   json: boolean;
   /** Also write the run's key numbers as JSON to this file (a cohort row's `results.json`), replacing it. */
   results?: string | undefined;
+}
+
+/** What `--fhir-in` gives: the bundle file, the targets read from it, and the Observations they came from. */
+interface FhirIn {
+  file: { name: string; data: Uint8Array };
+  targets: PipelineRun['targets'];
+  sources: NonNullable<ResultsBundleOptions['derivedFrom']>;
+}
+
+/**
+ * Reads a FHIR R4 Bundle of Observations (`--fhir-in`): mean arterial pressure, cardiac output and heart rate
+ * become the pipeline's targets (@physiotwin/fhir's targetsFromBundle).
+ * @throws PhysiotwinError `FHIR_INVALID` (not JSON, not a Bundle, a wrong unit or a value out of range, naming the
+ *   resource and the path), `IO_NOT_FOUND`, `IO_PERMISSION`.
+ */
+async function readFhirIn(path: string): Promise<FhirIn> {
+  const { targetsFromBundle } = await import('@physiotwin/fhir');
+  const data = new Uint8Array(readInputFile(path));
+  let bundle: unknown;
+  try {
+    bundle = JSON.parse(new TextDecoder().decode(data));
+  } catch (e) {
+    throw new PhysiotwinError('FHIR_INVALID', `not valid JSON: ${(e as Error).message}`, { location: { file: path }, cause: e });
+  }
+  const t = targetsFromBundle(bundle as Parameters<typeof targetsFromBundle>[0]);
+  return { file: { name: path, data }, targets: { mapPressureMmHg: t.meanPressure, cardiacOutputLPerMin: t.cardiacOutput, heartRateBpm: t.measurements.heartRate }, sources: t.sources as FhirIn['sources'] };  // targetsFromBundle's sources are references to Observations
+}
+
+/**
+ * The targets of a run: the flags', and the bundle's where it gives one. A target given by both is a usage error
+ * (no silent choice between two values for the same quantity).
+ */
+function mergeTargets(flags: PipelineRun['targets'], fhirIn: FhirIn | undefined): PipelineRun['targets'] {
+  if (!fhirIn) return flags;
+  const names: Record<keyof PipelineRun['targets'], string> = { mapPressureMmHg: '--map-pressure', cardiacOutputLPerMin: '--cardiac-output', wallMm: '--wall-mm', heartRateBpm: 'heart rate' };
+  const out = { ...flags };
+  for (const key of Object.keys(names) as (keyof PipelineRun['targets'])[]) {
+    const v = fhirIn.targets[key];
+    if (v === undefined) continue;
+    if (flags[key] !== undefined) throw new UsageError(`${names[key]} and the --fhir-in bundle both give this target: give it once`);
+    out[key] = v;
+  }
+  return out;
 }
 
 /** The pipeline's input from a DICOM folder (its largest series) or a volume file, with what to hash for the manifest. */
@@ -108,7 +154,7 @@ export async function runPipelineCommand(run: PipelineRun, io: CliIO): Promise<n
     process.on('SIGINT', interrupt);
     process.on('SIGTERM', interrupt);
     try {
-      await writePipelineOutputs(run.outDir, result, { force, inputs: files, packages: { '@physiotwin/cli': VERSION }, signal: controller.signal });
+      await writePipelineOutputs(run.outDir, result, { force, inputs: run.fhirIn ? [...files, run.fhirIn.file] : files, derivedFrom: run.fhirIn?.sources, packages: { '@physiotwin/cli': VERSION }, signal: controller.signal });
     } catch (e) {
       if (!controller.signal.aborted) throw e;
       io.stderr('physiotwin pipeline: interrupted; nothing written under an output name\n');
@@ -197,15 +243,20 @@ export const pipeline: Command = {
   summary: 'CT to model in one run: segment, surface, centerlines, 0D model, simulate, wall mesh, FE, report.html',
   usage: [
     '<dicom-dir|volume> -o <out-dir> --seed i,j,k [--seed i,j,k ...] [--backend auto|cpu|webgpu]',
-    '        [--map-pressure mmHg] [--cardiac-output L/min] [--wall-mm t] [--force] [--resume] [--quiet] [--json]',
+    '        [--map-pressure mmHg] [--cardiac-output L/min] [--wall-mm t] [--fhir-in bundle.json]',
+    '        [--force] [--resume] [--quiet] [--json]',
     '  <dicom-dir|volume>  a folder of DICOM files (its largest series is used) or a .nii/.nii.gz/.mha/.mhd file',
     '  -o <out-dir>        created if missing; gets volume.nii.gz, labelmap.nii.gz, lumen.vtp/.stl, centerlines.vtp,',
     '                      centerlines.json, model.json (svZeroDSolver input), results.csv, wall.vtu (displacement,',
-    '                      von Mises and stress at peak systole), report.html, manifest.json',
+    '                      von Mises and stress at peak systole), report.html, fhir-bundle.json (FHIR R4',
+    '                      results, DiagnosticReport, Provenance), manifest.json',
     '  --seed i,j,k        voxel (0-based) inside the contrast-filled lumen; repeat for more vessels',
     '  --map-pressure      target mean arterial pressure, mmHg (default 93)',
     '  --cardiac-output    target cardiac output, L/min (default 5)',
     '  --wall-mm           vessel wall thickness, mm (default 2)',
+    '  --fhir-in           FHIR R4 Bundle of Observations (LOINC, UCUM): mean arterial pressure (or systolic and',
+    '                      diastolic), cardiac output and heart rate become the targets; a target also given by a',
+    '                      flag is refused; the bundle is an input of the manifest',
     '  --backend           where stages with a GPU kernel run (default auto)',
     '  --force             replace existing outputs',
     '  --resume            reuse the stages whose inputs, parameters and output files match manifest.json',
@@ -228,6 +279,7 @@ export const pipeline: Command = {
         'map-pressure': { type: 'string' },
         'cardiac-output': { type: 'string' },
         'wall-mm': { type: 'string' },
+        'fhir-in': { type: 'string' },
         force: { type: 'boolean', default: false },
         resume: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
@@ -241,20 +293,23 @@ export const pipeline: Command = {
     if (!(BACKENDS as readonly string[]).includes(values.backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}`);
     if (values.cohort !== undefined || values.index !== undefined) {
       if (values.cohort === undefined || values.index === undefined) throw new UsageError('--cohort and --index go together');
-      if (positionals.length || values.out || values.seed.length || values['map-pressure'] || values['cardiac-output'] || values['wall-mm']) throw new UsageError('with --cohort, the input, -o, seeds and targets come from the table row');
+      if (positionals.length || values.out || values.seed.length || values['map-pressure'] || values['cardiac-output'] || values['wall-mm'] || values['fhir-in']) throw new UsageError('with --cohort, the input, -o, seeds and targets come from the table row');
       const flags = { backend: values.backend as (typeof BACKENDS)[number], force: values.force, resume: values.resume, quiet: values.quiet, json: values.json };
       return runCohortRow(resolve(io.cwd, values.cohort), values.index, flags, io);
     }
     if (positionals.length !== 1) throw new UsageError('give exactly one input: a DICOM folder or a volume file');
     if (!values.out) throw new UsageError('-o <out-dir> is required');
     if (values.seed.length === 0) throw new UsageError('give at least one --seed i,j,k inside the lumen');
+    const flags = { mapPressureMmHg: numberFlag(values['map-pressure'], '--map-pressure'), cardiacOutputLPerMin: numberFlag(values['cardiac-output'], '--cardiac-output'), wallMm: numberFlag(values['wall-mm'], '--wall-mm') };
+    const fhirIn = values['fhir-in'] === undefined ? undefined : await readFhirIn(resolve(io.cwd, values['fhir-in']));
     return runPipelineCommand(
       {
         input: resolve(io.cwd, positionals[0]!),
         outDir: resolve(io.cwd, values.out),
         seeds: values.seed.map((s) => parseTriple(s, '--seed') as Vec3),
         backend: values.backend as (typeof BACKENDS)[number],
-        targets: { mapPressureMmHg: numberFlag(values['map-pressure'], '--map-pressure'), cardiacOutputLPerMin: numberFlag(values['cardiac-output'], '--cardiac-output'), wallMm: numberFlag(values['wall-mm'], '--wall-mm') },
+        targets: mergeTargets(flags, fhirIn),
+        fhirIn,
         force: values.force,
         resume: values.resume,
         quiet: values.quiet,
