@@ -20,6 +20,7 @@ import * as ioNode from '@physiotwin/io/node';
 import * as dicom from '@physiotwin/dicom';
 import * as dicomNode from '@physiotwin/dicom/node';
 import * as segment from '@physiotwin/segment';
+import * as segmentStats from '@physiotwin/segment/stats';
 import * as mesh from '@physiotwin/mesh';
 import * as hemo from '@physiotwin/hemo';
 import * as pipeline from '@physiotwin/pipeline';
@@ -110,7 +111,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
     ),
   },
   'io/node': { module: ioNode, entries: {
-      ...notOps(['readVolumeFile', 'writeVolumeFile'], 'one file read or write (no options to cancel a single read)'),
+      ...notOps(['readVolumeFile', 'writeVolumeFile', 'volumeFormatFromName'], 'one file read or write (no options to cancel a single read), and the format its name picks'),
       ...notOps(['writeRunProvenance', 'verifyRun'], "hashes one run folder's own files (pending: signal and onProgress for runs with many inputs)"),
       ...notOps(['AtomicOutputs', 'abandonPendingWrites', 'checkFolderCreatable', 'checkOutputs', 'encodeVolumeFile', 'volumeFilePaths', 'writeError', 'writeFileAtomic'], 'write plumbing: atomic writes, output checks before work, typed file-system errors'),
     } },
@@ -165,6 +166,8 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
       ...notOps(['diffusionStabilityLimit', 'autoVesselParams'], 'parameter helpers (closed form, or statistics around the seeds)'),
     },
   },
+  // A light entry for commands that need only the statistics (`physiotwin info`); the ops are checked under segment.
+  'segment/stats': { module: segmentStats, entries: notOps(['volumeStatistics', 'histogram'], 'the same functions as segment.volumeStatistics and segment.histogram (checked above)') },
   mesh: {
     module: mesh,
     entries: {
