@@ -1,5 +1,6 @@
 import type { Mat3, SurfaceMesh, Vec3, VolumeData } from '@physiotwin/core';
 import { CASE_EDGES, CASE_START, EDGE_AXIS, EDGE_BASE } from './mc-table.js';
+import { Growable } from './growable.js';
 
 /**
  * Where a vertex may sit on its edge, as a fraction of the edge: [CLAMP, 1 - CLAMP]. A sample equal to the
@@ -40,22 +41,6 @@ export function flipsOrientation(direction: Mat3): boolean {
   const d = direction;
   const det = d[0] * (d[4] * d[8] - d[7] * d[5]) - d[3] * (d[1] * d[8] - d[7] * d[2]) + d[6] * (d[1] * d[5] - d[4] * d[2]);
   return det < 0;
-}
-
-class Growable<T extends Float32Array | Uint32Array> {
-  length = 0;
-  constructor(public array: T, private readonly make: (n: number) => T) {}
-  reserve(extra: number): T {
-    if (this.length + extra > this.array.length) {
-      const bigger = this.make(Math.max(2 * this.array.length, this.length + extra));
-      bigger.set(this.array.subarray(0, this.length));
-      this.array = bigger;
-    }
-    return this.array;
-  }
-  finish(): T {
-    return this.array.slice(0, this.length) as T;
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { OperationOptions, Vec3 } from '@physiotwin/core';
 import { PhysiotwinError, progressReporter, throwIfAborted } from '@physiotwin/core';
+import { Growable } from './growable.js';
 
 /**
  * An implicit function of a point in grid millimetres (voxel index times spacing, before the volume's direction
@@ -15,23 +16,6 @@ export type Implicit = (x: number, y: number, z: number) => number;
 export const STUFFING_ALPHA_LONG = 0.24999;
 /** See {@link STUFFING_ALPHA_LONG}. */
 export const STUFFING_ALPHA_SHORT = 0.41189;
-
-/** A growable flat typed array: `array.subarray(0, length)` holds the values. */
-class Grow<T extends Float64Array | Uint32Array | Int32Array> {
-  length = 0;
-  constructor(public array: T, private readonly make: (n: number) => T) {}
-  reserve(extra: number): T {
-    if (this.length + extra > this.array.length) {
-      const bigger = this.make(Math.max(2 * this.array.length, this.length + extra));
-      bigger.set(this.array.subarray(0, this.length));
-      this.array = bigger;
-    }
-    return this.array;
-  }
-  view(): T {
-    return this.array.subarray(0, this.length) as T;
-  }
-}
 
 /** What {@link stuffLattice} needs: the lattice box and spacing, and one implicit function per stage. */
 export interface StuffingInput {
@@ -216,7 +200,7 @@ export function stuffLattice(input: StuffingInput, options: OperationOptions = {
   }
   // BCC tets: for every square face shared by two cubes, (centre1, centre2, q_i, q_i+1) around the square.
   const nodeOf = new Int32Array(corners + centres).fill(-1);
-  const P = new Grow(new Float64Array(3 * 1024), (n) => new Float64Array(n));
+  const P = new Growable(new Float64Array(3 * 1024), (n) => new Float64Array(n));
   let nodes = 0;
   const node = (id: number) => {
     let v = nodeOf[id]!;
@@ -228,7 +212,7 @@ export function stuffLattice(input: StuffingInput, options: OperationOptions = {
     }
     return v;
   };
-  let T: Grow<Uint32Array> = new Grow<Uint32Array>(new Uint32Array(4 * 1024), (n) => new Uint32Array(n));
+  let T: Growable<Uint32Array> = new Growable<Uint32Array>(new Uint32Array(4 * 1024), (n) => new Uint32Array(n));
   const corner = (a: number, b: number, c: number) => a + (cx + 1) * (b + (cy + 1) * c);
   const centre = (a: number, b: number, c: number) => corners + a + cx * (b + cy * c);
   const q = new Int32Array(4);
@@ -265,7 +249,7 @@ export function stuffLattice(input: StuffingInput, options: OperationOptions = {
       }
     }
   }
-  let R: Grow<Int32Array> = new Grow<Int32Array>(new Int32Array(T.length / 4).fill(-1), (n) => new Int32Array(n));
+  let R: Growable<Int32Array> = new Growable<Int32Array>(new Int32Array(T.length / 4).fill(-1), (n) => new Int32Array(n));
   R.length = T.length / 4;
   let inverted = 0;
   // Plane bits per node (bit p: on planes[p]); the planes cut first, then the stages.
@@ -319,7 +303,7 @@ export function stuffLattice(input: StuffingInput, options: OperationOptions = {
 const DROPPED = -2;
 
 /** The tets not cut away by a plane. */
-function withoutDropped(T: Grow<Uint32Array>, R: Grow<Int32Array>): [Grow<Uint32Array>, Grow<Int32Array>] {
+function withoutDropped(T: Growable<Uint32Array>, R: Growable<Int32Array>): [Growable<Uint32Array>, Growable<Int32Array>] {
   const tv = T.view(), rv = R.view();
   let kept = 0;
   for (let t = 0; t < rv.length; t++) {
@@ -351,14 +335,14 @@ interface CutStage {
 function cutStage(
   { f, region, plane }: CutStage,
   longEdge: number,
-  P: Grow<Float64Array>,
+  P: Growable<Float64Array>,
   nodeCount: number,
-  T: Grow<Uint32Array>,
-  R: Grow<Int32Array>,
+  T: Growable<Uint32Array>,
+  R: Growable<Int32Array>,
   pinned: Uint8Array,
   options: OperationOptions,
   stage: string,
-): { nodes: number; T: Grow<Uint32Array>; R: Grow<Int32Array>; pinned: Uint8Array; inverted: number } {
+): { nodes: number; T: Growable<Uint32Array>; R: Growable<Int32Array>; pinned: Uint8Array; inverted: number } {
   const tv = T.view();
   const rv = R.view();
   const nt = rv.length;
@@ -386,8 +370,8 @@ function cutStage(
   }
   // Sign-changing edges, once each: key = lo * nodeCount + hi (below 2^53 for up to 9e7 nodes).
   const edgeOf = new Map<number, number>();
-  const eu = new Grow(new Int32Array(1024), (n) => new Int32Array(n));
-  const ev = new Grow(new Int32Array(1024), (n) => new Int32Array(n));
+  const eu = new Growable(new Int32Array(1024), (n) => new Int32Array(n));
+  const ev = new Growable(new Int32Array(1024), (n) => new Int32Array(n));
   for (let t = 0; t < nt; t++) {
     const o = 4 * t;
     for (let e = 0; e < 6; e++) {
@@ -490,8 +474,8 @@ function cutStage(
     if (plane) pv[3 * w + plane.axis] = plane.at;
     cut[e] = w;
   }
-  const outT: Grow<Uint32Array> = new Grow<Uint32Array>(new Uint32Array(Math.max(1024, Math.ceil(tv.length * 1.1))), (n) => new Uint32Array(n));
-  const outR: Grow<Int32Array> = new Grow<Int32Array>(new Int32Array(Math.max(256, Math.ceil(nt * 1.1))), (n) => new Int32Array(n));
+  const outT: Growable<Uint32Array> = new Growable<Uint32Array>(new Uint32Array(Math.max(1024, Math.ceil(tv.length * 1.1))), (n) => new Uint32Array(n));
+  const outR: Growable<Int32Array> = new Growable<Int32Array>(new Int32Array(Math.max(256, Math.ceil(nt * 1.1))), (n) => new Int32Array(n));
   let inverted = 0;
   const cutNode = (u: number, v: number): number => {
     const e = edgeOf.get(u < v ? u * nodeCount + v : v * nodeCount + u);

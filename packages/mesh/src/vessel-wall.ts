@@ -6,6 +6,7 @@ import type { TetMeshResult } from './tet-labels.js';
 import { finishMesh } from './tet-labels.js';
 import type { Implicit } from './tet-stuffing.js';
 import { stuffLattice } from './tet-stuffing.js';
+import { Growable } from './growable.js';
 
 /** Boundary tag of the wall's inner surface (where the lumen pressure acts). */
 export const WALL_TAG_LUMEN = 1;
@@ -150,7 +151,7 @@ export function vesselWall(labelmap: Volume, spec: VesselWallSpec, options: Oper
 function surfaceDistance(s: GridField, band: number, signal: AbortSignal | undefined): GridField {
   const { data, dims, spacing } = s;
   const [nx, ny, nz] = dims;
-  const pts = new Grow();
+  const pts = new Growable(new Float64Array(3 * 1024), (n) => new Float64Array(n));
   const strides = [1, nx, nx * ny];
   for (let k = 0, p = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
@@ -162,12 +163,14 @@ function surfaceDistance(s: GridField, band: number, signal: AbortSignal | undef
           const b = data[p + strides[axis]!]! - 0.5;
           if (!(a * b < 0)) continue;
           const t = a / (a - b);
-          pts.push((i + (axis === 0 ? t : 0)) * spacing[0], (j + (axis === 1 ? t : 0)) * spacing[1], (k + (axis === 2 ? t : 0)) * spacing[2]);
+          pts.push((i + (axis === 0 ? t : 0)) * spacing[0]);
+          pts.push((j + (axis === 1 ? t : 0)) * spacing[1]);
+          pts.push((k + (axis === 2 ? t : 0)) * spacing[2]);
         }
       }
     }
   }
-  const P = pts.values();
+  const P = pts.view();
   const np = P.length / 3;
   const cx = Math.ceil(((nx - 1) * spacing[0]) / band) + 1, cy = Math.ceil(((ny - 1) * spacing[1]) / band) + 1, cz = Math.ceil(((nz - 1) * spacing[2]) / band) + 1;
   const cell = (x: number, y: number, z: number) => Math.floor(x / band) + cx * (Math.floor(y / band) + cy * Math.floor(z / band));
@@ -204,23 +207,6 @@ function surfaceDistance(s: GridField, band: number, signal: AbortSignal | undef
     }
   }
   return { ...s, data: out };
-}
-
-/** A growable list of xyz triples. */
-class Grow {
-  private a = new Float64Array(3 * 1024);
-  private n = 0;
-  push(x: number, y: number, z: number): void {
-    if (this.n + 3 > this.a.length) {
-      const b = new Float64Array(2 * this.a.length);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = x; this.a[this.n++] = y; this.a[this.n++] = z;
-  }
-  values(): Float64Array {
-    return this.a.subarray(0, this.n);
-  }
 }
 
 /**
