@@ -1,21 +1,16 @@
 // The worker's side: the ops a PhysiotwinWorker calls, run on this thread with a local AbortController (aborted by
 // the caller's shared flag or an `abort(id)` message), progress forwarded, errors sent back with their code, and
-// every result's buffers transferred back.
+// every result's buffers transferred back. Each op's package loads on its first call (a worker that only runs
+// ensembles never loads the pipeline; bundlers split them into chunks).
 import * as Comlink from 'comlink';
 import type { ProgressEvent, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError, isPhysiotwinError } from '@physiotwin/core';
 import type { DicomSource, LoadedVolume, LoadVolumeOptions, ScanOptions, SeriesGroup } from '@physiotwin/dicom';
-import { loadVolume, scanDicom, volumeGroups } from '@physiotwin/dicom';
 import type { FemProblem, FemResult } from '@physiotwin/fem';
-import { solve } from '@physiotwin/fem';
 import type { EnsembleOptions, EnsembleSamples, EnsembleSummary, SvZeroDConfig } from '@physiotwin/hemo';
-import { simulateEnsemble } from '@physiotwin/hemo';
 import type { SurfacePipelineResult, SurfacePipelineSpec, TetMeshLabelsSpec, TetMeshResult, VesselWallResult, VesselWallSpec } from '@physiotwin/mesh';
-import { surfaceFromVolume, tetMeshLabels, vesselWall } from '@physiotwin/mesh';
 import type { PipelineFilesOptions, PipelineInput, PipelineResult, PipelineTargets } from '@physiotwin/pipeline';
-import { pipelineFiles, runPipeline } from '@physiotwin/pipeline';
 import type { VesselResult, VesselSpec } from '@physiotwin/segment';
-import { segmentVessel } from '@physiotwin/segment';
 import type { PipelineSummary, SeriesHandle, WireError, WireOptions, WireProgress, WireResult, WorkerPipelineResult, WorkerScan } from './protocol.js';
 import { transferables } from './transfer.js';
 
@@ -74,6 +69,7 @@ export function createWorkerApi() {
     const poll = () => {
       if (flag && !controller.signal.aborted && Atomics.load(flag, 0) !== 0) controller.abort();
     };
+    let delivered: unknown;
     const local: Local = {
       backend: wire.backend,
       signal: controller.signal,
@@ -81,7 +77,7 @@ export function createWorkerApi() {
         // Ops report progress between units of work, right where they check the signal: the caller's abort
         // reaches a busy op here even when this thread's event loop is blocked.
         poll();
-        void progress?.({ stage: e.stage, done: e.done, total: e.total });
+        delivered = progress?.({ stage: e.stage, done: e.done, total: e.total });
       },
     };
     try {
@@ -91,10 +87,16 @@ export function createWorkerApi() {
       return { ok: false, error: wireError(e) };
     } finally {
       running.delete(wire.id);
+      if (progress) {
+        // The last event's answer: every event reached the caller before the result does (one port, in order).
+        await Promise.resolve(delivered).catch(() => {});
+        (progress as unknown as { [Comlink.releaseProxy](): void })[Comlink.releaseProxy]();
+      }
     }
   }
 
-  const seriesGroup = (handle: SeriesHandle | number, volume: number | undefined): { group: SeriesGroup; sources: DicomSource[] } => {
+  const seriesGroup = async (handle: SeriesHandle | number, volume: number | undefined): Promise<{ group: SeriesGroup; sources: DicomSource[] }> => {
+    const { volumeGroups } = await import('@physiotwin/dicom');
     const h = typeof handle === 'number' ? { scan: nextScan - 1, series: handle } : handle;
     const scan = scans.get(h.scan);
     if (!scan) throw new PhysiotwinError('INVALID_ARGUMENT', `no scan ${h.scan} in this worker (released, or made by another worker)`);
@@ -120,6 +122,7 @@ export function createWorkerApi() {
           if (!(b instanceof ArrayBuffer || b instanceof Uint8Array)) throw new PhysiotwinError('INVALID_ARGUMENT', `scanDicom: file ${i} (${String(f?.name)}) has no bytes (an ArrayBuffer or Uint8Array)`);
           return { name: String(f.name), bytes: b instanceof Uint8Array ? b : new Uint8Array(b) };
         });
+        const { scanDicom } = await import('@physiotwin/dicom');
         const scan = await scanDicom(sources, { ...options, signal: o.signal, onProgress: o.onProgress });
         const id = nextScan++;
         scans.set(id, { groups: scan.groups, sources: scan.sources });
@@ -150,21 +153,23 @@ export function createWorkerApi() {
     loadVolume(series: SeriesHandle | number, options: Omit<LoadVolumeOptions, 'signal' | 'onProgress'> & { volume?: number | undefined }, wire: WireOptions, progress: WireProgress): Promise<WireResult<LoadedVolume>> {
       return run(wire, progress, async (o) => {
         const { volume, ...rest } = options;
-        const { group, sources } = seriesGroup(series, volume);
+        const { group, sources } = await seriesGroup(series, volume);
+        const { loadVolume } = await import('@physiotwin/dicom');
         return loadVolume(group, sources, { ...rest, signal: o.signal, onProgress: o.onProgress });
       });
     },
 
     segmentVessel(volume: Volume, seeds: readonly Vec3[], spec: VesselSpec, wire: WireOptions, progress: WireProgress): Promise<WireResult<VesselResult>> {
-      return run(wire, progress, (o) => segmentVessel(volume, seeds, spec, o));
+      return run(wire, progress, async (o) => (await import('@physiotwin/segment')).segmentVessel(volume, seeds, spec, o));
     },
 
     surfaceFromVolume(volume: Volume, spec: SurfacePipelineSpec, wire: WireOptions, progress: WireProgress): Promise<WireResult<SurfacePipelineResult>> {
-      return run(wire, progress, (o) => surfaceFromVolume(volume, spec, o));
+      return run(wire, progress, async (o) => (await import('@physiotwin/mesh')).surfaceFromVolume(volume, spec, o));
     },
 
     tetMeshLabels(labelmap: Volume, spec: TetMeshLabelsSpec, wire: WireOptions, progress: WireProgress): Promise<WireResult<Omit<TetMeshResult, 'snapEdge'>>> {
       return run(wire, progress, async (o) => {
+        const { tetMeshLabels } = await import('@physiotwin/mesh');
         const { mesh, quality } = tetMeshLabels(labelmap, spec, { signal: o.signal, onProgress: o.onProgress });
         return { mesh, quality };
       });
@@ -172,21 +177,23 @@ export function createWorkerApi() {
 
     vesselWall(labelmap: Volume, spec: VesselWallSpec, wire: WireOptions, progress: WireProgress): Promise<WireResult<Omit<VesselWallResult, 'snapEdge'>>> {
       return run(wire, progress, async (o) => {
+        const { vesselWall } = await import('@physiotwin/mesh');
         const { mesh, quality, ends } = vesselWall(labelmap, spec, { signal: o.signal, onProgress: o.onProgress });
         return { mesh, quality, ends };
       });
     },
 
     solveFem(problem: FemProblem, wire: WireOptions, progress: WireProgress): Promise<WireResult<FemResult>> {
-      return run(wire, progress, (o) => solve(problem, o));
+      return run(wire, progress, async (o) => (await import('@physiotwin/fem')).solve(problem, o));
     },
 
     simulateEnsemble(config: SvZeroDConfig, samples: EnsembleSamples, options: Omit<EnsembleOptions, 'backend' | 'gpu' | 'signal' | 'onProgress'>, wire: WireOptions, progress: WireProgress): Promise<WireResult<EnsembleSummary>> {
-      return run(wire, progress, (o) => simulateEnsemble(config, samples, { ...options, ...o }));
+      return run(wire, progress, async (o) => (await import('@physiotwin/hemo')).simulateEnsemble(config, samples, { ...options, ...o }));
     },
 
     runPipeline(input: PipelineInput, options: PipelineCallOptions, wire: WireOptions, progress: WireProgress): Promise<WireResult<WorkerPipelineResult>> {
       return run(wire, progress, async (o) => {
+        const { pipelineFiles, runPipeline } = await import('@physiotwin/pipeline');
         const result = await runPipeline(input, { ...o, targets: options.targets });
         const files = options.files === false ? undefined : await pipelineFiles(result, { ...(typeof options.files === 'object' ? options.files : {}), signal: o.signal });
         return { ...pipelineParts(result), files: files?.files, manifest: files?.manifest };

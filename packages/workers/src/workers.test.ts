@@ -80,9 +80,12 @@ describe('a worker thread runs the ops', () => {
   it('runs the pipeline: the same numbers and files as in-process, progress crosses, the volume comes back', async () => {
     const input = tube();
     const events: ProgressEvent[] = [];
-    const run = await worker.runPipeline({ volume: input, seeds: [[8, 8, 6]], name: 'tube' }, { onProgress: (e) => events.push(e) });
+    const remote = worker.runPipeline({ volume: input, seeds: [[8, 8, 6]], name: 'tube' }, { onProgress: (e) => events.push(e) });
+    // moved to the worker, not copied: the caller's buffer is detached
     expect(input.data.byteLength).toBe(0);
+    // the in-process reference runs meanwhile, on the other core
     const local = await runPipeline({ volume: tube(), seeds: [[8, 8, 6]], name: 'tube' }, { backend: 'cpu' });
+    const run = await remote;
     // Same code, same f64 arithmetic, same inputs: bit-identical results.
     expect(run.summary.lumenVoxels).toBe(local.lumenVoxels);
     expect(run.summary.hemo).toEqual(local.hemo);
@@ -94,9 +97,10 @@ describe('a worker thread runs the ops', () => {
     expect(run.labelmap.data).toEqual(local.labelmap.data);
     expect(run.volume.data).toEqual(tube().data);
     const files = await pipelineFiles(local);
+    expect([...run.files!.keys()]).toEqual([...files.files.keys()]);
     for (const [name, data] of files.files) {
-      if (name === 'fhir-bundle.json') continue; // its timestamps are the encoding's time
-      if (name === 'manifest.json' || name === 'report.html') continue; // stage times differ between the runs
+      // fhir-bundle.json holds the encoding's time; manifest.json and report.html the stages' times
+      if (name === 'fhir-bundle.json' || name === 'manifest.json' || name === 'report.html') continue;
       expect(run.files!.get(name), name).toEqual(data);
     }
     expect(events.some((e) => e.stage === 'pipeline' && e.done === e.total)).toBe(true);
@@ -112,6 +116,19 @@ describe('a worker thread runs the ops', () => {
     expect(ms).toBeLessThan(1050);
     const again = await worker.segmentVessel(tube(), [[8, 8, 6]]);
     expect(again.voxels).toBeGreaterThan(0);
+  });
+
+  it('transfer: false copies the inputs; a SharedArrayBuffer is shared: the caller keeps both', async () => {
+    const copied = tube();
+    await worker.segmentVessel(copied, [[8, 8, 6]], {}, { transfer: false });
+    expect(copied.data).toEqual(tube().data);
+    const plain = tube();
+    const data = new Float32Array(new SharedArrayBuffer(plain.data.byteLength));
+    data.set(plain.data);
+    const shared = createVolume({ ...plain, data });
+    const r = await worker.segmentVessel(shared, [[8, 8, 6]]);
+    expect(shared.data.byteLength).toBe(plain.data.byteLength);
+    expect(r.mask.data.byteLength).toBeGreaterThan(0);
   });
 
   it('errors keep their code and message', async () => {
@@ -133,8 +150,18 @@ describe('a worker that dies', () => {
     expect((await rejection(worker.segmentVessel(tube(), [[8, 8, 6]]))).error.code).toBe('WORKER_CRASHED');
   });
 
+  it('out of memory in the worker: WORKER_CRASHED, and the caller lives on', async () => {
+    // A worker with a 16 MB heap that keeps every array it makes: V8 stops it (ERR_WORKER_OUT_OF_MEMORY).
+    const hog = "const kept = []; require('node:worker_threads').parentPort.on('message', () => { for (;;) kept.push(new Array(1e5).fill(1.5)); })";
+    const worker = createWorker({ spawn: () => new Worker(hog, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 16 } }) });
+    const { error } = await rejection(worker.segmentVessel(tube(), [[8, 8, 6]]));
+    expect(isPhysiotwinError(error, 'WORKER_CRASHED')).toBe(true);
+    expect(error.message).toMatch(/memory/i);
+  });
+
   it('terminate() mid-call rejects the call with ABORTED', async () => {
-    const worker = createWorker();
+    // A worker that never answers: the call is pending until terminate().
+    const worker = createWorker({ spawn: () => new Worker("require('node:worker_threads').parentPort.on('message', () => {})", { eval: true }) });
     const p = worker.runPipeline({ volume: tube(), seeds: [[8, 8, 6]] }, { files: false });
     setTimeout(() => void worker.terminate(), 50);
     const { error } = await rejection(p);
