@@ -4,7 +4,7 @@ import type { WorkerLike } from './spawn-types.js';
 
 /** A new module Web Worker running worker.js beside this file. @throws DOMException when workers are unavailable. */
 export function spawnDefault(name: string | undefined, _resourceLimits?: unknown): WorkerLike {
-  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', ...(name ? { name } : {}) });
+  return new Worker(new URL('./worker.js', import.meta.url), { name: name ?? 'physiotwin', type: 'module' });
 }
 
 /** Browsers' workers have navigator.gpu: ops keep their own backend choice ('auto'). */
