@@ -171,6 +171,24 @@ describe('a worker that dies', () => {
 });
 
 describe('a pool of workers', () => {
+  it('replaces a crashed worker, cancels a waiting task, and terminate() rejects the running one', async () => {
+    // Stand-ins for the worker script: the first one exits on its first message, the next ones never answer.
+    const scripts = ["require('node:worker_threads').parentPort.on('message', () => process.exit(3))", "require('node:worker_threads').parentPort.on('message', () => {})"];
+    let spawned = 0;
+    const pool = createWorkerPool({ size: 1, spawn: () => new Worker(scripts[Math.min(spawned++, 1)]!, { eval: true }) });
+    const crashed = await rejection(pool.run((w) => w.segmentVessel(tube(), [[8, 8, 6]])));
+    expect(crashed.error.code).toBe('WORKER_CRASHED');
+    const running = rejection(pool.run((w, signal) => w.segmentVessel(tube(), [[8, 8, 6]], {}, { signal })));
+    const controller = new AbortController();
+    const waiting = pool.run((w) => w.segmentVessel(tube(), [[8, 8, 6]]), { signal: controller.signal });
+    controller.abort();
+    expect((await rejection(waiting)).error.code).toBe('ABORTED');
+    await pool.terminate();
+    expect((await running).error.code).toBe('ABORTED');
+    // one worker per task that reached one: the crashed worker was replaced, the cancelled task never started one
+    expect(spawned).toBe(2);
+  });
+
   it('splits an ensemble into shards whose concatenation equals one in-process simulateEnsemble', async () => {
     const values = Float64Array.from({ length: 7 }, (_, v) => 800 + 50 * v);
     const pool = createWorkerPool({ size: 2 });
