@@ -3,7 +3,7 @@
 // `physiotwin --version` stays fast.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import type { BackendRecord, JsonValue } from '@physiotwin/core';
+import type { BackendRecord, JsonValue, Vec3 } from '@physiotwin/core';
 import { createManifest, PhysiotwinError } from '@physiotwin/core';
 import type { AtomicOutputs } from '@physiotwin/io/node';
 import { VERSION } from './version.js';
@@ -50,6 +50,55 @@ export function numberFlag(text: string | undefined, flag: string): number | und
   const v = Number(text);
   if (text.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${flag} takes a number, got '${text}'`);
   return v;
+}
+
+/** Parses a positive finite number flag; undefined when the flag is absent. @throws UsageError for anything else. */
+export function positiveFlag(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v <= 0) throw new UsageError(`${flag} takes a positive number, got '${text}'`);
+  return v;
+}
+
+/** The values of `--backend`. */
+export const BACKEND_NAMES = ['auto', 'cpu', 'webgpu'] as const;
+/** A `--backend` value. */
+export type BackendFlag = (typeof BACKEND_NAMES)[number];
+
+/**
+ * parseArgs options of the flags several commands share, with the same meaning and default everywhere: `-o/--out`,
+ * `--backend` (default auto), and the switches `--force`, `--quiet`, `--json`, `--report`. A command lists the ones
+ * it takes: `options: { out: FLAGS.out, force: FLAGS.force, ... }`; repeatable `--seed` is {@link seedOption}.
+ */
+export const FLAGS = {
+  out: { type: 'string', short: 'o' },
+  backend: { type: 'string', default: 'auto' },
+  force: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  report: { type: 'boolean', default: false },
+} as const;
+
+/** The parseArgs option of a repeatable `--seed i,j,k` (a fresh default array per call). */
+export function seedOption(): { type: 'string'; multiple: true; default: string[] } {
+  return { type: 'string', multiple: true, default: [] };
+}
+
+/** Checks a `--backend` value. @throws UsageError naming the values it takes */
+export function backendFlag(text: string): BackendFlag {
+  if (!(BACKEND_NAMES as readonly string[]).includes(text)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}`);
+  return text as BackendFlag;
+}
+
+/** Parses repeated `--seed i,j,k` flags (0-based voxel indices). @throws UsageError for a seed that is not three numbers */
+export function seedsFlag(texts: readonly string[]): Vec3[] {
+  return texts.map((s) => parseTriple(s, '--seed') as Vec3);
+}
+
+/** The `-o` a command requires; `what` shows what it names (e.g. '<out-dir>'). @throws UsageError `-o <what> is required` */
+export function requiredOut(out: string | undefined, what: string): string {
+  if (!out) throw new UsageError(`-o ${what} is required`);
+  return out;
 }
 
 /** Prints `value` as indented JSON followed by a newline. */

@@ -16,22 +16,24 @@ import type { RcrProblem, RcrStats } from './ensemble-rcr.js';
  * variants `from` to `to` - 1 (the caller runs slices of variants between checks for cancellation).
  */
 export function rcrEnsembleCpu(p: RcrProblem, stats = new Float64Array(p.n * 9), from = 0, to = p.n): RcrStats {
-  const { n, params, qAf, qNext, alphaM, alphaF, gamma } = p;
+  const { params, qAf, qNext, alphaM, alphaF, gamma } = p;
   const g1 = 1 - gamma;
   const firstStat = p.firstSummaryStep;
   const off = p.steadySteps;
   const dt = p.dt;
   const h = p.dtSteady;
   const first = Math.max(1, firstStat);
-  // State after the steady start and the transient, per variant.
-  const pcA = new Float64Array(n);
-  const pcdA = new Float64Array(n);
-  const invA = new Float64Array(n);
-  const k1A = new Float64Array(n);
+  // State after the steady start and the transient, per variant of this slice (index v - from: the caller runs
+  // slices of a few variants, and arrays of all n per slice made the run's allocations grow as n^2).
+  const m = Math.max(0, to - from);
+  const pcA = new Float64Array(m);
+  const pcdA = new Float64Array(m);
+  const invA = new Float64Array(m);
+  const k1A = new Float64Array(m);
   for (let v = from; v < to; v++) {
     const RdC = params[v * 5 + 3]! * params[v * 5 + 2]!;
-    invA[v] = 1 / (alphaF * gamma * dt + RdC * alphaM);
-    k1A[v] = alphaF * g1 * dt + RdC * (1 - alphaM);
+    invA[v - from] = 1 / (alphaF * gamma * dt + RdC * alphaM);
+    k1A[v - from] = alphaF * g1 * dt + RdC * (1 - alphaM);
   }
   const k0s = 1 / (alphaF * gamma * h);
   const k1s = alphaF * g1 * h;
@@ -60,8 +62,8 @@ export function rcrEnsembleCpu(p: RcrProblem, stats = new Float64Array(p.n * 9),
       d2 = a2;
       d3 = a3;
     }
-    const n0 = invA[i0]!, n1 = invA[i1]!, n2 = invA[i2]!, n3 = invA[i3]!;
-    const c0 = k1A[i0]!, c1 = k1A[i1]!, c2 = k1A[i2]!, c3 = k1A[i3]!;
+    const n0 = invA[i0 - from]!, n1 = invA[i1 - from]!, n2 = invA[i2 - from]!, n3 = invA[i3 - from]!;
+    const c0 = k1A[i0 - from]!, c1 = k1A[i1 - from]!, c2 = k1A[i2 - from]!, c3 = k1A[i3 - from]!;
     for (let i = 1; i < first; i++) {
       const qa = qAf[off + i - 1]!;
       const a0 = (rd0 * qa + pd0 - x0 - c0 * d0) * n0;
@@ -78,14 +80,14 @@ export function rcrEnsembleCpu(p: RcrProblem, stats = new Float64Array(p.n * 9),
       d3 = a3;
     }
     // Lanes are written in reverse so that a duplicated last variant keeps its own (identical) values.
-    pcA[i3] = x3;
-    pcdA[i3] = d3;
-    pcA[i2] = x2;
-    pcdA[i2] = d2;
-    pcA[i1] = x1;
-    pcdA[i1] = d1;
-    pcA[i0] = x0;
-    pcdA[i0] = d0;
+    pcA[i3 - from] = x3;
+    pcdA[i3 - from] = d3;
+    pcA[i2 - from] = x2;
+    pcdA[i2 - from] = d2;
+    pcA[i1 - from] = x1;
+    pcdA[i1 - from] = d1;
+    pcA[i0 - from] = x0;
+    pcdA[i0 - from] = d0;
   }
   // Summarised steps, per variant.
   for (let v = from; v < to; v++) {
@@ -93,10 +95,10 @@ export function rcrEnsembleCpu(p: RcrProblem, stats = new Float64Array(p.n * 9),
     const Rp = params[v * 5 + 1]!;
     const Rd = params[v * 5 + 3]!;
     const Pd = params[v * 5 + 4]!;
-    const inv = invA[v]!;
-    const k1 = k1A[v]!;
-    let pc = pcA[v]!;
-    let pcd = pcdA[v]!;
+    const inv = invA[v - from]!;
+    const k1 = k1A[v - from]!;
+    let pc = pcA[v - from]!;
+    let pcd = pcdA[v - from]!;
     let sIn = 0;
     let sOut = 0;
     let sC = 0;

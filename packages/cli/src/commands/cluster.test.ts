@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +49,15 @@ describe('physiotwin slurm / k8s: job arrays and indexed jobs', () => {
     const merge = parse(readFileSync(join(dir, 'k/ensemble-merge-job.yaml'), 'utf8'));
     expect(merge.metadata.name).toBe('physiotwin-ensemble-merge');
     expect(merge.spec.template.spec.containers[0].command[2]).toMatch(/hemo merge .*shard-7' -o .*result' --force$/);
-    expect(readFileSync(join(dir, 'k/submit.sh'), 'utf8')).toMatch(/kubectl wait --for=condition=complete .* job\/physiotwin-ensemble\n/);
+    // Each index on its own retry budget; physiotwin's own exit codes fail the index at once, evictions do not count.
+    expect(job.spec.backoffLimitPerIndex).toBe(2);
+    expect(job.spec.backoffLimit).toBeUndefined();
+    expect(job.spec.template.spec.restartPolicy).toBe('Never');
+    expect(job.spec.podFailurePolicy.rules).toEqual([
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] },
+      { action: 'FailIndex', onExitCodes: { containerName: 'physiotwin', operator: 'In', values: [1, 2] } },
+    ]);
+    expect(merge.spec.podFailurePolicy.rules[1]).toEqual({ action: 'FailJob', onExitCodes: { containerName: 'physiotwin', operator: 'In', values: [1, 2] } });
     const noImage = capture(dir);
     expect(await runCli(['k8s', 'ensemble', CASE, '--samples', 'plan.json', '-o', 'k2', '--array-size', '2'], noImage)).toBe(2);
     expect(noImage.err).toMatch(/--image/);
@@ -62,7 +71,56 @@ describe('physiotwin slurm / k8s: job arrays and indexed jobs', () => {
     expect(array).toMatch(/pipeline --cohort .*cohort\.csv' --index auto\n$/);
     expect(readFileSync(join(dir, 'coh/cohort-merge.sbatch'), 'utf8')).toMatch(/cohort summary .*coh' --cohort .*cohort\.csv' --force\n$/);
     expect(await runCli(['k8s', 'cohort', 'cohort.csv', '-o', 'kcoh', '--image', 'img'], capture(dir))).toBe(0);
-    expect(parse(readFileSync(join(dir, 'kcoh/cohort-job.yaml'), 'utf8')).spec.completions).toBe(3);
+    const job = parse(readFileSync(join(dir, 'kcoh/cohort-job.yaml'), 'utf8'));
+    expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 3, parallelism: 3, backoffLimitPerIndex: 2 });
+    expect(job.spec.podFailurePolicy.rules[1].action).toBe('FailIndex');
+    expect(job.spec.template.spec.containers[0].name).toBe(job.spec.podFailurePolicy.rules[1].onExitCodes.containerName);
+  });
+
+  // submit.sh against a stand-in kubectl (no Kubernetes here): it reports the Job's true conditions as the API
+  // server would, after `polls` looks without any, and logs every call.
+  const fakeKubectl = (conditions: string, polls: number) => {
+    const bin = mkdtempSync(join(tmpdir(), 'kubectl-'));
+    writeFileSync(
+      join(bin, 'kubectl'),
+      `#!/bin/sh\necho "$*" >> "${bin}/calls"\ncase "$*" in\n  *failedIndexes*) printf '1' ;;\n  get*) n=$(cat "${bin}/n" 2>/dev/null || echo 0); echo $((n + 1)) > "${bin}/n"; if [ "$n" -ge ${polls} ]; then printf '${conditions}'; fi ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    return bin;
+  };
+  const submit = (script: string, bin: string) => spawnSync('bash', [script], { env: { ...process.env, PATH: `${bin}:${process.env['PATH']}`, PHYSIOTWIN_POLL_S: '0' }, encoding: 'utf8' });
+
+  it('k8s submit.sh: a cohort is summarised when the Job ends Failed (a row failed) as when it ends Complete', async () => {
+    expect(await runCli(['k8s', 'cohort', 'cohort.csv', '-o', 'kfail', '--image', 'img'], capture(dir))).toBe(0);
+    // Kubernetes 1.31+ sets FailureTarget first, then Failed once the pods have ended.
+    const bin = fakeKubectl('FailureTarget Failed ', 2);
+    const r = submit(join(dir, 'kfail/submit.sh'), bin);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/job\/physiotwin-cohort failed: indexes 1 did not succeed/);
+    const calls = readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n');
+    expect(calls[0]).toBe('apply -f cohort-job.yaml');
+    expect(calls.filter((c) => c.includes('.status.conditions'))).toHaveLength(3);
+    expect(calls.at(-1)).toBe('apply -f cohort-merge-job.yaml');
+    const done = fakeKubectl('Complete ', 0);
+    expect(submit(join(dir, 'kfail/submit.sh'), done).status).toBe(0);
+    expect(readFileSync(join(done, 'calls'), 'utf8').trim().split('\n').at(-1)).toBe('apply -f cohort-merge-job.yaml');
+  });
+
+  it('k8s submit.sh: an ensemble is merged only when every shard completed', async () => {
+    expect(await runCli(['k8s', 'ensemble', CASE, '--samples', 'plan.json', '-o', 'kens', '--array-size', '2', '--image', 'img'], capture(dir))).toBe(0);
+    const failed = fakeKubectl('Failed ', 1);
+    const r = submit(join(dir, 'kens/submit.sh'), failed);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/not merging/);
+    expect(readFileSync(join(failed, 'calls'), 'utf8')).not.toMatch(/merge-job/);
+    const done = fakeKubectl('SuccessCriteriaMet Complete ', 1);
+    expect(submit(join(dir, 'kens/submit.sh'), done).status).toBe(0);
+    expect(readFileSync(join(done, 'calls'), 'utf8').trim().split('\n').at(-1)).toBe('apply -f ensemble-merge-job.yaml');
+    // A Job that never ends: the wait gives up after PHYSIOTWIN_WAIT_S.
+    const never = fakeKubectl('', 0);
+    const t = spawnSync('bash', [join(dir, 'kens/submit.sh')], { env: { ...process.env, PATH: `${never}:${process.env['PATH']}`, PHYSIOTWIN_POLL_S: '0', PHYSIOTWIN_WAIT_S: '0' }, encoding: 'utf8' });
+    expect(t.status).toBe(1);
+    expect(t.stderr).toMatch(/has not ended after 0 s/);
   });
 
   it('cohort summary: one CSV row per table row, failed rows with their error codes, missing rows listed', async () => {

@@ -5,7 +5,7 @@ import { PhysiotwinError, isPhysiotwinError } from '@physiotwin/core';
 import { DEID_OPTIONS, DEID_TABLE_EDITION, createDeidentifier } from '@physiotwin/dicom';
 import type { DeidChange, DeidOption } from '@physiotwin/dicom';
 import type { Command } from '../command.js';
-import { EXIT, UsageError, progressPrinter } from '../command.js';
+import { EXIT, FLAGS, UsageError, progressPrinter, requiredOut } from '../command.js';
 
 /** `deid-report.json` (a contract: keys are only ever added). No attribute values: only what was done where. */
 export interface DeidReport {
@@ -47,7 +47,7 @@ export const deid: Command = {
     const { values, positionals } = parseArgs({
       args,
       options: {
-        out: { type: 'string', short: 'o' },
+        out: FLAGS.out,
         'key-file': { type: 'string' },
         option: { type: 'string', multiple: true, default: [] },
         'allow-burned-in': { type: 'boolean', default: false },
@@ -56,11 +56,11 @@ export const deid: Command = {
       strict: true,
     });
     if (positionals.length === 0) throw new UsageError('give at least one DICOM file or folder');
-    if (!values.out) throw new UsageError('-o <out-dir> is required');
+    const outFlag = requiredOut(values.out, '<out-dir>');
     if (!values['key-file']) throw new UsageError('--key-file <file> is required');
     const options = values.option as DeidOption[];
     for (const o of options) if (!DEID_OPTIONS.includes(o)) throw new UsageError(`unknown --option '${o}' (known: ${DEID_OPTIONS.join(', ')})`);
-    const out = resolve(io.cwd, values.out);
+    const out = resolve(io.cwd, outFlag);
     const inputs = positionals.map((p) => resolve(io.cwd, p));
     let key: Uint8Array;
     try {

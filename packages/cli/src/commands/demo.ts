@@ -2,8 +2,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import { UsageError } from '../command.js';
-import { runPipelineCommand } from './pipeline.js';
+import { backendFlag, FLAGS, UsageError } from '../command.js';
+import { runPipelineCommand } from '../pipeline-run.js';
 
 /** The bundled VMTK aorta CT (fixtures/mesh/README.md: source, licence note, seeds). */
 const AORTA = new URL('../../../../fixtures/mesh/vmtk-aorta/aorta.mha', import.meta.url);
@@ -23,21 +23,21 @@ export const demo: Command = {
       args,
       options: {
         out: { type: 'string', short: 'o', default: 'physiotwin-demo' },
-        backend: { type: 'string', default: 'auto' },
-        quiet: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
+        backend: FLAGS.backend,
+        quiet: FLAGS.quiet,
+        json: FLAGS.json,
       },
       allowPositionals: true,
       strict: true,
     });
     if (positionals.length > 0) throw new UsageError('demo takes no input: it runs on the bundled aorta CT');
-    if (!['auto', 'cpu', 'webgpu'].includes(values.backend)) throw new UsageError('--backend must be one of auto, cpu, webgpu');
+    const backend = backendFlag(values.backend);
     return runPipelineCommand(
       {
         input: fileURLToPath(AORTA),
         outDir: resolve(io.cwd, values.out),
         seeds: [SEED],
-        backend: values.backend as 'auto' | 'cpu' | 'webgpu',
+        backend,
         targets: {},
         // The demo's own folder: its outputs are regenerated on every run.
         force: true,

@@ -34,7 +34,21 @@ interface K8sOptions {
   physiotwin: string;
 }
 
-/** The Indexed Job, the merge Job, and submit.sh (applies the first, waits for it to complete, applies the second). */
+/** Tries of one index (shard or row) a failed pod gets beyond the first, each index on its own budget. */
+export const RETRIES_PER_INDEX = 2;
+
+/**
+ * The Indexed Job, the merge Job, and submit.sh (applies the first, waits until it has ended, applies the second).
+ *
+ * Each index has its own retry budget (`backoffLimitPerIndex`, Kubernetes 1.29 or later): a failing shard or row
+ * never stops the others, and the Job ends once every index has succeeded (condition Complete) or used up its
+ * budget (condition Failed, the failed indexes in `status.failedIndexes`). physiotwin's own failures (exit 1: a
+ * typed error, also written to the row's error.json; exit 2: a bad command line) come out the same on a retry, so
+ * the pod failure policy fails their index at once; a killed pod (137 out of memory, 143) is retried, and a pod
+ * evicted or pre-empted (condition DisruptionTarget) does not count. submit.sh waits for Complete or Failed: an
+ * ensemble is merged only when Complete (as Slurm's afterok); a cohort's summary runs either way (as afterany),
+ * listing the failed rows.
+ */
 export function k8sManifests(work: ClusterWork, o: K8sOptions): { job: string; merge: string; submit: string } {
   const container = (args: string[], env: Record<string, string>): Yaml => ({
     name: 'physiotwin',
@@ -47,23 +61,47 @@ export function k8sManifests(work: ClusterWork, o: K8sOptions): { job: string; m
   const pod = (args: string[], env: Record<string, string>): Yaml => ({
     spec: { restartPolicy: 'Never', containers: [container(args, env)], ...(o.claim ? { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: o.claim } }] } : {}) },
   });
+  const ignoreDisruption = { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] };
+  const ownExit = (action: string) => ({ action, onExitCodes: { containerName: 'physiotwin', operator: 'In', values: [1, 2] } });
   const job = toYaml({
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name: o.name, labels: { app: 'physiotwin', work: work.kind } },
-    // One pod per shard or row (JOB_COMPLETION_INDEX); a failed pod is retried, and a retried shard that had
-    // finished is skipped.
-    spec: { completionMode: 'Indexed', completions: work.count, parallelism: o.parallelism, backoffLimit: Math.max(6, work.count), template: pod(work.task, work.env) },
+    // One pod per shard or row (JOB_COMPLETION_INDEX); each index retried on its own (a retried shard or row that
+    // had finished is skipped), a typed error fails its index at once, the Job ends when every index has ended.
+    spec: {
+      completionMode: 'Indexed',
+      completions: work.count,
+      parallelism: o.parallelism,
+      backoffLimitPerIndex: RETRIES_PER_INDEX,
+      podFailurePolicy: { rules: [ignoreDisruption, ownExit('FailIndex')] },
+      template: pod(work.task, work.env),
+    },
   });
+  // The merge or summary: retried after a crash, not after its own error (a cohort summary exits 1 when rows
+  // failed, with the summary written).
   const merge = toYaml({
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name: `${o.name}-merge`, labels: { app: 'physiotwin', work: `${work.kind}-merge` } },
-    spec: { completions: 1, backoffLimit: 2, template: pod(work.merge, {}) },
+    spec: { completions: 1, backoffLimit: 2, podFailurePolicy: { rules: [ignoreDisruption, ownExit('FailJob')] }, template: pod(work.merge, {}) },
   });
+  const ensemble = work.kind === 'ensemble';
   const submit =
-    `#!/bin/bash\n# Applies the Indexed Job, waits until every index completed, then applies the merge Job. Run it again after a\n# failure: delete the old Jobs first (kubectl delete job ${o.name} ${o.name}-merge); finished shards are skipped.\nset -euo pipefail\ncd "$(dirname "$0")"\n` +
-    `kubectl apply -f ${work.kind}-job.yaml\nkubectl wait --for=condition=complete --timeout=\${PHYSIOTWIN_WAIT:-24h} job/${o.name}\nkubectl apply -f ${work.kind}-merge-job.yaml\n`;
+    `#!/bin/bash\n# Applies the Indexed Job, waits until it has ended (every index succeeded: Complete; or some index failed\n` +
+    `# after its retries, the others run to the end: Failed), then applies the ${ensemble ? 'merge Job if it completed' : 'summary Job either way'}.\n` +
+    `# Run it again after a failure: delete the old Jobs first (kubectl delete job ${o.name} ${o.name}-merge); finished\n# ${ensemble ? 'shards' : 'rows'} are skipped. PHYSIOTWIN_WAIT_S: how long to wait (default 86400 s); PHYSIOTWIN_POLL_S: how often to look (10 s).\n` +
+    `set -euo pipefail\ncd "$(dirname "$0")"\n` +
+    `kubectl apply -f ${work.kind}-job.yaml\n` +
+    `deadline=$(( $(date +%s) + \${PHYSIOTWIN_WAIT_S:-86400} ))\nended=\n` +
+    `while [ -z "$ended" ]; do\n` +
+    `  conditions=" $(kubectl get job/${o.name} -o jsonpath='{range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}' || true) "\n` +
+    `  case "$conditions" in\n    *" Complete "*) ended=Complete ;;\n    *" Failed "*) ended=Failed ;;\n    *)\n` +
+    `      if [ "$(date +%s)" -ge "$deadline" ]; then echo "job/${o.name} has not ended after \${PHYSIOTWIN_WAIT_S:-86400} s" >&2; exit 1; fi\n` +
+    `      sleep "\${PHYSIOTWIN_POLL_S:-10}" ;;\n  esac\ndone\n` +
+    `if [ "$ended" = Failed ]; then\n  echo "job/${o.name} failed: indexes $(kubectl get job/${o.name} -o jsonpath='{.status.failedIndexes}') did not succeed" >&2\n` +
+    (ensemble ? `  echo "not merging: fix the cause and run this script again (finished shards are skipped)" >&2\n  exit 1\nfi\n` : `fi\n`) +
+    `kubectl apply -f ${work.kind}-merge-job.yaml\n`;
   return { job, merge, submit };
 }
 
@@ -75,9 +113,11 @@ function k8sCommand(kind: 'ensemble' | 'cohort'): Command {
 
   Writes <folder>/${kind}-job.yaml (completionMode Indexed, completions n, parallelism p (default
   n): pod i runs shard or row i, reading JOB_COMPLETION_INDEX), <folder>/${kind}-merge-job.yaml and
-  <folder>/submit.sh (kubectl apply, kubectl wait for completion, then the merge Job). Paths are
-  written as given, made absolute: give the paths the pods see (e.g. on the volume claim mounted at
-  --mount).
+  <folder>/submit.sh (kubectl apply, wait until the Job has ended, then ${kind === 'ensemble' ? 'the merge Job if every shard' : 'the summary Job, also when rows'}
+  ${kind === 'ensemble' ? 'succeeded' : 'failed'}). Each index is retried on its own (backoffLimitPerIndex ${RETRIES_PER_INDEX}, Kubernetes 1.29 or
+  later): a failing index never stops the others; a typed error (exit 1 or 2) fails its index at
+  once. Paths are written as given, made absolute: give the paths the pods see (e.g. on the volume
+  claim mounted at --mount).
 ${WORK_USAGE}`,
     async run(args: string[], io: CliIO) {
       const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...WORK_FLAGS,

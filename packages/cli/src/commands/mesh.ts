@@ -5,9 +5,8 @@ import { encodeSurface, surfaceFormatFromPath } from '@physiotwin/io';
 import { meshQuality, surfaceFromVolume } from '@physiotwin/mesh';
 import type { MeshQuality } from '@physiotwin/mesh';
 import type { Command } from '../command.js';
-import { EXIT, manifestJson, manifestPathFor, numberFlag, prepareOutputs, printJson, stopwatch, UsageError } from '../command.js';
+import { backendFlag, EXIT, FLAGS, manifestJson, manifestPathFor, numberFlag, prepareOutputs, printJson, requiredOut, stopwatch, UsageError } from '../command.js';
 
-const BACKENDS = ['auto', 'cpu', 'webgpu'] as const;
 const INSIDE = ['above', 'below'] as const;
 
 /** The `--report` JSON: the contract keys first (vertices .. volume), then the rest of the quality report. */
@@ -39,23 +38,23 @@ export const mesh: Command = {
     const { values, positionals } = parseArgs({
       args,
       options: {
-        out: { type: 'string', short: 'o' },
+        out: FLAGS.out,
         iso: { type: 'string' },
         inside: { type: 'string' },
         label: { type: 'string' },
         smooth: { type: 'string' },
         decimate: { type: 'string' },
-        backend: { type: 'string', default: 'auto' },
-        report: { type: 'boolean', default: false },
-        force: { type: 'boolean', default: false },
+        backend: FLAGS.backend,
+        report: FLAGS.report,
+        force: FLAGS.force,
       },
       allowPositionals: true,
       strict: true,
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one input volume or labelmap');
-    if (!values.out) throw new UsageError('-o <surface.vtp|.stl|.obj|.ply> is required');
+    const out = requiredOut(values.out, '<surface.vtp|.stl|.obj|.ply>');
     if (values.iso !== undefined && values.label !== undefined) throw new UsageError('--iso and --label exclude each other');
-    if (!(BACKENDS as readonly string[]).includes(values.backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}`);
+    const backend = backendFlag(values.backend);
     if (values.inside !== undefined && !(INSIDE as readonly string[]).includes(values.inside)) throw new UsageError(`--inside must be one of ${INSIDE.join(', ')}`);
     const iso = numberFlag(values.iso, '--iso');
     if (values.inside !== undefined && iso === undefined) throw new UsageError('--inside goes with --iso');
@@ -65,14 +64,14 @@ export const mesh: Command = {
     if (smooth !== undefined && !(Number.isInteger(smooth) && smooth >= 0)) throw new UsageError(`--smooth takes an integer >= 0, got ${smooth}`);
     const decimate = numberFlag(values.decimate, '--decimate');
     if (decimate !== undefined && !(decimate > 0 && decimate <= 1)) throw new UsageError(`--decimate takes a ratio in (0, 1], got ${decimate}`);
-    const format = surfaceFormatFromPath(values.out);
+    const format = surfaceFormatFromPath(out);
     const input = resolve(io.cwd, positionals[0]!);
-    const output = resolve(io.cwd, values.out);
+    const output = resolve(io.cwd, out);
     const outputs = await prepareOutputs([output, manifestPathFor(output)], values.force);
     const clock = stopwatch();
     const volume = await readVolumeFile(input);
     clock.lap('read');
-    const result = await surfaceFromVolume(volume, { iso, inside, label, capBoundary: true, smooth, decimate }, { backend: values.backend as (typeof BACKENDS)[number] });
+    const result = await surfaceFromVolume(volume, { iso, inside, label, capBoundary: true, smooth, decimate }, { backend });
     clock.add(result.timings);
     const surface = result.mesh;
     const manifest = await manifestJson({

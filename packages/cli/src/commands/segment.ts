@@ -1,14 +1,12 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Vec3, Volume } from '@physiotwin/core';
+import type { Volume } from '@physiotwin/core';
 import { PhysiotwinError } from '@physiotwin/core';
 import { encodeVolumeFile, readVolumeFile, volumeFilePaths } from '@physiotwin/io/node';
 import type { PipelineMaskResult } from '@physiotwin/segment';
 import { segmentRange, segmentVessel } from '@physiotwin/segment';
 import type { Command } from '../command.js';
-import { EXIT, manifestJson, manifestPathFor, numberFlag, parseTriple, prepareOutputs, printJson, stopwatch, UsageError } from '../command.js';
-
-const BACKENDS = ['auto', 'cpu', 'webgpu'] as const;
+import { backendFlag, EXIT, FLAGS, manifestJson, manifestPathFor, numberFlag, prepareOutputs, printJson, requiredOut, seedOption, seedsFlag, stopwatch, UsageError } from '../command.js';
 
 export const segment: Command = {
   name: 'segment',
@@ -37,26 +35,26 @@ export const segment: Command = {
     const { values, positionals } = parseArgs({
       args,
       options: {
-        out: { type: 'string', short: 'o' },
-        seed: { type: 'string', multiple: true, default: [] },
+        out: FLAGS.out,
+        seed: seedOption(),
         lower: { type: 'string' },
         upper: { type: 'string' },
         auto: { type: 'boolean', default: false },
         largest: { type: 'boolean', default: false },
         'fill-holes': { type: 'boolean', default: false },
         'close-mm': { type: 'string' },
-        backend: { type: 'string', default: 'auto' },
-        force: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
+        backend: FLAGS.backend,
+        force: FLAGS.force,
+        json: FLAGS.json,
       },
       allowPositionals: true,
       strict: true,
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one input volume');
-    if (!values.out) throw new UsageError('-o <labels.nii|.nii.gz|.mha> is required');
-    if (!/\.(nii|nii\.gz|mha|mhd)$/i.test(values.out)) throw new UsageError(`-o must end in .nii, .nii.gz, .mha or .mhd, got '${values.out}'`);
-    if (!(BACKENDS as readonly string[]).includes(values.backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}`);
-    const seeds = values.seed.map((s) => parseTriple(s, '--seed') as Vec3);
+    const out = requiredOut(values.out, '<labels.nii|.nii.gz|.mha>');
+    if (!/\.(nii|nii\.gz|mha|mhd)$/i.test(out)) throw new UsageError(`-o must end in .nii, .nii.gz, .mha or .mhd, got '${out}'`);
+    const backend = backendFlag(values.backend);
+    const seeds = seedsFlag(values.seed);
     const lower = numberFlag(values.lower, '--lower');
     const upper = numberFlag(values.upper, '--upper');
     const closeMm = numberFlag(values['close-mm'], '--close-mm');
@@ -65,10 +63,10 @@ export const segment: Command = {
     if (values.auto && seeds.length === 0) throw new UsageError('--auto needs at least one --seed');
     if (closeMm !== undefined && !(closeMm >= 0)) throw new UsageError(`--close-mm must be >= 0, got ${closeMm}`);
     const input = resolve(io.cwd, positionals[0]!);
-    const output = resolve(io.cwd, values.out);
+    const output = resolve(io.cwd, out);
     const outputFiles = [...volumeFilePaths(output), manifestPathFor(output)];
     const outputs = await prepareOutputs(outputFiles, values.force);
-    const options = { backend: values.backend as (typeof BACKENDS)[number] };
+    const options = { backend };
     const clock = stopwatch();
     const volume: Volume = await readVolumeFile(input);
     clock.lap('read');

@@ -7,15 +7,7 @@ import { readVolumeFile } from '@physiotwin/io/node';
 import type { TetMeshResult, WallEnd } from '@physiotwin/mesh';
 import { tetMeshLabels, toQuadraticTets, vesselWall } from '@physiotwin/mesh';
 import type { Command } from '../command.js';
-import { EXIT, manifestJson, manifestPathFor, prepareOutputs, printJson, progressPrinter, stopwatch, UsageError } from '../command.js';
-
-/** Parses a positive finite number flag. */
-function positive(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v <= 0) throw new UsageError(`${flag} takes a positive number, got '${text}'`);
-  return v;
-}
+import { EXIT, FLAGS, manifestJson, manifestPathFor, positiveFlag, prepareOutputs, printJson, progressPrinter, requiredOut, stopwatch, UsageError } from '../command.js';
 
 /** Physical names for a .msh: regions (dimension 3) and the boundary labels' names (dimension 2). */
 function physicalNames(mesh: TetMesh, wall: boolean): PhysicalName[] {
@@ -54,33 +46,33 @@ export const tetmesh: Command = {
     const { values, positionals } = parseArgs({
       args,
       options: {
-        out: { type: 'string', short: 'o' },
+        out: FLAGS.out,
         label: { type: 'string', multiple: true, default: [] },
         'wall-mm': { type: 'string' },
         element: { type: 'string', default: 'T4' },
         'max-edge-mm': { type: 'string' },
         'smooth-mm': { type: 'string' },
-        report: { type: 'boolean', default: false },
-        force: { type: 'boolean', default: false },
+        report: FLAGS.report,
+        force: FLAGS.force,
       },
       allowPositionals: true,
       strict: true,
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one labelmap');
-    if (!values.out) throw new UsageError('-o <mesh.vtu|.msh> is required');
-    const format = extname(values.out).toLowerCase();
-    if (format !== '.vtu' && format !== '.msh') throw new UsageError(`-o must end in .vtu or .msh, got '${values.out}'`);
+    const out = requiredOut(values.out, '<mesh.vtu|.msh>');
+    const format = extname(out).toLowerCase();
+    if (format !== '.vtu' && format !== '.msh') throw new UsageError(`-o must end in .vtu or .msh, got '${out}'`);
     if (values.element !== 'T4' && values.element !== 'T10') throw new UsageError(`--element must be T4 or T10, got '${values.element}'`);
     const labels = values.label.map((text) => {
       const v = Number(text);
       if (text.trim() === '' || !Number.isInteger(v) || v <= 0) throw new UsageError(`--label takes a positive integer, got '${text}'`);
       return v;
     });
-    const wallMm = positive(values['wall-mm'], '--wall-mm');
-    const maxEdgeMm = positive(values['max-edge-mm'], '--max-edge-mm');
-    const smoothMm = positive(values['smooth-mm'], '--smooth-mm');
+    const wallMm = positiveFlag(values['wall-mm'], '--wall-mm');
+    const maxEdgeMm = positiveFlag(values['max-edge-mm'], '--max-edge-mm');
+    const smoothMm = positiveFlag(values['smooth-mm'], '--smooth-mm');
     const input = resolve(io.cwd, positionals[0]!);
-    const output = resolve(io.cwd, values.out);
+    const output = resolve(io.cwd, out);
     const manifestPath = manifestPathFor(output);
     const outputs = await prepareOutputs([output, manifestPath], values.force);
     const clock = stopwatch();
