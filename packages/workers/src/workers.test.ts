@@ -118,6 +118,19 @@ describe('a worker thread runs the ops', () => {
     expect(again.voxels).toBeGreaterThan(0);
   });
 
+  it('WebGPU in a worker thread: the SwiftShader set-up made inside the worker reaches Dawn; same lumen as the CPU', async () => {
+    const gpuWorker = createWorker();
+    try {
+      const gpu = await gpuWorker.segmentVessel(tube(), [[8, 8, 6]], undefined, { backend: 'webgpu' });
+      const cpu = await worker.segmentVessel(tube(), [[8, 8, 6]], undefined, { backend: 'cpu' });
+      expect(gpu.backend).toBe('webgpu');
+      // Region growing over a fixed integer-valued range is exact in f32: the same voxels on both backends.
+      expect(gpu.voxels).toBe(cpu.voxels);
+    } finally {
+      await gpuWorker.terminate();
+    }
+  });
+
   it('transfer: false copies the inputs; a SharedArrayBuffer is shared: the caller keeps both', async () => {
     const copied = tube();
     await worker.segmentVessel(copied, [[8, 8, 6]], {}, { transfer: false });
