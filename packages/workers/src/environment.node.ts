@@ -1,6 +1,7 @@
 // Node (package.json "imports" maps '#environment' here under the "node" condition; a browser bundle never sees
 // node:worker_threads): worker_threads workers and os.availableParallelism().
 import { availableParallelism } from 'node:os';
+import type { WorkerOptions } from 'node:worker_threads';
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import type { ResourceLimits, WorkerLike } from './spawn-types.js';
 
@@ -13,7 +14,7 @@ export function spawnDefault(name: string | undefined, resourceLimits?: Resource
   const here = import.meta.url;
   // SHARE_ENV: the worker's process.env is the process's real environment, so the SwiftShader driver list that
   // @physiotwin/gpu sets there before Dawn's first adapter request reaches Dawn (a copied env would not).
-  const options = { env: SHARE_ENV, ...(name ? { name } : {}), ...(resourceLimits ? { resourceLimits } : {}) };
+  const options: WorkerOptions = { env: SHARE_ENV, ...(name ? { name } : {}), ...(resourceLimits ? { resourceLimits } : {}) };
   if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), options);
   const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(new URL('./worker.ts', here).href)});`;
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { ...options, execArgv: ['--conditions=@physiotwin/source'] });
