@@ -134,6 +134,11 @@ export interface EnsembleRecord {
   precision: string;
   /** The kernel and precision asked for on the command line. */
   requested: { backend: string; precision: string };
+  /**
+   * What every shard's static decisions (the general kernel's pivot order, 'auto''s work) came from: the plan's
+   * variant count and the rows of its first and last variant. Absent in manifests written before issue #16.
+   */
+  reference?: { variants: number; rows: number[] } | undefined;
 }
 
 /** Reads the ensemble record of a folder's manifest.json; undefined when there is no manifest. @throws PhysiotwinError `IO_INVALID` for a manifest without one */

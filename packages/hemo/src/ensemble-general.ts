@@ -16,11 +16,17 @@ const PIVOT_WORK = 5e7;
  *
  * Pivot order: the Newton matrices of every variant share one sparsity pattern; their values change with
  * the state (valves switch entries to zero). The order is chosen once by partial pivoting over a set of
- * sample matrices: those of the first (and last) variant along a short f64 run (up to 3 cycles, about 200
- * states each), taking in each column the row whose smallest relative magnitude over the samples is
+ * sample matrices: those of the first (and last) variant of `reference` (default `samples`) along a short f64
+ * run (up to 3 cycles, about 200 states each), taking in each column the row whose smallest relative magnitude over the samples is
  * largest (the diagonal when within a factor 10 of that, as the CPU LU prefers). The kernel checks every
  * pivot (non-zero, multipliers |l| <= 2^18) and reports a variant where the order fails; the caller re-runs
  * it with the f64 solver.
+ *
+ * Nothing the kernel decides depends on which variants `samples` holds beyond their own rows: the pivot order
+ * comes from `reference` (a shard passes the whole run's first and last variant, so it uses the order of the
+ * whole run), and the constant matrix entries that travel per variant are those non-zero for a variant of
+ * `samples` or `reference`, or that a varied parameter reaches (stamped with the varied parameters NaN), so a
+ * shard whose variants all zero an entry generates the same code as the whole run.
  *
  * Precision: 'f32' or 'df' (double-float) for the WGSL kernel, 'f64' for the JavaScript one of the CPU
  * (simulateEnsemble chooses; its 'auto' uses `doubleFloatReason`).
@@ -32,7 +38,7 @@ const PIVOT_WORK = 5e7;
  *   convergence; `SOLVER_DIVERGED` for a structurally singular model or a non-finite shared value (an `fn` that
  *   evaluates to NaN); `ABORTED`
  */
-export async function generalProblem(prepared: PreparedSimulation, samples: EnsembleSamples, outputs: number[], splits: number[], precision: KernelPrecision, options: OperationOptions = {}): Promise<GeneralProblem> {
+export async function generalProblem(prepared: PreparedSimulation, samples: EnsembleSamples, outputs: number[], splits: number[], precision: KernelPrecision, options: OperationOptions = {}, reference: EnsembleSamples = samples): Promise<GeneralProblem> {
   const { settings, model, grid, init } = prepared;
   if (settings.useCycleToCycleError) {
     throw new PhysiotwinError('INVALID_ARGUMENT', 'the webgpu ensemble kernel runs a fixed number of cycles; use_cycle_to_cycle_error needs the cpu backend', {
@@ -59,28 +65,35 @@ export async function generalProblem(prepared: PreparedSimulation, samples: Ense
   const phases = steadySteps > 0 ? [false, true] : [false];
   const m = sys.rows.length;
 
-  /** Parameter values of variant v at time t into ctx.p (series in the phase's steady mode). */
-  const fillParams = (v: number, t: number): void => {
+  /** Parameter values of row v of `rows` at time t into ctx.p (series in the phase's steady mode). */
+  const fillRow = (rows: Float64Array, v: number, t: number): void => {
     for (let i = 0; i < prm.length; i++) ctx.p[i] = prm[i]!.get(t);
-    for (const [id, j] of varied) ctx.p[id] = samples.values[v * P + j]!;
+    for (const [id, j] of varied) ctx.p[id] = rows[v * P + j]!;
     ctx.time = t;
   };
-  const stampConstants = (v: number): void => {
-    fillParams(v, 0);
+  const stampRow = (rows: Float64Array, v: number): void => {
+    fillRow(rows, v, 0);
     sys.clear();
     for (const b of model.blocks) b.constant(sys, ctx);
   };
+  const stampConstants = (v: number): void => stampRow(samples.values, v);
 
-  // Constant entries: those non-zero for some variant in some phase travel per variant.
+  // Constant entries: those non-zero in some phase for some variant of the samples or the reference, or reached by
+  // a varied parameter (NaN probe), travel per variant: the same set for a shard as for the whole run.
   const nzE = new Uint8Array(m);
   const nzF = new Uint8Array(m);
+  const probe = new Float64Array(P).fill(NaN);
   for (const steady of phases) {
     integ.setPhase(steady, steady ? dtS : dt);
-    for (let v = 0; v < n; v++) {
-      stampConstants(v);
-      for (let s = 0; s < m; s++) {
-        if (sys.E[s] !== 0) nzE[s] = 1;
-        if (sys.F[s] !== 0) nzF[s] = 1;
+    const sets: Array<readonly [Float64Array, number]> = [[samples.values, n], [probe, 1]];
+    if (reference !== samples) sets.push([reference.values, reference.values.length / P]);
+    for (const [rows, count] of sets) {
+      for (let v = 0; v < count; v++) {
+        stampRow(rows, v);
+        for (let s = 0; s < m; s++) {
+          if (sys.E[s] !== 0) nzE[s] = 1;
+          if (sys.F[s] !== 0) nzF[s] = 1;
+        }
       }
     }
   }
@@ -130,7 +143,8 @@ export async function generalProblem(prepared: PreparedSimulation, samples: Ense
   }
 
   const pattern = builder.pattern(new Set(cstSlots.filter((c) => c[0] === 'E').map((c) => c[1])), new Set(cstSlots.filter((c) => c[0] === 'F').map((c) => c[1])));
-  const perm = await pivotOrder(prepared, integ, samples, n, fillParams, pattern, options);
+  const nRef = reference.values.length / P;
+  const perm = await pivotOrder(prepared, integ, reference, nRef, (v, t) => fillRow(reference.values, v, t), pattern, options);
   const code = builder.assemble(cstSlots, perm, outputs, splits);
   return {
     ...grid,

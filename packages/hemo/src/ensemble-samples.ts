@@ -62,6 +62,24 @@ export function checkSamples(samples: EnsembleSamples, model: Model, limits: Req
   return n;
 }
 
+/**
+ * Checks `EnsembleOptions.whole` against checked samples of n variants and returns the rows the general kernel's
+ * pivot analysis samples: the whole run's first and last variant.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` (a variant count below n or not an integer, ends that are not one or
+ *   two rows of the samples' columns in their order, a non-finite value)
+ */
+export function checkWhole(whole: { variants: number; ends: EnsembleSamples }, samples: EnsembleSamples, n: number): EnsembleSamples {
+  const bad = (why: string) => new PhysiotwinError('INVALID_ARGUMENT', `whole: ${why}`);
+  if (!isObj(whole) || !Number.isInteger(whole.variants) || whole.variants < n) throw bad(`variants must be an integer of at least the ${n} variants sampled, got ${String(isObj(whole) ? whole.variants : whole)}`);
+  const ends = whole.ends;
+  if (!isObj(ends) || !Array.isArray(ends.names) || !(ends.values instanceof Float64Array)) throw bad('ends must be { names: string[], values: Float64Array }');
+  if (ends.names.length !== samples.names.length || ends.names.some((k, j) => k !== samples.names[j])) throw bad(`ends must have the samples' columns in their order (${samples.names.join(', ').slice(0, 200)}), got ${ends.names.join(', ').slice(0, 200)}`);
+  const rows = ends.values.length / samples.names.length;
+  if (rows !== (whole.variants > 1 ? 2 : 1)) throw bad(`ends must hold the whole run's first and last variant (${whole.variants > 1 ? 2 : 1} rows), got ${ends.values.length} values`);
+  if (!ends.values.every(Number.isFinite)) throw bad('ends hold a value that is not finite');
+  return ends;
+}
+
 /** The overrides `{ 'block.param': value }` of variant v. */
 export function variantOverrides(s: EnsembleSamples, v: number): Record<string, number> {
   const o: Record<string, number> = {};

@@ -5,7 +5,7 @@ import { generalEnsembleCpu } from './ensemble-general.cpu.js';
 import { generalProblem } from './ensemble-general.js';
 import { rcrEnsembleCpu } from './ensemble-rcr.cpu.js';
 import { rcrProblem, rcrTopology, type RcrProblem, type RcrStats } from './ensemble-rcr.js';
-import { checkSamples, variantOverrides, type EnsembleSamples } from './ensemble-samples.js';
+import { checkSamples, checkWhole, variantOverrides, type EnsembleSamples } from './ensemble-samples.js';
 import type { GeneralStats } from './ensemble-schedule.js';
 import { allocating, checkMemory, type SolverLimits } from './limits.js';
 import { invalid } from './config-read.js';
@@ -30,6 +30,22 @@ export interface EnsembleOptions extends ComputeOptions, SolverLimits {
    * The RCR kernel is always f32 and the CPU always f64. @default 'auto'
    */
   precision?: 'auto' | 'f32' | 'df' | undefined;
+  /**
+   * When `samples` are a part (a shard) of a larger run: what the whole run decides from, so that this part decides
+   * the same and its summaries are, bit for bit, the whole run's rows of these variants (`physiotwin hemo ensemble
+   * --shard` and the worker pool pass it). Without it the part is its own whole run.
+   */
+  whole?:
+    | {
+        /** Variants of the whole run (at least those of `samples`): 'auto' weighs the whole run's work against the GPU's. */
+        variants: number;
+        /**
+         * The whole run's first and last variant (one row when it has one), with the columns of `samples` in their
+         * order: the general kernel's static pivot order is chosen from their Jacobians.
+         */
+        ends: EnsembleSamples;
+      }
+    | undefined;
 }
 
 /** Per-variant summaries over the last cardiac cycle (the rows svZeroDSolver writes by default). */
@@ -86,7 +102,7 @@ const MIN_WORK_FOR_GPU = 1e5;
  *
  * @param samples parameter overrides per variant (keys `block.param`)
  * @throws PhysiotwinError `CONFIG_INVALID` (bad config, samples that name no parameter, an unknown parameter
- *   key), `INVALID_ARGUMENT` (no variants, a non-finite sample, the webgpu backend for a block type or option
+ *   key), `INVALID_ARGUMENT` (no variants, a non-finite sample, a `whole` that does not fit the samples, the webgpu backend for a block type or option
  *   without a GPU kernel, unknown backend or precision), `GPU_*` codes from the device (limits, out of memory,
  *   lost device; `GPU_UNSUPPORTED` when a double-float kernel is needed and the device's arithmetic fails the
  *   double-float probe: 'auto' then runs on the CPU), `SOLVER_DIVERGED` (naming the variant, time and block),
@@ -106,6 +122,7 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
   const prepared = prepareSimulation(config, options);
   const { model, settings, grid, limits } = prepared;
   const n = checkSamples(samples, model, limits);
+  const ends = options.whole === undefined ? samples : checkWhole(options.whole, samples, n);
   const outputs = options.outputs ?? model.dofNames.filter((d) => d.startsWith('pressure:') || d.startsWith('flow:'));
   for (const o of outputs) if (!model.dofNames.includes(o)) throw invalid(`no unknown named '${String(o).slice(0, 100)}' (names as in variable-based output, e.g. ${model.dofNames[0]})`, String(o).slice(0, 100));
   const splitNodes = model.nodes.filter((nd) => model.byName.get(nd.name.split(':')[1]!)?.cls === 'boundary_condition');
@@ -128,7 +145,7 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
   const prob = rcrProblem(prepared, samples);
   let gpu: GpuContext | undefined;
   if (requested === 'webgpu' || (requested === 'auto' && (prob !== undefined || generated))) {
-    const r = await chooseBackend({ backend: requested, gpu: options.gpu }, { op: 'simulateEnsemble', work: n * grid.steps, minWorkForGpu: MIN_WORK_FOR_GPU });
+    const r = await chooseBackend({ backend: requested, gpu: options.gpu }, { op: 'simulateEnsemble', work: (options.whole?.variants ?? n) * grid.steps, minWorkForGpu: MIN_WORK_FOR_GPU });
     if (r.backend === 'webgpu') gpu = r.gpu;
   }
   // The RCR kernel (f32 on WebGPU) unless the general kernel is needed: a single cycle also summarises the
@@ -238,7 +255,7 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
   let rest = all;
   if (gpu) {
     const { generalEnsembleWebgpu } = await import('./ensemble-general.webgpu.js');
-    const problem = await allocating('the WebGPU kernel tables', () => generalProblem(prepared, samples, idx, sidx, kernelPrecision, options));
+    const problem = await allocating('the WebGPU kernel tables', () => generalProblem(prepared, samples, idx, sidx, kernelPrecision, options, ends));
     rest = fill(await generalEnsembleWebgpu(problem, gpu, options), all);
   }
   const cpuVariants = gpu ? [...rest] : [];
@@ -246,7 +263,8 @@ export async function simulateEnsemble(config: SvZeroDConfig, samples: EnsembleS
     const sub = rest;
     const P = samples.names.length;
     const subSamples = { names: samples.names, values: Float64Array.from(sub.flatMap((v) => Array.from(samples.values.subarray(v * P, (v + 1) * P)))) };
-    const problem = await allocating('the CPU kernel tables', () => generalProblem(prepared, subSamples, idx, sidx, 'f64', options));
+    // The pivot order of the whole run (not of the variants handed back): the same for a shard as for the whole.
+    const problem = await allocating('the CPU kernel tables', () => generalProblem(prepared, subSamples, idx, sidx, 'f64', options, ends));
     const raw = await generalEnsembleCpu(problem, options);
     if (raw) rest = fill(raw, sub);
   }

@@ -25,7 +25,8 @@ export interface WorkerPool {
   map<I, T>(items: readonly I[], task: (worker: PhysiotwinWorker, item: I, index: number, signal: AbortSignal) => Promise<T>, options?: { signal?: AbortSignal | undefined }): Promise<T[]>;
   /**
    * `simulateEnsemble` split into contiguous shards of variants (`shards`, default the pool's size, at most one per
-   * variant), one per worker, concatenated in order: the same summaries as one call. Progress: one event per shard done.
+   * variant), one per worker, concatenated in order: bitwise the summaries of one call (each shard gets the whole
+   * run's `whole` option: its pivot order and backend choice are the whole run's). Progress: one event per shard done.
    */
   simulateEnsemble(config: SvZeroDConfig, samples: EnsembleSamples, options?: Parameters<PhysiotwinWorker['simulateEnsemble']>[2] & { shards?: number | undefined }): Promise<EnsembleSummary>;
   /** Terminates every worker: running tasks reject with `ABORTED`, and so do later ones. */
@@ -123,13 +124,19 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
       if (!Number.isInteger(total) || total < 1) throw new PhysiotwinError('INVALID_ARGUMENT', 'samples must be { names: string[], values: Float64Array } with at least one row of values per name');
       const count = Math.min(requestedShards ?? size, total);
       const ranges = Array.from({ length: count }, (_, i) => shardRange(total, i, count));
+      // Every shard decides what one call would (the pivot order from the first and last variant, 'auto' from the
+      // whole work), so the concatenation is bitwise one call's result; a caller's own `whole` (these samples being
+      // a part of a larger run) is passed on.
+      const whole = rest.whole ?? { variants: total, ends: { names: samples.names, values: total > 1 ? Float64Array.of(...samples.values.subarray(0, P), ...samples.values.subarray((total - 1) * P)) : samples.values.slice(0, P) } };
       let done = 0;
       onProgress?.({ stage: 'ensemble shards', done, total: count });
       const parts = await map(
         ranges,
         async (w, r, _i, taskSignal) => {
           // Each shard gets its own copy of its rows: one buffer cannot move to two workers.
-          const part = await w.simulateEnsemble(config, { names: samples.names, values: samples.values.slice(r.start * P, r.end * P) }, { ...rest, signal: taskSignal });
+          // (and of the whole run's ends).
+          const own = { variants: whole.variants, ends: { names: whole.ends.names, values: whole.ends.values.slice() } };
+          const part = await w.simulateEnsemble(config, { names: samples.names, values: samples.values.slice(r.start * P, r.end * P) }, { ...rest, ...(count > 1 || rest.whole ? { whole: own } : {}), signal: taskSignal });
           onProgress?.({ stage: 'ensemble shards', done: ++done, total: count });
           return part;
         },

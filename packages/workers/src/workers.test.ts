@@ -223,4 +223,29 @@ describe('a pool of workers', () => {
       await pool.terminate();
     }
   });
+
+  it("shards of a general model use one call's pivot order: bitwise its summaries (issue #16)", async () => {
+    // The vessel's C (1e-6 .. 10, log) swaps which equation dominates the inflow's column: the last shard's own first
+    // and last variant would choose another static pivot order than the whole run's (and round differently).
+    const model = structuredClone(rcrModel);
+    (model.vessels[0]!.zero_d_element_values as Record<string, number>).C = 1e-6;
+    const names = ['v.C', 'v.R_poiseuille'];
+    const values = new Float64Array(24);
+    for (let v = 0; v < 12; v++) values.set([1e-6 * 10 ** ((7 * v) / 11), 100 * (1 + 0.1 * v)], 2 * v);
+    const bits = (x: Float64Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, 2 * x.length));
+    const local = await simulateEnsemble(model, { names, values }, { backend: 'cpu' });
+    expect(local.kernel).toBe('general');
+    // Precondition: the last shard run on its own (no `whole`) gives other bits than the whole run's rows.
+    const alone = await simulateEnsemble(model, { names, values: values.slice(18) }, { backend: 'cpu' });
+    const K = local.outputs.length;
+    expect(bits(alone.mean)).not.toEqual(bits(local.mean.subarray(9 * K)));
+    const pool = createWorkerPool({ size: 2 });
+    try {
+      const sharded = await pool.simulateEnsemble(model, { names, values }, { shards: 4 });
+      for (const f of ['mean', 'min', 'max', 'splits'] as const) expect(bits(sharded[f]), f).toEqual(bits(local[f]));
+      expect(sharded.cpuVariants).toEqual(local.cpuVariants);
+    } finally {
+      await pool.terminate();
+    }
+  });
 });

@@ -18,7 +18,8 @@ export const hemoEnsemble: Command = {
   the sample values, mean/min/max over the last cardiac cycle of each output (variable names as in
   variable-based output; default every node pressure and flow; CGS units) and the flow split of each
   outlet); manifest.json records the plan hash, shard, variant range, config hash, backend,
-  precision and seed; a Saltelli plan run whole also gets sobol.csv (first and total Sobol' indices).
+  precision, seed and the reference the shard's static decisions came from (the plan's first and
+  last variant); a Saltelli plan run whole also gets sobol.csv (first and total Sobol' indices).
   --shard i/n runs only shard i of n (contiguous variant ranges computed from the plan alone);
   physiotwin hemo merge joins the shards into the bytes of the whole run. --shard auto reads the
   index from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX and the count from PHYSIOTWIN_SHARD_COUNT or
@@ -70,6 +71,10 @@ export const hemoEnsemble: Command = {
     const writeFolder = write ?? (await prepareFolderOutput(out, ['summary.csv', 'manifest.json'], values.force));
     const config = readJsonFile(configPath) as SvZeroDConfig;
     const samples = source.rows(start, end);
+    // A shard decides what the whole run decides (pivot order from the plan's first and last variant, 'auto' from the
+    // plan's work), so the merged shards are the bytes of the unsharded run.
+    const last = source.total - 1;
+    const ends = whole ? undefined : last > 0 ? { names: samples.names, values: Float64Array.of(...source.rows(0, 1).values, ...source.rows(last, last + 1).values) } : source.rows(0, 1);
     const outputNames = values.outputs?.split(',').map((s) => s.trim());
     const clock = stopwatch();
     const summary = await simulateEnsemble(config, samples, {
@@ -77,6 +82,7 @@ export const hemoEnsemble: Command = {
       precision: values.precision,
       ...(values.backend === 'webgpu' ? { gpu: await getSharedGpu() } : {}),
       ...(outputNames ? { outputs: outputNames } : {}),
+      ...(ends ? { whole: { variants: source.total, ends } } : {}),
     });
     clock.lap('ensemble');
     const record: EnsembleRecord = {
@@ -87,6 +93,7 @@ export const hemoEnsemble: Command = {
       backend: summary.backend,
       precision: summary.precision,
       requested: { backend: values.backend, precision: values.precision },
+      reference: { variants: source.total, rows: source.total > 1 ? [0, source.total - 1] : [0] },
     };
     const manifest = await manifestJson({
       tool: 'physiotwin hemo ensemble',

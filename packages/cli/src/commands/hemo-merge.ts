@@ -12,7 +12,7 @@ export const hemoMerge: Command = {
   usage: `<shard-folder>... -o <folder> [--force]
 
   Checks that the shards come from one run (the same plan hash, config hash, outputs, shard count,
-  backend and precision) and cover every variant exactly once, then writes summary.csv (the same
+  backend, precision and pivot reference) and cover every variant exactly once, then writes summary.csv (the same
   bytes as the run unsharded), manifest.json (the shards' summaries hashed) and, for a Saltelli plan,
   sobol.csv: first (Saltelli 2010) and total (Jansen) Sobol' indices of each
   result column, with standard errors. A missing or repeated shard, or shards of different runs,
@@ -35,10 +35,11 @@ export const hemoMerge: Command = {
       return { folder, record };
     });
     const first = shards[0]!.record;
-    const key = (r: EnsembleRecord) => JSON.stringify([r.plan, r.config, r.outputs, r.shard.count, r.backend, r.precision]);
+    // A shard from before issue #16 (no reference: its own pivot order) does not merge with one from after.
+    const key = (r: EnsembleRecord) => JSON.stringify([r.plan, r.config, r.outputs, r.shard.count, r.backend, r.precision, r.reference ?? null]);
     for (const s of shards) {
       if (key(s.record) !== key(first)) {
-        throw new PhysiotwinError('INVALID_ARGUMENT', `${s.folder} is not a shard of the same run as ${shards[0]!.folder} (plan ${s.record.plan.hash.slice(0, 12)} vs ${first.plan.hash.slice(0, 12)}, config, outputs, shard count, backend or precision differ)`);
+        throw new PhysiotwinError('INVALID_ARGUMENT', `${s.folder} is not a shard of the same run as ${shards[0]!.folder} (plan ${s.record.plan.hash.slice(0, 12)} vs ${first.plan.hash.slice(0, 12)}, config, outputs, shard count, backend, precision or pivot reference differ)`);
       }
     }
     const n = first.shard.count;
