@@ -25,6 +25,8 @@ export interface BsrKernel {
   multiply(): void;
   /** out = A v (copies v into `x` and `y` into out unless they are the kernel's own vectors). */
   multiplyInto(v: Float64Array, out: Float64Array): void;
+  /** Vector pair `i` (0 .. `pairs` - 1 of {@link bsrKernel}'s options; pair 0 is `x`, `y`), for a second user of the same matrix. */
+  pair(i: number): { x: Float64Array; y: Float64Array; multiply(): void };
 }
 
 // ---- a tiny assembler: just the opcodes the two kernels need ----
@@ -64,7 +66,7 @@ const whileLess = (a: number, b: number, body: number[]) => [0x02, 0x40, 0x03, 0
 /** (p0 q0 + p1 q1) + p2 q2 over f64 locals: the rounding order of the JavaScript kernels. */
 const dot3 = (p: number[], q: number[]) => [...get(p[0]!), ...get(q[0]!), FMUL, ...get(p[1]!), ...get(q[1]!), FMUL, FADD, ...get(p[2]!), ...get(q[2]!), FMUL, FADD];
 
-// Parameters: n, rowPtr (block indices), cols (absolute byte addresses of x_j), values, x, y (byte addresses).
+// Parameters: n, rowPtr (block indices), cols (byte offsets 24 j of x_j from x), values, x, y (byte addresses).
 const [N, RP, CL, VL, XP, YP] = [0, 1, 2, 3, 4, 5];
 // i32 locals 6..12, f64 locals 13..30.
 const [I, V, VEND, C, XJ, XI, DY] = [6, 7, 8, 9, 10, 11, 12];
@@ -84,7 +86,7 @@ const rowBounds = [
   ...get(I), ...i32(24), MUL, ...get(XP), ADD, ...set(XI),
 ];
 const loadBlock = [...[0, 1, 2, 3, 4, 5, 6, 7, 8].flatMap((k) => [...loadF(V, 8 * k), ...set(A0 + k)])];
-const loadXj = [...loadI(C), ...set(XJ), ...[0, 1, 2].flatMap((c) => [...loadF(XJ, 8 * c), ...set(X0 + c)])];
+const loadXj = [...loadI(C), ...get(XP), ADD, ...set(XJ), ...[0, 1, 2].flatMap((c) => [...loadF(XJ, 8 * c), ...set(X0 + c)])];
 const nextBlock = [...bump(V, 72), ...bump(C, 4)];
 
 /** y = A x, every block of each row (`bsrMultiply`). */
@@ -174,19 +176,22 @@ const MAX_WASM_BYTES = 2 ** 31;
  * ('symmetric', for symmetric `a`: half the matrix bytes) or every block ('full'). Results equal
  * `bsrSymmetricMultiply(bsrUpper(a), x, y)` resp. `bsrMultiply(a, x, y)` bit for bit.
  * @param options.engine force 'js' (for comparison); default 'auto' (wasm when it compiles and fits)
+ * @param options.pairs vector pairs (x, y) to hold, default 1: CG and its preconditioner can share one matrix copy
  * @throws nothing (falls back to the JavaScript loops)
  */
-export function bsrKernel(a: BsrMatrix, layout: 'symmetric' | 'full' = 'symmetric', options: { engine?: 'auto' | 'js' } = {}): BsrKernel {
+export function bsrKernel(a: BsrMatrix, layout: 'symmetric' | 'full' = 'symmetric', options: { engine?: 'auto' | 'js'; pairs?: number } = {}): BsrKernel {
+  const pairs = Math.max(1, options.pairs ?? 1);
   const m = layout === 'symmetric' ? diagonalFirst(bsrUpper(a)) : a;
   const n = m.n;
   const nnzb = m.rowPtr[n]!;
   const matrixBytes = nnzb * 76 + (n + 1) * 4;
   const mod = options.engine === 'js' ? null : wasmModule();
-  // Layout: values (72 B per block), x, y, cols (4 B per block), rowPtr; values first keeps every f64 8-aligned.
+  // Layout: values (72 B per block), x and y of each pair, cols (4 B per block), rowPtr; values first keeps every
+  // f64 8-aligned.
   const valuesAt = 0;
   const xAt = valuesAt + 72 * nnzb;
   const yAt = xAt + 24 * n;
-  const colsAt = yAt + 24 * n;
+  const colsAt = xAt + 48 * n * pairs;
   const rowPtrAt = colsAt + 4 * nnzb;
   const total = rowPtrAt + 4 * (n + 1);
   if (mod && total <= MAX_WASM_BYTES) {
@@ -200,13 +205,16 @@ export function bsrKernel(a: BsrMatrix, layout: 'symmetric' | 'full' = 'symmetri
       const buf = memory.buffer;
       new Float64Array(buf, valuesAt, 9 * nnzb).set(m.values);
       const cols = new Int32Array(buf, colsAt, nnzb);
-      for (let k = 0; k < nnzb; k++) cols[k] = xAt + 24 * m.cols[k]!;
+      for (let k = 0; k < nnzb; k++) cols[k] = 24 * m.cols[k]!;
       new Int32Array(buf, rowPtrAt, n + 1).set(m.rowPtr);
-      const x = new Float64Array(buf, xAt, 3 * n);
-      const y = new Float64Array(buf, yAt, 3 * n);
       const exports = new WebAssembly.Instance(mod, { m: { memory } }).exports as Record<'full' | 'symmetric', (n: number, rp: number, cl: number, vl: number, xp: number, yp: number) => void>;
       const run = exports[layout];
-      const multiply = () => run(n, rowPtrAt, colsAt, valuesAt, xAt, yAt);
+      const views = Array.from({ length: pairs }, (_, i) => {
+        const shift = 48 * n * i;
+        const multiply = () => run(n, rowPtrAt, colsAt, valuesAt, xAt + shift, yAt + shift);
+        return { x: new Float64Array(buf, xAt + shift, 3 * n), y: new Float64Array(buf, yAt + shift, 3 * n), multiply };
+      });
+      const { x, y, multiply } = views[0]!;
       return {
         n, x, y, engine: 'wasm', layout, matrixBytes, multiply,
         multiplyInto(v, out) {
@@ -214,13 +222,18 @@ export function bsrKernel(a: BsrMatrix, layout: 'symmetric' | 'full' = 'symmetri
           multiply();
           if (out !== y) out.set(y);
         },
+        pair: (i) => views[i]!,
       };
     }
   }
-  const x = new Float64Array(3 * n);
-  const y = new Float64Array(3 * n);
   const product = layout === 'symmetric' ? (v: Float64Array, out: Float64Array) => bsrSymmetricMultiply(m, v, out) : (v: Float64Array, out: Float64Array) => bsrMultiply(m, v, out);
-  return { n, x, y, engine: 'js', layout, matrixBytes, multiply: () => product(x, y), multiplyInto: product };
+  const views = Array.from({ length: pairs }, () => {
+    const x = new Float64Array(3 * n);
+    const y = new Float64Array(3 * n);
+    return { x, y, multiply: () => product(x, y) };
+  });
+  const { x, y, multiply } = views[0]!;
+  return { n, x, y, engine: 'js', layout, matrixBytes, multiply, multiplyInto: product, pair: (i) => views[i]! };
 }
 
 /** `u` (an upper triangle) with each row's diagonal block first, a zero block inserted where one is missing. */
