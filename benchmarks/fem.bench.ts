@@ -143,10 +143,13 @@ export default async function run(): Promise<void> {
       const wasmFull = bsrKernel(a, 'full');
       wasmFull.x.set(x);
       const wFull = await timed(`physiotwin BSR f64, ${wasmFull.engine}`, nnzb, fullBytes, () => wasmFull.multiply());
+      const scalar = bsrKernel(a, 'symmetric', { engine: 'wasm' });
+      scalar.x.set(x);
+      const wScalar = await timed(`physiotwin symmetric BSR f64, ${scalar.engine}`, nnzu, symBytes, () => scalar.multiply());
       const cg = bsrKernel(a, 'symmetric');
       cg.x.set(x);
       const wSym = await timed(`physiotwin symmetric BSR f64, ${cg.engine} (the CG kernel)`, nnzu, symBytes, () => cg.multiply());
-      report.results.push(cpu, sym, wFull, wSym);
+      report.results.push(cpu, sym, wFull, wScalar, wSym);
       const scipyAfter = scipy();
       const loadAfter = loadavg()[0]!;
       report.notes.push(`matvec n=${n}: 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after (2 cores shared with other users: timings are upper bounds)`);
@@ -157,7 +160,7 @@ export default async function run(): Promise<void> {
         norm += v * v;
       }
       norm = Math.sqrt(norm);
-      for (const [label, out] of [['symmetric JavaScript', ys], ['wasm full', wasmFull.y], ['wasm symmetric', cg.y]] as const) {
+      for (const [label, out] of [['symmetric JavaScript', ys], ['wasm full', wasmFull.y], ['wasm symmetric', scalar.y], [`${cg.engine} symmetric`, cg.y]] as const) {
         let err = 0;
         for (let i = 0; i < dofs; i++) err = Math.max(err, Math.abs(out[i]! - y[i]!));
         // Same products summed in another order: rounding of a few ulps of the largest entry.
@@ -225,6 +228,7 @@ export default async function run(): Promise<void> {
       const scipyMs = Math.min(...runs.map((s) => s.medianMs));
       report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): physiotwin CPU full BSR JavaScript / scipy DOF/s`, value: scipyMs / cpu.medianMs });
       report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): physiotwin CPU full BSR ${wasmFull.engine} / scipy DOF/s`, value: scipyMs / wFull.medianMs });
+      report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): physiotwin CPU symmetric BSR ${scalar.engine} / scipy DOF/s`, value: scipyMs / wScalar.medianMs });
       report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): physiotwin CPU symmetric BSR ${cg.engine} (the CG kernel) / scipy DOF/s [floor 1.5; scipy medians ${runs.map((s) => s.medianMs.toPrecision(3)).join(' / ')} ms before / after, ours ${wSym.medianMs.toPrecision(3)} ms]`, value: scipyMs / wSym.medianMs });
     }
     // Iterations and time to solution against DOF.

@@ -1,9 +1,10 @@
-// The BSR matvec as a small WebAssembly module, assembled here from its opcodes (no toolchain, no binary file):
-// the same loops as `bsrMultiply` / `bsrSymmetricMultiply` in the same floating-point order, so results are
-// bit-identical, but without JavaScript's per-access bounds checks and with the column index turned into an
-// address once. The matrix is copied into the module's memory once; `x` and `y` are views of that memory, so
-// CG can iterate on them without copies. Where WebAssembly is missing (or the matrix does not fit in 2 GiB of
-// wasm memory) the kernel falls back to the JavaScript loops.
+// The BSR matvec as a small WebAssembly module, assembled here from its opcodes (no toolchain, no binary file).
+// The scalar kernels run the same loops as `bsrMultiply` / `bsrSymmetricMultiply` in the same floating-point
+// order, so their results are bit-identical, but without JavaScript's per-access bounds checks and with the
+// column index turned into an address once; the symmetric kernel CG uses by default also has a SIMD form (two
+// f64 lanes, same results to rounding). The matrix is copied into the module's memory once; `x` and `y` are views
+// of that memory, so CG iterates on them without copies. Where WebAssembly is missing (or the matrix does not fit
+// in 2 GiB of wasm memory) the kernel falls back to the JavaScript loops.
 import type { BsrMatrix } from './bsr.js';
 import { bsrMultiply, bsrSymmetricMultiply, bsrUpper } from './bsr.js';
 
@@ -16,7 +17,7 @@ export interface BsrKernel {
   /** Output vector (3n), owned by the kernel. */
   readonly y: Float64Array;
   /** Which loops run. */
-  readonly engine: 'wasm' | 'js';
+  readonly engine: 'wasm-simd' | 'wasm' | 'js';
   /** 'symmetric': the upper triangle is streamed (half the matrix bytes); 'full': every block. */
   readonly layout: 'symmetric' | 'full';
   /** Bytes of matrix data streamed per product (values, column indices, row pointers). */
@@ -141,10 +142,68 @@ const symmetricBody = [
   0x0b,
 ];
 
+// ---- the symmetric kernel with 128-bit SIMD (two f64 lanes): a block row (a_r0, a_r1) is one vector ----
+// y_i accumulates (a_r0 x_j0, a_r1 x_j1) per row r in a vector, summed across lanes at the end of the row, so its
+// rounding order differs from the scalar kernel's (results agree to a few ulps of the row's terms).
+const v128Load = (addr: number, off = 0) => [...get(addr), 0xfd, 0x00, 3, ...uleb(off)];
+const v128Store = (addr: number, off: number, value: number[]) => [...get(addr), ...value, 0xfd, 0x0b, 3, ...uleb(off)];
+const SPLAT = [0xfd, 0x14], VADD = [0xfd, 0xf0, 0x01], VMUL = [0xfd, 0xf2, 0x01];
+const lane = (l: number) => [0xfd, 0x21, l];
+// f64 locals 13..22, v128 locals 23..33.
+const S_XI0 = 13, S_YS0 = 16, S_XJ2 = 19, S_A2 = 20;
+const V_XIS = 23, V_ACC = 26, V_XJ = 29, V_P = 32, V_XI01 = 35;
+const SIMD_LOCALS = [3, 7, 0x7f, 10, 0x7c, 13, 0x7b];
+const rowVectors = [0, 1, 2].flatMap((r) => [...v128Load(V, 24 * r), ...set(V_P + r), ...loadF(V, 24 * r + 16), ...set(S_A2 + r)]);
+const symmetricSimdBody = [
+  ...get(YP), ...set(V), ...get(N), ...i32(24), MUL, ...get(YP), ADD, ...set(VEND),
+  ...whileLess(V, VEND, [...storeF(V, 0, [0x44, 0, 0, 0, 0, 0, 0, 0, 0]), ...bump(V, 8)]),
+  ...get(YP), ...get(XP), SUB, ...set(DY),
+  ...i32(0), ...set(I),
+  ...whileLess(I, N, [
+    ...rowBounds,
+    ...[0, 1, 2].flatMap((c) => [...loadF(XI, 8 * c), 0x22, ...uleb(S_XI0 + c), ...SPLAT, ...set(V_XIS + c)]),
+    ...v128Load(XI), ...set(V_XI01),
+    // The diagonal block: no scatter.
+    ...rowVectors,
+    ...[0, 1, 2].flatMap((r) => [
+      ...get(V_P + r), ...get(V_XI01), ...VMUL, ...set(V_ACC + r),
+      ...get(S_A2 + r), ...get(S_XI0 + 2), FMUL, ...set(S_YS0 + r),
+    ]),
+    ...nextBlock,
+    ...whileLess(V, VEND, [
+      ...loadI(C), ...get(XP), ADD, ...set(XJ),
+      ...v128Load(XJ), ...set(V_XJ), ...loadF(XJ, 16), ...set(S_XJ2),
+      ...rowVectors,
+      ...[0, 1, 2].flatMap((r) => [
+        ...get(V_ACC + r), ...get(V_P + r), ...get(V_XJ), ...VMUL, ...VADD, ...set(V_ACC + r),
+        ...get(S_YS0 + r), ...get(S_A2 + r), ...get(S_XJ2), FMUL, FADD, ...set(S_YS0 + r),
+      ]),
+      // y_j += A_ij^T x_i: (y_j0, y_j1) += sum_r (a_r0, a_r1) x_ir; y_j2 += sum_r a_r2 x_ir.
+      ...get(XJ), ...get(DY), ADD, ...set(XJ),
+      ...v128Store(XJ, 0, [
+        ...v128Load(XJ),
+        ...[0, 1, 2].flatMap((r) => [...get(V_P + r), ...get(V_XIS + r), ...VMUL, ...VADD]),
+      ]),
+      ...storeF(XJ, 16, [
+        ...loadF(XJ, 16),
+        ...[0, 1, 2].flatMap((r) => [...get(S_A2 + r), ...get(S_XI0 + r), FMUL, FADD]),
+      ]),
+      ...nextBlock,
+    ]),
+    ...get(XI), ...get(DY), ADD, ...set(XJ),
+    ...[0, 1, 2].flatMap((r) => storeF(XJ, 8 * r, [
+      ...loadF(XJ, 8 * r),
+      ...get(V_ACC + r), ...lane(0), ...get(V_ACC + r), ...lane(1), FADD, ...get(S_YS0 + r), FADD, FADD,
+    ])),
+    ...bump(I, 1),
+  ]),
+  0x0b,
+];
+
 const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
 const name = (s: string) => [...uleb(s.length), ...[...s].map((ch) => ch.charCodeAt(0))];
-const code = (body: number[]) => {
-  const f = [...LOCALS, ...body];
+const code = (body: number[], locals = LOCALS) => {
+  const f = [...locals, ...body];
   return [...uleb(f.length), ...f];
 };
 const MODULE_BYTES = new Uint8Array([
@@ -156,16 +215,29 @@ const MODULE_BYTES = new Uint8Array([
   ...section(10, [2, ...code(fullBody), ...code(symmetricBody)]),
 ]);
 
-let compiled: WebAssembly.Module | null | undefined;
-function wasmModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
+/** The same two exports, 'symmetric' being the SIMD kernel: a module of its own, for engines without SIMD. */
+const SIMD_MODULE_BYTES = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  ...section(1, [1, 0x60, 6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
+  ...section(2, [1, ...name('m'), ...name('memory'), 0x02, 0x00, 1]),
+  ...section(3, [2, 0, 0]),
+  ...section(7, [2, ...name('full'), 0, 0, ...name('symmetric'), 0, 1]),
+  ...section(10, [2, ...code(fullBody), ...code(symmetricSimdBody, SIMD_LOCALS)]),
+]);
+
+const compiled = new Map<string, WebAssembly.Module | null>();
+function wasmModule(simd: boolean): WebAssembly.Module | null {
+  const key = simd ? 'simd' : 'scalar';
+  if (!compiled.has(key)) {
+    let mod: WebAssembly.Module | null = null;
     try {
-      compiled = typeof WebAssembly === 'object' ? new WebAssembly.Module(MODULE_BYTES) : null;
+      if (typeof WebAssembly === 'object') mod = new WebAssembly.Module(simd ? SIMD_MODULE_BYTES : MODULE_BYTES);
     } catch {
-      compiled = null;
+      mod = null; // no SIMD (or no WebAssembly) in this engine
     }
+    compiled.set(key, mod);
   }
-  return compiled;
+  return compiled.get(key)!;
 }
 
 /** Largest wasm memory the kernel asks for (wasm32 allows 4 GiB; half leaves room for the rest of the process). */
@@ -173,19 +245,23 @@ const MAX_WASM_BYTES = 2 ** 31;
 
 /**
  * A fast matvec bound to `a`: WebAssembly where available, JavaScript otherwise, streaming the upper triangle
- * ('symmetric', for symmetric `a`: half the matrix bytes) or every block ('full'). Results equal
- * `bsrSymmetricMultiply(bsrUpper(a), x, y)` resp. `bsrMultiply(a, x, y)` bit for bit.
- * @param options.engine force 'js' (for comparison); default 'auto' (wasm when it compiles and fits)
+ * ('symmetric', for symmetric `a`: half the matrix bytes) or every block ('full'). Scalar results equal
+ * `bsrSymmetricMultiply(bsrUpper(a), x, y)` resp. `bsrMultiply(a, x, y)` bit for bit; the SIMD symmetric kernel
+ * sums each row in another order (within 1e-13 of (|A| |x|)_i, bsr.test.ts).
+ * @param options.engine 'wasm' (scalar wasm) or 'js' to force those loops (for comparison); default 'auto' (the
+ *   SIMD symmetric kernel where the engine has wasm SIMD, scalar wasm otherwise, JavaScript without wasm or room)
  * @param options.pairs vector pairs (x, y) to hold, default 1: CG and its preconditioner can share one matrix copy
  * @throws nothing (falls back to the JavaScript loops)
  */
-export function bsrKernel(a: BsrMatrix, layout: 'symmetric' | 'full' = 'symmetric', options: { engine?: 'auto' | 'js'; pairs?: number } = {}): BsrKernel {
+export function bsrKernel(a: BsrMatrix, layout: 'symmetric' | 'full' = 'symmetric', options: { engine?: 'auto' | 'wasm' | 'js'; pairs?: number } = {}): BsrKernel {
   const pairs = Math.max(1, options.pairs ?? 1);
   const m = layout === 'symmetric' ? diagonalFirst(bsrUpper(a)) : a;
   const n = m.n;
   const nnzb = m.rowPtr[n]!;
   const matrixBytes = nnzb * 76 + (n + 1) * 4;
-  const mod = options.engine === 'js' ? null : wasmModule();
+  const engine = options.engine ?? 'auto';
+  const mod = engine === 'js' ? null : (engine !== 'wasm' && wasmModule(true)) || wasmModule(false);
+  const simd = mod !== null && mod === wasmModule(true);
   // Layout: values (72 B per block), x and y of each pair, cols (4 B per block), rowPtr; values first keeps every
   // f64 8-aligned.
   const valuesAt = 0;
@@ -216,7 +292,7 @@ export function bsrKernel(a: BsrMatrix, layout: 'symmetric' | 'full' = 'symmetri
       });
       const { x, y, multiply } = views[0]!;
       return {
-        n, x, y, engine: 'wasm', layout, matrixBytes, multiply,
+        n, x, y, engine: simd && layout === 'symmetric' ? 'wasm-simd' : 'wasm', layout, matrixBytes, multiply,
         multiplyInto(v, out) {
           if (v !== x) x.set(v);
           multiply();

@@ -70,8 +70,8 @@ export function pcg(a: BsrMatrix, b: Float64Array, x: Float64Array, m: Precondit
   const r = new Float64Array(n);
   const z = new Float64Array(n);
   // A is symmetric (elimination keeps it so): stream only its upper triangle, half the bytes per matvec, in the
-  // WebAssembly kernel (bit-identical to bsrSymmetricMultiply). p and q live in the kernel's memory: q = A p
-  // without copies.
+  // WebAssembly kernel (SIMD where available: bsrSymmetricMultiply's result to rounding). p and q live in the
+  // kernel's memory: q = A p without copies.
   const kernel = shared ?? bsrKernel(a, 'symmetric');
   const p = kernel.x;
   const q = kernel.y;
