@@ -51,11 +51,11 @@ function cubeMesh(n: number): TetMesh {
   return { positions, tets, nodesPerTet: 4, regions: new Int32Array(t).fill(1) };
 }
 
-function cubeProblem(n: number, element: 'T4' | 'T10', preconditioner: 'jacobi' | 'multilevel'): FemProblem {
+function cubeProblem(n: number, element: 'T4' | 'T10', preconditioner: 'jacobi' | 'multilevel', nu = 0.3): FemProblem {
   return {
     mesh: cubeMesh(n),
     element,
-    materials: [{ region: 1, E: 1000, nu: 0.3 }],
+    materials: [{ region: 1, E: 1000, nu }],
     constraints: [{ nodes: { plane: { point: [0, 0, 0], normal: [0, 0, 1] } }, displacement: [0, 0, 0] }],
     loads: [{ faces: { plane: { point: [0, 0, 1], normal: [0, 0, 1] } }, pressure: 1 }],
     solver: { tolerance: 1e-8, preconditioner },
@@ -230,6 +230,10 @@ export default async function run(): Promise<void> {
       report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): physiotwin CPU full BSR ${wasmFull.engine} / scipy DOF/s`, value: scipyMs / wFull.medianMs });
       report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): physiotwin CPU symmetric BSR ${scalar.engine} / scipy DOF/s`, value: scipyMs / wScalar.medianMs });
       report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): physiotwin CPU symmetric BSR ${cg.engine} (the CG kernel) / scipy DOF/s [floor 1.5; scipy medians ${runs.map((s) => s.medianMs.toPrecision(3)).join(' / ')} ms before / after, ours ${wSym.medianMs.toPrecision(3)} ms]`, value: scipyMs / wSym.medianMs });
+      // Under bursts of load from other users a median can land in a burst: the best times (min of each side's
+      // repeats) are the other view of the same run.
+      const scipyMin = Math.min(...runs.map((s) => s.minMs));
+      report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): the CG kernel / scipy, best times [scipy min ${scipyMin.toPrecision(3)} ms, ours ${wSym.minMs.toPrecision(3)} ms]`, value: scipyMin / wSym.minMs });
     }
     // Iterations and time to solution against DOF.
     const fixture = (name: string) => readMsh(readFileSync(new URL(`../fixtures/fem/${name}.msh`, import.meta.url))).mesh;
@@ -244,6 +248,8 @@ export default async function run(): Promise<void> {
         },
       })),
       ...[4, 8, 16].map((n) => ({ label: `cube T10 n=${n}`, build: (pc: 'jacobi' | 'multilevel') => cubeProblem(n, 'T10', pc) })),
+      // Nearly incompressible, at the largest size only (Jacobi needs about 2000 iterations there).
+      { label: 'cube T10 n=16 nu=0.49', build: (pc: 'jacobi' | 'multilevel') => cubeProblem(16, 'T10', pc, 0.49) },
     ];
     if (gpu) {
       for (const s of series.slice(0, 2)) {
@@ -277,10 +283,16 @@ export default async function run(): Promise<void> {
         });
       }
     }
+    const solveMs = (label: string, pc: string) => report.results.find((r) => r.name === `solve ${label}` && r.impl === `physiotwin CPU PCG ${pc}`)?.medianMs;
+    for (const label of ['cube T10 n=16', 'cube T10 n=16 nu=0.49', 'Lame cylinder T10 h=0.125']) {
+      const ml = solveMs(label, 'multilevel');
+      const jac = solveMs(label, 'jacobi');
+      if (ml && jac) report.ratios.push({ label: `${label}: multilevel / Jacobi time to solution (below 1: multilevel faster)`, value: ml / jac });
+    }
     for (const pc of ['jacobi', 'multilevel'] as const) {
       const it = iterations[pc]!;
       for (let i = 1; i < it.length; i++) {
-        if (i === 3) continue;
+        if (i === 3 || i === 6) continue; // first of a series, and the nu = 0.49 case
         report.ratios.push({ label: `${pc}: iterations ratio per halving of h (${series[i]!.label} / ${series[i - 1]!.label})`, value: it[i]! / it[i - 1]! });
       }
     }
