@@ -70,8 +70,10 @@ export interface SolverSettings {
   /** @default 20000 */
   maxIterations?: number;
   /**
-   * 'jacobi' (3x3 block Jacobi), 'multilevel' (smoothed-aggregation AMG V-cycle with the rigid-body modes:
-   * iteration counts independent of h) or 'auto' (block Jacobi, faster to solution at the sizes measured so far).
+   * 'jacobi' (3x3 block Jacobi), 'multilevel' (a V-cycle: on T10, p-multigrid to T4 with block-Jacobi smoothing,
+   * then smoothed-aggregation AMG with the rigid-body modes; on T4, the AMG alone: iteration counts nearly
+   * independent of h) or 'auto' (multilevel for T10 from 50 000 unknowns, where it is faster to solution; block
+   * Jacobi otherwise).
    * @default 'auto'
    */
   preconditioner?: 'auto' | 'jacobi' | 'multilevel';

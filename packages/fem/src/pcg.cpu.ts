@@ -1,7 +1,8 @@
 import { PhysiotwinError, throwIfAborted } from '@physiotwin/core';
 import type { OperationOptions } from '@physiotwin/core';
 import type { BsrMatrix } from './bsr.js';
-import { bsrSymmetricMultiply, bsrUpper } from './bsr.js';
+import { bsrKernel } from './bsr-wasm.js';
+import type { BsrKernel } from './bsr-wasm.js';
 
 /** z = M^-1 r. */
 export type Preconditioner = (r: Float64Array, z: Float64Array) => void;
@@ -59,19 +60,22 @@ export interface PcgOptions extends OperationOptions {
 /**
  * Preconditioned conjugate gradients for A x = b (A symmetric positive definite), starting from `x`, until
  * ||r|| <= tolerance ||b||.
+ * @param shared a symmetric {@link bsrKernel} of `a` to use (its pair 0), e.g. one the preconditioner shares
  * @throws PhysiotwinError `SOLVER_SINGULAR` when p^T A p <= 0 (A is not positive definite: an unconstrained
  *   rigid-body mode), `SOLVER_DIVERGED` (non-finite or exploding residual) and `SOLVER_NOT_CONVERGED`
  *   (maxIterations reached), each with `details.residualHistory`.
  */
-export function pcg(a: BsrMatrix, b: Float64Array, x: Float64Array, m: Preconditioner, options: PcgOptions): PcgResult {
+export function pcg(a: BsrMatrix, b: Float64Array, x: Float64Array, m: Preconditioner, options: PcgOptions, shared?: BsrKernel): PcgResult {
   const n = b.length;
   const r = new Float64Array(n);
   const z = new Float64Array(n);
-  const p = new Float64Array(n);
-  const q = new Float64Array(n);
-  // A is symmetric (elimination keeps it so): stream only its upper triangle, half the bytes per matvec.
-  const upper = bsrUpper(a);
-  bsrSymmetricMultiply(upper, x, q);
+  // A is symmetric (elimination keeps it so): stream only its upper triangle, half the bytes per matvec, in the
+  // WebAssembly kernel (SIMD where available: bsrSymmetricMultiply's result to rounding). p and q live in the
+  // kernel's memory: q = A p without copies.
+  const kernel = shared ?? bsrKernel(a, 'symmetric');
+  const p = kernel.x;
+  const q = kernel.y;
+  kernel.multiplyInto(x, q);
   for (let i = 0; i < n; i++) r[i] = b[i]! - q[i]!;
   const bNorm = Math.sqrt(dot(b, b));
   const history: number[] = [];
@@ -88,7 +92,7 @@ export function pcg(a: BsrMatrix, b: Float64Array, x: Float64Array, m: Precondit
   const details = () => ({ residualHistory: history.slice() });
   for (let it = 1; it <= options.maxIterations; it++) {
     if ((it & 63) === 0) throwIfAborted(options.signal, 'fem solve');
-    bsrSymmetricMultiply(upper, p, q);
+    kernel.multiply();
     const pq = dot(p, q);
     if (!(pq > 0)) {
       if (!Number.isFinite(pq)) throw new PhysiotwinError('SOLVER_DIVERGED', `CG breakdown at iteration ${it}: p.Ap is ${pq}`, { details: details() });

@@ -8,7 +8,9 @@ import type { BsrMatrix } from './bsr.js';
 import type { FemProblem, SolverSettings } from './case.js';
 import { parseFemCase } from './case.js';
 import { TET_RULE_1, TET_RULE_4, elementScratch, physicalGradients, principalStresses, stressFromGradients, tetShape, vonMises } from './element.js';
+import { bsrKernel } from './bsr-wasm.js';
 import { multilevel } from './multilevel.cpu.js';
+import { pMultigrid } from './pmultigrid.cpu.js';
 import { blockJacobi, pcg } from './pcg.cpu.js';
 import type { PcgResult, Preconditioner } from './pcg.cpu.js';
 import { orientedFaceNodes, selectFaces, selectNodes, topology } from './select.js';
@@ -68,6 +70,8 @@ export const SOLVER_DEFAULTS: Required<SolverSettings> = { tolerance: 1e-10, max
  * more than the CPU's matvec).
  */
 const MIN_GPU_DOFS = 200_000;
+/** 'auto' uses the multilevel preconditioner on T10 problems from this many unknowns (see solve). */
+const MIN_MULTILEVEL_DOFS = 50_000;
 
 /**
  * Solves a static linear-elastic problem (small strain, isotropic materials per region) on T4 or T10 tets.
@@ -162,10 +166,13 @@ export async function solve(problem: FemProblem, options: SolveOptions = {}): Pr
   const settings = { ...SOLVER_DEFAULTS, ...spec.solver };
   const resolved = await chooseBackend(options, { op: 'fem solve', work: n, minWorkForGpu: MIN_GPU_DOFS });
   // The device solver has block Jacobi only; the multilevel preconditioner runs on the CPU.
-  // 'auto' is block Jacobi: on every problem measured (benchmarks/fem.bench.ts, up to 1e5 unknowns, nu up to
-  // 0.49) its time to solution beat the multilevel preconditioner's, whose set-up and V-cycle cost more than the
-  // iterations they save at these sizes (the multilevel iteration count stays flat as h halves; Jacobi's doubles).
-  const kind = resolved.backend === 'webgpu' || settings.preconditioner === 'auto' ? 'jacobi' : settings.preconditioner;
+  // 'auto' is block Jacobi below MIN_MULTILEVEL_DOFS unknowns or on T4, the multilevel preconditioner on larger
+  // T10 problems (benchmarks/fem.bench.ts; the T10 cube at 108k unknowns: 28 vs 577 iterations and about 0.8x
+  // Jacobi's time at nu = 0.3, 125 vs 2028 iterations and 0.4x at nu = 0.49; at 15k unknowns Jacobi is still faster).
+  const kind =
+    resolved.backend === 'webgpu' ? 'jacobi'
+    : settings.preconditioner !== 'auto' ? settings.preconditioner
+    : mesh.nodesPerTet === 10 && n >= MIN_MULTILEVEL_DOFS ? 'multilevel' : 'jacobi';
   const started = performance.now();
   const pcgOptions = { tolerance: settings.tolerance, maxIterations: settings.maxIterations, signal: options.signal, onProgress: options.onProgress };
   let result: PcgResult;
@@ -173,8 +180,10 @@ export async function solve(problem: FemProblem, options: SolveOptions = {}): Pr
     const { pcgWebgpu } = await import('./pcg.webgpu.js');
     result = await pcgWebgpu(resolved.gpu, a, f, x, pcgOptions);
   } else {
-    const m: Preconditioner = kind === 'multilevel' ? multilevel(a, mesh.positions, constrained) : blockJacobi(a);
-    result = pcg(a, f, x, m, pcgOptions);
+    // T10 multilevel: p-multigrid to T4, then smoothed aggregation; its smoother shares CG's copy of the matrix.
+    const kernel = bsrKernel(a, 'symmetric', { pairs: kind === 'multilevel' && mesh.nodesPerTet === 10 ? 2 : 1 });
+    const m: Preconditioner = kind === 'jacobi' ? blockJacobi(a) : mesh.nodesPerTet === 10 ? pMultigrid(a, kernel, mesh.tets, mesh.positions, constrained) : multilevel(a, mesh.positions, constrained);
+    result = pcg(a, f, x, m, pcgOptions, kernel);
   }
   const solveSeconds = (performance.now() - started) / 1000;
   for (let i = 0; i < n; i++) if (!Number.isFinite(x[i])) throw new PhysiotwinError('SOLVER_DIVERGED', `displacement ${i} is not finite`, { details: { residualHistory: result.residualHistory } });

@@ -80,3 +80,25 @@ describe('toQuadraticTets', () => {
     expect(onSurface).toBeLessThan(q.positions.length / 3 - m ** 3);
   });
 });
+
+describe('toQuadraticTets: curved elements that snapping would invert', () => {
+  // One positively oriented unit tet; every edge is on the boundary, so every mid-edge node is offered.
+  const tet = (): TetMesh => ({ positions: Float64Array.of(0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1), tets: Uint32Array.of(0, 1, 2, 3), nodesPerTet: 4 });
+  const edgeNode = (m: TetMesh, e: number) => Array.from(m.positions.subarray(3 * m.tets[4 + e]!, 3 * m.tets[4 + e]! + 3));
+
+  it('keeps a mild snap (the curved Jacobian stays near the straight one)', () => {
+    // Edge (0,1) midpoint bulged outward (-y) by 0.05: det J changes by O(0.2) of the straight value.
+    const m = toQuadraticTets(tet(), { snap: (p, a, b) => (a === 0 && b === 1 ? [p[0], p[1] - 0.05, p[2]] : undefined) });
+    expect(edgeNode(m, 0)).toEqual([0.5, -0.05, 0]);
+  });
+
+  it('puts back a snap that inverts the element at a quadrature point, and keeps the others', () => {
+    // Edge (0,1) midpoint pulled through the element to (0.5, 0.6, 0.6): J at the points near corner 0/1 turns
+    // negative. Edge (2,3) gets a mild snap that must survive.
+    const m = toQuadraticTets(tet(), {
+      snap: (p, a, b) => (a === 0 && b === 1 ? [0.5, 0.6, 0.6] : a === 2 && b === 3 ? [p[0] + 0.05, p[1] + 0.05, p[2]] : undefined),
+    });
+    expect(edgeNode(m, 0)).toEqual([0.5, 0, 0]);
+    expect(edgeNode(m, 5)).toEqual([0.05, 0.55, 0.5]);
+  });
+});

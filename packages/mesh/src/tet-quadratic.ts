@@ -24,6 +24,10 @@ export interface ToQuadraticOptions {
  * ```ts
  * const t10 = toQuadraticTets(t4);
  * ```
+ * After snapping, every tet with a snapped node is checked at its 4 stiffness quadrature points: where the curved
+ * element's Jacobian determinant falls to 0.1 of the straight tet's (or changes
+ * sign: the element inverts), its snapped nodes go back to their midpoints one at a time (the one that helps most
+ * first) until it passes; a tet with all its nodes at midpoints is its straight self, so this always ends.
  * @throws PhysiotwinError `INVALID_ARGUMENT` for a malformed mesh or a snap that returns non-finite coordinates.
  */
 export function toQuadraticTets(mesh: TetMesh, options: ToQuadraticOptions = {}): TetMesh {
@@ -56,6 +60,7 @@ export function toQuadraticTets(mesh: TetMesh, options: ToQuadraticOptions = {})
   positions.set(extra, 3 * nNodes);
   if (options.snap) {
     const boundaryEdges = boundaryEdgeKeys(mesh, nNodes);
+    const snapped = new Uint8Array(ends.length / 2);
     for (const key of boundaryEdges) {
       const id = edgeId.get(key)!;
       const e = id - nNodes;
@@ -64,7 +69,9 @@ export function toQuadraticTets(mesh: TetMesh, options: ToQuadraticOptions = {})
       if (!q) continue;
       if (!q.every(Number.isFinite)) throw new PhysiotwinError('INVALID_ARGUMENT', `snap returned non-finite coordinates for edge ${ends[2 * e]}-${ends[2 * e + 1]}`);
       positions.set(q, 3 * id);
+      snapped[e] = 1;
     }
+    unsnapInverted(tets, positions, nNodes, snapped, extra);
   }
   const out: TetMesh = { positions, tets, nodesPerTet: 10 };
   if (mesh.regions) out.regions = mesh.regions;
@@ -92,4 +99,86 @@ function boundaryEdgeKeys(mesh: TetMesh, n: number): Set<number> {
     edges.add(a * n + b).add(b * n + c).add(a * n + c);
   }
   return edges;
+}
+
+/**
+ * Smallest accepted ratio of a snapped T10's Jacobian determinant, at each quadrature point of the 4-point rule,
+ * to its straight-sided tet's (constant) determinant. Below it the curved element is inverted or nearly so.
+ */
+const MIN_CURVED_JACOBIAN_RATIO = 0.1;
+
+const GA = 0.5854101966249685;
+const GB = 0.1381966011250105;
+/** Barycentric coordinates (l0..l3) of the 4-point rule's points. */
+const GAUSS_4 = [[GA, GB, GB, GB], [GB, GA, GB, GB], [GB, GB, GA, GB], [GB, GB, GB, GA]];
+
+/** min over the 4 quadrature points of det J(curved) / det J(straight) of T10 `t`; +Infinity for a flat straight tet. */
+function curvedJacobianRatio(tets: Uint32Array, positions: Float64Array, t: number): number {
+  const node = (k: number, d: number) => positions[3 * tets[10 * t + k]! + d]!;
+  const lin: number[] = [];
+  for (let k = 1; k < 4; k++) for (let d = 0; d < 3; d++) lin.push(node(k, d) - node(0, d));
+  const det3 = (m: number[]) => m[0]! * (m[4]! * m[8]! - m[5]! * m[7]!) - m[1]! * (m[3]! * m[8]! - m[5]! * m[6]!) + m[2]! * (m[3]! * m[7]! - m[4]! * m[6]!);
+  const straight = det3(lin);
+  if (straight === 0) return Infinity; // flat already: the solver's own checks report it
+  let worst = Infinity;
+  for (const l of GAUSS_4) {
+    // g[j] = dx/dl_j with the l's independent: corner j gives (4 l_j - 1) x_j, edge (a, b) gives 4 l_b x_e to g[a].
+    const g = [0, 1, 2, 3].map((j) => [0, 1, 2].map((d) => (4 * l[j]! - 1) * node(j, d)));
+    EDGES.forEach(([a, b], e) => {
+      for (let d = 0; d < 3; d++) {
+        g[a]![d] = g[a]![d]! + 4 * l[b]! * node(4 + e, d);
+        g[b]![d] = g[b]![d]! + 4 * l[a]! * node(4 + e, d);
+      }
+    });
+    // Reference coordinates are l1, l2, l3 (l0 = 1 - l1 - l2 - l3): column k of J is g[k] - g[0].
+    const j: number[] = [];
+    for (let k = 1; k < 4; k++) for (let d = 0; d < 3; d++) j.push(g[k]![d]! - g[0]![d]!);
+    worst = Math.min(worst, det3(j) / straight);
+  }
+  return worst;
+}
+
+/**
+ * Puts snapped mid-edge nodes back at their midpoints (`midpoints`, 3 per edge node) where a curved tet fails
+ * `MIN_CURVED_JACOBIAN_RATIO`, greedily, re-checking the tets that share each node moved.
+ */
+function unsnapInverted(tets: Uint32Array, positions: Float64Array, nNodes: number, snapped: Uint8Array, midpoints: number[]): void {
+  const nTets = tets.length / 10;
+  const byEdge: number[][] = Array.from({ length: snapped.length }, () => []);
+  const queue: number[] = [];
+  for (let t = 0; t < nTets; t++) {
+    let any = false;
+    for (let e = 0; e < 6; e++) {
+      const id = tets[10 * t + 4 + e]! - nNodes;
+      byEdge[id]!.push(t);
+      if (snapped[id]) any = true;
+    }
+    if (any) queue.push(t);
+  }
+  const snappedPos = new Float64Array(3);
+  while (queue.length) {
+    const t = queue.pop()!;
+    while (curvedJacobianRatio(tets, positions, t) <= MIN_CURVED_JACOBIAN_RATIO) {
+      // Try each snapped node of t at its midpoint; keep the move that leaves t best.
+      let best = -1;
+      let bestRatio = -Infinity;
+      for (let e = 0; e < 6; e++) {
+        const id = tets[10 * t + 4 + e]!;
+        if (!snapped[id - nNodes]) continue;
+        snappedPos.set(positions.subarray(3 * id, 3 * id + 3));
+        for (let d = 0; d < 3; d++) positions[3 * id + d] = midpoints[3 * (id - nNodes) + d]!;
+        const r = curvedJacobianRatio(tets, positions, t);
+        positions.set(snappedPos, 3 * id);
+        if (r > bestRatio) {
+          bestRatio = r;
+          best = id;
+        }
+      }
+      // With every node of t at its midpoint t is straight (ratio 1), so a snapped node is always left here.
+      if (best < 0) break;
+      for (let d = 0; d < 3; d++) positions[3 * best + d] = midpoints[3 * (best - nNodes) + d]!;
+      snapped[best - nNodes] = 0;
+      for (const other of byEdge[best - nNodes]!) if (other !== t) queue.push(other);
+    }
+  }
 }

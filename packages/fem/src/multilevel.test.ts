@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { readMsh } from '@physiotwin/io';
+import { describe, expect, it } from 'vitest';
+import { lameCylinder, solve } from './index.js';
+
+// The multilevel preconditioner (T10 -> T4 p-multigrid over smoothed aggregation) against block Jacobi on the
+// same problem: the same solution, in far fewer iterations, with iteration counts that do not grow like 1/h.
+const load = (h: string) => readMsh(readFileSync(new URL(`../../../fixtures/fem/cylinder-t10-${h}.msh`, import.meta.url))).mesh;
+
+describe('multilevel preconditioner (T10)', () => {
+  it('gives the block-Jacobi solution in a fraction of the iterations, flat as h halves', async () => {
+    const iterations: number[] = [];
+    for (const h of ['0.5', '0.25']) {
+      const run = async (preconditioner: 'jacobi' | 'multilevel') => {
+        const p = lameCylinder(load(h), 'T10', 0.3).problem;
+        p.solver = { tolerance: 1e-10, preconditioner };
+        return solve(p, { backend: 'cpu' });
+      };
+      const jacobi = await run('jacobi');
+      const ml = await run('multilevel');
+      expect(ml.convergence.preconditioner).toBe('multilevel');
+      let diff = 0;
+      let norm = 0;
+      for (let i = 0; i < ml.displacement.length; i++) {
+        diff = Math.max(diff, Math.abs(ml.displacement[i]! - jacobi.displacement[i]!));
+        norm = Math.max(norm, Math.abs(jacobi.displacement[i]!));
+      }
+      // Both stop at ||r|| <= 1e-10 ||b||; the error is at most cond(K) times that, and cond(K) of these small
+      // meshes is about 1e4: 1e-6 relative leaves room.
+      expect(diff / norm).toBeLessThan(1e-6);
+      expect(ml.convergence.iterations * 3).toBeLessThan(jacobi.convergence.iterations);
+      iterations.push(ml.convergence.iterations);
+    }
+    // The floor of issue #12: at most 1.5x more iterations per halving of h.
+    expect(iterations[1]! / iterations[0]!).toBeLessThanOrEqual(1.5);
+  });
+});
