@@ -1,6 +1,7 @@
 // Whole-folder DICOM -> NIfTI conversion with the CLI, physiotwin vs dcm2niix (Debian package) on the same folders,
 // wall time of the whole process (start-up included), as a user runs them:
-//   - start-up: `physiotwin --version` vs `dcm2niix -v`, and `physiotwin dicom info` on the MR folder;
+//   - start-up: `physiotwin --version` vs `dcm2niix -v`, `physiotwin info` on a small .nii.gz, and
+//     `physiotwin dicom info` on the MR folder;
 //   - a small-file MR series: 64 x 64 slices, 36 slices x 40 time points = 1440 files (fMRI-like, classic);
 //   - a 512 x 512 x 160 int16 CT series (the dicom-load benchmark's generator).
 // Both write uncompressed .nii plus a JSON sidecar (dcm2niix -z n -b y -w 1; physiotwin --format nii --force).
@@ -98,6 +99,9 @@ export default async function bench(): Promise<void> {
   const ctSize = { rows: 512, columns: 512, slices: readdirSync(ct).length, files: readdirSync(ct).length };
   try {
     await add('ptVersion', 'start-up: --version', 'physiotwin (node)', {}, () => run(process.execPath, [CLI, '--version']));
+    // issue 11's start-up target covers `info` too: a small .nii.gz (2 MB of voxels, 11 kB gzipped)
+    const nii = join(REPO, 'fixtures/mesh/vmtk-aorta/aorta-lumen.nii.gz');
+    await add('ptInfoNii', 'start-up: info on a .nii.gz (157x393x34 uint8)', 'physiotwin (node)', {}, () => run(process.execPath, [CLI, 'info', nii]));
     await add('ptInfo', `dicom info, MR ${mrSize.files} files`, 'physiotwin (node)', mrSize, () => run(process.execPath, [CLI, 'dicom', 'info', mr]), mrSize.files);
     await add('ptMr', `convert MR ${mrSize.files} files to one 4D .nii`, 'physiotwin (node)', mrSize, () => run(process.execPath, [CLI, 'dicom', 'convert', mr, '-o', out('pt-mr'), '--format', 'nii', '--force']), mrSize.files);
     await add('ptCt', `convert CT ${ctSize.files} files 512x512`, 'physiotwin (node)', ctSize, () => run(process.execPath, [CLI, 'dicom', 'convert', ct, '-o', out('pt-ct'), '--format', 'nii', '--force']), ctSize.files);

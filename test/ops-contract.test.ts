@@ -135,7 +135,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
   'dicom/node': {
     module: dicomNode,
     entries: {
-      ...notOps(['fileSource', 'expandDicomPaths'], 'file plumbing for scanDicom / loadVolume'),
+      ...notOps(['fileSource', 'expandDicomPaths', 'fileDigest'], 'file plumbing for scanDicom / loadVolume and run manifests'),
       ...notOps(['scanDicomPaths'], 'scanDicom (checked above) over files: the same options'),
     },
   },

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isPhysiotwinError } from '@physiotwin/core';
-import type { OperationOptions } from '@physiotwin/core';
 import { scanDicomPaths } from './node.js';
 import { loadVolume } from './volume.js';
+import type { LoadVolumeOptions } from './volume.js';
 import type { ScanResult } from './series.js';
 import { syntheticSlice } from './test-util.js';
 import { createWorkerReader } from './worker-reader.js';
@@ -133,12 +133,15 @@ function watchedReader(paths: string[], o: { script?: (n: number) => string | un
   return { reader, live, refd, exitCodes, opened, started: () => seen.length, maxLive: () => maxLive };
 }
 
+/** Any stack is shared with the worker (the tests' stacks are smaller than the default threshold). */
+const SHARE_ALL: LoadVolumeOptions = { sharedReadMinBytes: 1 };
+
 /**
  * Loads the scan's only group with `reader` as every source's shared reader, the calling thread waiting `pace`
  * (see {@link busy}) after each slice it reads; `hereReads` is how many it read itself (progress counts those one by one, then jumps to
  * the total once the worker's are in).
  */
-async function loadWith(scan: ScanResult, reader: ReturnType<typeof createWorkerReader>, pace: number | (() => boolean), options: OperationOptions = {}) {
+async function loadWith(scan: ScanResult, reader: ReturnType<typeof createWorkerReader>, pace: number | (() => boolean), options: LoadVolumeOptions = SHARE_ALL) {
   for (const s of scan.sources) s.sharedReader = reader;
   const done: number[] = [];
   const loaded = await loadVolume(scan.groups[0]!, scan.sources, {
@@ -192,22 +195,26 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     expect(Math.max(...done)).toBeLessThan(SLICES);
   });
 
-  // 32 slices of 512 x 512 int16 = 16 MiB: large enough for the worker thread (SHARED_READ_MIN_BYTES)
-  const BIG: [number, number, number] = [512, 512, 32];
+  // 32 slices of 512 x 512 int16 = 16 MiB: large enough for the worker thread at the default sharedReadMinBytes
+  // (the first test); the others share smaller stacks with it (sharedReadMinBytes: 1), which exercise the same
+  // paths at a fraction of the cost (a test file must stay within seconds).
+  const DEFAULT_BIG: [number, number, number] = [512, 512, 32];
+  const BIG: [number, number, number] = [64, 64, 32];
 
   it('a large stack is read by this thread and a worker into shared memory: the same voxels', async () => {
+    const BIG = DEFAULT_BIG;
     const paths = writeSeries('big', ...BIG);
     const scan = await scanDicomPaths([join(dir, 'big')], { strict: true });
     const w = watchedReader(paths);
     // the calling thread waits after each slice until the worker has read one: the worker must take part
-    const { volume, hereReads } = await loadWith(scan, w.reader, () => w.opened(0).length > 0);
+    const { volume, hereReads } = await loadWith(scan, w.reader, () => w.opened(0).length > 0, {});
     expect(volume.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(firstDifference(volume.data, expectedVolume(...BIG))).toBe(-1);
     const workerRead = w.opened(0);
     expect(workerRead.length).toBeGreaterThan(0);
     expect(hereReads).toBeLessThan(BIG[2]);
     // a second load uses the fresh worker started after the first (and it reads too)
-    const again = await loadWith(scan, w.reader, () => w.opened(1).length > 0);
+    const again = await loadWith(scan, w.reader, () => w.opened(1).length > 0, {});
     expect(firstDifference(again.volume.data, volume.data)).toBe(-1);
     expect(w.opened(1).length).toBeGreaterThan(0);
   });
@@ -302,6 +309,7 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     const w = watchedReader(paths);
     const ac = new AbortController();
     const p = loadWith(scan, w.reader, 3, {
+      ...SHARE_ALL,
       signal: ac.signal,
       onProgress: (e) => {
         if (e.done >= 2) ac.abort();

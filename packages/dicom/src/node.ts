@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 
 import { dirname, join } from 'node:path';
@@ -14,6 +15,17 @@ const workerReader = createWorkerReader();
 
 /** Bytes read for a header scan; longer headers (large private blocks) fall back to reading the whole file. */
 const HEADER_PREFIX = 16 * 1024;
+
+/** SHA-256 (hex) and size of a file's bytes, as a run manifest records its inputs. */
+export interface FileDigest {
+  sha256: string;
+  bytes: number;
+}
+
+/** Digests of file sources taken while a read had the whole file in hand (the header read of a small file). */
+const digests = new WeakMap<DicomSource, FileDigest>();
+
+const digestOf = (bytes: Uint8Array): FileDigest => ({ sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
 
 /**
  * A source that reads the file from disk each time it is needed (nothing kept in memory between uses):
@@ -38,6 +50,9 @@ export function fileSource(path: string): DicomSource {
         const size = fstatSync(fd).size;
         const bytes = new Uint8Array(Math.min(size, HEADER_PREFIX));
         const n = readSync(fd, bytes, 0, bytes.length, 0);
+        // The whole file is in hand (most MR and many CT slices are under 16 KiB): hash it now, so that the run's
+        // manifest does not read every input again (fileDigest).
+        if (n === size) digests.set(source, digestOf(bytes.subarray(0, n)));
         return { bytes: bytes.subarray(0, n), size };
       } finally {
         closeSync(fd);
@@ -58,6 +73,36 @@ export function fileSource(path: string): DicomSource {
   return source;
 }
 
+/**
+ * The SHA-256 and size of a source's file, for a run manifest: taken during the scan when the header read held the
+ * whole file, else read now (synchronously: from the page cache a read takes microseconds, and node:crypto's hash
+ * runs several times faster than a round trip through WebCrypto per file).
+ * @throws PhysiotwinError `IO_NOT_FOUND` for a file that is gone, `IO_PERMISSION` when it may not be read,
+ *   `IO_INVALID` for other read errors; `INVALID_ARGUMENT` for a source that is not a file (not from
+ *   {@link fileSource}) and holds no bytes.
+ */
+export function fileDigest(source: DicomSource): FileDigest {
+  const known = digests.get(source);
+  if (known) return known;
+  const path = filePaths.get(source);
+  if (path === undefined) {
+    if (source.bytes) return digestOf(source.bytes);
+    throw new PhysiotwinError('INVALID_ARGUMENT', `source ${source.name} is not a file and holds no bytes`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const location = { file: path };
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location, cause: e });
+    if (code === 'EACCES' || code === 'EPERM') throw new PhysiotwinError('IO_PERMISSION', `no permission to read it (${code})`, { location, cause: e });
+    throw new PhysiotwinError('IO_INVALID', `cannot read the file: ${(e as Error).message}`, { location, cause: e });
+  }
+  const digest = digestOf(bytes);
+  digests.set(source, digest);
+  return digest;
+}
 
 /** `n`, the bytes one read returned, unless the file ended (it was cut after the scan). */
 function bytesRead(n: number, done: number, want: number, path: string): number {

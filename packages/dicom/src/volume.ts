@@ -38,6 +38,13 @@ export interface LoadVolumeOptions extends OperationOptions {
    * @default 1 GiB
    */
   maxInflatedBytes?: number;
+  /**
+   * Native stacks of at least this many bytes are read by this thread and the sources' `sharedReader` (a worker
+   * thread for files in Node) together; smaller ones on this thread alone, where starting the other thread's job
+   * costs more than it saves.
+   * @default 16 MiB
+   */
+  sharedReadMinBytes?: number;
 }
 
 /** Result of {@link loadVolume}. */
@@ -90,7 +97,7 @@ class FileCache {
  * share RescaleSlope/Intercept; otherwise the volume is float32 in physical units. RGB and YBR become
  * 3-component RGB. Peak memory: the output plus one file (plus a second output-sized array when resampling).
  * Native little-endian slices are read from the sources straight into the output (`readIntoSync` when the source
- * has it, else `readInto`); stacks of 16 MiB or more whose sources share a `sharedReader` (files in Node: a worker
+ * has it, else `readInto`); stacks of 16 MiB or more (`sharedReadMinBytes`) whose sources share a `sharedReader` (files in Node: a worker
  * thread, about 10 MB more memory while it lives) are read by this thread and the reader's thread together into a
  * SharedArrayBuffer, so that `volume.data.buffer` is then a SharedArrayBuffer (unless resampled or tilt-corrected,
  * which build new arrays).
@@ -146,19 +153,20 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
   const length = nx * ny * nz * spp;
   // direct slices have 8, 16 or 32 bits allocated (never 1): bytes per stored value
   const elemBytes = pixel.bitsAllocated / 8;
-  const shared = sharedReaderOf(direct.map((k) => sources[group.frames[k]!.sourceIndex]!), length * elemBytes);
+  const shared = sharedReaderOf(direct.map((k) => sources[group.frames[k]!.sourceIndex]!), length * elemBytes, options.sharedReadMinBytes ?? SHARED_READ_MIN_BYTES);
   const sharedBuffer = shared?.allocate(length * elemBytes);
   let data: VolumeData = toFloat ? new Float32Array(length) : sharedBuffer ? viewAs(pixel.dtype, sharedBuffer, 0, length) : allocateVolumeData(pixel.dtype, length);
   let scratch: StoredArray | undefined;
   let photometric = pixel.photometricInterpretation;
   let done = 0;
-  report(0);
   const job = shared && sharedBuffer
     ? shared.share(sharedBuffer, direct.map((k) => {
       const f = group.frames[k]!;
       return { source: sources[f.sourceIndex]!, position: f.directOffset!, byteOffset: k * sliceLen * elemBytes, length: sliceLen * elemBytes };
     }))
     : undefined;
+  // After the other thread's job is posted: a progress callback that takes its time (or blocks) no longer delays it.
+  report(0);
   if (job) {
     // Both threads claim slices; this one reads its own synchronously, then waits for the other's. Reads the
     // worker could not do are done again here, so that their error is the one readIntoSync reports.
@@ -290,15 +298,15 @@ export function harmonizeTimePoints(volumes: Volume[]): { volumes: Volume[]; war
 }
 
 /**
- * Native stacks of at least this many bytes are read with the sources' shared reader (another thread) when they
- * all have the same one and can read synchronously too; below it, starting the other thread's job costs more
- * than it saves.
+ * Default of `sharedReadMinBytes`: native stacks of at least this many bytes are read with the sources' shared
+ * reader (another thread) when they all have the same one and can read synchronously too; below it, starting the
+ * other thread's job costs more than it saves.
  */
 const SHARED_READ_MIN_BYTES = 16 * 2 ** 20;
 
-function sharedReaderOf(list: DicomSource[], bytes: number): SharedReader | undefined {
+function sharedReaderOf(list: DicomSource[], bytes: number, minBytes: number): SharedReader | undefined {
   const r = list[0]?.sharedReader;
-  if (!r || bytes < SHARED_READ_MIN_BYTES || list.some((s) => s.sharedReader !== r || !s.readIntoSync)) return undefined;
+  if (!r || bytes < minBytes || list.some((s) => s.sharedReader !== r || !s.readIntoSync)) return undefined;
   return r;
 }
 

@@ -1,6 +1,6 @@
-import { Gunzip, Unzlib, gzipSync, zlibSync } from 'fflate';
 import { DTYPE_BYTES, PhysiotwinError, allocateVolumeData, viewAs } from '@physiotwin/core';
 import type { VolumeData, VolumeDtype } from '@physiotwin/core';
+import { loadFflate, platformInflate } from '#zlib-platform';
 
 /** True on little-endian hosts (every platform Node and browsers run on today, but checked, not assumed). */
 export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -245,6 +245,50 @@ function checksum(format: 'gzip' | 'zlib'): { update(bytes: Uint8Array): void; v
  */
 export function inflateBounded(input: Uint8Array | ByteSource, request: InflateRequest): Uint8Array {
   const source = asSource(input);
+  return inflateNative(source, request) ?? inflateStreaming(source, request);
+}
+
+/**
+ * Compressed bytes read to find the header before the native path decompresses the whole stream (at most
+ * 4 MiB of output, deflate's 1032:1); also the slack allowed for gzip header fields beyond the deflate data.
+ */
+const NATIVE_HEAD = 1 << 12;
+
+/**
+ * The fast path of {@link inflateBounded} where the platform has a native inflater (Node's zlib; see
+ * zlib-platform.node.ts), for the ordinary case only: `verify` asked, a compressed stream no longer than its
+ * needed output can take, and a stream that decompresses to exactly the needed bytes, checksums checked by zlib,
+ * nothing left over. Anything else (no native inflater, a header that does not parse, limits, trailing data,
+ * truncation, corruption, a bomb: zlib stops at `total` bytes out) returns undefined, and the streaming path then
+ * decides and types the outcome, so both paths give the same bytes and the same errors.
+ */
+function inflateNative(source: ByteSource, request: InflateRequest): Uint8Array | undefined {
+  if (!platformInflate || !request.verify || source.size === 0) return undefined;
+  try {
+    let total = request.needed(new Uint8Array(0));
+    if (total === undefined) {
+      const head = readPrefix(source, NATIVE_HEAD);
+      total = request.needed(platformInflate(head, request.format, head.length * DEFLATE_MAX_RATIO, true).output);
+    }
+    if (total === undefined || total < 1 || total > (request.maxBytes ?? DEFAULT_MAX_DECODED_BYTES) || total > source.size * DEFLATE_MAX_RATIO) return undefined;
+    // Deflate's stored blocks add 5 bytes per 65535 at worst: a longer input holds more than the needed bytes.
+    if (source.size > total + Math.ceil(total / 4096) + NATIVE_HEAD) return undefined;
+    const all = new Uint8Array(source.size);
+    if (source.readInto(0, all) !== all.length) return undefined;
+    const { output, consumed } = platformInflate(all, request.format, total, false);
+    return output.length === total && consumed === all.length ? output : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * {@link inflateBounded} with fflate's streaming inflater alone (the path every platform has; exported for the
+ * tests that check both paths agree).
+ * @throws as {@link inflateBounded}.
+ */
+export function inflateStreaming(input: Uint8Array | ByteSource, request: InflateRequest): Uint8Array {
+  const source = asSource(input);
   const location = optionalFile(request.file);
   let total: number | undefined;
   let out: Uint8Array | undefined;
@@ -279,9 +323,11 @@ export function inflateBounded(input: Uint8Array | ByteSource, request: InflateR
     }
     if (produced === out.length && (!request.verify || source.size - position > VERIFY_TAIL)) throw STOP;
   };
-  let members = 0;
+  // fflate calls onmember when a further member starts (not for the first one).
+  let laterMembers = 0;
+  const { Gunzip, Unzlib } = loadFflate();
   const stream = request.format === 'gzip' ? new Gunzip(accept) : new Unzlib(accept);
-  if (stream instanceof Gunzip) stream.onmember = () => members++;
+  if (stream instanceof Gunzip) stream.onmember = () => laterMembers++;
   let position = 0;
   let stopped = false;
   try {
@@ -309,7 +355,7 @@ export function inflateBounded(input: Uint8Array | ByteSource, request: InflateR
     const want = total === undefined ? 'a complete header' : `${total} bytes`;
     throw new PhysiotwinError('IO_TRUNCATED', `${request.what} decompresses to ${produced} bytes, ${want} needed`, { location });
   }
-  if (request.verify && !stopped) checkStreamEnd(source, request, streamed, sum.value(), members);
+  if (request.verify && !stopped) checkStreamEnd(source, request, streamed, sum.value(), laterMembers);
   return out;
 }
 
@@ -318,7 +364,7 @@ export function inflateBounded(input: Uint8Array | ByteSource, request: InflateR
  * inflater checks the checksum; this does both. Multi-member gzip files (rare: concatenated .gz) are checked for
  * truncation by the inflater only, since each member has its own footer.
  */
-function checkStreamEnd(input: ByteSource, request: InflateRequest, streamed: number, computed: number, members: number): void {
+function checkStreamEnd(input: ByteSource, request: InflateRequest, streamed: number, computed: number, laterMembers: number): void {
   const location = optionalFile(request.file);
   const tail = new Uint8Array(8);
   const at = Math.max(0, input.size - 8);
@@ -329,7 +375,7 @@ function checkStreamEnd(input: ByteSource, request: InflateRequest, streamed: nu
     if (stored !== computed) throw new PhysiotwinError('IO_INVALID', `${request.what} is corrupt: Adler-32 ${hex(stored)} stored, ${hex(computed)} computed`, { location });
     return;
   }
-  if (members > 1) return;
+  if (laterMembers > 0) return;
   const isize = input.size >= 18 ? view.getUint32(got - 4, true) : -1;
   if (isize !== streamed % 2 ** 32) {
     throw new PhysiotwinError('IO_TRUNCATED', `${request.what} footer is missing or cut (ISIZE does not match the ${streamed} decompressed bytes)`, { location });
@@ -355,12 +401,12 @@ function concat(chunks: Uint8Array[], length: number): Uint8Array {
 
 /** gzip-compresses (RFC 1952) with fflate; works in browsers and Node. */
 export function gzipBytes(bytes: Uint8Array): Uint8Array {
-  return gzipSync(bytes, { level: 6, mtime: 0 });
+  return loadFflate().gzipSync(bytes, { level: 6, mtime: 0 });
 }
 
 /** zlib-compresses (RFC 1950) with fflate, as MetaImage's CompressedData expects. */
 export function zlibBytes(bytes: Uint8Array): Uint8Array {
-  return zlibSync(bytes, { level: 6 });
+  return loadFflate().zlibSync(bytes, { level: 6 });
 }
 
 /** `{ file }` when a name is known, for error locations. */

@@ -1,15 +1,17 @@
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PhysiotwinError, fhirProvenance, runCrate, sha256Hex, verifyManifest } from '@physiotwin/core';
+import { PhysiotwinError, fhirProvenance, runCrate, verifyManifest } from '@physiotwin/core';
 import type { CrateEntity, ProvenanceOptions, RoCrate, RunManifest, RunOutput } from '@physiotwin/core';
 
 /** File names of the provenance records in an output folder. */
 export const PROVENANCE_FILES = { manifest: 'manifest.json', crate: 'ro-crate-metadata.json', fhir: 'provenance.fhir.json' } as const;
 
+/** SHA-256 of a file with node:crypto (the same digest as core's WebCrypto sha256Hex, several times faster here). */
 async function hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
-  const data = new Uint8Array(await readFile(path));
-  return { sha256: await sha256Hex(data), bytes: data.byteLength };
+  const data = await readFile(path);
+  return { sha256: createHash('sha256').update(data).digest('hex'), bytes: data.byteLength };
 }
 
 /**

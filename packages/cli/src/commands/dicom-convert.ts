@@ -1,13 +1,13 @@
 import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PhysiotwinError, isPhysiotwinError } from '@physiotwin/core';
+import { PhysiotwinError, createManifest, isPhysiotwinError } from '@physiotwin/core';
 import type { RunManifest } from '@physiotwin/core';
 import { SPLIT_ATTRIBUTES, bidsSidecar, diffusionTables, harmonizeTimePoints, loadVolume, outputName, uniqueName, volumeGroups } from '@physiotwin/dicom';
 import type { ConversionRecord, SpacingPolicy, SplitAttribute } from '@physiotwin/dicom';
-import { scanDicomPaths } from '@physiotwin/dicom/node';
+import { fileDigest, scanDicomPaths } from '@physiotwin/dicom/node';
 import { encodeVolumeFile, writeRunProvenance } from '@physiotwin/io/node';
 import type { CliIO, Command } from '../command.js';
-import { EXIT, UsageError, manifestJson, prepareOutputs, printJson, progressPrinter } from '../command.js';
+import { EXIT, UsageError, prepareOutputs, printJson, progressPrinter } from '../command.js';
 import { VERSION } from '../version.js';
 
 const FORMATS = ['nii', 'nii.gz', 'mha'] as const;
@@ -173,15 +173,19 @@ async function convert(values: ConvertFlags, positionals: string[], io: CliIO, r
         io.stderr(`${base}: not converted: ${e.message}\n`);
       }
     }
-    manifestText = await manifestJson({
+    // The manifest as command.ts's manifestJson writes it, with the inputs' digests from the scan where it read
+    // whole files (fileDigest): re-reading and hashing every input took longer than converting a 1440-file series.
+    const manifest = await createManifest({
       tool: 'physiotwin dicom convert',
-      inputs: [...usedSources].sort((a, b) => a - b).map((i) => scan.sources[i]!.name),
+      inputs: [...usedSources].sort((a, b) => a - b).map((i) => ({ name: scan.sources[i]!.name, ...fileDigest(scan.sources[i]!) })),
       parameters: {
         series: values.series ?? null, tiltCorrect: values['tilt-correct'], spacing: values.spacing, format: values.format,
         splitBy: splitBy ?? null, fourD: !values['no-4d'], name: values.name,
       },
+      packages: { '@physiotwin/cli': VERSION },
       backend: { backend: 'cpu' },
     });
+    manifestText = JSON.stringify(manifest, null, 2) + '\n';
     await outputs.stage(manifestPath, manifestText);
     await outputs.commit();
   } catch (e) {
