@@ -9,6 +9,16 @@ buildShaders();
 
 const packages = readdirSync('packages').filter((p) => existsSync(`packages/${p}/package.json`));
 
+/**
+ * Projects whose test files run one after another in a worker without a fresh module graph each (vitest's
+ * `isolate: false`): their tests set no environment, mock nothing, register no process handlers and keep no state
+ * in module scope but caches (compiled pipelines), so a file sees what it would alone; the workspace sources they
+ * import are then evaluated once per worker, not once per file (about 0.35 s of CPU per file). The others keep a
+ * fresh graph per file: gpu (loads Dawn, spawns processes), cli (process signal handlers, environment, the shared
+ * device), dicom, fem, workers and viewer (their owners' call), integration (slurm, fuzz, browser).
+ */
+const SHARED_WORKER = new Set(['core', 'io', 'segment', 'mesh', 'hemo', 'fhir', 'pipeline']);
+
 export default defineConfig({
   // Workspace packages resolve to their TypeScript sources in tests (the '@physiotwin/source' condition of
   // each exports map), so a test never runs against a stale dist/; test/smoke-built.mjs checks the built
@@ -27,7 +37,7 @@ export default defineConfig({
     reporters: ['default', './test/package-times-reporter.ts'],
     hookTimeout: 60_000,
     projects: [
-      ...packages.map((name) => ({ extends: true, test: { name, root: `packages/${name}` } })),
+      ...packages.map((name) => ({ extends: true, test: { name, root: `packages/${name}`, ...(SHARED_WORKER.has(name) ? { isolate: false } : {}) } })),
       { extends: true, test: { name: 'integration', root: 'test', include: ['**/*.test.ts'] } },
     ],
   },
