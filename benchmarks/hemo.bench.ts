@@ -2,7 +2,7 @@
 // throughput (RCR N = 1e3, 1e4, 1e5 and two closed loops N = 1e3), CPU vs WebGPU in one run.
 // Reference: svZeroDSolver (C++) takes about 2-4 us per step for RCR and 13-62 us for closed-loop cases
 // on a 2-core machine (issue 4).
-import { getSharedGpu, releaseSharedGpu } from '@physiotwin/gpu';
+import { getSharedGpu, releaseSharedGpu, type GpuContext } from '@physiotwin/gpu';
 import { simulate, simulateEnsemble, type EnsembleSamples, type EnsembleSummary, type SvZeroDConfig } from '@physiotwin/hemo';
 import { measure, newReport, ratio, writeReport, type BenchResult } from './harness.js';
 import { dirname, join } from 'node:path';
@@ -24,6 +24,54 @@ function rcrSamples(n: number): EnsembleSamples {
     values.set([1000 * f(1), 1000 * f(2), 1e-4 * f(3)], 3 * v);
   }
   return { names, values };
+}
+
+/**
+ * The double-float closed-loop parity check, moved here from packages/hemo/src/ensemble.test.ts (which keeps its
+ * CPU half) because compiling the generated 67,000-character double-float kernel (23 unknowns, LU unrolled) costs
+ * 26 s of one core on SwiftShader, a tenth of `npm test`, against 0.15 s for the run. Same case and tolerances:
+ * ClosedLoopHeartAndPulmonary with ideal valves, 2 variants of 2 cycles, the smallest input that takes every path
+ * (variant 0 is computed by the kernel, variant 1 is handed back, code 3, at drive-table step 187 in the second
+ * cycle). The f64 solver leaves about 1e-6 mL/s in a closed ideal valve, and the step at which a valve reopens
+ * depends on its sign; f32 cannot resolve it, so 'auto' precision runs this model in double-float (about 2^-48
+ * relative per operation): kernel-computed variants within 1e-9 of the f64 solver (2^-48 amplified by the LU;
+ * observed 2e-14), every variant within the issue's 1e-3, relative to each output's largest |x| over the cycle.
+ * Throws, failing `npm run bench -- hemo`, when the check fails. Its kernel serves the N = 1e3 df case below.
+ * @throws Error when the WebGPU ensemble misses the f64 solver by more than the tolerances.
+ */
+async function closedLoopDoubleFloatParity(gpu: GpuContext, closed: SvZeroDConfig, notes: string[]): Promise<void> {
+  const cfg = withSim(closed, { number_of_cardiac_cycles: 2 });
+  const s: EnsembleSamples = { names: ['RCR_aorta.Rd', 'CLH.Elv_s'], values: Float64Array.of(1.2, 3.1, 1.5, 2.8) };
+  const started = performance.now();
+  const sum = await simulateEnsemble(cfg, s, { backend: 'webgpu', gpu });
+  const ms = performance.now() - started;
+  let worst = 0;
+  let worstKernel = 0;
+  for (let v = 0; v < sum.n; v++) {
+    const overrides = Object.fromEntries(s.names.map((k, j) => [k, s.values[v * s.names.length + j]!]));
+    const ref = await simulate({ ...cfg, simulation_parameters: { ...(cfg.simulation_parameters as object), output_all_cycles: false } }, { overrides });
+    sum.outputs.forEach((o, k) => {
+      const series = ref.y.map((y) => y[ref.model.dofNames.indexOf(o)]!);
+      const scale = Math.max(...series.map(Math.abs)) || 1;
+      const i = v * sum.outputs.length + k;
+      const wants = [series.reduce((a, x) => a + x, 0) / series.length, Math.min(...series), Math.max(...series)];
+      [sum.mean[i]!, sum.min[i]!, sum.max[i]!].forEach((got, q) => {
+        const d = Math.abs(got - wants[q]!) / scale;
+        worst = Math.max(worst, d);
+        if (!sum.cpuVariants.includes(v)) worstKernel = Math.max(worstKernel, d);
+      });
+    });
+  }
+  const line = `closed loop df parity (closedLoopHeart_singleVessel, 2 variants x 2 cycles, compilation included: ${(ms / 1000).toFixed(1)} s): precision ${sum.precision}, handed back ${sum.cpuVariants.join(', ') || 'none'}, max difference to the f64 solver ${worst.toExponential(2)} (kernel-computed variants ${worstKernel.toExponential(2)})`;
+  console.log(line);
+  notes.push(line);
+  const failures = [
+    sum.precision === 'df' ? '' : `precision ${sum.precision}, not df`,
+    sum.cpuVariants.length < sum.n ? '' : 'the kernel computed no variant',
+    worstKernel < 1e-9 ? '' : `kernel-computed variants ${worstKernel} from the f64 solver (tolerance 1e-9)`,
+    worst < 1e-3 ? '' : `a variant ${worst} from the f64 solver (tolerance 1e-3)`,
+  ].filter(Boolean);
+  if (failures.length) throw new Error(`closed loop df parity failed: ${failures.join('; ')}`);
 }
 
 export default async function run(): Promise<void> {
@@ -80,6 +128,7 @@ export default async function run(): Promise<void> {
     report.results.push(wg);
     report.ratios.push({ label: `RCR N=${n}: cpu time / webgpu time${gpu.adapter.isFallback ? ' (SwiftShader: software, not GPU times)' : ''}`, value: ratio(cpu, wg) });
   }
+  await closedLoopDoubleFloatParity(gpu, closed, report.notes);
   const nClosed = 1000;
   /**
    * A closed-loop ensemble on the CPU and on WebGPU in each kernel precision given, with each WebGPU run's

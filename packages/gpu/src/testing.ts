@@ -27,12 +27,24 @@ export function testedBackends(): Array<'cpu' | 'webgpu'> {
   return env.split(',').map((s) => s.trim()).filter((s): s is 'cpu' | 'webgpu' => s === 'cpu' || s === 'webgpu');
 }
 
+/** The device the WebGPU suites of this module instance (one per test file under vitest's isolation) share. */
+let fileGpu: Promise<GpuContext> | undefined;
+
+async function releaseFileGpu(): Promise<void> {
+  const pending = fileGpu;
+  fileGpu = undefined;
+  // A failed request has already failed its suites' beforeAll; there is nothing to destroy.
+  (await pending?.catch(() => undefined))?.destroy();
+}
+
 /**
  * Runs one suite against every backend (tfjs's describeWithFlags): `describeBackends('histogram', (b) => {
  * it('counts', async () => { const r = await histogram(v, b.options()); ... }) })`.
- * The WebGPU suite acquires one device in beforeAll (on SwiftShader where there is no GPU), names the
- * adapter in the suite output, and destroys the device in afterAll. It fails, never skips, when no
- * device can be had.
+ * The WebGPU suites of a test file share one device (on SwiftShader where there is no GPU), acquired in the
+ * first suite's beforeAll and destroyed after the last suite of the scope `describeBackends` was called in: the
+ * pipelines compiled for one suite serve the next (a compilation costs seconds on SwiftShader), as they would
+ * for an application's shared device. Each suite names the adapter in its output. It fails, never skips, when
+ * no device can be had.
  * @throws nothing when called; a 'webgpu' suite fails (never skips) when no device can be had.
  */
 export function describeBackends(
@@ -41,8 +53,10 @@ export function describeBackends(
   /** Restrict the suite to some backends, saying why (e.g. a parity suite whose reference is the CPU). */
   only?: { backends: Array<'cpu' | 'webgpu'>; reason: string },
 ): void {
-  for (const backend of testedBackends()) {
-    if (only && !only.backends.includes(backend)) continue;
+  const backends = testedBackends().filter((backend) => !only || only.backends.includes(backend));
+  // Registered in the caller's scope (the file, for a top-level call), so it runs after every suite there.
+  if (backends.includes('webgpu')) afterAll(releaseFileGpu);
+  for (const backend of backends) {
     let gpu: GpuContext | undefined;
     const ctx: BackendTestContext = {
       backend,
@@ -56,10 +70,10 @@ export function describeBackends(
     describe(`${name} [${backend}]`, () => {
       if (backend === 'webgpu') {
         beforeAll(async () => {
-          gpu = await requestGpu();
+          fileGpu ??= requestGpu();
+          gpu = await fileGpu;
           console.info(`[${name}] WebGPU adapter: ${gpu.adapter.description || gpu.adapter.architecture} (${gpu.adapter.vendor}${gpu.adapter.isFallback ? ', fallback/software' : ''})`);
         });
-        afterAll(() => gpu?.destroy());
       }
       suite(ctx);
     });

@@ -54,7 +54,9 @@ describe('physiotwin segment + mesh on the aorta CT', () => {
       expect(await runCli(['mesh', 'plain.nii.gz', '-o', 'plain.vtp', '--label', '1', ...smooth, '--backend', 'cpu', '--report', '--force'], mio)).toBe(0);
       expect(JSON.parse(mio.out)).toMatchObject({ closed: true, manifold: true, oriented: true, components: 1, genus: 0, euler: 2 });
     }
-  });
+    // Its own timeout, as the next test's: the --auto pipeline over 2.1e6 voxels and two meshes, about 6 s of one
+    // core, took 60 s while eight engineers shared the two cores.
+  }, 180_000);
 
   it('--auto with --close-mm 2 --fill-holes, smoothed and decimated, still meshes to one closed genus-0 surface', async () => {
     const io = capture(dir);
