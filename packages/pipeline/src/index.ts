@@ -7,3 +7,5 @@ export { WALL_POISSON, WALL_YOUNGS_MODULUS_MPA } from './wall.js';
 export type { WallResult } from './wall.js';
 export { meshToSvg, threeViews } from './render.js';
 export type { MeshPicture, View } from './render.js';
+export { pipelineFiles, OUTPUT_FILES } from './files.js';
+export type { PipelineFiles, PipelineFilesOptions, PipelineManifest, StageManifest } from './files.js';

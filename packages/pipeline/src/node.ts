@@ -1,72 +1,22 @@
-// Node-only: the pipeline's outputs on disk (atomic, with a manifest) and `--resume` from them.
+// Node-only: the pipeline's outputs on disk (atomic, with a manifest) and `--resume` from them. The bytes come from
+// files.ts (browser-safe), so a web page or a worker gets exactly the files the CLI writes.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { JsonValue, ManifestInput, RunManifest } from '@physiotwin/core';
-import { createManifest, PhysiotwinError, sha256Hex, throwIfAborted } from '@physiotwin/core';
-import type { ResultQuantity, ResultsBundleOptions } from '@physiotwin/fhir';
-import { fhirBundleJson } from '@physiotwin/fhir';
+import { PhysiotwinError, sha256Hex, throwIfAborted } from '@physiotwin/core';
 import type { ZeroDModel } from '@physiotwin/hemo';
-import { parseResultTable, tableToCsv } from '@physiotwin/hemo';
-import { readVolume, readVtp, writeStl, writeVtp, writeVtpPolylines, writeVtu } from '@physiotwin/io';
-import { AtomicOutputs, checkOutputs, encodeVolumeFile } from '@physiotwin/io/node';
+import { parseResultTable } from '@physiotwin/hemo';
+import { readVolume, readVtp } from '@physiotwin/io';
+import { AtomicOutputs, checkOutputs } from '@physiotwin/io/node';
 import type { Centerlines } from '@physiotwin/mesh';
-import { centerlinesToPolylines } from '@physiotwin/mesh';
+import type { PipelineFilesOptions, PipelineManifest } from './files.js';
+import { OUTPUT_FILES, pipelineFiles } from './files.js';
 import type { PipelineArtefacts, PipelineResult, StageName } from './pipeline.js';
-import { volumeHash } from './pipeline.js';
-import { reportHtml } from './report.js';
 
-/** The files of an output folder, by what they hold. */
-export const OUTPUT_FILES = {
-  volume: 'volume.nii.gz',
-  labelmap: 'labelmap.nii.gz',
-  lumenVtp: 'lumen.vtp',
-  lumenStl: 'lumen.stl',
-  centerlinesVtp: 'centerlines.vtp',
-  centerlinesJson: 'centerlines.json',
-  model: 'model.json',
-  results: 'results.csv',
-  wall: 'wall.vtu',
-  report: 'report.html',
-  fhirBundle: 'fhir-bundle.json',
-  manifest: 'manifest.json',
-} as const;
-
-/** The files each stage writes (their hashes let `--resume` trust them). */
-const STAGE_FILES: Record<StageName, readonly string[]> = {
-  segment: [OUTPUT_FILES.labelmap],
-  surface: [OUTPUT_FILES.lumenVtp, OUTPUT_FILES.lumenStl],
-  centerlines: [OUTPUT_FILES.centerlinesVtp, OUTPUT_FILES.centerlinesJson],
-  zeroD: [OUTPUT_FILES.model],
-  simulate: [OUTPUT_FILES.results],
-  // The wall mesh is written with its solution (wall.vtu): neither is read back, both run again on --resume.
-  wall: [],
-  fe: [OUTPUT_FILES.wall],
-};
-
-/** One stage in `manifest.json`. */
-interface StageManifest {
-  stage: StageName;
-  key: string;
-  parameters: JsonValue;
-  backend: string;
-  ms: number;
-  reused: boolean;
-  /** file name -> SHA-256 */
-  outputs: Record<string, string>;
-  /** zeroD only: what the model file does not hold. */
-  model?: Omit<ZeroDModel, 'config'>;
-}
-
-/** The pipeline's manifest: the run manifest plus one record per stage. */
-type PipelineManifest = RunManifest & { stages: StageManifest[] };
+export { OUTPUT_FILES };
 
 /** Every path {@link writePipelineOutputs} writes into `outDir`. @throws nothing. */
 export function pipelineOutputPaths(outDir: string): string[] {
   return Object.values(OUTPUT_FILES).map((f) => join(outDir, f));
-}
-
-function centerlinesJson(c: Centerlines): string {
-  return JSON.stringify({ points: [...c.points], radius: [...c.radius], area: [...c.area], abscissa: [...c.abscissa], branchId: [...c.branchId], branches: c.branches, inletVoxel: c.inletVoxel, outletVoxels: c.outletVoxels });
 }
 
 function parseCenterlines(text: string): Centerlines {
@@ -83,58 +33,15 @@ function parseCenterlines(text: string): Centerlines {
   };
 }
 
-/** The bytes of every output, by file name. */
-function encodeOutputs(result: PipelineResult): Map<string, Uint8Array | string> {
-  const files = new Map<string, Uint8Array | string>();
-  files.set(OUTPUT_FILES.volume, encodeVolumeFile(OUTPUT_FILES.volume, result.input.volume)[0]![1]);
-  files.set(OUTPUT_FILES.labelmap, encodeVolumeFile(OUTPUT_FILES.labelmap, result.labelmap)[0]![1]);
-  files.set(OUTPUT_FILES.lumenVtp, writeVtp(result.surface));
-  files.set(OUTPUT_FILES.lumenStl, writeStl(result.surface));
-  files.set(OUTPUT_FILES.centerlinesVtp, writeVtpPolylines(centerlinesToPolylines(result.centerlines)));
-  files.set(OUTPUT_FILES.centerlinesJson, centerlinesJson(result.centerlines));
-  files.set(OUTPUT_FILES.model, JSON.stringify(result.model.config, null, 2) + '\n');
-  files.set(OUTPUT_FILES.results, tableToCsv(result.results));
-  const { mesh, fe } = result.wall;
-  files.set(
-    OUTPUT_FILES.wall,
-    writeVtu({
-      ...mesh,
-      pointData: { displacement: { values: fe.displacement, components: 3 }, vonMises: { values: fe.nodalVonMises, components: 1 }, stress: { values: fe.nodalStress, components: 6 } },
-      cellData: { vonMises: { values: fe.vonMises, components: 1 }, stress: { values: fe.stress, components: 6 } },
-    }),
-  );
-  return files;
-}
-
-/** The result quantities of `fhir-bundle.json`: peak wall stress, and mean pressure and flow at the inlet and each outlet. */
-function resultQuantities(result: PipelineResult): ResultQuantity[] {
-  const q: ResultQuantity[] = [{ code: 'peak-wall-stress', display: 'Peak wall von Mises stress at peak systole', value: result.wall.peakVonMisesMpa, ucum: 'MPa' }];
-  const ends = [{ id: 'inlet', name: 'inlet', w: result.hemo.inlet }, ...result.hemo.outlets.map((w, k) => ({ id: `outlet-${k + 1}`, name: `outlet ${k + 1} (${w.boundary})`, w }))];
-  for (const { id, name, w } of ends) {
-    q.push({ code: `mean-pressure-${id}`, display: `Mean pressure at the ${name}`, value: w.meanPressureMmHg, ucum: 'mm[Hg]' });
-    q.push({ code: `mean-flow-${id}`, display: `Mean flow at the ${name}`, value: w.meanFlowMlPerS, ucum: 'mL/s' });
-  }
-  return q;
-}
-
-/** Options of {@link writePipelineOutputs}. */
-export interface WriteOutputsOptions {
+/** Options of {@link writePipelineOutputs}: those of `pipelineFiles` (its `signal` also stops the writing; the staged files are removed) plus `force`. */
+export interface WriteOutputsOptions extends PipelineFilesOptions {
   /** Replace existing files (each only by a complete new one). @default false: an existing file is `IO_EXISTS` */
   force?: boolean | undefined;
-  /** Package name -> version, recorded in the manifest. @default {} */
-  packages?: Record<string, string> | undefined;
-  /** The input as read (a file, or the DICOM files), hashed into the manifest. @default the input volume's hash */
-  inputs?: Array<ManifestInput | { name: string; data: Uint8Array }> | undefined;
-  /** Stops the writing between files; the staged files are removed. */
-  signal?: AbortSignal | undefined;
-  /** The report's HTML. @default {@link reportHtml} of the result */
-  reportHtml?: string | undefined;
-  /** FHIR references the results derive from besides the input files (e.g. the Observations of `--fhir-in`), for `fhir-bundle.json`. @default [] */
-  derivedFrom?: ResultsBundleOptions['derivedFrom'] | undefined;
 }
 
 /**
- * Writes a pipeline result into `outDir` (which must exist): the volume and labelmap (`.nii.gz`), the lumen
+ * Writes a pipeline result into `outDir` (which must exist): the files of `pipelineFiles` (from the main entry),
+ * byte for byte: the volume and labelmap (`.nii.gz`), the lumen
  * (`lumen.vtp`, `lumen.stl`), the centerlines (`centerlines.vtp`, and `centerlines.json` for `--resume`), the 0D
  * config (`model.json`, svZeroDSolver input) and its results (`results.csv`), the wall mesh with point arrays
  * `displacement` (mm), `vonMises` and `stress` (MPa) and the same per tet (`wall.vtu`), `report.html`,
@@ -149,43 +56,13 @@ export interface WriteOutputsOptions {
 export async function writePipelineOutputs(outDir: string, result: PipelineResult, options: WriteOutputsOptions = {}): Promise<PipelineManifest> {
   const paths = pipelineOutputPaths(outDir);
   await checkOutputs(paths, { overwrite: options.force ?? false });
-  const files = encodeOutputs(result);
-  const hashes: Record<string, string> = {};
-  const written: ManifestInput[] = [];
-  for (const [name, data] of files) {
-    hashes[name] = await sha256Hex(data);
-    written.push({ name, sha256: hashes[name], bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength });
-  }
-  const stages: StageManifest[] = result.stages.map((s) => ({
-    stage: s.stage,
-    key: s.key,
-    parameters: s.parameters,
-    backend: s.backend,
-    ms: Math.round(s.ms),
-    reused: s.reused,
-    outputs: Object.fromEntries(STAGE_FILES[s.stage].map((f) => [f, hashes[f]!])),
-    ...(s.stage === 'zeroD' ? { model: { vessels: result.model.vessels, outlets: result.model.outlets, meanInletPressureMmHg: result.model.meanInletPressureMmHg, iterations: result.model.iterations } } : {}),
-  }));
-  const inputs: Array<ManifestInput | { name: string; data: Uint8Array }> = options.inputs ?? [{ name: result.input.name ?? 'volume', sha256: await volumeHash(result.input.volume), bytes: result.input.volume.data.byteLength }];
-  const gpu = result.stages.find((s) => s.backend === 'webgpu');
-  const run = await createManifest({
-    tool: 'physiotwin pipeline',
-    inputs,
-    parameters: { seeds: result.input.seeds.map((s) => [...s]), targets: { ...result.targets } },
-    packages: options.packages ?? {},
-    backend: gpu ? { backend: 'webgpu', adapter: gpu.adapter } : { backend: 'cpu' },
-    timings: Object.fromEntries(result.stages.map((s) => [s.stage, Math.round(s.ms)])),
-  });
-  const manifest: PipelineManifest = { ...run, stages };
+  const { files, manifest } = await pipelineFiles(result, options);
   const out = new AtomicOutputs({ overwrite: options.force ?? false });
   try {
     for (const [name, data] of files) {
       throwIfAborted(options.signal, 'writing the pipeline outputs');
       await out.stage(join(outDir, name), data);
     }
-    await out.stage(join(outDir, OUTPUT_FILES.report), options.reportHtml ?? reportHtml(result));
-    await out.stage(join(outDir, OUTPUT_FILES.fhirBundle), await fhirBundleJson({ manifest, results: resultQuantities(result), outputs: written, derivedFrom: options.derivedFrom ?? [] }));
-    await out.stage(join(outDir, OUTPUT_FILES.manifest), JSON.stringify(manifest, null, 2) + '\n');
     throwIfAborted(options.signal, 'writing the pipeline outputs');
     await out.commit();
   } catch (e) {
