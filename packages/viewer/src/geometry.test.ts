@@ -99,6 +99,18 @@ describe('viewer geometry', () => {
     expect(Math.abs(off)).toBeLessThan(TOL * 1e3);
   });
 
+  it('zoom magnifies about a chosen centre: that point stays at the canvas centre, distances grow by the scale', () => {
+    const v = oblique();
+    const ijk: Vec3 = [30, 4, 7];
+    const fit = viewCamera(v, 'coronal', size, ijk[sliceAxes(v, 'coronal').sliceAxis]);
+    const zoomed = viewCamera(v, 'coronal', size, ijk[sliceAxes(v, 'coronal').sliceAxis], { scale: 4, center: indexToWorldPoint(v, ijk) });
+    near(voxelToCanvas(v, zoomed, size, ijk), [size.width / 2, size.height / 2], 1e-7);
+    expect(fit.parallelScale / zoomed.parallelScale).toBeCloseTo(4, 12);
+    const step = (c: typeof fit) => Math.hypot(...voxelToCanvas(v, c, size, [31, 4, 7]).map((x, n) => x - voxelToCanvas(v, c, size, ijk)[n]!));
+    expect(step(zoomed) / step(fit)).toBeCloseTo(4, 9);
+    expect(() => viewCamera(v, 'axial', size, 0, { scale: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error);
+  });
+
   it('refuses a degenerate geometry or canvas with INVALID_ARGUMENT', () => {
     const v = headsq();
     const bad: Array<[VolumeGeometry, OrthoView]> = [

@@ -123,16 +123,27 @@ export function worldToVoxel(v: VolumeGeometry, world: Vec3): Vec3 | undefined {
   return ijk.every((x, c) => x >= 0 && x < v.dims[c]!) ? ijk : undefined;
 }
 
+/** Zoom and pan of a view. */
+export interface ViewZoom {
+  /** Magnification over the fitted view (2 shows half the width). @default 1 */
+  scale?: number | undefined;
+  /** World point shown at the canvas centre (moved onto the slice). @default the volume's centre */
+  center?: Vec3 | undefined;
+}
+
 /**
  * The camera of `view` on `v` showing slice `slice` (an index along the view's slice axis, default the middle one)
- * with the whole volume in a canvas of `size`: the focal point is the volume's centre moved onto the slice, the
+ * with the whole volume in a canvas of `size` (or magnified and panned by `zoom`): the focal point is the volume's
+ * centre (or `zoom.center`) moved onto the slice, the
  * normal is perpendicular to the slice (the cross product of the two in-plane index axes, so a tilted stack is cut
  * along its own slices), up is the in-plane up axis made orthogonal to the normal, and `parallelScale` fits the
  * volume's eight corners (voxel edges) with a 5% margin.
  * @throws PhysiotwinError `INVALID_ARGUMENT` for a bad geometry or canvas size.
  */
-export function viewCamera(v: VolumeGeometry, view: OrthoView, size: CanvasSize, slice?: number): ViewCamera {
+export function viewCamera(v: VolumeGeometry, view: OrthoView, size: CanvasSize, slice?: number, zoom: ViewZoom = {}): ViewCamera {
   checkGeometry(v);
+  const magnify = zoom.scale ?? 1;
+  if (!(magnify > 0) || !Number.isFinite(magnify) || (zoom.center && !zoom.center.every(Number.isFinite))) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: zoom needs a positive scale and a finite centre (scale ${magnify})`);
   if (!(size.width > 0 && size.height > 0)) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: canvas size must be positive (${size.width}x${size.height})`);
   const { sliceAxis, upAxis, rightAxis } = sliceAxes(v, view);
   const canon = CANONICAL[view];
@@ -149,7 +160,8 @@ export function viewCamera(v: VolumeGeometry, view: OrthoView, size: CanvasSize,
   onSlice[sliceAxis] = k;
   // The slice plane passes through the voxel centres of slice k; the focal point is the centre projected on it.
   const planePoint = indexToWorldPoint(v, onSlice);
-  const focalPoint = add(centre, scale(normal, dot(sub(planePoint, centre), normal)));
+  const look = zoom.center ?? centre;
+  const focalPoint = add(look, scale(normal, dot(sub(planePoint, look), normal)));
   let halfUp = 0, halfRight = 0;
   for (let c = 0; c < 8; c++) {
     const corner: Vec3 = [c & 1 ? v.dims[0] - 0.5 : -0.5, c & 2 ? v.dims[1] - 0.5 : -0.5, c & 4 ? v.dims[2] - 0.5 : -0.5];
@@ -157,7 +169,7 @@ export function viewCamera(v: VolumeGeometry, view: OrthoView, size: CanvasSize,
     halfUp = Math.max(halfUp, Math.abs(dot(d, up)));
     halfRight = Math.max(halfRight, Math.abs(dot(d, right)));
   }
-  const parallelScale = 1.05 * Math.max(halfUp, (halfRight * size.height) / size.width);
+  const parallelScale = (1.05 * Math.max(halfUp, (halfRight * size.height) / size.width)) / magnify;
   return { focalPoint, viewPlaneNormal: normal, viewUp: up, viewRight: right, parallelScale };
 }
 

@@ -12,8 +12,8 @@ import vtkMapper from '@kitware/vtk.js/Rendering/Core/Mapper.js';
 import type { SurfaceMesh, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError } from '@physiotwin/core';
 import { scalarRange, scalarsToRgb } from './colormap.js';
-import type { CanvasSize, OrthoView, ViewCamera, VolumeGeometry } from './geometry.js';
-import { canvasToVoxel, ORTHO_VIEWS, sliceAxes, viewCamera, voxelToCanvas, worldToCanvas } from './geometry.js';
+import type { CanvasSize, OrthoView, ViewCamera, ViewZoom, VolumeGeometry } from './geometry.js';
+import { canvasToVoxel, indexToWorldPoint, ORTHO_VIEWS, sliceAxes, viewCamera, voxelToCanvas, worldToCanvas } from './geometry.js';
 import type { WindowLevel } from './presets.js';
 import { autoWindow, windowRange } from './presets.js';
 
@@ -65,6 +65,14 @@ export interface Viewer {
   setSurface(id: string, mesh: SurfaceMesh | undefined, style?: SurfaceStyle): void;
   /** Shows slice `slice` (clamped to the volume) in a slice view. @throws PhysiotwinError `INVALID_ARGUMENT` without a volume. */
   setSlice(view: OrthoView, slice: number): void;
+  /**
+   * Makes voxel `ijk` visible and pickable in a slice view: shows its slice and, when a voxel is smaller than
+   * `minPixels` CSS pixels on the canvas, magnifies the view about the voxel until it is that large.
+   * @throws PhysiotwinError `INVALID_ARGUMENT` without a volume.
+   */
+  showVoxel(view: OrthoView, ijk: Vec3, minPixels?: number): void;
+  /** Magnifies and pans a slice view (`{}`: the whole volume again). @throws PhysiotwinError `INVALID_ARGUMENT` without a volume or for a bad zoom. */
+  setZoom(view: OrthoView, zoom: ViewZoom): void;
   /** The slice a view shows. @throws PhysiotwinError `INVALID_ARGUMENT` without a volume. */
   getSlice(view: OrthoView): number;
   /** The camera a slice view renders with (geometry.ts). @throws PhysiotwinError `INVALID_ARGUMENT` without a volume. */
@@ -178,13 +186,14 @@ export function createViewer(elements: ViewerElements, options: ViewerOptions = 
   let labelId: string | undefined;
   let generation = 0;
   const slices: Record<OrthoView, number> = { axial: 0, sagittal: 0, coronal: 0 };
-  const surfaces = new Map<string, ReturnType<typeof vtkActor.newInstance>>();
+  const zooms: Record<OrthoView, ViewZoom> = { axial: {}, sagittal: {}, coronal: {} };
+  const surfaces = new Map<string, { actor: ReturnType<typeof vtkActor.newInstance>; bounds: number[] }>();
 
   const canvasSize = (view: ViewName): CanvasSize => {
     const c = engine.getViewport(vpId(view))?.canvas;
     return { width: c?.clientWidth || 1, height: c?.clientHeight || 1 };
   };
-  const camera = (view: OrthoView): ViewCamera => viewCamera(volume ?? noVolume(), view, canvasSize(view), slices[view]);
+  const camera = (view: OrthoView): ViewCamera => viewCamera(volume ?? noVolume(), view, canvasSize(view), slices[view], zooms[view]);
   const applyCamera = (view: OrthoView) => {
     if (!volume) return;
     const c = camera(view);
@@ -262,6 +271,7 @@ export function createViewer(elements: ViewerElements, options: ViewerOptions = 
       });
       for (const view of ORTHO_VIEWS) {
         slices[view] = Math.floor((v.dims[sliceAxes(v, view).sliceAxis] - 1) / 2);
+        zooms[view] = {};
         await ortho(view).setVolumes([{ volumeId }]);
         ortho(view).setProperties({ voiRange: windowRange(w) }, volumeId);
         applyCamera(view);
@@ -277,6 +287,7 @@ export function createViewer(elements: ViewerElements, options: ViewerOptions = 
     },
     async setLabelmap(labelmap) {
       const v = volume ?? noVolume();
+      if (!labelmap && !labelId) return;
       for (const view of ORTHO_VIEWS) {
         if (labelId) ortho(view).removeVolumeActors([labelId]);
       }
@@ -303,6 +314,8 @@ export function createViewer(elements: ViewerElements, options: ViewerOptions = 
         await ortho(view).addVolumes([
           {
             volumeId: lid,
+            actorUID: lid,
+            visibility: true,
             callback: ({ volumeActor }) => {
               const prop = volumeActor.getProperty();
               const ctf = prop.getRGBTransferFunction(0);
@@ -348,15 +361,50 @@ export function createViewer(elements: ViewerElements, options: ViewerOptions = 
         mapper.setInputData(polyData);
         actor.setMapper(mapper);
         vp.addActor({ uid: `${id}-surface-${sid}`, actor: actor as unknown as Types.Actor });
-        surfaces.set(sid, actor);
+        const bounds = [Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity];
+        for (let p = 0; p < mesh.positions.length; p++) {
+          const c = p % 3;
+          bounds[2 * c] = Math.min(bounds[2 * c]!, mesh.positions[p]!);
+          bounds[2 * c + 1] = Math.max(bounds[2 * c + 1]!, mesh.positions[p]!);
+        }
+        surfaces.set(sid, { actor, bounds });
       }
       if (surfaces.size > 0) {
-        vp.setCamera({ viewPlaneNormal: [0, -1, 0], viewUp: [0, 0, 1] });
+        // Look along the surfaces' thinnest extent (a vessel from the side), from the patient's front or left or feet.
+        const b = [Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity];
+        for (const { bounds: ab } of surfaces.values()) {
+          for (let c = 0; c < 3; c++) {
+            b[2 * c] = Math.min(b[2 * c]!, ab[2 * c]!);
+            b[2 * c + 1] = Math.max(b[2 * c + 1]!, ab[2 * c + 1]!);
+          }
+        }
+        const ext = [b[1]! - b[0]!, b[3]! - b[2]!, b[5]! - b[4]!];
+        const thin = ext.indexOf(Math.min(...ext));
+        const normal: Types.Point3 = thin === 0 ? [1, 0, 0] : thin === 1 ? [0, -1, 0] : [0, 0, -1];
+        const up: Types.Point3 = thin === 2 ? [0, -1, 0] : [0, 0, 1];
+        vp.setCamera({ viewPlaneNormal: normal, viewUp: up, parallelProjection: true });
         vp.resetCamera();
       }
       vp.render();
     },
     setSlice,
+    showVoxel(view, ijk, minPixels = 3) {
+      const v = volume ?? noVolume();
+      const { upAxis, rightAxis, sliceAxis } = sliceAxes(v, view);
+      slices[view] = Math.min(v.dims[sliceAxis] - 1, Math.max(0, Math.round(ijk[sliceAxis])));
+      const c = camera(view);
+      const pxPerMm = canvasSize(view).height / 2 / c.parallelScale;
+      const voxelPx = Math.min(v.spacing[upAxis], v.spacing[rightAxis]) * pxPerMm;
+      if (voxelPx < minPixels) zooms[view] = { scale: (zooms[view].scale ?? 1) * (minPixels / voxelPx), center: indexToWorldPoint(v, ijk) };
+      applyCamera(view);
+      options.onSlice?.(view, slices[view]);
+    },
+    setZoom(view, zoom) {
+      const v = volume ?? noVolume();
+      viewCamera(v, view, canvasSize(view), slices[view], zoom); // checks the zoom
+      zooms[view] = { ...zoom };
+      applyCamera(view);
+    },
     getSlice(view) {
       if (!volume) noVolume();
       return slices[view];
