@@ -80,30 +80,32 @@ export function tetBoundarySurface(mesh: Pick<TetMesh, 'positions' | 'boundaryFa
   if (!faces || faces.length === 0) throw new PhysiotwinError('INVALID_ARGUMENT', 'viewer: the tet mesh has no boundary faces');
   const nodes = mesh.positions.length / 3;
   if (nodal && nodal.values.length !== nodes) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: ${nodal.values.length} nodal values for ${nodes} nodes`);
-  const keep = (f: number) => !labels || (mesh.boundaryLabels !== undefined && labels.includes(mesh.boundaryLabels[f]!));
+  const labelSet = labels ? new Set(labels) : undefined;
+  const faceLabels = mesh.boundaryLabels;
   const map = new Int32Array(nodes).fill(-1);
-  const tris: number[] = [];
-  let used = 0;
+  const tris = new Uint32Array(faces.length);
+  let used = 0, t = 0;
   for (let f = 0; f < faces.length / 3; f++) {
-    if (!keep(f)) continue;
+    if (labelSet && !(faceLabels !== undefined && labelSet.has(faceLabels[f]!))) continue;
     for (let c = 0; c < 3; c++) {
       const n = faces[3 * f + c]!;
       if (n >= nodes) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: boundary face ${f} references node ${n} of ${nodes}`);
       if (map[n] === -1) map[n] = used++;
-      tris.push(map[n]!);
+      tris[t++] = map[n]!;
     }
   }
   const positions = new Float32Array(3 * used);
   const values = new Float32Array(used);
+  const src = mesh.positions;
   for (let n = 0; n < nodes; n++) {
     const m = map[n]!;
     if (m < 0) continue;
-    positions[3 * m] = mesh.positions[3 * n]!;
-    positions[3 * m + 1] = mesh.positions[3 * n + 1]!;
-    positions[3 * m + 2] = mesh.positions[3 * n + 2]!;
+    positions[3 * m] = src[3 * n]!;
+    positions[3 * m + 1] = src[3 * n + 1]!;
+    positions[3 * m + 2] = src[3 * n + 2]!;
     if (nodal) values[m] = nodal.values[n]!;
   }
-  const surface: SurfaceMesh = { positions, triangles: Uint32Array.from(tris) };
+  const surface: SurfaceMesh = { positions, triangles: tris.slice(0, t) };
   if (nodal) surface.pointData = { [nodal.name]: { values, components: 1 } };
   return surface;
 }

@@ -61,6 +61,7 @@ const engine = new Engine();
 const views = { axial: $<HTMLDivElement>('viewport-axial'), sagittal: $<HTMLDivElement>('viewport-sagittal'), coronal: $<HTMLDivElement>('viewport-coronal'), '3d': $<HTMLDivElement>('viewport-3d') };
 let seed: Vec3 | null = null;
 let shown: Volume | null = null;
+let shownInput: LoadedInput | null = null;
 let series: SeriesInfo[] = [];
 let running: AbortController | null = null;
 const downloadUrls: string[] = [];
@@ -157,6 +158,7 @@ function resetProgress(): void {
 
 async function show(input: LoadedInput): Promise<void> {
   shown = input.volume;
+  shownInput = input;
   const v = input.volume;
   hook.volume = { dims: [...v.dims], spacing: [...v.spacing], origin: [...v.origin], direction: [...v.direction] };
   const preset = $<HTMLSelectElement>('window-preset').value;
@@ -228,17 +230,16 @@ async function loadFiles(files: File[]): Promise<void> {
       series = [];
       hook.seriesCount = 1;
       const input = await engine.readVolumeFile(volumeFile.name, await volumeFile.arrayBuffer());
-      renderSeries([{ index: 0, modality: 'volume', description: volumeFile.name, dims: input.volume.dims, sliceCount: input.volume.dims[2], geometry: undefined as never }], 0);
+      renderSeries([{ index: 0, modality: 'volume', description: volumeFile.name, dims: input.volume.dims, sliceCount: input.volume.dims[2], geometry: undefined }], 0);
       await show(input);
       return;
     }
-    const payload = await Promise.all(files.map(async (f) => ({ name: f.webkitRelativePath || f.name, bytes: await f.arrayBuffer() })));
-    const scan = await engine.scanDicom(payload);
+    const scan = await engine.scanDicom(files);
     series = scan.series;
     hook.seriesCount = series.length;
     renderSeries(series, 0);
     if (series.length === 0) {
-      setStatus('error: DICOM_NO_SERIES', `no image series among ${files.length} file(s) (${scan.skipped} skipped)`);
+      setStatus('error: DICOM_INVALID', `no image series among ${files.length} file(s) (${scan.skipped} skipped)`);
       return;
     }
     await selectSeries(0);
@@ -256,7 +257,7 @@ async function loadBundled(): Promise<void> {
     const input = await engine.readVolumeFile('aorta.mha', await res.arrayBuffer());
     series = [];
     hook.seriesCount = 1;
-    renderSeries([{ index: 0, modality: 'CT', description: 'VMTK aorta (bundled, aorta.mha)', dims: input.volume.dims, sliceCount: input.volume.dims[2], geometry: undefined as never }], 0);
+    renderSeries([{ index: 0, modality: 'CT', description: 'VMTK aorta (bundled, aorta.mha)', dims: input.volume.dims, sliceCount: input.volume.dims[2], geometry: undefined }], 0);
     await show(input);
     $<HTMLSelectElement>('window-preset').value = 'auto';
   } catch (e) {
@@ -273,7 +274,7 @@ function clearResults(): void {
 }
 
 async function run(): Promise<void> {
-  if (!shown || !seed || running) return;
+  if (!shownInput || !seed || running) return;
   clearResults();
   void viewer?.setLabelmap(undefined);
   const controller = new AbortController();
@@ -284,20 +285,31 @@ async function run(): Promise<void> {
   const t0 = performance.now();
   let current = 0;
   const backend = $<HTMLSelectElement>('backend').value as 'auto' | 'cpu' | 'webgpu';
+  let pendingProgress: { done: number; total: number } | undefined;
+  let progressFrame = 0;
+  const flushProgress = () => {
+    progressFrame = 0;
+    const p = pendingProgress;
+    if (!p || current >= STAGE_NAMES.length || !(p.total > 0) || controller.signal.aborted) return;
+    $<HTMLProgressElement>(`progress-${STAGE_NAMES[current]!}`).value = Math.min(0.99, p.done / p.total);
+  };
   const num = (id: string) => Number($<HTMLInputElement>(id).value);
   try {
-    const out = await engine.runPipeline([seed], {
+    const out = await engine.runPipeline(shownInput, [seed], {
       backend,
       targets: { mapPressureMmHg: num('target-map'), cardiacOutputLPerMin: num('target-co'), heartRateBpm: num('target-hr'), wallMm: num('target-wall') },
       signal: controller.signal,
       onProgress: (stage, done, total) => {
-        if (stage === 'pipeline') {
-          for (const [i, s] of STAGE_NAMES.entries()) if (i < done) $<HTMLProgressElement>(`progress-${s}`).value = 1;
-          current = done;
-          $('status-detail').textContent = STAGE_NAMES[done] ?? 'writing files';
-        } else if (stage !== 'files' && current < STAGE_NAMES.length && total > 0) {
-          $<HTMLProgressElement>(`progress-${STAGE_NAMES[current]!}`).value = Math.min(0.99, done / total);
+        // Many events can arrive at once: the DOM is touched at most once a frame for the inner progress.
+        if (stage !== 'pipeline') {
+          pendingProgress = { done, total };
+          if (!progressFrame) progressFrame = requestAnimationFrame(flushProgress);
+          return;
         }
+        for (const [i, s] of STAGE_NAMES.entries()) if (i < done) $<HTMLProgressElement>(`progress-${s}`).value = 1;
+        current = done;
+        pendingProgress = undefined;
+        $('status-detail').textContent = STAGE_NAMES[done] ?? 'writing files';
       },
     });
     const ms = performance.now() - t0;

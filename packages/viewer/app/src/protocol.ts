@@ -1,7 +1,7 @@
-// What the page and its pipeline worker say to each other (structured clone; big buffers are transferred).
-import type { Vec3, Volume } from '@physiotwin/core';
+// What the page and its helper worker say to each other, and the shapes the page works with.
+import type { TetMesh, Vec3, Volume } from '@physiotwin/core';
 import type { GroupGeometry } from '@physiotwin/dicom';
-import type { HemoSummary, PipelineTargets, StageRecord } from '@physiotwin/pipeline';
+import type { HemoSummary, StageRecord } from '@physiotwin/pipeline';
 
 /** One series of a scanned folder, as the series list shows it. */
 export interface SeriesInfo {
@@ -10,17 +10,17 @@ export interface SeriesInfo {
   description: string;
   dims: Vec3;
   sliceCount: number;
-  geometry: GroupGeometry;
+  geometry?: GroupGeometry | undefined;
 }
 
-/** A volume ready to show (a copy: the worker keeps its own for the pipeline). */
+/** A volume ready to show. */
 export interface LoadedInput {
   name: string;
   volume: Volume;
   geometry?: GroupGeometry | undefined;
 }
 
-/** What a pipeline run sends back: the numbers, what to draw, and the output files. */
+/** What the page keeps of a pipeline run: the numbers, what to draw, and the output files. */
 export interface RunOutput {
   backend: string;
   adapter?: string | undefined;
@@ -44,14 +44,11 @@ export interface RunOutput {
   files: Array<{ name: string; bytes: Uint8Array }>;
 }
 
-/** Requests to the worker. */
-export type Request =
-  | { id: number; op: 'gpuInfo' }
-  | { id: number; op: 'scanDicom'; files: Array<{ name: string; bytes: ArrayBuffer }> }
-  | { id: number; op: 'loadSeries'; index: number }
+/** Requests to the helper worker. */
+export type HelperRequest =
+  | { id: number; op: 'info' }
   | { id: number; op: 'readVolumeFile'; name: string; bytes: ArrayBuffer }
-  | { id: number; op: 'setVolume'; input: LoadedInput }
-  | { id: number; op: 'runPipeline'; seeds: Vec3[]; backend: 'auto' | 'cpu' | 'webgpu'; targets: PipelineTargets };
+  | { id: number; op: 'wallSurface'; mesh: Pick<TetMesh, 'positions' | 'boundaryFaces' | 'boundaryLabels' | 'boundaryLabelNames'>; nodalVonMisesMpa: Float64Array | Float32Array };
 
 /** A wire error: a PhysiotwinError's code and message. */
 export interface WireError {
@@ -59,16 +56,15 @@ export interface WireError {
   message: string;
 }
 
-/** Replies: a result, an error, or progress of a running request. */
-export type Reply =
-  | { id: number; kind: 'ok'; value: unknown }
-  | { id: number; kind: 'error'; error: WireError }
-  | { id: number; kind: 'progress'; stage: string; done: number; total: number };
+/** Replies of the helper worker. */
+export type HelperReply = { id: number; kind: 'ok'; value: unknown } | { id: number; kind: 'error'; error: WireError };
 
-/** The answer of `gpuInfo`. */
-export interface GpuInfo {
+/** The answer of `info`. */
+export interface Info {
   /** The pipeline's stage names, in order (STAGE_NAMES: the page draws one progress bar each). */
   stages: string[];
+  /** 1 dyn/cm^2 in mmHg (core's conversionFactor: the 0D results are CGS). */
+  dynPerCm2ToMmHg: number;
   available: boolean;
   adapter?: string | undefined;
   reason?: string | undefined;
