@@ -449,7 +449,9 @@ engine.gpuInfo().then(
   (g) => {
     STAGE_NAMES = g.stages;
     drawStageBars();
-    $('gpu-status').textContent = g.available ? `WebGPU: ${g.adapter}` : `WebGPU is unavailable here: the CPU is used (${g.reason ?? 'no adapter'})`;
+    // 'auto' leaves a software adapter (SwiftShader) to the CPU: gpu's chooseBackend; 'webgpu' forces it.
+    const software = g.adapter?.endsWith('(software)') ? ': backend auto uses the CPU on a software adapter, webgpu forces it' : '';
+    $('gpu-status').textContent = g.available ? `WebGPU: ${g.adapter}${software}` : `WebGPU is unavailable here: the CPU is used (${g.reason ?? 'no adapter'})`;
   },
   (e: unknown) => ($('gpu-status').textContent = `WebGPU is unavailable here: the CPU is used (${e instanceof Error ? e.message : String(e)})`),
 );
