@@ -270,8 +270,10 @@ function inflateNative(source: ByteSource, request: InflateRequest): Uint8Array 
   if (!platformInflate || !request.verify || source.size === 0) return undefined;
   try {
     let total = request.needed(new Uint8Array(0));
-    if (total === undefined) {
-      const head = readPrefix(source, NATIVE_HEAD);
+    // The header from a short prefix first (at most 264 kB out, what a bomb's first bytes make), then a longer one.
+    for (const length of [HEADER_CHUNK, NATIVE_HEAD]) {
+      if (total !== undefined || (length > HEADER_CHUNK && source.size <= HEADER_CHUNK)) break;
+      const head = readPrefix(source, length);
       total = request.needed(platformInflate(head, request.format, head.length * DEFLATE_MAX_RATIO, true).output);
     }
     if (total === undefined || total < 1 || total > (request.maxBytes ?? DEFAULT_MAX_DECODED_BYTES) || total > source.size * DEFLATE_MAX_RATIO) return undefined;
