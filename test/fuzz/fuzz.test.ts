@@ -1,9 +1,9 @@
 // Property-based fuzzing of every reader and config parser (issue 11): each input gives a valid result or a typed
 // PhysiotwinError, within 2 s, with bounded allocation (and, for .mhd, nothing read from outside the folder).
 // What CI covers: a fixed seed and a fixed number of inputs per target (targets.ts: 1,000 to 2,000, 15,000 in all;
-// 5-8 s of CPU for the inputs, 9-14 s with vitest's start-up, at load 10-14 on 2 cores), enough that every recipe of every target (each seed file, the .nii.gz modes
-// recompress/compressed/bomb, each .mhd data file: traversal, links out, devices, FIFO, folders, bomb) gets inputs,
-// which the test checks. A failure reproduces with the seed; `npm run fuzz -- --minutes N` runs the same properties
+// 5-8 s of CPU for the inputs, 9-14 s with vitest's start-up, at load 10-14 on 2 cores), enough that every recipe
+// of every target (each seed file, the .nii.gz modes recompress/compressed/bomb, each .mhd data file: traversal,
+// links out, devices, FIFO, folders, bomb) gets inputs, which the test checks. A failure reproduces with the seed; `npm run fuzz -- --minutes N` runs the same properties
 // with fresh seeds and the whole DICOM corpus for as long as asked. Each target's count, outcomes, CPU and wall time
 // are printed.
 import fc from 'fast-check';
