@@ -140,10 +140,13 @@ async function readPath(bytes: Uint8Array): Promise<number> {
 
 /** The DICOM target over the files of the corpus up to `maxBytes` each. */
 export function dicomTarget(repoRoot: string, long: boolean): FuzzTarget<{ seed: number; mutations: DicomMutation[] }> {
-  const seeds = CORPUS.map((rel) => new Uint8Array(readFileSync(`${repoRoot}fixtures/dicom/${rel}`))).filter((b) => long || b.length <= CI_MAX_BYTES);
+  const files = CORPUS.map((rel) => ({ rel, bytes: new Uint8Array(readFileSync(`${repoRoot}fixtures/dicom/${rel}`)) })).filter((f) => long || f.bytes.length <= CI_MAX_BYTES);
+  const seeds = files.map((f) => f.bytes);
+  const names = files.map((f) => f.rel);
   const slots = seeds.map(elementSlots);
   return {
     name: 'DICOM (parseDicom + decodePixels + scanDicom + loadVolume)',
+    recipes: { all: names, of: ({ seed }) => [names[seed]!] },
     arbitrary: fc.nat({ max: seeds.length - 1 }).chain((seed) => dicomMutations(seeds[seed]!.length, slots[seed]!.length).map((mutations) => ({ seed, mutations }))),
     async run({ seed, mutations }) {
       const input = mutateDicom(seeds[seed]!, slots[seed]!, mutations);

@@ -20,6 +20,11 @@ export interface FuzzTarget<I> {
   run(input: I): Promise<FuzzResult> | FuzzResult;
   /** Runs the seeds once before timing starts, so one-time costs (loading a WASM codec) do not count as an input's. */
   warmUp?(): Promise<void>;
+  /**
+   * The target's recipes (seed files, modes, hostile values that matter most) and which of them an input uses: the CI
+   * run checks that each got inputs, so fewer inputs still cover every recipe.
+   */
+  recipes?: { all: readonly string[]; of(input: I): readonly string[] };
 }
 
 /** Longest one input may take (issue 11: 2 s). */
@@ -55,13 +60,21 @@ export async function runCase<I>(target: FuzzTarget<I>, input: I): Promise<Outco
 /** Counts of outcomes per code, and the slowest input, over a run. */
 export class Tally {
   readonly codes = new Map<string, number>();
+  /** Inputs per recipe of the target ({@link FuzzTarget.recipes}). */
+  readonly recipes = new Map<string, number>();
   count = 0;
   slowestMs = 0;
 
-  add(o: Outcome): void {
+  add(o: Outcome, recipes: readonly string[] = []): void {
     this.count++;
     this.codes.set(o.code, (this.codes.get(o.code) ?? 0) + 1);
+    for (const r of recipes) this.recipes.set(r, (this.recipes.get(r) ?? 0) + 1);
     this.slowestMs = Math.max(this.slowestMs, o.ms);
+  }
+
+  /** The target's recipes no input used. */
+  missing(target: FuzzTarget<never>): string[] {
+    return (target.recipes?.all ?? []).filter((r) => !this.recipes.has(r));
   }
 
   toString(): string {
@@ -73,6 +86,6 @@ export class Tally {
 /** The property of a target, tallying outcomes. */
 export function property<I>(target: FuzzTarget<I>, tally: Tally): fc.IAsyncProperty<[I]> {
   return fc.asyncProperty(target.arbitrary, async (input) => {
-    tally.add(await runCase(target, input));
+    tally.add(await runCase(target, input), target.recipes?.of(input));
   });
 }

@@ -31,6 +31,7 @@ export function configTarget(repoRoot: string): FuzzTarget<{ seed: number; mutat
   return {
     name: 'hemo solver config (readSimulationSettings + buildModel)',
     arbitrary: fc.record({ seed: fc.nat({ max: seeds.length - 1 }), mutations: jsonMutations() }),
+    recipes: { all: CASES, of: ({ seed }) => [CASES[seed]!] },
     run({ seed, mutations }) {
       const config = mutateJson(seeds[seed], mutations) as SvZeroDConfig;
       const settings = readSimulationSettings(config);
@@ -72,6 +73,7 @@ export function resultsTarget(repoRoot: string): FuzzTarget<{ seed: number; muta
   return {
     name: 'hemo result tables (parseResultTable: CSV and pandas JSON)',
     arbitrary: fc.nat({ max: seeds.length - 1 }).chain((seed) => byteMutations(seeds[seed]!.length).map((mutations) => ({ seed, mutations }))),
+    recipes: { all: ['CSV', 'pandas JSON'], of: ({ seed }) => [['CSV', 'pandas JSON'][seed]!] },
     run({ seed, mutations }) {
       const text = new TextDecoder().decode(mutateBytes(seeds[seed]!, mutations));
       const t = parseResultTable(text, 'fuzz.csv');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { allocateVolumeData, createRng, createVolume, validateVolume } from '@physiotwin/core';
+import { allocateVolumeData, createRng, createVolume, dtypeOf, validateVolume } from '@physiotwin/core';
 import type { Volume, VolumeDtype } from '@physiotwin/core';
 import { readMetaImage, readNifti, writeMetaImage, writeNifti } from '@physiotwin/io';
 import { readVolumeFile } from '@physiotwin/io/node';
@@ -65,6 +65,14 @@ const NIFTI_FIELDS: BinaryField[] = [
   ...Array.from({ length: 12 }, (_, i) => ({ offset: 280 + 4 * i, type: 'f32' as const })),
 ];
 
+/** Names of the .nii seeds, in order (the recipes the CI run must cover). */
+const NIFTI_SEED_NAMES = [
+  ...[0, 1, 2].map((i) => `dcm2niix output ${i}`),
+  ...SMALL.map((v) => `written ${dtypeOf(v.data)} ${v.dims.join('x')}x${v.components}`),
+  'pixdim 3e38 without qform/sform',
+  'huge dims behind a small file',
+];
+
 /** Plain .nii seeds: dcm2niix's outputs in the fixtures (gunzipped), written volumes, and the recipes. */
 function niftiSeeds(repoRoot: string): Uint8Array[] {
   const folder = `${repoRoot}fixtures/dicom/pydicom/Ref_dcm2niix_dicomdirtests/98892003_MR700`;
@@ -84,7 +92,9 @@ function niftiSeeds(repoRoot: string): Uint8Array[] {
     // Huge declared dims behind a small file.
     patch(written[0]!, (v) => [1, 2, 3].forEach((i) => v.setInt16(40 + 2 * i, 32767, true))),
   ];
-  return [...real, ...written, ...recipes];
+  const seeds = [...real, ...written, ...recipes];
+  if (seeds.length !== NIFTI_SEED_NAMES.length) throw new Error(`${seeds.length} NIfTI seeds, ${NIFTI_SEED_NAMES.length} names`);
+  return seeds;
 }
 
 type NiftiInput = { seed: number; fields: FieldMutation[]; bytes: ByteMutation[] };
@@ -104,12 +114,15 @@ export function niftiTarget(repoRoot: string): FuzzTarget<NiftiInput> {
   return {
     name: 'NIfTI .nii (readNifti)',
     arbitrary: niftiArbitrary(seeds),
+    recipes: { all: NIFTI_SEED_NAMES, of: ({ seed }) => [NIFTI_SEED_NAMES[seed]!] },
     run({ seed, fields, bytes }) {
       const input = mutateBytes(mutateFields(seeds[seed]!, NIFTI_FIELDS, fields), bytes);
       return checked(readNifti(input, { name: 'fuzz.nii', ...LIMITS }));
     },
   };
 }
+
+const GZ_MODES = ['recompress', 'compressed', 'bomb'];
 
 /**
  * .nii.gz: the header mutated then gzipped (so header faults reach the reader), or the gzip bytes mutated, or a
@@ -121,6 +134,7 @@ export function niftiGzTarget(repoRoot: string): FuzzTarget<{ nii: NiftiInput; m
   return {
     name: 'NIfTI .nii.gz (readNifti)',
     arbitrary: fc.record({ nii: niftiArbitrary(seeds), mode: fc.constantFrom('recompress' as const, 'compressed' as const, 'bomb' as const) }),
+    recipes: { all: [...NIFTI_SEED_NAMES, ...GZ_MODES], of: ({ nii, mode }) => [NIFTI_SEED_NAMES[nii.seed]!, mode] },
     run({ nii, mode }) {
       let input: Uint8Array;
       const header = mutateFields(seeds[nii.seed]!, NIFTI_FIELDS, nii.fields);
@@ -164,6 +178,8 @@ export function mhaTarget(repoRoot: string): FuzzTarget<MhaInput> {
   // The aorta fixture's real header, with the start of its data (truncated: mutations may make it consistent).
   const aorta = readFileSync(`${repoRoot}fixtures/mesh/vmtk-aorta/aorta.mha`);
   const aortaHead = splitMha(aorta);
+  const label = (v: Volume) => `written ${dtypeOf(v.data)} ${v.dims.join('x')}x${v.components}`;
+  const names = ['aorta.mha head', ...SMALL.map(label), ...SMALL.slice(0, 3).map((v) => `${label(v)} compressed`), 'deflate bomb'];
   const seeds: Array<[string, Uint8Array]> = [
     [aortaHead[0], aortaHead[1].subarray(0, 256)],
     ...SMALL.map((v) => splitMha(writeMetaImage(v).header)),
@@ -174,8 +190,10 @@ export function mhaTarget(repoRoot: string): FuzzTarget<MhaInput> {
       zlibWithTrailingZeros(new Uint8Array(64).fill(1), 16),
     ],
   ];
+  if (seeds.length !== names.length) throw new Error(`${seeds.length} MetaImage seeds, ${names.length} names`);
   return {
     name: 'MetaImage .mha (readMetaImage)',
+    recipes: { all: names, of: ({ seed }) => [names[seed]!] },
     arbitrary: fc.nat({ max: seeds.length - 1 }).chain((seed) =>
       fc.record({
         seed: fc.constant(seed),
@@ -225,6 +243,11 @@ export function mhdTarget(): { target: FuzzTarget<{ seed: number; lines: LineMut
   const target: FuzzTarget<{ seed: number; lines: LineMutation[] }> = {
     name: 'MetaImage .mhd + data file (readVolumeFile)',
     arbitrary: fc.record({ seed: fc.nat({ max: seeds.length - 1 }), lines: lineMutations(dictionary) }),
+    // Every seed header, and every data file (traversal, links out, devices, FIFO, folders, bomb) set by some input.
+    recipes: {
+      all: [...seeds.map((_, i) => `seed ${i}`), ...dataFiles.map((f) => `ElementDataFile = ${f}`)],
+      of: ({ seed, lines }) => [`seed ${seed}`, ...lines.flatMap((l) => (l.kind === 'set' && l.key === 'ElementDataFile' ? [`ElementDataFile = ${l.value}`] : []))],
+    },
     async run({ seed, lines }) {
       writeFileSync(headerPath, mutateLines(seeds[seed]!, 'ElementDataFile', lines));
       const v = await readVolumeFile(headerPath, LIMITS);

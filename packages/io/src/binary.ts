@@ -174,12 +174,16 @@ export interface InflateRequest {
 /**
  * Compressed input is fed to the decompressor in slices sized from the decompressed bytes still needed and the
  * expansion seen so far (256 B to 64 KiB), so that a slice produces about what is still needed: ordinary data (a few to
- * one) goes in large slices, while a bomb (up to deflate's 1032:1) overshoots by at most 264 kB. Until the header
- * is decompressed, slices are HEADER_CHUNK bytes (at most 264 kB of output each).
+ * one) goes in large slices. The decompressor inflates a whole slice before it returns, so a slice is also kept small
+ * enough that even at deflate's 1032:1 it cannot produce more than MAX_OVERSHOOT bytes past the needed ones: a bomb
+ * after the needed bytes (16 MiB of zeros in 17 kB right after data that compresses well) costs at most that, not the
+ * whole bomb (issue 11: 2.3-2.7 s per input under load). Until the header is decompressed, slices are HEADER_CHUNK
+ * bytes (at most 264 kB of output each).
  */
 const MAX_CHUNK = 1 << 16;
 const MIN_CHUNK = 256;
 const HEADER_CHUNK = 256;
+const MAX_OVERSHOOT = 1 << 20;
 /** With `verify`, the stream is followed to its end when at most this many compressed bytes follow the needed ones. */
 export const VERIFY_TAIL = 1 << 12;
 
@@ -266,8 +270,10 @@ function inflateNative(source: ByteSource, request: InflateRequest): Uint8Array 
   if (!platformInflate || !request.verify || source.size === 0) return undefined;
   try {
     let total = request.needed(new Uint8Array(0));
-    if (total === undefined) {
-      const head = readPrefix(source, NATIVE_HEAD);
+    // The header from a short prefix first (at most 264 kB out, what a bomb's first bytes make), then a longer one.
+    for (const length of [HEADER_CHUNK, NATIVE_HEAD]) {
+      if (total !== undefined || (length > HEADER_CHUNK && source.size <= HEADER_CHUNK)) break;
+      const head = readPrefix(source, length);
       total = request.needed(platformInflate(head, request.format, head.length * DEFLATE_MAX_RATIO, true).output);
     }
     if (total === undefined || total < 1 || total > (request.maxBytes ?? DEFAULT_MAX_DECODED_BYTES) || total > source.size * DEFLATE_MAX_RATIO) return undefined;
@@ -335,7 +341,8 @@ export function inflateStreaming(input: Uint8Array | ByteSource, request: Inflat
       let step = HEADER_CHUNK;
       if (out) {
         const expansion = Math.max(1, streamed / Math.max(1, position));
-        step = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil((out.length - produced) / expansion)));
+        const left = out.length - produced;
+        step = Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, Math.ceil(left / expansion), Math.floor((left + MAX_OVERSHOOT) / DEFLATE_MAX_RATIO)));
       }
       // A fresh slice each time: the decompressor may keep a reference to unconsumed input.
       const slice = new Uint8Array(Math.min(step, source.size - position));

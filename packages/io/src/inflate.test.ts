@@ -5,7 +5,8 @@ import * as zlibNode from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { isPhysiotwinError } from '@physiotwin/core';
 import { platformInflate } from '#zlib-platform';
-import { inflateBounded, inflateStreaming } from './binary.js';
+import { gzipWithTrailingZeros } from '../test-support/hostile.js';
+import { VERIFY_TAIL, bytesSource, inflateBounded, inflateStreaming } from './binary.js';
 import type { InflateRequest } from './binary.js';
 
 const digest = (bytes: Uint8Array) => `${bytes.length} bytes, sha256 ${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
@@ -98,5 +99,29 @@ describe('inflateBounded: the native and streaming paths agree', () => {
     expect(agree(new Uint8Array(zlibNode.deflateSync(longer)), 'zlib')).toBe(expected);
     expect(agree(gz, 'gzip', 1000)).toBe('LIMIT_EXCEEDED');
     expect(agree(zl, 'zlib', plain.length)).toBe(expected);
+  });
+});
+
+describe('inflateBounded: a bomb after the needed bytes', () => {
+  it('stops within a bounded overshoot: the 16 MiB of zeros after the needed bytes are not inflated (issue 11, fuzz seeds 464651288 and 552131787)', () => {
+    // 31 kB of numbered text rows (11 kB compressed, 3:1) whose length header asks for 64 KiB more than they hold,
+    // then 16 MiB of zeros in 16 kB: the fuzz's .nii.gz bombs had this shape (a vox_offset raised by 32767 moves the
+    // needed bytes into the zeros). Before the fix the slice that reached the needed bytes was sized from the 3:1 seen
+    // so far and held the whole bomb: fflate inflated all 16 MiB, the footer (zeros) then failed (IO_TRUNCATED),
+    // 2.3-2.7 s per input under load.
+    const text = new TextEncoder().encode(Array.from({ length: 2_500 }, (_, i) => `row ${i * 7919}\n`).join(''));
+    const data = framed(new Uint8Array(text.length + 65_536));
+    data.set(text, 4);
+    const bomb = gzipWithTrailingZeros(data.subarray(0, 4 + text.length), 16);
+    let read = 0;
+    const source = { size: bomb.length, readInto: (at: number, target: Uint8Array) => ((read = Math.max(read, at + target.length)), bytesSource(bomb).readInto(at, target)) };
+    expect(outcome(() => inflateStreaming(source, request('gzip')))).toBe(digest(data));
+    // Each 1 MiB of zeros takes about 1 kB compressed: reading at most 4 kB past the needed bytes (and 1 MiB more)
+    // compressed means at most a few MiB inflated (MAX_OVERSHOOT is 1 MiB, plus the last slice), far from 16 MiB.
+    const dataCompressed = gzipWithTrailingZeros(data, 1).length;
+    expect(read).toBeLessThan(dataCompressed + 4096);
+    expect(read).toBeLessThan(bomb.length - VERIFY_TAIL);
+    // Both paths agree on it (the native one refuses a stream longer than the needed bytes and hands it over).
+    expect(agree(bomb, 'gzip')).toBe(digest(data));
   });
 });
