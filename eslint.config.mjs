@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/generated/**', 'docs/api/**', 'benchmarks/**', 'scripts/**', '**/*.mjs', '**/*.js'] },
   {
-    files: ['packages/*/src/**/*.ts', 'packages/*/test-support/**/*.ts', 'test/**/*.ts'],
+    files: ['packages/*/src/**/*.ts', 'packages/*/test-support/**/*.ts', 'packages/viewer/app/src/**/*.ts', 'test/**/*.ts'],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: { project: ['./tsconfig.test.json'], tsconfigRootDir: import.meta.dirname },

@@ -3,7 +3,10 @@
 //   devDependency, e.g. dicom's test reads NIfTI with io), never one above;
 // - package.json tells the truth: every @physiotwin package a source file imports is a dependency, one only tests
 //   import is a devDependency, and every declared @physiotwin dependency is imported;
-// - there is no import cycle between packages, nor between the files of a package.
+// - there is no import cycle between packages, nor between the files of a package;
+// - the web app (packages/viewer/app/src) counts as a development part of viewer: it may import every package (viewer
+//   too) and those only it imports are devDependencies; no package imports viewer; only viewer imports cornerstone
+//   and vtk.js (dicom's optional WASM codecs, @cornerstonejs/codec-*, are not cornerstone's viewer).
 // Packages not yet written (fem, pipeline, ...) are simply absent; a package missing from LEVELS fails.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -36,7 +39,10 @@ const KNOWN_FILE_CYCLES: Record<string, string> = {};
 
 interface SourceFile {
   path: string;
+  /** A test, test helper or the web app: may import its own level; its imports are devDependencies. */
   test: boolean;
+  /** Every bare specifier (packages and their subpaths). */
+  specifiers: string[];
   /** Relative imports, resolved to files of the same package. */
   local: string[];
   /** @physiotwin packages imported (subpath entries map to their package). */
@@ -58,8 +64,10 @@ function readSource(path: string): SourceFile {
   const text = readFileSync(path, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const local: string[] = [];
   const packages: string[] = [];
+  const specifiers: string[] = [];
   for (const m of text.matchAll(SPECIFIER)) {
     const spec = m[1] ?? m[2]!;
+    if (!spec.startsWith('.')) specifiers.push(spec);
     const pkg = /^@physiotwin\/([^/]+)/.exec(spec);
     if (pkg) packages.push(pkg[1]!);
     else if (spec.startsWith('.')) {
@@ -67,12 +75,12 @@ function readSource(path: string): SourceFile {
       local.push(existsSync(target) ? target : resolve(dirname(path), spec));
     }
   }
-  const test = /\.test\.ts$|\.test-helper\.ts$|test-support|testing\.ts$|test-util\.ts$|fuzz-util\.ts$/.test(path);
-  return { path, test, local, packages };
+  const test = /\.test\.ts$|\.test-helper\.ts$|test-support|testing\.ts$|test-util\.ts$|fuzz-util\.ts$|[\\/]viewer[\\/]app[\\/]src[\\/]/.test(path);
+  return { path, test, local, packages, specifiers };
 }
 
 const packages = readdirSync(join(ROOT, 'packages')).filter((p) => existsSync(join(ROOT, 'packages', p, 'package.json')));
-const sources = new Map(packages.map((p) => [p, [...walk(join(ROOT, 'packages', p, 'src')), ...walk(join(ROOT, 'packages', p, 'bin')), ...walk(join(ROOT, 'packages', p, 'test-support'))].map(readSource)]));
+const sources = new Map(packages.map((p) => [p, [...walk(join(ROOT, 'packages', p, 'src')), ...walk(join(ROOT, 'packages', p, 'bin')), ...walk(join(ROOT, 'packages', p, 'test-support')), ...walk(join(ROOT, 'packages', p, 'app', 'src'))].map(readSource)]));
 
 function manifest(p: string): { dependencies: Record<string, string>; devDependencies: Record<string, string> } {
   const m = JSON.parse(readFileSync(join(ROOT, 'packages', p, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
@@ -129,6 +137,18 @@ describe('dependency direction', () => {
     const testOnly = new Set(sources.get(p)!.filter((f) => f.test).flatMap((f) => f.packages).filter((q) => q !== p && !runtime.has(q)));
     const declared = (deps: Record<string, string>) => Object.keys(deps).filter((d) => d.startsWith('@physiotwin/')).map((d) => d.slice(12)).sort();
     expect({ dependencies: declared(dependencies), devDependencies: declared(devDependencies) }).toEqual({ dependencies: [...runtime].sort(), devDependencies: [...testOnly].sort() });
+  });
+
+  it('no package imports viewer (only its web app does); only viewer imports cornerstone and vtk.js', () => {
+    const wrong: string[] = [];
+    for (const [p, files] of sources) {
+      for (const f of files) {
+        if (p !== 'viewer' && f.packages.includes('viewer')) wrong.push(`${relative(ROOT, f.path)} imports @physiotwin/viewer`);
+        const viewerOnly = f.specifiers.filter((s) => (/^@cornerstonejs\//.test(s) && !/^@cornerstonejs\/codec-/.test(s)) || /^@kitware\/vtk\.js/.test(s));
+        if (p !== 'viewer' && !f.test && viewerOnly.length) wrong.push(`${relative(ROOT, f.path)} imports ${viewerOnly.join(', ')}`);
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 
   it('no import cycle between packages (tests included)', () => {

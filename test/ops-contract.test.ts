@@ -27,6 +27,7 @@ import * as pipeline from '@physiotwin/pipeline';
 import * as pipelineNode from '@physiotwin/pipeline/node';
 import * as fem from '@physiotwin/fem';
 import * as cli from '@physiotwin/cli';
+import * as viewer from '@physiotwin/viewer';
 import * as fhir from '@physiotwin/fhir';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -213,6 +214,14 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
     },
   },
   fhir: { module: fhir, entries: notOps(['targetsFromBundle', 'resultsBundle', 'fhirBundleJson'], 'FHIR JSON in and out: small resources in memory') },
+  viewer: {
+    module: viewer,
+    entries: {
+      ...notOps(['sliceAxes', 'viewCamera', 'cameraSlice', 'indexToWorldPoint', 'worldToIndexPoint', 'worldToVoxel', 'worldToCanvas', 'canvasToWorld', 'voxelToCanvas', 'canvasToVoxel'], 'view geometry: a few vector operations per call'),
+      ...notOps(['windowRange', 'autoWindow', 'colormapRgb', 'scalarRange', 'scalarsToRgb', 'cellToPointScalars', 'tetBoundarySurface'], 'display windows and colours: one pass over an array for drawing'),
+      ...notOps(['createViewer'], 'creates WebGL viewports in a page (browser only); the pipeline it shows runs elsewhere'),
+    },
+  },
   cli: { module: cli, entries: notOps(['runCli'], 'the command line; its commands call the ops') },
 };
 

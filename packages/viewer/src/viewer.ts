@@ -1,14 +1,10 @@
 // The cornerstone3D adapter: a physiotwin Volume (and its labelmap) in three orthogonal viewports and surfaces in a
 // 3D viewport, all in the volume's world LPS geometry. The cameras are the ones geometry.ts computes, so picking
 // (canvas -> voxel) and the app's test hook use the same numbers cornerstone renders with.
-// Only this file imports cornerstone and vtk.js; nothing here runs at module scope.
+// Only this file imports cornerstone and vtk.js, and only inside createViewer (dynamic imports): the package's entry
+// loads in Node (cornerstone's ESM does not), and a page fetches the rendering code when it makes its first viewer.
 import type { Types } from '@cornerstonejs/core';
-import { cache, Enums, init, RenderingEngine, volumeLoader } from '@cornerstonejs/core';
-import vtkDataArray from '@kitware/vtk.js/Common/Core/DataArray.js';
-import vtkPiecewiseFunction from '@kitware/vtk.js/Common/DataModel/PiecewiseFunction.js';
-import vtkPolyData from '@kitware/vtk.js/Common/DataModel/PolyData.js';
-import vtkActor from '@kitware/vtk.js/Rendering/Core/Actor.js';
-import vtkMapper from '@kitware/vtk.js/Rendering/Core/Mapper.js';
+import type vtkActor from '@kitware/vtk.js/Rendering/Core/Actor.js';
 import type { SurfaceMesh, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError } from '@physiotwin/core';
 import { scalarRange, scalarsToRgb } from './colormap.js';
@@ -137,7 +133,21 @@ interface PolyDataWithPoints {
   getPointData(): { setScalars(array: unknown): void };
 }
 
-function meshPolyData(mesh: SurfaceMesh) {
+/** Cornerstone and the vtk.js classes the viewer builds with, loaded on first use. */
+async function loadRendering() {
+  const [cs, dataArray, piecewise, polyData, actor, mapper] = await Promise.all([
+    import('@cornerstonejs/core'),
+    import('@kitware/vtk.js/Common/Core/DataArray.js'),
+    import('@kitware/vtk.js/Common/DataModel/PiecewiseFunction.js'),
+    import('@kitware/vtk.js/Common/DataModel/PolyData.js'),
+    import('@kitware/vtk.js/Rendering/Core/Actor.js'),
+    import('@kitware/vtk.js/Rendering/Core/Mapper.js'),
+  ]);
+  return { cs, vtkDataArray: dataArray.default, vtkPiecewiseFunction: piecewise.default, vtkPolyData: polyData.default, vtkActor: actor.default, vtkMapper: mapper.default };
+}
+type Rendering = Awaited<ReturnType<typeof loadRendering>>;
+
+function meshPolyData(vtkPolyData: Rendering['vtkPolyData'], mesh: SurfaceMesh) {
   const polys = new Uint32Array((mesh.triangles.length / 3) * 4);
   for (let t = 0; t < mesh.triangles.length / 3; t++) {
     polys[4 * t] = 3;
@@ -153,16 +163,19 @@ function meshPolyData(mesh: SurfaceMesh) {
 }
 
 /**
- * Creates the four viewports in `elements` (cornerstone's RenderingEngine, WebGL). Slice views: mouse wheel steps
- * slices, a click picks a voxel (`onPick`). Call `destroy()` when done.
+ * Creates the four viewports in `elements` (cornerstone's RenderingEngine, WebGL), loading cornerstone and vtk.js
+ * on the first call. Browser only. Slice views: mouse wheel steps slices, a click picks a voxel (`onPick`). Call
+ * `destroy()` when done.
  * @throws PhysiotwinError `GPU_UNAVAILABLE` when cornerstone cannot start (no WebGL 2).
  * @example
- * const viewer = createViewer({ axial, sagittal, coronal, '3d': view3d }, { onPick: (view, ijk) => console.log(ijk) });
+ * const viewer = await createViewer({ axial, sagittal, coronal, '3d': view3d }, { onPick: (view, ijk) => console.log(ijk) });
  * await viewer.setVolume(volume, CT_PRESETS.angio);
  */
-export function createViewer(elements: ViewerElements, options: ViewerOptions = {}): Viewer {
+export async function createViewer(elements: ViewerElements, options: ViewerOptions = {}): Promise<Viewer> {
+  const { cs, vtkDataArray, vtkPiecewiseFunction, vtkPolyData, vtkActor: vtkActorClass, vtkMapper } = await loadRendering();
+  const { cache, Enums, RenderingEngine, volumeLoader } = cs;
   try {
-    init();
+    cs.init();
   } catch (e) {
     throw new PhysiotwinError('GPU_UNAVAILABLE', `viewer: cornerstone could not start (WebGL 2 is needed): ${(e as Error).message}`);
   }
@@ -343,9 +356,9 @@ export function createViewer(elements: ViewerElements, options: ViewerOptions = 
       }
       if (mesh) {
         const nPoints = mesh.positions.length / 3;
-        const { polyData, pd } = meshPolyData(mesh);
+        const { polyData, pd } = meshPolyData(vtkPolyData, mesh);
         const mapper = vtkMapper.newInstance();
-        const actor = vtkActor.newInstance();
+        const actor = vtkActorClass.newInstance();
         if (style.scalars) {
           if (style.scalars.length !== nPoints) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: ${style.scalars.length} scalars for ${nPoints} points`);
           const rgb = scalarsToRgb(style.scalars, style.range ?? scalarRange(style.scalars));

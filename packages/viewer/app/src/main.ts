@@ -65,11 +65,18 @@ let series: SeriesInfo[] = [];
 let running: AbortController | null = null;
 const downloadUrls: string[] = [];
 
-const viewer = createViewer(views, {
+// Cornerstone loads in the background; the page works (and loads input) meanwhile, and shows it when ready.
+let viewer: Viewer | undefined;
+const viewerReady = createViewer(views, {
   onPick: (_view, ijk) => setSeed(ijk),
   onSlice: () => drawSeedMarkers(),
-});
+}).then((v) => (viewer = v));
+const ready = (): Viewer => {
+  if (!viewer) throw new Error('the viewer is still loading');
+  return viewer;
+};
 new ResizeObserver(() => {
+  if (!viewer) return;
   viewer.resize();
   drawSeedMarkers();
 }).observe($('viewports'));
@@ -79,8 +86,8 @@ const hook: AppHook = {
     if (!shown) throw new Error('no volume is shown');
     // Show the voxel's slice first (magnified when a voxel is under 3 CSS pixels), so a click at the returned
     // point (even rounded to whole pixels) lands on that voxel.
-    viewer.showVoxel(view, ijk, 3);
-    const [x, y] = viewer.voxelToCanvas(view, ijk);
+    ready().showVoxel(view, ijk, 3);
+    const [x, y] = ready().voxelToCanvas(view, ijk);
     const r = views[view].querySelector('canvas')!.getBoundingClientRect();
     return { x: r.left + x, y: r.top + y };
   },
@@ -88,7 +95,9 @@ const hook: AppHook = {
   seriesCount: 0,
   volume: null,
   seed: null,
-  viewer,
+  get viewer() {
+    return ready();
+  },
 };
 window.physiotwinApp = hook;
 
@@ -102,12 +111,13 @@ function setSeed(ijk: Vec3 | null): void {
   seed = ijk;
   hook.seed = ijk;
   $('seed-ijk').textContent = ijk ? ijk.join(',') : '';
-  if (ijk) for (const v of ORTHO_VIEWS) if (viewer.getSlice(v) !== ijk[sliceAxisOf(v)]) viewer.setSlice(v, ijk[sliceAxisOf(v)]);
+  if (ijk && viewer) for (const v of ORTHO_VIEWS) if (viewer.getSlice(v) !== ijk[sliceAxisOf(v)]) viewer.setSlice(v, ijk[sliceAxisOf(v)]);
   drawSeedMarkers();
   updateButtons();
 }
 
 function drawSeedMarkers(): void {
+  if (!viewer) return;
   for (const v of ORTHO_VIEWS) {
     const marker = views[v].querySelector<HTMLElement>('.seed-marker');
     if (!marker) continue;
@@ -131,7 +141,9 @@ function updateButtons(): void {
 }
 
 function errorStatus(e: unknown): Status {
-  const code = e instanceof EngineError ? e.code : 'INTERNAL';
+  // A worker error (EngineError) or a PhysiotwinError on this page (e.g. GPU_UNAVAILABLE from the viewer) has a code.
+  const c = (e as { code?: unknown } | null)?.code;
+  const code = typeof c === 'string' ? c : 'INTERNAL';
   setStatus(`error: ${code}`, e instanceof Error ? e.message : String(e));
   return `error: ${code}`;
 }
@@ -148,6 +160,7 @@ async function show(input: LoadedInput): Promise<void> {
   const v = input.volume;
   hook.volume = { dims: [...v.dims], spacing: [...v.spacing], origin: [...v.origin], direction: [...v.direction] };
   const preset = $<HTMLSelectElement>('window-preset').value;
+  const viewer = await viewerReady;
   await viewer.setVolume(v, windowOf(preset, v));
   for (const id of ['lumen', 'wall']) viewer.setSurface(id, undefined);
   clearResults();
@@ -262,7 +275,7 @@ function clearResults(): void {
 async function run(): Promise<void> {
   if (!shown || !seed || running) return;
   clearResults();
-  void viewer.setLabelmap(undefined);
+  void viewer?.setLabelmap(undefined);
   const controller = new AbortController();
   running = controller;
   updateButtons();
@@ -297,6 +310,7 @@ async function run(): Promise<void> {
     await nextTask();
     renderResults(out, ms);
     await nextTask();
+    const viewer = await viewerReady;
     await viewer.setLabelmap(out.labelmap);
     await nextTask();
     viewer.setSurface('lumen', { positions: out.surface.positions, triangles: out.surface.triangles }, { color: [0.95, 0.35, 0.3], opacity: 0.35 });
@@ -388,7 +402,7 @@ for (const id of ['dicom-input', 'dicom-folder']) {
   });
 }
 $<HTMLSelectElement>('window-preset').addEventListener('change', (e) => {
-  if (shown) viewer.setWindow(windowOf((e.target as HTMLSelectElement).value, shown));
+  if (shown && viewer) viewer.setWindow(windowOf((e.target as HTMLSelectElement).value, shown));
 });
 document.addEventListener('dragover', (e) => e.preventDefault());
 document.addEventListener('drop', (e) => {
