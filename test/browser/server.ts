@@ -67,7 +67,6 @@ export async function serveStatic(root: string): Promise<StaticServer> {
     res.writeHead(200, {
       'Content-Type': MIME[extname(path).toLowerCase()] ?? 'application/octet-stream',
       'Content-Length': stat.size,
-      'Cache-Control': 'no-store',
     });
     if (req.method === 'HEAD') res.end();
     else createReadStream(path).pipe(res);
