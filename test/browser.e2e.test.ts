@@ -4,6 +4,7 @@
 // against runPipeline in Node on the same files, the pictures, cancel, the main thread's longest task, the network
 // and the console. Without /usr/bin/chromium (or the built app) it is skipped with a message saying so; on CI
 // (`CI` set) it fails instead.
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -12,7 +13,7 @@ import type { Vec3 } from '@physiotwin/core';
 import { loadVolume, volumeGroups } from '@physiotwin/dicom';
 import { scanDicomPaths } from '@physiotwin/dicom/node';
 import type { PipelineResult } from '@physiotwin/pipeline';
-import { runPipeline } from '@physiotwin/pipeline';
+import { OUTPUT_FILES, pipelineFiles, runPipeline } from '@physiotwin/pipeline';
 import { chromiumMissing, launchChromium } from './browser/chromium.js';
 import { decodePng, type Rgba } from './browser/png.js';
 import type { StaticServer } from './browser/server.js';
@@ -116,6 +117,13 @@ function spread(img: Rgba): { distinct: number; sd: number } {
   return { distinct: seen.size, sd: Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2)) };
 }
 
+/** Where the seed voxel is on the axial canvas, canvas CSS pixels (the view shows the seed's slice first). */
+async function seedOnCanvas(page: Page): Promise<{ x: number; y: number }> {
+  const at = await page.evaluate((s) => window.physiotwinApp.voxelToClient('axial', s), SEED);
+  const box = (await page.locator(`${byTestId('viewport-axial')} canvas`).first().boundingBox())!;
+  return { x: at.x - box.x, y: at.y - box.y };
+}
+
 /** Waits (bounded) until a viewport's canvas shows an image: dozens of grey levels and a real spread, not one colour. */
 async function expectImage(page: Page, view: string): Promise<void> {
   const canvas = page.locator(`${byTestId(`viewport-${view}`)} canvas`).first();
@@ -136,6 +144,7 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
   let browser: Browser;
   let page: Page;
   let node: PipelineResult;
+  let nodeStlSha = '';
   let nodeVolume: Awaited<ReturnType<typeof loadVolume>>['volume'];
   const requests: string[] = [];
   const consoleErrors: string[] = [];
@@ -149,6 +158,7 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
     const loadedVolume = await loadVolume(volumeGroups(scan.groups[0]!)[0]!, scan.sources, { spacing: 'resample' });
     nodeVolume = loadedVolume.volume;
     node = await runPipeline({ volume: nodeVolume, seeds: [SEED], geometry: loadedVolume.geometry }, { backend: 'cpu' });
+    nodeStlSha = createHash('sha256').update((await pipelineFiles(node)).files.get(OUTPUT_FILES.lumenStl)!).digest('hex');
     server = await serveStatic(APP);
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
@@ -230,7 +240,9 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
 
   it('after the cancel, a CPU run in the worker finishes with the numbers of runPipeline in Node, the main thread never blocked for 100 ms', async () => {
     await page.selectOption(byTestId('backend'), 'cpu');
-    const before = decodePng(await page.locator(`${byTestId('viewport-axial')} canvas`).first().screenshot());
+    const axial = page.locator(`${byTestId('viewport-axial')} canvas`).first();
+    overlayCheck.seedOnCanvas = await seedOnCanvas(page);
+    const before = decodePng(await axial.screenshot());
     overlayCheck.before = before;
     const requestsAtCpuRun = requests.length;
     const logFrom = await page.evaluate(() => (window as unknown as PageLog).__statusLog.length);
@@ -267,9 +279,20 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
     expect(longest, 'longest main-thread task during the run (ms)').toBeLessThan(100);
     // Not one request while the CPU run went on.
     expect(requests.slice(requestsAtCpuRun)).toEqual([]);
+    // Every stage's bar is full, and every output file is offered, named as the pipeline names it.
+    for (const stage of node.stages) expect(await page.evaluate((sel) => (document.querySelector(sel) as HTMLProgressElement).value, byTestId(`progress-${stage.stage}`)), stage.stage).toBe(1);
+    const links = await page.$$eval('a[download]', (as) => as.map((a) => [a.getAttribute('download'), (a as HTMLElement).dataset['testid']]));
+    expect(links.map(([name]) => name).sort()).toEqual(Object.values(OUTPUT_FILES).sort());
+    for (const [name, id] of links) expect(id).toBe(`download-${name}`);
+    // The lumen surface is the same mesh to the bit: lumen.stl (float32 vertices) hashes as pipelineFiles' in Node.
+    const stlSha = await page.evaluate(async (sel) => {
+      const blob = await (await fetch((document.querySelector(sel) as HTMLAnchorElement).href)).arrayBuffer();
+      return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', blob)), (b) => b.toString(16).padStart(2, '0')).join('');
+    }, byTestId(`download-${OUTPUT_FILES.lumenStl}`));
+    expect(stlSha).toBe(nodeStlSha);
   }, RUN_MS + 60_000);
 
-  const overlayCheck: { before?: Rgba } = {};
+  const overlayCheck: { before?: Rgba; seedOnCanvas?: { x: number; y: number } } = {};
 
   it.skipIf(!OVERLAY_DRAWN)(`the axial view shows the labelmap overlay over the vessel${OVERLAY_DRAWN ? '' : ' (skipped: the app draws no overlay yet, see OVERLAY_DRAWN)'}`, async () => {
     const before = overlayCheck.before!;
@@ -284,6 +307,8 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
     );
     expect(pts[3]).toEqual(pts[0]);
     const box = (await page.locator(`${byTestId('viewport-axial')} canvas`).first().boundingBox())!;
+    // The view has not moved since the picture before the run: the seed is at the same canvas pixel.
+    expect({ x: pts[0]!.x - box.x, y: pts[0]!.y - box.y }).toEqual(overlayCheck.seedOnCanvas);
     const o = { x: pts[0]!.x - box.x, y: pts[0]!.y - box.y };
     const ei = { x: (pts[1]!.x - pts[0]!.x) / 10, y: (pts[1]!.y - pts[0]!.y) / 10 };
     const ej = { x: (pts[2]!.x - pts[0]!.x) / 10, y: (pts[2]!.y - pts[0]!.y) / 10 };
@@ -352,7 +377,7 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
     // runs a WebGPU op (the app loads them lazily: it should preload them; see LAZY_CHUNKS), nothing else.
     const later = requests.slice(requestsAtRunStart).filter((u) => !requests.slice(0, requestsAtRunStart).includes(u));
     if (later.length) console.info(`[browser e2e] fetched after the first run started: ${later.join(' ')}`);
-    expect(later.filter((u) => !(LAZY_CHUNKS && /^\/assets\/[\w.-]+\.js$/.test(new URL(u).pathname)))).toEqual([]);
+    expect(later.filter((u) => !/^(blob|data):/.test(u) && !(LAZY_CHUNKS && /^\/assets\/[\w.-]+\.js$/.test(new URL(u).pathname)))).toEqual([]);
     // The server saw only files of the build.
     expect(server.requests.every((p) => existsSync(join(APP, p === '/' ? 'index.html' : decodeURIComponent(p)))), server.requests.join(' ')).toBe(true);
     expect(consoleErrors).toEqual([]);
