@@ -117,11 +117,37 @@ function spread(img: Rgba): { distinct: number; sd: number } {
   return { distinct: seen.size, sd: Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2)) };
 }
 
-/** Where the seed voxel is on the axial canvas, canvas CSS pixels (the view shows the seed's slice first). */
-async function seedOnCanvas(page: Page): Promise<{ x: number; y: number }> {
-  const at = await page.evaluate((s) => window.physiotwinApp.voxelToClient('axial', s), SEED);
+/** The axial view's map between voxels of the seed's slice and canvas CSS pixels (an affine map of i and j). */
+interface AxialMap {
+  seed: { x: number; y: number };
+  toPixel(i: number, j: number): readonly [number, number];
+  toVoxel(x: number, y: number): readonly [number, number];
+}
+
+/**
+ * Three voxels through window.physiotwinApp.voxelToClient give the map; a fourth (the seed again, last) checks that
+ * asking did not move the view (voxelToClient shows the voxel's slice first).
+ */
+async function axialMap(page: Page): Promise<AxialMap> {
+  const pts = await page.evaluate(
+    ([s]) => [s, [s[0] + 10, s[1], s[2]], [s[0], s[1] + 10, s[2]], s].map((v) => window.physiotwinApp.voxelToClient('axial', v as [number, number, number])),
+    [SEED] as const,
+  );
+  expect(pts[3], 'the seed before and after asking for other voxels').toEqual(pts[0]);
   const box = (await page.locator(`${byTestId('viewport-axial')} canvas`).first().boundingBox())!;
-  return { x: at.x - box.x, y: at.y - box.y };
+  const o = { x: pts[0]!.x - box.x, y: pts[0]!.y - box.y };
+  const ei = { x: (pts[1]!.x - pts[0]!.x) / 10, y: (pts[1]!.y - pts[0]!.y) / 10 };
+  const ej = { x: (pts[2]!.x - pts[0]!.x) / 10, y: (pts[2]!.y - pts[0]!.y) / 10 };
+  const det = ei.x * ej.y - ei.y * ej.x;
+  expect(Math.abs(det), 'canvas pixels per voxel').toBeGreaterThan(1);
+  return {
+    seed: o,
+    toPixel: (i, j) => [o.x + (i - SEED[0]) * ei.x + (j - SEED[1]) * ej.x, o.y + (i - SEED[0]) * ei.y + (j - SEED[1]) * ej.y],
+    toVoxel: (x, y) => {
+      const dx = x - o.x, dy = y - o.y;
+      return [Math.round(SEED[0] + (dx * ej.y - dy * ej.x) / det), Math.round(SEED[1] + (ei.x * dy - ei.y * dx) / det)];
+    },
+  };
 }
 
 /** Waits (bounded) until a viewport's canvas shows an image: dozens of grey levels and a real spread, not one colour. */
@@ -241,9 +267,27 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
   it('after the cancel, a CPU run in the worker finishes with the numbers of runPipeline in Node, the main thread never blocked for 100 ms', async () => {
     await page.selectOption(byTestId('backend'), 'cpu');
     const axial = page.locator(`${byTestId('viewport-axial')} canvas`).first();
-    overlayCheck.seedOnCanvas = await seedOnCanvas(page);
+    const map = await axialMap(page);
     const before = decodePng(await axial.screenshot());
-    overlayCheck.before = before;
+    Object.assign(overlayCheck, { before, map });
+    // voxelToClient puts voxels where the picture shows them: the lumen (Node's labelmap) is the bright part of the
+    // CT slice. Mean grey at the centres of lumen voxels against the other voxels of the slice, both in view.
+    const grey: Record<'lumen' | 'other', [number, number]> = { lumen: [0, 0], other: [0, 0] };
+    const [nx, ny] = nodeVolume.dims;
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        const [x, y] = map.toPixel(i, j).map(Math.floor) as [number, number];
+        if (x < 0 || y < 0 || x >= before.width || y >= before.height) continue;
+        const g = grey[node.labelmap.data[i + nx * (j + ny * SEED[2])] ? 'lumen' : 'other'];
+        g[0] += before.data[4 * (x + before.width * y)]!;
+        g[1]++;
+      }
+    }
+    expect(grey.lumen[1], 'lumen voxels in view').toBeGreaterThan(50);
+    expect(grey.other[1], 'other voxels in view').toBeGreaterThan(50);
+    const lumenGrey = grey.lumen[0]! / grey.lumen[1]!, otherGrey = grey.other[0]! / grey.other[1]!;
+    console.info(`[browser e2e] axial slice k=${SEED[2]}: mean grey ${lumenGrey.toFixed(0)} at ${grey.lumen[1]} lumen voxels, ${otherGrey.toFixed(0)} at ${grey.other[1]} others`);
+    expect(lumenGrey - otherGrey, `mean grey of lumen ${lumenGrey.toFixed(0)} vs other ${otherGrey.toFixed(0)}`).toBeGreaterThan(80);
     const requestsAtCpuRun = requests.length;
     const logFrom = await page.evaluate(() => (window as unknown as PageLog).__statusLog.length);
     await page.click(byTestId('run'));
@@ -292,33 +336,17 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
     expect(stlSha).toBe(nodeStlSha);
   }, RUN_MS + 60_000);
 
-  const overlayCheck: { before?: Rgba; seedOnCanvas?: { x: number; y: number } } = {};
+  const overlayCheck: { before?: Rgba; map?: AxialMap } = {};
 
   it.skipIf(!OVERLAY_DRAWN)(`the axial view shows the labelmap overlay over the vessel${OVERLAY_DRAWN ? '' : ' (skipped: the app draws no overlay yet, see OVERLAY_DRAWN)'}`, async () => {
     const before = overlayCheck.before!;
     expect(before).toBeDefined();
     const k = SEED[2];
     const [nx, ny] = nodeVolume.dims;
-    // Where voxels of the seed's slice land: the view is an affine map of (i, j); three voxels give it, a fourth
-    // (the seed again, last) checks that asking did not move the camera.
-    const pts = await page.evaluate(
-      ([s]) => [s, [s[0] + 10, s[1], s[2]], [s[0], s[1] + 10, s[2]], s].map((v) => window.physiotwinApp.voxelToClient('axial', v as [number, number, number])),
-      [SEED] as const,
-    );
-    expect(pts[3]).toEqual(pts[0]);
-    const box = (await page.locator(`${byTestId('viewport-axial')} canvas`).first().boundingBox())!;
+    const map = await axialMap(page);
     // The view has not moved since the picture before the run: the seed is at the same canvas pixel.
-    expect({ x: pts[0]!.x - box.x, y: pts[0]!.y - box.y }).toEqual(overlayCheck.seedOnCanvas);
-    const o = { x: pts[0]!.x - box.x, y: pts[0]!.y - box.y };
-    const ei = { x: (pts[1]!.x - pts[0]!.x) / 10, y: (pts[1]!.y - pts[0]!.y) / 10 };
-    const ej = { x: (pts[2]!.x - pts[0]!.x) / 10, y: (pts[2]!.y - pts[0]!.y) / 10 };
-    const det = ei.x * ej.y - ei.y * ej.x;
-    expect(Math.abs(det), 'screen pixels per voxel').toBeGreaterThan(1);
-    const toPixel = (i: number, j: number) => [o.x + (i - SEED[0]) * ei.x + (j - SEED[1]) * ej.x, o.y + (i - SEED[0]) * ei.y + (j - SEED[1]) * ej.y] as const;
-    const toVoxel = (x: number, y: number) => {
-      const dx = x - o.x, dy = y - o.y;
-      return [Math.round(SEED[0] + (dx * ej.y - dy * ej.x) / det), Math.round(SEED[1] + (ei.x * dy - ei.y * dx) / det)] as const;
-    };
+    expect(map.seed).toEqual(overlayCheck.map!.seed);
+    const { toPixel, toVoxel } = map;
     const labelled = (i: number, j: number) => i >= 0 && j >= 0 && i < nx && j < ny && node.labelmap.data[i + nx * (j + ny * k)] === 1;
     // The overlay is drawn a little after 'done': wait until the picture changes, then until it is still.
     let after = before;
