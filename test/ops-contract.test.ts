@@ -25,6 +25,7 @@ import * as mesh from '@physiotwin/mesh';
 import * as hemo from '@physiotwin/hemo';
 import * as pipeline from '@physiotwin/pipeline';
 import * as pipelineNode from '@physiotwin/pipeline/node';
+import * as workers from '@physiotwin/workers';
 import * as fem from '@physiotwin/fem';
 import * as cli from '@physiotwin/cli';
 import * as viewer from '@physiotwin/viewer';
@@ -201,6 +202,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
       runPipeline: compute((o) => pipeline.runPipeline({ volume: tubeImage, seeds: [[8, 8, 6]] }, o), { webgpu: true }),
       ...notOps(['stageKey', 'volumeHash', 'summarizeHemo'], 'hashes and summaries of a finished run'),
       ...notOps(['reportHtml', 'meshToSvg', 'threeViews'], 'the report page and its pictures, from a finished run'),
+      ...notOps(['pipelineFiles'], 'the output files of a finished run, encoded in memory (takes a signal)'),
     },
   },
   'pipeline/node': { module: pipelineNode, entries: notOps(['writePipelineOutputs', 'pipelineOutputPaths', 'resumeFrom'], 'file writing and reading around runPipeline (atomic; writing takes a signal)') },
@@ -213,6 +215,8 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
       ...notOps(['stiffnessOf', 'bsrMultiply', 'bsrSymmetricMultiply', 'bsrToCsr', 'bsrUpper', 'deviceMatvec'], 'kernels inside solve that the benchmark measures on their own'),
     },
   },
+  // Worker methods mirror the ops above; packages/workers/src/workers.test.ts checks their abort, progress and crashes.
+  workers: { module: workers, entries: notOps(['createWorker', 'createWorkerPool'], 'start workers; their methods run the ops checked above in another thread') },
   fhir: { module: fhir, entries: notOps(['targetsFromBundle', 'resultsBundle', 'fhirBundleJson'], 'FHIR JSON in and out: small resources in memory') },
   viewer: {
     module: viewer,

@@ -48,7 +48,9 @@ export type ErrorCode =
   | 'GPU_LIMIT_EXCEEDED'
   | 'GPU_DEVICE_LOST'
   // the device runs, but its arithmetic cannot do what the operation needs (e.g. double-float emulation)
-  | 'GPU_UNSUPPORTED';
+  | 'GPU_UNSUPPORTED'
+  // a worker (Web Worker, worker thread) died while running an operation: an uncaught error, an exit, out of memory
+  | 'WORKER_CRASHED';
 
 /** Where in the input a problem was found: a file, a DICOM tag, a JSON path, a byte offset. */
 export interface ErrorLocation {
