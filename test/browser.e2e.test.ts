@@ -258,6 +258,7 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
       [byTestId('cancel'), byTestId('status')] as const,
     );
     expect(await status(page)).toBe('cancelled');
+    console.info(`[browser e2e] WebGPU run cancelled: status 'cancelled' ${ms.toFixed(0)} ms after the click`);
     expect(ms, 'ms from the cancel click to status cancelled').toBeLessThan(1000);
     const last = (await page.evaluate(() => window.physiotwinApp.lastRun)) as LastRun | null;
     expect(last?.status).toBe('cancelled');
