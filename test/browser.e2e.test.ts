@@ -193,6 +193,8 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
     page.setDefaultTimeout(STEP_MS);
     page.on('request', (r) => requests.push(r.url()));
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    // The pipeline worker's console too (a worker's messages may not reach the page's event).
+    page.on('worker', (w) => w.on('console', (m) => m.type() === 'error' && consoleErrors.push(`worker ${w.url()}: ${m.text()}`)));
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
     page.on('crash', () => consoleErrors.push('the page crashed'));
     await page.goto(`${server.origin}/`, { waitUntil: 'load', timeout: STEP_MS });
