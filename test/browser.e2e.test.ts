@@ -4,6 +4,10 @@
 // against runPipeline in Node on the same files, the pictures, cancel, the main thread's longest task, the network
 // and the console. Without /usr/bin/chromium (or the built app) it is skipped with a message saying so; on CI
 // (`CI` set) it fails instead.
+// The run whose numbers are compared is on the CPU backend: on SwiftShader a WebGPU run of this vessel takes minutes
+// (the wall's FE solve alone ran over 4 minutes in Node's Dawn; fixtures/dicom/vmtk_aorta_ct/README.md). WebGPU is
+// checked as far as a test can afford: the adapter is SwiftShader, a WebGPU run starts its GPU segmentation, and
+// cancel stops it.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
