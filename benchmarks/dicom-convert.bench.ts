@@ -22,7 +22,7 @@ const MR = { rows: 64, slices: 36, volumes: 40 };
 type WriteDicom = (els: unknown[]) => Uint8Array;
 
 /** A classic fMRI-like series: one file per slice and time point (TemporalPositionIdentifier, AcquisitionNumber). */
-function writeMrSeries(dir: string, writeDicom: WriteDicom): void {
+export function writeMrSeries(dir: string, writeDicom: WriteDicom): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const uid = '1.2.826.0.1.3680043.10.1099.43';
