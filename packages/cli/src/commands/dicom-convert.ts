@@ -116,7 +116,7 @@ async function convert(values: ConvertFlags, positionals: string[], io: CliIO, r
   const manifestPath = join(outDir, 'manifest.json');
   await prepareOutputs([manifestPath], values.force, { folder: outDir });
   const progress = values.json ? undefined : progressPrinter(io);
-  const scan = await scanDicomPaths(paths, { onProgress: progress, ...(splitBy ? { splitBy } : {}), fourD: !values['no-4d'] });
+  const scan = await scanDicomPaths(paths, { digest: true, onProgress: progress, ...(splitBy ? { splitBy } : {}), fourD: !values['no-4d'] });
   result.skipped = scan.skipped;
   const groups = values.series ? scan.groups.filter((g) => g.seriesInstanceUid === values.series) : scan.groups;
   if (groups.length === 0) {
