@@ -22,7 +22,7 @@ const MR = { rows: 64, slices: 36, volumes: 40 };
 type WriteDicom = (els: unknown[]) => Uint8Array;
 
 /** A classic fMRI-like series: one file per slice and time point (TemporalPositionIdentifier, AcquisitionNumber). */
-function writeMrSeries(dir: string, writeDicom: WriteDicom): void {
+export function writeMrSeries(dir: string, writeDicom: WriteDicom): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const uid = '1.2.826.0.1.3680043.10.1099.43';
@@ -122,7 +122,8 @@ export default async function bench(): Promise<void> {
       report.notes.push('dcm2niix is not installed: only physiotwin was timed (apt-get install dcm2niix).');
     }
     report.notes.push(
-      'Wall time of a child process per run (node start-up, module loading, scan, assembly, NIfTI and sidecar writing, and for physiotwin the manifest with SHA-256 of every input file), files in the page cache.',
+      'Wall time of a child process per run (node start-up, module loading, scan, assembly, NIfTI and sidecar writing, and for physiotwin the manifest with SHA-256 of every input file and the provenance with SHA-256 of every output, each hashed where its bytes are read or written), files in the page cache.',
+      'Uncompressed .nii on both sides: dcm2niix defaults to -z n; physiotwin defaults to .nii.gz (fflate level 6), so --format nii is the like-for-like setting.',
       `Machine load at the end of the run: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(', ')} (1, 5, 15 min) on ${(await import('node:os')).cpus().length} cores; figures from a loaded machine are upper bounds.`,
     );
     writeReport(report);

@@ -115,7 +115,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
   'io/node': { module: ioNode, entries: {
       ...notOps(['readVolumeFile', 'writeVolumeFile', 'volumeFormatFromName'], 'one file read or write (no options to cancel a single read), and the format its name picks'),
       ...notOps(['writeRunProvenance', 'verifyRun'], "hashes one run folder's own files (pending: signal and onProgress for runs with many inputs)"),
-      ...notOps(['AtomicOutputs', 'abandonPendingWrites', 'checkFolderCreatable', 'checkOutputs', 'encodeVolumeFile', 'volumeFilePaths', 'writeError', 'writeFileAtomic'], 'write plumbing: atomic writes, output checks before work, typed file-system errors'),
+      ...notOps(['AtomicOutputs', 'abandonPendingWrites', 'checkFolderCreatable', 'checkOutputs', 'encodeVolumeFile', 'encodeVolumeFileParts', 'volumeFilePaths', 'writeError', 'writeFileAtomic'], 'write plumbing: atomic writes, output checks before work, typed file-system errors'),
     } },
   dicom: {
     module: dicom,

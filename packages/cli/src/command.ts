@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { BackendRecord, JsonValue, Vec3 } from '@physiotwin/core';
 import { createManifest, PhysiotwinError } from '@physiotwin/core';
-import type { AtomicOutputs } from '@physiotwin/io/node';
+import type { AtomicOutputs, StageOptions, StagedFile } from '@physiotwin/io/node';
 import { VERSION } from './version.js';
 
 /** Where a command writes; tests pass their own. */
@@ -213,8 +213,12 @@ function onInterrupt(signal: NodeJS.Signals): void {
 export interface OutputWriter {
   /** Stages `files` and commits them, in order (the first decides a race between runs). */
   write(files: ReadonlyArray<readonly [string, Uint8Array | string]>): Promise<void>;
-  /** Writes one output to its temporary file (a command that makes its outputs one by one). */
-  stage(path: string, data: Uint8Array | string): Promise<void>;
+  /**
+   * Writes one output to its temporary file (a command that makes its outputs one by one); parts are written one
+   * after the other (no copy into one buffer). With `options.sha256` it returns the file's SHA-256, hashed while
+   * the file system writes (for the run's provenance, without reading the file back).
+   */
+  stage(path: string, data: Uint8Array | string | readonly Uint8Array[], options?: StageOptions): Promise<StagedFile>;
   /** Moves every staged file to its name. */
   commit(): Promise<void>;
   /** Removes the staged files: for a failure between stage and commit. */
@@ -261,7 +265,7 @@ export async function prepareOutputs(paths: readonly string[], force: boolean, o
         throw e;
       }
     },
-    async stage(path, data) {
+    async stage(path, data, stageOptions) {
       guard();
       try {
         if (folder !== undefined) {
@@ -271,7 +275,7 @@ export async function prepareOutputs(paths: readonly string[], force: boolean, o
             throw io.writeError(e, folder);
           }
         }
-        await outputs.stage(path, data);
+        return await outputs.stage(path, data, stageOptions);
       } catch (e) {
         release();
         throw e;

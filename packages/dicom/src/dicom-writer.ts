@@ -1,7 +1,7 @@
-import { deflateSync } from 'fflate';
 import { PhysiotwinError } from '@physiotwin/core';
 import { TS } from './parse.js';
 import { concatBytes } from './pixels.js';
+import { loadFflate } from '#deps-platform';
 
 /**
  * One element to write. `tag` is 0xGGGGEEEE. Exactly one of `value`, `items` (VR SQ) or `fragments`
@@ -240,7 +240,7 @@ export function encodeDicom(elements: DicomElementInit[], options: WriteDicomOpt
   encodeElements(elements, ts !== TS.implicitLE, body, start, itemOffsets);
   // Deflated explicit VR little endian: the data set after the file meta is raw deflate (item offsets then refer
   // to the inflated data set).
-  const data = ts === TS.deflatedLE ? [deflateSync(concatBytes(body))] : body;
+  const data = ts === TS.deflatedLE ? [loadFflate().deflateSync(concatBytes(body))] : body;
   return { bytes: concatBytes([new Uint8Array(128), enc.encode('DICM'), ...groupParts, ...metaParts, ...data]), itemOffsets };
 }
 

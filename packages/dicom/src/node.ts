@@ -8,22 +8,28 @@ import { parseDicom } from './parse.js';
 import { isDicomdir, readDicomdir } from './dicomdir.js';
 import { scanDicom } from './series.js';
 import type { DicomSource, ScanOptions, ScanResult } from './series.js';
-import { createWorkerReader, filePaths } from './worker-reader.js';
+import { DIGEST_PREFIX_MAX, createWorkerReader, digests, filePaths, wantDigest } from './worker-reader.js';
+import type { FileDigest } from './worker-reader.js';
 
 /** The worker reader every {@link fileSource} shares. */
 const workerReader = createWorkerReader();
 
 /** Bytes read for a header scan; longer headers (large private blocks) fall back to reading the whole file. */
 const HEADER_PREFIX = 16 * 1024;
+const headerScratch = new Uint8Array(HEADER_PREFIX);
 
-/** SHA-256 (hex) and size of a file's bytes, as a run manifest records its inputs. */
-export interface FileDigest {
-  sha256: string;
-  bytes: number;
+export type { FileDigest };
+
+/** Options of {@link fileSource}. */
+export interface FileSourceOptions {
+  /**
+   * Hash the file (SHA-256, for {@link fileDigest}) when a read has its bytes in hand: the header read of a small
+   * file (always), and a pixel read that ends the file (header bytes read again, pixels hashed where they were read,
+   * on the worker thread too), so that a run manifest need not read a large series a second time.
+   * @default false
+   */
+  digest?: boolean | undefined;
 }
-
-/** Digests of file sources taken while a read had the whole file in hand (the header read of a small file). */
-const digests = new WeakMap<DicomSource, FileDigest>();
 
 const digestOf = (bytes: Uint8Array): FileDigest => ({ sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
 
@@ -39,7 +45,7 @@ const digestOf = (bytes: Uint8Array): FileDigest => ({ sha256: createHash('sha25
  * @throws nothing when called; its reads reject with PhysiotwinError `DICOM_TRUNCATED` when the file is shorter than
  *   the pixel data it declares (and with Node's fs error for a file removed meanwhile).
  */
-export function fileSource(path: string): DicomSource {
+export function fileSource(path: string, options: FileSourceOptions = {}): DicomSource {
   const source: DicomSource = {
     name: path,
     sharedReader: workerReader,
@@ -47,13 +53,17 @@ export function fileSource(path: string): DicomSource {
     readHeader: async () => {
       const fd = openSync(path, 'r');
       try {
-        const size = fstatSync(fd).size;
-        const bytes = new Uint8Array(Math.min(size, HEADER_PREFIX));
-        const n = readSync(fd, bytes, 0, bytes.length, 0);
+        // Into one scratch buffer (this body runs synchronously: no other read interleaves), then copied out at its
+        // length: a fresh 16 KiB per file was most of the scan's garbage on 1440 8 KiB files. A file that ends
+        // within the prefix needs no fstat (most MR slices).
+        let n = 0;
+        for (let got = -1; got !== 0 && n < HEADER_PREFIX; n += got) got = readSync(fd, headerScratch, n, HEADER_PREFIX - n, n);
+        const size = n < HEADER_PREFIX ? n : fstatSync(fd).size;
+        const bytes = headerScratch.slice(0, n);
         // The whole file is in hand (most MR and many CT slices are under 16 KiB): hash it now, so that the run's
         // manifest does not read every input again (fileDigest).
-        if (n === size) digests.set(source, digestOf(bytes.subarray(0, n)));
-        return { bytes: bytes.subarray(0, n), size };
+        if (n === size) digests.set(source, digestOf(bytes));
+        return { bytes, size };
       } finally {
         closeSync(fd);
       }
@@ -64,12 +74,22 @@ export function fileSource(path: string): DicomSource {
       const fd = openSync(path, 'r');
       try {
         for (let done = 0; done < into.length; ) done += bytesRead(readSync(fd, into, done, into.length - done, position + done), done, into.length, path);
+        if (options.digest && position <= DIGEST_PREFIX_MAX && !digests.has(source)) {
+          const size = fstatSync(fd).size;
+          if (position + into.length === size) {
+            // the file is these header bytes and the pixels just read: hash them here (fileDigest)
+            const prefix = new Uint8Array(position);
+            for (let done = 0; done < position; ) done += bytesRead(readSync(fd, prefix, done, position - done, done), done, position, path);
+            digests.set(source, { sha256: createHash('sha256').update(prefix).update(into).digest('hex'), bytes: size });
+          }
+        }
       } finally {
         closeSync(fd);
       }
     },
   };
   filePaths.set(source, path);
+  if (options.digest) wantDigest.add(source);
   return source;
 }
 
@@ -177,7 +197,8 @@ export async function expandDicomPaths(paths: string[]): Promise<string[]> {
  * const { volume } = await loadVolume(scan.groups[0], scan.sources, { spacing: 'report' });
  * ```
  */
-export async function scanDicomPaths(paths: string[], options: ScanOptions = {}): Promise<ScanResult> {
+export async function scanDicomPaths(paths: string[], options: ScanOptions & FileSourceOptions = {}): Promise<ScanResult> {
   const files = await expandDicomPaths(paths);
-  return scanDicom(files.map(fileSource), options);
+  const sourceOptions = { digest: options.digest };
+  return scanDicom(files.map((f) => fileSource(f, sourceOptions)), options);
 }

@@ -1,10 +1,7 @@
-import * as dicomParserNs from 'dicom-parser';
 import type { DataSet, Element } from 'dicom-parser';
-import { Gunzip, Inflate } from 'fflate';
 import { PhysiotwinError } from '@physiotwin/core';
-
-// dicom-parser is a UMD bundle: under Node ESM its API is the default export, under bundlers the namespace.
-const dicomParser = ((dicomParserNs as unknown as { default?: typeof dicomParserNs }).default ?? dicomParserNs) as typeof dicomParserNs;
+// dicom-parser without Node's CommonJS lexer, and fflate on first use (see deps-platform.node.ts)
+import { dicomParser, loadFflate } from '#deps-platform';
 
 /** Transfer syntax UIDs this package knows by name. */
 export const TS = {
@@ -65,7 +62,7 @@ export function gunzipIfGzip(bytes: Uint8Array, source = '<bytes>', maxBytes = D
   if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
   const parts: Uint8Array[] = [];
   let total = 0;
-  const g = new Gunzip((chunk) => {
+  const g = new (loadFflate().Gunzip)((chunk) => {
     parts.push(chunk);
     total += chunk.length;
   });
@@ -343,7 +340,7 @@ function inflateDataset(deflated: Uint8Array, source: string, untilTag: string |
   let total = 0;
   let needed = Infinity;
   let nextCheck = 4096;
-  const inf = new Inflate((chunk) => {
+  const inf = new (loadFflate().Inflate)((chunk) => {
     parts.push(chunk);
     total += chunk.length;
   });

@@ -16,6 +16,24 @@ const startWorker = (source: string): Worker => new Worker(source, { eval: true 
 /** Paths of the sources made by {@link fileSource}: the worker opens the files itself. */
 export const filePaths = new WeakMap<DicomSource, string>();
 
+/** SHA-256 (hex) and size of a file's bytes, as a run manifest records its inputs. */
+export interface FileDigest {
+  sha256: string;
+  bytes: number;
+}
+
+/** Digests of file sources taken while a read had the file's bytes in hand (node.ts `fileDigest` returns them). */
+export const digests = new WeakMap<DicomSource, FileDigest>();
+
+/** File sources whose digest is wanted: a pixel read that ends the file hashes it (see node.ts `readIntoSync`). */
+export const wantDigest = new WeakSet<DicomSource>();
+
+/**
+ * A pixel read at `position` that ends its file hashes the whole file when the bytes before it are at most this
+ * many (read again, small): header + pixels, without reading the pixels twice.
+ */
+export const DIGEST_PREFIX_MAX = 256 * 1024;
+
 // Shared control block of a job, in Int32 slots: the next read to claim, reads the worker has claimed and not
 // finished (raised before it claims, so the main thread never misses one), the failures it recorded, their indices.
 const NEXT = 0;
@@ -26,15 +44,18 @@ const FAILED_LIST = 3;
 /** The worker: claims reads until none is left, reading each file range straight into the shared buffer. */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { openSync, readSync, closeSync } = require('node:fs');
-parentPort.on('message', ({ control, buffer, reads }) => {
+const { openSync, readSync, closeSync, fstatSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+parentPort.on('message', ({ control, buffer, reads, hashes, sizes }) => {
   const c = new Int32Array(control);
   const bytes = new Uint8Array(buffer);
+  const digestBytes = new Uint8Array(hashes);
+  const digestSizes = new Float64Array(sizes);
   for (;;) {
     Atomics.add(c, ${IN_FLIGHT}, 1);
     const i = Atomics.add(c, ${NEXT}, 1);
     if (i < reads.length) {
-      const [path, position, offset, length] = reads[i];
+      const [path, position, offset, length, digest] = reads[i];
       try {
         const fd = openSync(path, 'r');
         try {
@@ -42,6 +63,20 @@ parentPort.on('message', ({ control, buffer, reads }) => {
             const n = readSync(fd, bytes, offset + done, length - done, position + done);
             if (n === 0) throw new Error('end of file');
             done += n;
+          }
+          // the whole file is header + these pixels: hash it now (the caller's manifest needs it)
+          if (digest) {
+            const size = fstatSync(fd).size;
+            if (position + length === size && position <= ${DIGEST_PREFIX_MAX}) {
+              const prefix = Buffer.alloc(position);
+              for (let done = 0; done < position; ) {
+                const n = readSync(fd, prefix, done, position - done, done);
+                if (n === 0) throw new Error('end of file');
+                done += n;
+              }
+              digestBytes.set(createHash('sha256').update(prefix).update(bytes.subarray(offset, offset + length)).digest(), 32 * i);
+              digestSizes[i] = size;
+            }
           }
         } finally {
           closeSync(fd);
@@ -106,11 +141,11 @@ export function createWorkerReader(options: WorkerReaderOptions = {}): SharedRea
     allocate: (byteLength) => (typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(byteLength) : undefined),
     share: (buffer, reads): SharedReadJob | undefined => {
       if (typeof waitAsync !== 'function') return undefined; // a runtime without Atomics.waitAsync reads on one thread
-      const list: [string, number, number, number][] = [];
+      const list: [string, number, number, number, boolean][] = [];
       for (const r of reads) {
         const path = filePaths.get(r.source);
         if (path === undefined) return undefined;
-        list.push([path, r.position, r.byteOffset, r.length]);
+        list.push([path, r.position, r.byteOffset, r.length, wantDigest.has(r.source) && !digests.has(r.source)]);
       }
       const thread = idle && !idle.exited ? idle : spawn();
       idle = undefined;
@@ -120,7 +155,9 @@ export function createWorkerReader(options: WorkerReaderOptions = {}): SharedRea
       thread.onExit = () => Atomics.notify(c, IN_FLIGHT);
       // ref'd while its job runs: Atomics.waitAsync alone does not keep Node's event loop alive
       worker.ref();
-      worker.postMessage({ control: c.buffer, buffer, reads: list });
+      const hashes = new Uint8Array(new SharedArrayBuffer(32 * reads.length));
+      const sizes = new Float64Array(new SharedArrayBuffer(8 * reads.length));
+      worker.postMessage({ control: c.buffer, buffer, reads: list, hashes: hashes.buffer, sizes: sizes.buffer });
       const n = reads.length;
       return {
         claim: () => Atomics.add(c, NEXT, 1),
@@ -142,6 +179,9 @@ export function createWorkerReader(options: WorkerReaderOptions = {}): SharedRea
           spareUp();
           // a worker that died mid-job may have left any read unfinished: report every one as failed
           if (thread.exited) return Array.from({ length: n }, (_, i) => i);
+          for (let i = 0; i < n; i++) {
+            if (sizes[i]! > 0) digests.set(reads[i]!.source, { sha256: Buffer.from(hashes.subarray(32 * i, 32 * i + 32)).toString('hex'), bytes: sizes[i]! });
+          }
           return Array.from(c.subarray(FAILED_LIST, FAILED_LIST + Atomics.load(c, FAILED)));
         },
       };

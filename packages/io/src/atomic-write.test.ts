@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,21 @@ async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | 'ok'> {
 }
 
 describe('atomic writes', () => {
+  it('stages parts as one file (no concatenation by the caller) and returns its SHA-256 when asked', async () => {
+    const dir = freshDir();
+    const parts = [new Uint8Array([1, 2, 3]), new Uint8Array(0), new Uint8Array(70000).fill(9), new Uint8Array([4])];
+    const whole = Buffer.concat(parts);
+    const out = new AtomicOutputs();
+    const staged = await out.stage(join(dir, 'v.nii'), parts, { sha256: true });
+    const text = await out.stage(join(dir, 'v.json'), '{"é": 1}\n', { sha256: true });
+    expect(await out.stage(join(dir, 'plain.txt'), 'x')).toEqual({ bytes: 1 });
+    await out.commit();
+    expect(readFileSync(join(dir, 'v.nii')).equals(whole)).toBe(true);
+    expect(staged).toEqual({ bytes: whole.length, sha256: createHash('sha256').update(whole).digest('hex') });
+    const json = readFileSync(join(dir, 'v.json'));
+    expect(text).toEqual({ bytes: json.length, sha256: createHash('sha256').update(json).digest('hex') });
+  });
+
   it('writes a file; refuses an existing one (IO_EXISTS, untouched, no temporary file left); overwrite replaces it', async () => {
     const dir = freshDir();
     const path = join(dir, 'a.csv');

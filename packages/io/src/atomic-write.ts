@@ -1,5 +1,5 @@
 // Node-only: the write discipline of every physiotwin writer (temporary name in the same folder, fsync, rename).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { unlinkSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -54,6 +54,22 @@ export function writeError(e: unknown, path: string): PhysiotwinError {
     default:
       return new PhysiotwinError('IO_WRITE_FAILED', `cannot write: ${detail}`, { location, cause });
   }
+}
+
+/** Options of {@link AtomicOutputs.stage}. */
+export interface StageOptions {
+  /**
+   * Also return the SHA-256 of the bytes written (for a run's provenance), computed while the file system writes
+   * and fsyncs them, so that nobody reads the file back to hash it.
+   * @default false
+   */
+  sha256?: boolean | undefined;
+}
+
+/** What {@link AtomicOutputs.stage} wrote: its size in bytes, and its SHA-256 (hex) when asked. */
+export interface StagedFile {
+  bytes: number;
+  sha256?: string | undefined;
 }
 
 /** stat, or undefined when nothing is there; other errors are typed. */
@@ -163,22 +179,38 @@ export class AtomicOutputs {
   }
 
   /**
-   * Writes `data` (a string is UTF-8) to a temporary file beside `path` and fsyncs it. A failure discards the
-   * whole set (every file staged so far).
+   * Writes `data` (a string is UTF-8; an array of parts is written one part after the other, as if concatenated) to
+   * a temporary file beside `path` and fsyncs it. A failure discards the whole set (every file staged so far).
+   * @returns the size written, and with `options.sha256` its SHA-256.
    * @throws PhysiotwinError `IO_*` (see {@link writeError}); `INVALID_ARGUMENT` after commit.
    */
-  async stage(path: string, data: Uint8Array | string): Promise<void> {
+  async stage(path: string, data: Uint8Array | string | readonly Uint8Array[], options: StageOptions = {}): Promise<StagedFile> {
     if (this.#state !== 'open') throw new PhysiotwinError('INVALID_ARGUMENT', 'AtomicOutputs: stage after commit', { location: { file: path } });
     const target = resolve(path);
     // NAME_MAX is 255 bytes: keep the temporary name inside it whatever the target's length.
     const temp = resolve(dirname(target), `.${basename(target).slice(0, 80)}.${randomBytes(6).toString('hex')}.tmp`);
     pending.add(this);
     this.#temps.add(temp);
+    const parts: readonly Uint8Array[] = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
     let handle: FileHandle | undefined;
+    const staged: StagedFile = { bytes: parts.reduce((n, p) => n + p.byteLength, 0) };
     try {
       handle = await open(temp, 'wx', 0o666);
-      await handle.writeFile(data);
-      await handle.sync();
+      const h = handle;
+      // The writes and the fsync run on libuv's pool; the hash runs here meanwhile (the bytes are not changed).
+      const writing = (async () => {
+        for (const part of parts) await h.writeFile(part);
+        await h.sync();
+      })();
+      try {
+        if (options.sha256) {
+          const hash = createHash('sha256');
+          for (const part of parts) hash.update(part);
+          staged.sha256 = hash.digest('hex');
+        }
+      } finally {
+        await writing;
+      }
     } catch (e) {
       await handle?.close().catch(() => undefined);
       this.discard();
@@ -191,6 +223,7 @@ export class AtomicOutputs {
       throw writeError(e, target);
     }
     this.#staged.push({ path: target, temp });
+    return staged;
   }
 
   /**

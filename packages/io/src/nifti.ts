@@ -453,6 +453,18 @@ function quaternionOf(r: Mat3): Vec3 {
  * @throws PhysiotwinError `INVALID_ARGUMENT` for an invalid volume or dims above NIfTI-1's 32767 limit.
  */
 export function writeNifti(volume: Volume, options: WriteNiftiOptions = {}): Uint8Array {
+  const parts = niftiParts(volume, options);
+  const file = parts.length === 1 ? parts[0]! : concatBytes(parts);
+  return options.gzip ? gzipBytes(file) : file;
+}
+
+/**
+ * The bytes of an uncompressed .nii as {@link writeNifti} writes it (its `gzip` option aside), in parts that are
+ * written one after the other: the header, then each volume's voxels (on a little-endian host, views of the
+ * volumes' own data: no copy). Internal, for io/node's writers; the parts must not be changed while in use.
+ * @throws as {@link writeNifti}.
+ */
+export function niftiParts(volume: Volume, options: WriteNiftiOptions = {}): Uint8Array[] {
   validateVolume(volume);
   const dtype = dtypeOf(volume.data);
   const [nx, ny, nz] = volume.dims;
@@ -517,6 +529,5 @@ export function writeNifti(volume: Volume, options: WriteNiftiOptions = {}): Uin
   header.set([0x6e, 0x2b, 0x31, 0x00], 344); // "n+1\0"
   // Bytes 348..351: extension flag 0 (no extensions).
   const stored = c > 1 ? reorderComponents(volume.data, c, false) : volume.data;
-  const file = concatBytes([header, encodeElements(stored, true), ...more.map((t) => encodeElements(t.data, true))]);
-  return options.gzip ? gzipBytes(file) : file;
+  return [header, encodeElements(stored, true), ...more.map((t) => encodeElements(t.data, true))];
 }

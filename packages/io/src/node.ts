@@ -4,7 +4,7 @@ import { PhysiotwinError } from '@physiotwin/core';
 import type { Volume } from '@physiotwin/core';
 import { AtomicOutputs, checkOutputs } from './atomic-write.js';
 import { writeMetaImage } from './metaimage.js';
-import { writeNifti } from './nifti.js';
+import { niftiParts, writeNifti } from './nifti.js';
 import { readVolume, volumeFormatFromName } from './read-volume.js';
 import type { ByteSource } from './binary.js';
 
@@ -201,6 +201,23 @@ export function encodeVolumeFile(path: string, volume: Volume, options: Pick<Wri
 }
 
 /**
+ * {@link encodeVolumeFile} with each file's bytes in parts written one after the other (an uncompressed .nii: the
+ * header, then views of the volumes' voxels on a little-endian host), so that a large volume is not copied into
+ * one buffer before it is written: stage the parts with {@link AtomicOutputs.stage}. The parts share memory with
+ * `volume` and `timePoints`: do not change them until the files are written.
+ * @throws as {@link encodeVolumeFile}.
+ */
+export function encodeVolumeFileParts(path: string, volume: Volume, options: Pick<WriteVolumeFileOptions, 'gzip' | 'timePoints' | 'timeStep'> = {}): Array<[string, Uint8Array[]]> {
+  const lower = path.toLowerCase();
+  if (volumeFormatFromName(path) === 'nifti' && !lower.endsWith('.gz') && !options.gzip) {
+    const [target] = volumeFilePaths(path, options);
+    const { timePoints, timeStep } = options;
+    return [[target!, niftiParts(volume, { ...(timePoints ? { timePoints } : {}), ...(timeStep !== undefined ? { timeStep } : {}) })]];
+  }
+  return encodeVolumeFile(path, volume, options).map(([target, bytes]) => [target, [bytes]]);
+}
+
+/**
  * Writes a volume to a file whose extension picks the format: .nii, .nii.gz, .mha, or .mhd (plus a data file
  * next to it with the same base name and .raw, or .zraw when compressed). Atomic (see {@link AtomicOutputs}): a
  * kill or an error never leaves a partial file under the name, and an existing file is replaced only with
@@ -223,8 +240,8 @@ export async function writeVolumeFile(path: string, volume: Volume, options: Wri
 }
 
 export { abandonPendingWrites, AtomicOutputs, checkFolderCreatable, checkOutputs, writeError, writeFileAtomic } from './atomic-write.js';
-export type { AtomicWriteOptions } from './atomic-write.js';
+export type { AtomicWriteOptions, StageOptions, StagedFile } from './atomic-write.js';
 export { writeRunProvenance, verifyRun, PROVENANCE_FILES } from './provenance-node.js';
-export type { VerifiedFile, RunVerification } from './provenance-node.js';
+export type { VerifiedFile, RunVerification, RunProvenanceOptions } from './provenance-node.js';
 // Also here so that Node callers that only read volume files need not load the main entry's mesh and surface formats.
 export { volumeFormatFromName } from './read-volume.js';

@@ -14,6 +14,15 @@ async function hashFile(path: string): Promise<{ sha256: string; bytes: number }
   return { sha256: createHash('sha256').update(data).digest('hex'), bytes: data.byteLength };
 }
 
+/** Options of {@link writeRunProvenance}. */
+export interface RunProvenanceOptions extends ProvenanceOptions {
+  /**
+   * Digests the caller already has (from `AtomicOutputs.stage` with `sha256`), by output name as in
+   * `outputs`: those files are not read again. The caller vouches that they are what was committed.
+   */
+  digests?: ReadonlyMap<string, { sha256: string; bytes: number }> | undefined;
+}
+
 /**
  * Writes a run's provenance into its output folder: `ro-crate-metadata.json` (Workflow Run RO-Crate, Process Run
  * Crate profile) and `provenance.fhir.json` (FHIR R4 Provenance), hashing each output file (paths relative to
@@ -25,9 +34,14 @@ async function hashFile(path: string): Promise<{ sha256: string; bytes: number }
  * await writeRunProvenance('out', manifest, ['CT_head.nii.gz']);
  * ```
  */
-export async function writeRunProvenance(outDir: string, manifest: RunManifest, outputs: string[], options: ProvenanceOptions = {}): Promise<RunOutput[]> {
+export async function writeRunProvenance(outDir: string, manifest: RunManifest, outputs: string[], options: RunProvenanceOptions = {}): Promise<RunOutput[]> {
   const recorded: RunOutput[] = [];
   for (const name of [...outputs].sort()) {
+    const known = options.digests?.get(name);
+    if (known) {
+      recorded.push({ name, sha256: known.sha256, bytes: known.bytes });
+      continue;
+    }
     try {
       recorded.push({ name, ...(await hashFile(join(outDir, name))) });
     } catch (e) {

@@ -5,7 +5,7 @@ import type { RunManifest } from '@physiotwin/core';
 import { SPLIT_ATTRIBUTES, bidsSidecar, diffusionTables, harmonizeTimePoints, loadVolume, outputName, uniqueName, volumeGroups } from '@physiotwin/dicom';
 import type { ConversionRecord, SpacingPolicy, SplitAttribute } from '@physiotwin/dicom';
 import { fileDigest, scanDicomPaths } from '@physiotwin/dicom/node';
-import { encodeVolumeFile, writeRunProvenance } from '@physiotwin/io/node';
+import { encodeVolumeFileParts, writeRunProvenance } from '@physiotwin/io/node';
 import type { CliIO, Command } from '../command.js';
 import { EXIT, UsageError, prepareOutputs, printJson, progressPrinter } from '../command.js';
 import { VERSION } from '../version.js';
@@ -116,7 +116,7 @@ async function convert(values: ConvertFlags, positionals: string[], io: CliIO, r
   const manifestPath = join(outDir, 'manifest.json');
   await prepareOutputs([manifestPath], values.force, { folder: outDir });
   const progress = values.json ? undefined : progressPrinter(io);
-  const scan = await scanDicomPaths(paths, { onProgress: progress, ...(splitBy ? { splitBy } : {}), fourD: !values['no-4d'] });
+  const scan = await scanDicomPaths(paths, { digest: true, onProgress: progress, ...(splitBy ? { splitBy } : {}), fourD: !values['no-4d'] });
   result.skipped = scan.skipped;
   const groups = values.series ? scan.groups.filter((g) => g.seriesInstanceUid === values.series) : scan.groups;
   if (groups.length === 0) {
@@ -136,6 +136,13 @@ async function convert(values: ConvertFlags, positionals: string[], io: CliIO, r
   const outputs = await prepareOutputs([...files, ...names.map((base) => join(outDir, `${base}.json`)), manifestPath], values.force, { folder: outDir });
   const usedSources = new Set<number>();
   let manifestText = '';
+  // SHA-256 of every output, by name relative to outDir, hashed while it was written (the provenance records
+  // them without reading 80 MB volumes back).
+  const digests = new Map<string, { sha256: string; bytes: number }>();
+  const stage = async (path: string, data: string | readonly Uint8Array[]) => {
+    const { sha256, bytes } = await outputs.stage(path, data, { sha256: true });
+    digests.set(relative(outDir, path), { sha256: sha256!, bytes });
+  };
   try {
     for (const [gi, g] of groups.entries()) {
       const base = names[gi]!;
@@ -149,7 +156,7 @@ async function convert(values: ConvertFlags, positionals: string[], io: CliIO, r
         const stack = harmonizeTimePoints(loaded.map((l) => l.volume));
         const timePoints = stack.volumes.slice(1);
         const tr = g.acquisition.repetitionTime;
-        const encoded = encodeVolumeFile(file, stack.volumes[0]!, timePoints.length > 0 ? { timePoints, timeStep: tr !== undefined ? tr / 1000 : 1 } : {});
+        const encoded = encodeVolumeFileParts(file, stack.volumes[0]!, timePoints.length > 0 ? { timePoints, timeStep: tr !== undefined ? tr / 1000 : 1 } : {});
         const warnings = [...new Set([...loaded.flatMap((l) => l.geometry.warnings), ...(stack.warning ? [stack.warning] : [])])];
         const record: ConversionRecord = {
           version: VERSION,
@@ -161,8 +168,8 @@ async function convert(values: ConvertFlags, positionals: string[], io: CliIO, r
         const texts: [string, string][] = [[join(outDir, `${base}.json`), JSON.stringify(bidsSidecar(g, record), null, 2) + '\n']];
         const tables = diffusionTables(g, first.volume.direction);
         if (tables) texts.push([join(outDir, `${base}.bval`), tables.bval], [join(outDir, `${base}.bvec`), tables.bvec]);
-        for (const [path, bytes] of encoded) await outputs.stage(path, bytes);
-        for (const [path, text] of texts) await outputs.stage(path, text);
+        for (const [path, parts] of encoded) await stage(path, parts);
+        for (const [path, text] of texts) await stage(path, text);
         const dims = timePoints.length > 0 ? [...first.volume.dims, loaded.length] : [...first.volume.dims];
         result.written.push({ file, seriesInstanceUid: g.seriesInstanceUid, dims, volumes: loaded.length, fourthAxis: g.fourthAxis, sidecars: texts.map(([path]) => path), warnings });
         for (const v of g.volumes) for (const f of v.frames) usedSources.add(f.sourceIndex);
@@ -186,14 +193,14 @@ async function convert(values: ConvertFlags, positionals: string[], io: CliIO, r
       backend: { backend: 'cpu' },
     });
     manifestText = JSON.stringify(manifest, null, 2) + '\n';
-    await outputs.stage(manifestPath, manifestText);
+    await stage(manifestPath, manifestText);
     await outputs.commit();
   } catch (e) {
     outputs.discard();
     throw e;
   }
   // The run's RO-Crate and FHIR Provenance, hashing what was committed (verify-run checks them later).
-  await writeRunProvenance(outDir, JSON.parse(manifestText) as RunManifest, [...result.written.flatMap((w) => [w.file, ...w.sidecars]).map((f) => relative(outDir, f)), 'manifest.json']);
+  await writeRunProvenance(outDir, JSON.parse(manifestText) as RunManifest, [...result.written.flatMap((w) => [w.file, ...w.sidecars]).map((f) => relative(outDir, f)), 'manifest.json'], { digests });
   if (values.json) printJson(io, result);
   else for (const w of result.written) io.stdout(`${w.file}  ${w.dims.join(' x ')}\n`);
   return result.failed.length > 0 || result.written.length === 0 ? EXIT.failed : EXIT.ok;
