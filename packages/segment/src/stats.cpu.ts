@@ -133,9 +133,9 @@ function countValues(data: VolumeData, t: Uint32Array, offset: number, size: num
 
 /**
  * {@link countValues} for 8-bit data, four elements per 32-bit word: a zero word (four zero values: the
- * background of masks and label maps) costs one comparison. This keeps the single pass of `physiotwin info` over
- * a mask cheap before V8 has optimized the loop (start-up, issue #11): about 3x fewer operations on the aorta
- * lumen mask (97 % zeros).
+ * background of masks and label maps) costs one comparison. On the aorta lumen mask (97 % zeros) the optimized
+ * pass takes about half the time of countValues, the unoptimized one (V8 --no-opt) a third; dense random bytes are
+ * no slower (issue #11: `physiotwin info` makes one cold pass).
  */
 function countBytes(data: VolumeData, t: Uint32Array, offset: number, size: number, report: (done: number) => void): void {
   const o1 = offset + size;
