@@ -82,8 +82,11 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     io.stderr(`physiotwin ${command.name}: unexpected error: ${detail}${verbose ? '' : ' (--verbose shows where)'}\n`);
     return EXIT.failed;
   } finally {
-    // Loaded here, not at start-up: a command that used the GPU has loaded @physiotwin/gpu already.
-    const { releaseSharedGpu } = await import('@physiotwin/gpu');
-    await releaseSharedGpu();
+    // Only a command that loaded @physiotwin/gpu can hold its shared device; one that did not (info) must not pay
+    // for loading it here (start-up, issue #11). The package sets this mark when it loads (gpu/src/index.ts).
+    if ((globalThis as Record<symbol, unknown>)[Symbol.for('@physiotwin/gpu:loaded')] === true) {
+      const { releaseSharedGpu } = await import('@physiotwin/gpu');
+      await releaseSharedGpu();
+    }
   }
 }

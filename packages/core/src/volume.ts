@@ -1,9 +1,7 @@
-import type { mat3, mat4 } from 'gl-matrix';
-// gl-matrix's per-module ES files, not its CommonJS index: start-up cost (issue #11).
-import * as mat3ops from 'gl-matrix/esm/mat3.js';
-import * as mat4ops from 'gl-matrix/esm/mat4.js';
-import ndarray from 'ndarray';
+import type { mat4 } from 'gl-matrix';
 import type { NdArray } from 'ndarray';
+// ndarray and gl-matrix's mat4 on first use under Node (start-up, issue #11); see volume-deps.node.ts.
+import { loadMat4, loadNdarray } from '#volume-deps';
 import { PhysiotwinError } from './errors.js';
 
 /** Voxel storage types a {@link Volume} may hold. */
@@ -173,7 +171,7 @@ export function validateVolume(v: Volume): void {
   }
   if (v.origin.length !== 3 || !v.origin.every(Number.isFinite)) throw badGeometry(`origin must be finite, got ${JSON.stringify(v.origin)}`);
   if (v.direction.length !== 9 || !v.direction.every(Number.isFinite)) throw badGeometry('direction must be 9 finite numbers');
-  if (Math.abs(mat3ops.determinant(mat3ops.clone(v.direction as unknown as mat3))) < 1e-6) throw badGeometry('direction is singular');
+  if (Math.abs(det3(v.direction)) < 1e-6) throw badGeometry('direction is singular');
   const reach = gridReach(v);
   if (!(reach <= MAX_WORLD_COORDINATE_MM)) {
     throw badGeometry(
@@ -183,6 +181,11 @@ export function validateVolume(v: Volume): void {
   if (v.rescale && !(Number.isFinite(v.rescale.slope) && Number.isFinite(v.rescale.intercept) && v.rescale.slope !== 0)) {
     throw bad(`rescale must have a finite non-zero slope and finite intercept, got ${JSON.stringify(v.rescale)}`);
   }
+}
+
+/** Determinant of a column-major 3x3 matrix (cofactor expansion along the first column). */
+function det3(m: Mat3): number {
+  return m[0] * (m[4] * m[8] - m[7] * m[5]) - m[1] * (m[3] * m[8] - m[6] * m[5]) + m[2] * (m[3] * m[7] - m[6] * m[4]);
 }
 
 /** Largest |world coordinate| of the grid's corners, voxel indices -1 .. dims (one voxel of margin); may be Infinity. */
@@ -208,13 +211,15 @@ function gridReach(v: Pick<Volume, 'dims' | 'spacing' | 'origin' | 'direction'>)
 export function indexToWorld(out: mat4, v: Pick<Volume, 'spacing' | 'origin' | 'direction'>): mat4 {
   const d = v.direction;
   const [sx, sy, sz] = v.spacing;
-  return mat4ops.set(
-    out,
+  // Column-major, as gl-matrix's mat4.set writes it (written here so that this needs no gl-matrix module).
+  const values = [
     d[0] * sx, d[1] * sx, d[2] * sx, 0,
     d[3] * sy, d[4] * sy, d[5] * sy, 0,
     d[6] * sz, d[7] * sz, d[8] * sz, 0,
     v.origin[0], v.origin[1], v.origin[2], 1,
-  );
+  ];
+  for (let i = 0; i < 16; i++) out[i] = values[i]!;
+  return out;
 }
 
 /**
@@ -223,7 +228,7 @@ export function indexToWorld(out: mat4, v: Pick<Volume, 'spacing' | 'origin' | '
  */
 export function worldToIndex(out: mat4, v: Pick<Volume, 'spacing' | 'origin' | 'direction'>): mat4 {
   indexToWorld(out, v);
-  if (!mat4ops.invert(out, out)) throw new PhysiotwinError('INVALID_ARGUMENT', 'volume geometry is not invertible');
+  if (!loadMat4().invert(out, out)) throw new PhysiotwinError('INVALID_ARGUMENT', 'volume geometry is not invertible');
   return out;
 }
 
@@ -235,6 +240,7 @@ export function worldToIndex(out: mat4, v: Pick<Volume, 'spacing' | 'origin' | '
 export function volumeNdarray<T extends VolumeData>(v: Volume<T>): NdArray<T> {
   const [nx, ny, nz] = v.dims;
   const c = v.components;
+  const ndarray = loadNdarray();
   if (c === 1) return ndarray(v.data, [nx, ny, nz], [1, nx, nx * ny]);
   return ndarray(v.data, [nx, ny, nz, c], [c, c * nx, c * nx * ny, 1]);
 }

@@ -9,3 +9,8 @@ export type { Backend, BackendReport, ComputeOptions, GpuProblem, ResolvedBacken
 export { ceilF32, floorF32, dispatch2d, WORKGROUP, uploadValuesF32, uploadMaskU32, bindAll, bindEntries, unpackMask } from './kernels.js';
 export { encodeScan, scanPipelines } from './scan.js';
 export type { ScanPipelines } from './scan.js';
+
+// Marks this package as loaded, so that a host that must release the shared device at exit (the CLI) can skip
+// loading it when nothing did, as `physiotwin info` does not (start-up, issue #11). The shared device exists
+// only through getSharedGpu above, so a device to release implies this mark.
+(globalThis as Record<symbol, unknown>)[Symbol.for('@physiotwin/gpu:loaded')] = true;

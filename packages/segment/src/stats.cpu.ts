@@ -103,10 +103,19 @@ const CHUNK = 1 << 22;
  */
 function valueTable(data: VolumeData, offset: number, size: number, options: OperationOptions): Float64Array {
   const t = new Uint32Array(4 * size);
+  const report = progressReporter(options, 'statistics', data.length);
+  if (data.BYTES_PER_ELEMENT === 1) countBytes(data, t, offset, size, report);
+  else countValues(data, t, offset, size, report);
+  const table = new Float64Array(size);
+  for (let v = 0; v < size; v++) table[v] = t[v]! + t[v + size]! + t[v + 2 * size]! + t[v + 3 * size]!;
+  return table;
+}
+
+/** Counts every element of `data` into the four sub-tables of `t`. */
+function countValues(data: VolumeData, t: Uint32Array, offset: number, size: number, report: (done: number) => void): void {
   const o1 = offset + size;
   const o2 = offset + 2 * size;
   const o3 = offset + 3 * size;
-  const report = progressReporter(options, 'statistics', data.length);
   for (let start = 0; start < data.length; start += CHUNK) {
     const end = Math.min(data.length, start + CHUNK);
     const end4 = start + ((end - start) & ~3);
@@ -120,9 +129,43 @@ function valueTable(data: VolumeData, offset: number, size: number, options: Ope
     for (; i < end; i++) t[data[i]! + offset]!++;
     report(end);
   }
-  const table = new Float64Array(size);
-  for (let v = 0; v < size; v++) table[v] = t[v]! + t[v + size]! + t[v + 2 * size]! + t[v + 3 * size]!;
-  return table;
+}
+
+/**
+ * {@link countValues} for 8-bit data, four elements per 32-bit word: a zero word (four zero values: the
+ * background of masks and label maps) costs one comparison. On the aorta lumen mask (97 % zeros) the optimized
+ * pass takes about half the time of countValues, the unoptimized one (V8 --no-opt) a third; dense random bytes are
+ * no slower (issue #11: `physiotwin info` makes one cold pass).
+ */
+function countBytes(data: VolumeData, t: Uint32Array, offset: number, size: number, report: (done: number) => void): void {
+  const o1 = offset + size;
+  const o2 = offset + 2 * size;
+  const o3 = offset + 3 * size;
+  // Elements before the first 4-byte-aligned one, then whole words, then the tail.
+  const gap = (4 - (data.byteOffset & 3)) & 3;
+  const head = Math.min(data.length, gap);
+  for (let i = 0; i < head; i++) t[data[i]! + offset]!++;
+  const words = head === gap ? new Uint32Array(data.buffer, data.byteOffset + head, (data.length - head) >> 2) : new Uint32Array(0);
+  let zeroWords = 0;
+  const wordChunk = CHUNK >> 2;
+  for (let start = 0; start < words.length; start += wordChunk) {
+    const end = Math.min(words.length, start + wordChunk);
+    for (let w = start; w < end; w++) {
+      if (words[w] === 0) {
+        zeroWords++;
+        continue;
+      }
+      const i = head + 4 * w;
+      t[data[i]! + offset]!++;
+      t[data[i + 1]! + o1]!++;
+      t[data[i + 2]! + o2]!++;
+      t[data[i + 3]! + o3]!++;
+    }
+    if (end < words.length) report(head + 4 * end);
+  }
+  t[offset]! += 4 * zeroWords; // the table index of stored value 0
+  for (let i = head + 4 * words.length; i < data.length; i++) t[data[i]! + offset]!++;
+  report(data.length); // once, whatever the head, word and tail counts
 }
 
 /**

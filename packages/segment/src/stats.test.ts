@@ -151,3 +151,32 @@ describe('volumeStatistics backend choice', () => {
     expect((await volumeStatistics(v, { backend: 'auto' })).backend).toBe('cpu');
   });
 });
+
+describe('8-bit counting by 32-bit words (statisticsCpu)', () => {
+  // countBytes reads aligned words and skips all-zero ones; an unaligned view has a head, and the length a tail.
+  // Counts are integers, so min, max and count are exact; mean and std compare with the textbook formulas to
+  // 1e-12 relative (f64 sums of at most a few thousand terms).
+  it('gives the textbook statistics for mostly-zero uint8 and int8 views at every byte offset and length', () => {
+    for (const Ctor of [Uint8Array, Int8Array]) {
+      for (const byteOffset of [0, 1, 2, 3]) {
+        for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 1001]) {
+          const data = new Ctor(new ArrayBuffer(n + byteOffset), byteOffset, n);
+          // Zeros (whole zero words and zeros inside non-zero words) with values of both signs every 7th element.
+          for (let i = 0; i < n; i++) data[i] = i % 7 === 3 ? ((i * 37) % 255) - (Ctor === Int8Array ? 127 : 0) : 0;
+          const v = vol(data);
+          const ref = naive(v);
+          const events: number[] = [];
+          const s = statisticsCpu(v, undefined, { onProgress: (e) => events.push(e.done) });
+          const where = `${Ctor.name} offset ${byteOffset} length ${n}`;
+          expect(s.count, where).toBe(ref.count);
+          expect(s.min, where).toBe(ref.min);
+          expect(s.max, where).toBe(ref.max);
+          expect(relErr(s.mean, ref.mean), where).toBeLessThan(1e-12);
+          expect(Math.abs(s.std - ref.std), where).toBeLessThan(1e-12 * Math.max(1, ref.std));
+          // Progress ends once, at the element count.
+          expect(events.filter((d) => d === n), where).toEqual([n]);
+        }
+      }
+    }
+  });
+});

@@ -1,7 +1,6 @@
 import type { Volume } from '@physiotwin/core';
 import { dtypeOf, PhysiotwinError, throwIfAborted } from '@physiotwin/core';
 import type { ComputeOptions } from '@physiotwin/gpu';
-import { chooseBackend } from '@physiotwin/gpu';
 import type { Histogram, HistogramSpec, VolumeStatistics } from './stats.cpu.js';
 import { statisticsCpu } from './stats.cpu.js';
 
@@ -22,6 +21,10 @@ function checkSpec(spec: HistogramSpec): void {
 async function run(volume: Volume, spec: HistogramSpec | undefined, options: ComputeOptions): Promise<VolumeStatistics> {
   if (spec) checkSpec(spec);
   throwIfAborted(options.signal, 'statistics');
+  // backend 'cpu' is what chooseBackend would answer without looking further: skipping it leaves @physiotwin/gpu
+  // (its device, kernel and shader modules) unloaded, which `physiotwin info` relies on for start-up (issue #11).
+  if (options.backend === 'cpu') return statisticsCpu(volume, spec, options);
+  const { chooseBackend } = await import('@physiotwin/gpu');
   // The kernels read the volume in chunks that each fit a binding: no binding-size bound on the problem.
   const chosen = await chooseBackend(options, { op: 'statistics', work: volume.data.length, dtype: dtypeOf(volume.data) });
   if (chosen.backend === 'webgpu') {
