@@ -50,7 +50,9 @@ export interface Viewer {
   /** Changes the window of the shown volume. @throws PhysiotwinError `INVALID_ARGUMENT` without a volume or for a bad window. */
   setWindow(window: WindowLevel): void;
   /**
-   * Overlays a labelmap (non-zero voxels in translucent red) on the slice views; undefined removes it.
+   * Overlays a labelmap (non-zero voxels in translucent red) on the slice views; undefined removes it. The overlay is
+   * a 2D canvas over each slice view, drawn voxel for voxel with the view's camera (no upload to WebGL), so showing
+   * it costs one slice per view, also on a software GL.
    * @throws PhysiotwinError `INVALID_ARGUMENT` when its dims differ from the volume's.
    */
   setLabelmap(labelmap: Volume | undefined): Promise<void>;
@@ -105,7 +107,7 @@ function scalarData(v: Volume): Float32Array | Int16Array | Uint16Array | Uint8A
   return out;
 }
 
-function metadata(v: Volume, frameOfReferenceUID: string, w: WindowLevel, label: boolean): Types.Metadata {
+function metadata(v: Volume, frameOfReferenceUID: string, w: WindowLevel): Types.Metadata {
   const d = v.direction;
   return {
     BitsAllocated: 32,
@@ -114,7 +116,7 @@ function metadata(v: Volume, frameOfReferenceUID: string, w: WindowLevel, label:
     HighBit: 31,
     PhotometricInterpretation: 'MONOCHROME2',
     PixelRepresentation: 1,
-    Modality: label ? 'SEG' : 'CT',
+    Modality: 'CT',
     ImageOrientationPatient: [d[0], d[1], d[2], d[3], d[4], d[5]],
     PixelSpacing: [v.spacing[1], v.spacing[0]],
     FrameOfReferenceUID: frameOfReferenceUID,
@@ -135,15 +137,14 @@ interface PolyDataWithPoints {
 
 /** Cornerstone and the vtk.js classes the viewer builds with, loaded on first use. */
 async function loadRendering() {
-  const [cs, dataArray, piecewise, polyData, actor, mapper] = await Promise.all([
+  const [cs, dataArray, polyData, actor, mapper] = await Promise.all([
     import('@cornerstonejs/core'),
     import('@kitware/vtk.js/Common/Core/DataArray.js'),
-    import('@kitware/vtk.js/Common/DataModel/PiecewiseFunction.js'),
     import('@kitware/vtk.js/Common/DataModel/PolyData.js'),
     import('@kitware/vtk.js/Rendering/Core/Actor.js'),
     import('@kitware/vtk.js/Rendering/Core/Mapper.js'),
   ]);
-  return { cs, vtkDataArray: dataArray.default, vtkPiecewiseFunction: piecewise.default, vtkPolyData: polyData.default, vtkActor: actor.default, vtkMapper: mapper.default };
+  return { cs, vtkDataArray: dataArray.default, vtkPolyData: polyData.default, vtkActor: actor.default, vtkMapper: mapper.default };
 }
 type Rendering = Awaited<ReturnType<typeof loadRendering>>;
 
@@ -172,7 +173,7 @@ function meshPolyData(vtkPolyData: Rendering['vtkPolyData'], mesh: SurfaceMesh) 
  * await viewer.setVolume(volume, CT_PRESETS.angio);
  */
 export async function createViewer(elements: ViewerElements, options: ViewerOptions = {}): Promise<Viewer> {
-  const { cs, vtkDataArray, vtkPiecewiseFunction, vtkPolyData, vtkActor: vtkActorClass, vtkMapper } = await loadRendering();
+  const { cs, vtkDataArray, vtkPolyData, vtkActor: vtkActorClass, vtkMapper } = await loadRendering();
   const { cache, Enums, RenderingEngine, volumeLoader } = cs;
   try {
     cs.init();
@@ -196,7 +197,6 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
 
   let volume: VolumeGeometry | undefined;
   let volumeId: string | undefined;
-  let labelId: string | undefined;
   let generation = 0;
   const slices: Record<OrthoView, number> = { axial: 0, sagittal: 0, coronal: 0 };
   const zooms: Record<OrthoView, ViewZoom> = { axial: {}, sagittal: {}, coronal: {} };
@@ -221,6 +221,7 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
       parallelProjection: true,
     });
     vp.render();
+    drawOverlay(view);
   };
   const setSlice = (view: OrthoView, slice: number) => {
     const v = volume ?? noVolume();
@@ -230,6 +231,70 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
     slices[view] = s;
     applyCamera(view);
     if (changed) options.onSlice?.(view, s);
+  };
+
+  // The labelmap overlay: one 2D canvas over each slice view's canvas, drawn from the labelmap's slice with the
+  // view's camera (geometry.ts), so an overlay pixel lies exactly over its voxel in the picture cornerstone renders.
+  let label: { data: Volume['data']; dims: Vec3 } | undefined;
+  const overlays = {} as Record<OrthoView, { canvas: HTMLCanvasElement; image: HTMLCanvasElement; key: string }>;
+  for (const view of ORTHO_VIEWS) {
+    const canvas = document.createElement('canvas');
+    canvas.dataset['physiotwinOverlay'] = view;
+    Object.assign(canvas.style, { position: 'absolute', left: '0', top: '0', pointerEvents: 'none', zIndex: '1' });
+    elements[view].appendChild(canvas);
+    overlays[view] = { canvas, image: document.createElement('canvas'), key: '' };
+  }
+  const drawOverlay = (view: OrthoView) => {
+    const o = overlays[view];
+    const base = ortho(view)?.canvas;
+    const size = canvasSize(view);
+    const dpr = globalThis.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(size.width * dpr)), h = Math.max(1, Math.round(size.height * dpr));
+    if (o.canvas.width !== w || o.canvas.height !== h) Object.assign(o.canvas, { width: w, height: h });
+    if (base) {
+      const er = elements[view].getBoundingClientRect(), br = base.getBoundingClientRect();
+      Object.assign(o.canvas.style, { left: `${br.left - er.left - elements[view].clientLeft}px`, top: `${br.top - er.top - elements[view].clientTop}px`, width: `${size.width}px`, height: `${size.height}px` });
+    }
+    const ctx = o.canvas.getContext('2d');
+    if (!ctx) return;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    if (!label || !volume) return;
+    const v = volume;
+    const { sliceAxis, upAxis, rightAxis } = sliceAxes(v, view);
+    const slice = slices[view];
+    const key = `${view}:${slice}`;
+    const nr = v.dims[rightAxis], nu = v.dims[upAxis];
+    if (o.key !== key) {
+      // The slice as an image: x along the right axis, y along the up axis (the transform below places it).
+      const stride = [1, v.dims[0], v.dims[0] * v.dims[1]];
+      const sr = stride[rightAxis]!, su = stride[upAxis]!, base0 = slice * stride[sliceAxis]!;
+      const img = new ImageData(nr, nu);
+      const px = new Uint32Array(img.data.buffer);
+      const rgba = new Uint8Array([255, 40, 25, 120]);
+      const color = new Uint32Array(rgba.buffer)[0]!;
+      const d = label.data;
+      for (let y = 0; y < nu; y++) {
+        const row = base0 + y * su;
+        for (let x = 0; x < nr; x++) if (d[row + x * sr]) px[y * nr + x] = color;
+      }
+      Object.assign(o.image, { width: nr, height: nu });
+      o.image.getContext('2d')?.putImageData(img, 0, 0);
+      o.key = key;
+    }
+    // Image pixel (x, y) covers voxel (right x, up y): its centre (x + 0.5, y + 0.5) goes to that voxel's centre.
+    const at = (r: number, u: number): [number, number] => {
+      const ijk = [0, 0, 0] as Vec3;
+      ijk[sliceAxis] = slice;
+      ijk[rightAxis] = r;
+      ijk[upAxis] = u;
+      return voxelToCanvas(v, camera(view), size, ijk);
+    };
+    const p0 = at(0, 0), pr = at(1, 0), pu = at(0, 1);
+    const ex = [pr[0] - p0[0], pr[1] - p0[1]], ey = [pu[0] - p0[0], pu[1] - p0[1]];
+    ctx.setTransform(dpr * ex[0]!, dpr * ex[1]!, dpr * ey[0]!, dpr * ey[1]!, dpr * (p0[0] - 0.5 * ex[0]! - 0.5 * ey[0]!), dpr * (p0[1] - 0.5 * ex[1]! - 0.5 * ey[1]!));
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(o.image, 0, 0);
   };
 
   const listeners: Array<() => void> = [];
@@ -261,8 +326,9 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
       const uids = vp.getActors().map((a) => a.uid);
       if (uids.length) vp.removeVolumeActors(uids);
     }
-    for (const vid of [volumeId, labelId]) if (vid) cache.removeVolumeLoadObject(vid);
-    volumeId = labelId = undefined;
+    if (volumeId) cache.removeVolumeLoadObject(volumeId);
+    volumeId = undefined;
+    label = undefined;
   };
 
   const viewer: Viewer = {
@@ -276,7 +342,7 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
       volumeId = `${id}-volume-${g}`;
       volumeLoader.createLocalVolume(volumeId, {
         scalarData: scalarData(v),
-        metadata: metadata(v, `${id}-for-${g}`, w, false),
+        metadata: metadata(v, `${id}-for-${g}`, w),
         dimensions: [...v.dims] as Types.Point3,
         spacing: [...v.spacing] as Types.Point3,
         origin: [...v.origin] as Types.Point3,
@@ -289,6 +355,11 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
         ortho(view).setProperties({ voiRange: windowRange(w) }, volumeId);
         applyCamera(view);
       }
+      // The first view rendered before the others had set the volume drew nothing until its slice changed: render
+      // all three again once every view has the volume, and once more on the next frame (the texture is uploaded).
+      for (const view of ORTHO_VIEWS) applyCamera(view);
+      await new Promise<void>((r) => (typeof requestAnimationFrame === 'function' ? requestAnimationFrame(() => r()) : setTimeout(r, 0)));
+      if (generation === g) for (const view of ORTHO_VIEWS) applyCamera(view);
     },
     setWindow(w) {
       if (!volumeId) noVolume();
@@ -298,54 +369,15 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
         ortho(view).render();
       }
     },
-    async setLabelmap(labelmap) {
+    setLabelmap(labelmap) {
       const v = volume ?? noVolume();
-      if (!labelmap && !labelId) return;
+      if (labelmap && labelmap.dims.some((n, c) => n !== v.dims[c])) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: labelmap dims ${labelmap.dims.join('x')} differ from the volume's ${v.dims.join('x')}`);
+      label = labelmap ? { data: labelmap.data, dims: [...labelmap.dims] } : undefined;
       for (const view of ORTHO_VIEWS) {
-        if (labelId) ortho(view).removeVolumeActors([labelId]);
+        overlays[view].key = '';
+        drawOverlay(view);
       }
-      if (labelId) cache.removeVolumeLoadObject(labelId);
-      labelId = undefined;
-      if (!labelmap) {
-        for (const view of ORTHO_VIEWS) ortho(view).render();
-        return;
-      }
-      if (labelmap.dims.some((n, c) => n !== v.dims[c])) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: labelmap dims ${labelmap.dims.join('x')} differ from the volume's ${v.dims.join('x')}`);
-      const lid = `${id}-label-${generation}-${Date.now()}`;
-      const data = new Uint8Array(labelmap.data.length);
-      for (let i = 0; i < data.length; i++) data[i] = labelmap.data[i] ? 1 : 0;
-      volumeLoader.createLocalVolume(lid, {
-        scalarData: data,
-        metadata: metadata(labelmap, `${id}-for-${generation}`, { width: 1, center: 0.5 }, true),
-        dimensions: [...v.dims] as Types.Point3,
-        spacing: [...v.spacing] as Types.Point3,
-        origin: [...v.origin] as Types.Point3,
-        direction: [...v.direction] as Types.Mat3,
-      });
-      labelId = lid;
-      for (const view of ORTHO_VIEWS) {
-        await ortho(view).addVolumes([
-          {
-            volumeId: lid,
-            actorUID: lid,
-            visibility: true,
-            callback: ({ volumeActor }) => {
-              const prop = volumeActor.getProperty();
-              const ctf = prop.getRGBTransferFunction(0);
-              ctf.removeAllPoints();
-              ctf.addRGBPoint(0, 0, 0, 0);
-              ctf.addRGBPoint(1, 1, 0.15, 0.1);
-              const ofun = vtkPiecewiseFunction.newInstance();
-              ofun.addPoint(0, 0);
-              ofun.addPoint(0.5, 0);
-              ofun.addPoint(1, 0.45);
-              prop.setScalarOpacity(0, ofun);
-              prop.setInterpolationTypeToNearest();
-            },
-          },
-        ]);
-        applyCamera(view);
-      }
+      return Promise.resolve();
     },
     setSurface(sid, mesh, style = {}) {
       const vp = view3d();
@@ -438,6 +470,7 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
     },
     destroy() {
       for (const off of listeners) off();
+      for (const view of ORTHO_VIEWS) overlays[view].canvas.remove();
       removeVolumes();
       engine.destroy();
       volume = undefined;
