@@ -4,7 +4,6 @@
 // Only this file imports cornerstone and vtk.js, and only inside createViewer (dynamic imports): the package's entry
 // loads in Node (cornerstone's ESM does not), and a page fetches the rendering code when it makes its first viewer.
 import type { Types } from '@cornerstonejs/core';
-import type vtkActor from '@kitware/vtk.js/Rendering/Core/Actor.js';
 import type { SurfaceMesh, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError } from '@physiotwin/core';
 import { scalarRange, scalarsToRgb } from './colormap.js';
@@ -57,10 +56,12 @@ export interface Viewer {
    */
   setLabelmap(labelmap: Volume | undefined): Promise<void>;
   /**
-   * Adds (or replaces, by `id`) a surface in the 3D view, in world LPS mm; undefined removes it. The camera fits all surfaces.
+   * Adds (or replaces, by `id`) a surface in the 3D view, in world LPS mm; undefined removes it. The camera fits all
+   * surfaces. A large mesh is added in pieces of a few thousand triangles, one per frame (so no frame holds the main
+   * thread long); the promise resolves when the whole mesh is shown, or when another call replaced it meanwhile.
    * @throws PhysiotwinError `INVALID_ARGUMENT` when `scalars` is not one per point.
    */
-  setSurface(id: string, mesh: SurfaceMesh | undefined, style?: SurfaceStyle): void;
+  setSurface(id: string, mesh: SurfaceMesh | undefined, style?: SurfaceStyle): Promise<void>;
   /** Shows slice `slice` (clamped to the volume) in a slice view. @throws PhysiotwinError `INVALID_ARGUMENT` without a volume. */
   setSlice(view: OrthoView, slice: number): void;
   /**
@@ -148,19 +149,42 @@ async function loadRendering() {
 }
 type Rendering = Awaited<ReturnType<typeof loadRendering>>;
 
-function meshPolyData(vtkPolyData: Rendering['vtkPolyData'], mesh: SurfaceMesh) {
-  const polys = new Uint32Array((mesh.triangles.length / 3) * 4);
-  for (let t = 0; t < mesh.triangles.length / 3; t++) {
-    polys[4 * t] = 3;
-    polys[4 * t + 1] = mesh.triangles[3 * t]!;
-    polys[4 * t + 2] = mesh.triangles[3 * t + 1]!;
-    polys[4 * t + 3] = mesh.triangles[3 * t + 2]!;
+/** Triangles per actor: vtk.js builds an actor's GL buffers in JS on its first render (about 2 ms per 1000 triangles on a busy machine), so a large mesh is added in pieces, one per frame, to keep each frame short. */
+const TRIANGLES_PER_PIECE = 3000;
+
+/** Triangles [t0, t1) of a mesh as a vtk.js polydata with only the points they use (and those points' colours). */
+function meshPiece(vtkPolyData: Rendering['vtkPolyData'], vtkDataArray: Rendering['vtkDataArray'], mesh: SurfaceMesh, t0: number, t1: number, rgb: Uint8Array | undefined) {
+  const index = new Map<number, number>();
+  const polys = new Uint32Array((t1 - t0) * 4);
+  const order: number[] = [];
+  for (let t = t0; t < t1; t++) {
+    polys[4 * (t - t0)] = 3;
+    for (let c = 0; c < 3; c++) {
+      const p = mesh.triangles[3 * t + c]!;
+      let q = index.get(p);
+      if (q === undefined) {
+        q = order.length;
+        index.set(p, q);
+        order.push(p);
+      }
+      polys[4 * (t - t0) + 1 + c] = q;
+    }
+  }
+  const positions = new Float32Array(3 * order.length);
+  const colors = rgb && new Uint8Array(3 * order.length);
+  for (let q = 0; q < order.length; q++) {
+    const p = order[q]!;
+    for (let c = 0; c < 3; c++) {
+      positions[3 * q + c] = mesh.positions[3 * p + c]!;
+      if (colors) colors[3 * q + c] = rgb![3 * p + c]!;
+    }
   }
   const polyData = vtkPolyData.newInstance();
   const pd = polyData as unknown as PolyDataWithPoints;
-  pd.getPoints().setData(mesh.positions, 3);
+  pd.getPoints().setData(positions, 3);
   pd.getPolys().setData(polys);
-  return { polyData, pd };
+  if (colors) pd.getPointData().setScalars(vtkDataArray.newInstance({ name: 'colors', numberOfComponents: 3, values: colors }));
+  return polyData;
 }
 
 /**
@@ -200,7 +224,7 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
   let generation = 0;
   const slices: Record<OrthoView, number> = { axial: 0, sagittal: 0, coronal: 0 };
   const zooms: Record<OrthoView, ViewZoom> = { axial: {}, sagittal: {}, coronal: {} };
-  const surfaces = new Map<string, { actor: ReturnType<typeof vtkActor.newInstance>; bounds: number[] }>();
+  const surfaces = new Map<string, { uids: string[]; bounds: number[]; token: object }>();
 
   const canvasSize = (view: ViewName): CanvasSize => {
     const c = engine.getViewport(vpId(view))?.canvas;
@@ -331,6 +355,29 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
     label = undefined;
   };
 
+  // Compiles the 3D view's shader programs now (a translucent single-colour and an opaque per-point-coloured mesh,
+  // what the app shows after a run) with one hidden triangle each, so the first real mesh's frame does not pay it.
+  {
+    const tri = { positions: new Float32Array([0, 0, 0, 1, 0, 0, 0, 1, 0]), triangles: new Uint32Array([0, 1, 2]) };
+    const warm = [meshPiece(vtkPolyData, vtkDataArray, tri, 0, 1, undefined), meshPiece(vtkPolyData, vtkDataArray, tri, 0, 1, new Uint8Array(9))].map((polyData, n) => {
+      const mapper = vtkMapper.newInstance();
+      const actor = vtkActorClass.newInstance();
+      if (n === 1) mapper.setColorModeToDirectScalars();
+      mapper.setScalarVisibility(n === 1);
+      actor.getProperty().setOpacity(n === 0 ? 0.35 : 1);
+      mapper.setInputData(polyData);
+      actor.setMapper(mapper);
+      const uid = `${id}-warm-${n}`;
+      view3d().addActor({ uid, actor: actor as unknown as Types.Actor });
+      return uid;
+    });
+    view3d().render();
+    requestAnimationFrame(() => setTimeout(() => {
+      view3d()?.removeActors(warm);
+      view3d()?.render();
+    }, 0));
+  }
+
   const viewer: Viewer = {
     async setVolume(v, window) {
       if (v.components !== 1) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: shows scalar volumes (components 1), got ${v.components}`);
@@ -379,40 +426,28 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
       }
       return Promise.resolve();
     },
-    setSurface(sid, mesh, style = {}) {
+    async setSurface(sid, mesh, style = {}) {
       const vp = view3d();
       const old = surfaces.get(sid);
       if (old) {
-        vp.removeActors([`${id}-surface-${sid}`]);
+        if (old.uids.length) vp.removeActors(old.uids);
         surfaces.delete(sid);
       }
-      if (mesh) {
+      let rgb: Uint8Array | undefined;
+      if (mesh && style.scalars) {
         const nPoints = mesh.positions.length / 3;
-        const { polyData, pd } = meshPolyData(vtkPolyData, mesh);
-        const mapper = vtkMapper.newInstance();
-        const actor = vtkActorClass.newInstance();
-        if (style.scalars) {
-          if (style.scalars.length !== nPoints) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: ${style.scalars.length} scalars for ${nPoints} points`);
-          const rgb = scalarsToRgb(style.scalars, style.range ?? scalarRange(style.scalars));
-          pd.getPointData().setScalars(vtkDataArray.newInstance({ name: 'colors', numberOfComponents: 3, values: rgb }));
-          mapper.setColorModeToDirectScalars();
-          mapper.setScalarVisibility(true);
-        } else {
-          mapper.setScalarVisibility(false);
-          const c = style.color ?? [0.9, 0.3, 0.3];
-          actor.getProperty().setColor(c[0], c[1], c[2]);
-        }
-        actor.getProperty().setOpacity(style.opacity ?? 1);
-        mapper.setInputData(polyData);
-        actor.setMapper(mapper);
-        vp.addActor({ uid: `${id}-surface-${sid}`, actor: actor as unknown as Types.Actor });
+        if (style.scalars.length !== nPoints) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: ${style.scalars.length} scalars for ${nPoints} points`);
+        rgb = scalarsToRgb(style.scalars, style.range ?? scalarRange(style.scalars));
+      }
+      const token = {};
+      if (mesh) {
         const bounds = [Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity];
         for (let p = 0; p < mesh.positions.length; p++) {
           const c = p % 3;
           bounds[2 * c] = Math.min(bounds[2 * c]!, mesh.positions[p]!);
           bounds[2 * c + 1] = Math.max(bounds[2 * c + 1]!, mesh.positions[p]!);
         }
-        surfaces.set(sid, { actor, bounds });
+        surfaces.set(sid, { uids: [], bounds, token });
       }
       if (surfaces.size > 0) {
         // Look along the surfaces' thinnest extent (a vessel from the side), from the patient's front or left or feet.
@@ -431,6 +466,34 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
         vp.resetCamera();
       }
       vp.render();
+      if (!mesh) return;
+      const nTriangles = mesh.triangles.length / 3;
+      for (let t0 = 0, n = 0; t0 < nTriangles; t0 += TRIANGLES_PER_PIECE, n++) {
+        if (n > 0) {
+          // The previous piece renders (and vtk.js builds its buffers) in the next frame; the next piece comes after it.
+          await new Promise<void>((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+          if (surfaces.get(sid)?.token !== token) return;
+        }
+        const polyData = meshPiece(vtkPolyData, vtkDataArray, mesh, t0, Math.min(nTriangles, t0 + TRIANGLES_PER_PIECE), rgb);
+        const mapper = vtkMapper.newInstance();
+        const actor = vtkActorClass.newInstance();
+        if (rgb) {
+          mapper.setColorModeToDirectScalars();
+          mapper.setScalarVisibility(true);
+        } else {
+          mapper.setScalarVisibility(false);
+          const c = style.color ?? [0.9, 0.3, 0.3];
+          actor.getProperty().setColor(c[0], c[1], c[2]);
+        }
+        actor.getProperty().setOpacity(style.opacity ?? 1);
+        mapper.setInputData(polyData);
+        actor.setMapper(mapper);
+        const uid = `${id}-surface-${sid}-${n}`;
+        vp.addActor({ uid, actor: actor as unknown as Types.Actor });
+        surfaces.get(sid)!.uids.push(uid);
+        vp.resetCamera(); // fits the pieces shown so far; the last piece gives the whole mesh's fit
+        vp.render();
+      }
     },
     setSlice,
     showVoxel(view, ijk, minPixels = 3) {
