@@ -491,7 +491,8 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
         const uid = `${id}-surface-${sid}-${n}`;
         vp.addActor({ uid, actor: actor as unknown as Types.Actor });
         surfaces.get(sid)!.uids.push(uid);
-        vp.resetCamera(); // fits the pieces shown so far; the last piece gives the whole mesh's fit
+        // Fits the first piece, then the whole mesh with its last piece (the pieces between keep the camera).
+        if (n === 0 || t0 + TRIANGLES_PER_PIECE >= nTriangles) vp.resetCamera();
         vp.render();
       }
     },
