@@ -469,11 +469,7 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
       if (!mesh) return;
       const nTriangles = mesh.triangles.length / 3;
       for (let t0 = 0, n = 0; t0 < nTriangles; t0 += TRIANGLES_PER_PIECE, n++) {
-        if (n > 0) {
-          // The previous piece renders (and vtk.js builds its buffers) in the next frame; the next piece comes after it.
-          await new Promise<void>((r) => requestAnimationFrame(() => setTimeout(r, 0)));
-          if (surfaces.get(sid)?.token !== token) return;
-        }
+        if (n > 0 && surfaces.get(sid)?.token !== token) return;
         const polyData = meshPiece(vtkPolyData, vtkDataArray, mesh, t0, Math.min(nTriangles, t0 + TRIANGLES_PER_PIECE), rgb);
         const mapper = vtkMapper.newInstance();
         const actor = vtkActorClass.newInstance();
@@ -494,6 +490,9 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
         // Fits the first piece, then the whole mesh with its last piece (the pieces between keep the camera).
         if (n === 0 || t0 + TRIANGLES_PER_PIECE >= nTriangles) vp.resetCamera();
         vp.render();
+        // The piece renders (and vtk.js builds its buffers) in the next frame; the next piece, or the caller's next
+        // mesh, comes after it.
+        await new Promise<void>((r) => requestAnimationFrame(() => setTimeout(r, 0)));
       }
     },
     setSlice,
