@@ -78,7 +78,10 @@ export default defineConfig({
     alias: [{ find: /^@kitware\/vtk\.js\//, replacement: `${vtk}/` }],
   },
   customLogger: logger,
-  worker: { format: 'es', plugins: () => [nodeImportGuard()] },
+  // No request after the page has loaded (issue #14): each worker is one file with every op it can run (no chunk
+  // fetched when a run first reaches a WebGPU kernel), and the page is one file with cornerstone and vtk.js, which
+  // it starts at load.
+  worker: { format: 'es', plugins: () => [nodeImportGuard()], rolldownOptions: { output: { codeSplitting: false } } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -88,7 +91,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 4000,
     reportCompressedSize: false,
     // checks.pluginTimings: rolldown's note on slow plugins is not a problem of the code (the worker transform takes seconds on a busy machine).
-    rolldownOptions: { input: join(here, 'index.html'), checks: { pluginTimings: false } },
+    rolldownOptions: { input: join(here, 'index.html'), checks: { pluginTimings: false }, output: { codeSplitting: false } },
   },
   plugins: [nodeImportGuard(), bundledAorta()],
   server: { fs: { allow: [repo] } },

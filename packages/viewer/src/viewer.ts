@@ -4,7 +4,6 @@
 // Only this file imports cornerstone and vtk.js, and only inside createViewer (dynamic imports): the package's entry
 // loads in Node (cornerstone's ESM does not), and a page fetches the rendering code when it makes its first viewer.
 import type { Types } from '@cornerstonejs/core';
-import type vtkActor from '@kitware/vtk.js/Rendering/Core/Actor.js';
 import type { SurfaceMesh, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError } from '@physiotwin/core';
 import { scalarRange, scalarsToRgb } from './colormap.js';
@@ -50,15 +49,19 @@ export interface Viewer {
   /** Changes the window of the shown volume. @throws PhysiotwinError `INVALID_ARGUMENT` without a volume or for a bad window. */
   setWindow(window: WindowLevel): void;
   /**
-   * Overlays a labelmap (non-zero voxels in translucent red) on the slice views; undefined removes it.
+   * Overlays a labelmap (non-zero voxels in translucent red) on the slice views; undefined removes it. The overlay is
+   * a 2D canvas over each slice view, drawn voxel for voxel with the view's camera (no upload to WebGL), so showing
+   * it costs one slice per view, also on a software GL.
    * @throws PhysiotwinError `INVALID_ARGUMENT` when its dims differ from the volume's.
    */
   setLabelmap(labelmap: Volume | undefined): Promise<void>;
   /**
-   * Adds (or replaces, by `id`) a surface in the 3D view, in world LPS mm; undefined removes it. The camera fits all surfaces.
+   * Adds (or replaces, by `id`) a surface in the 3D view, in world LPS mm; undefined removes it. The camera fits all
+   * surfaces. A large mesh is added in pieces of a few thousand triangles, one per frame (so no frame holds the main
+   * thread long); the promise resolves when the whole mesh is shown, or when another call replaced it meanwhile.
    * @throws PhysiotwinError `INVALID_ARGUMENT` when `scalars` is not one per point.
    */
-  setSurface(id: string, mesh: SurfaceMesh | undefined, style?: SurfaceStyle): void;
+  setSurface(id: string, mesh: SurfaceMesh | undefined, style?: SurfaceStyle): Promise<void>;
   /** Shows slice `slice` (clamped to the volume) in a slice view. @throws PhysiotwinError `INVALID_ARGUMENT` without a volume. */
   setSlice(view: OrthoView, slice: number): void;
   /**
@@ -105,7 +108,7 @@ function scalarData(v: Volume): Float32Array | Int16Array | Uint16Array | Uint8A
   return out;
 }
 
-function metadata(v: Volume, frameOfReferenceUID: string, w: WindowLevel, label: boolean): Types.Metadata {
+function metadata(v: Volume, frameOfReferenceUID: string, w: WindowLevel): Types.Metadata {
   const d = v.direction;
   return {
     BitsAllocated: 32,
@@ -114,7 +117,7 @@ function metadata(v: Volume, frameOfReferenceUID: string, w: WindowLevel, label:
     HighBit: 31,
     PhotometricInterpretation: 'MONOCHROME2',
     PixelRepresentation: 1,
-    Modality: label ? 'SEG' : 'CT',
+    Modality: 'CT',
     ImageOrientationPatient: [d[0], d[1], d[2], d[3], d[4], d[5]],
     PixelSpacing: [v.spacing[1], v.spacing[0]],
     FrameOfReferenceUID: frameOfReferenceUID,
@@ -135,31 +138,53 @@ interface PolyDataWithPoints {
 
 /** Cornerstone and the vtk.js classes the viewer builds with, loaded on first use. */
 async function loadRendering() {
-  const [cs, dataArray, piecewise, polyData, actor, mapper] = await Promise.all([
+  const [cs, dataArray, polyData, actor, mapper] = await Promise.all([
     import('@cornerstonejs/core'),
     import('@kitware/vtk.js/Common/Core/DataArray.js'),
-    import('@kitware/vtk.js/Common/DataModel/PiecewiseFunction.js'),
     import('@kitware/vtk.js/Common/DataModel/PolyData.js'),
     import('@kitware/vtk.js/Rendering/Core/Actor.js'),
     import('@kitware/vtk.js/Rendering/Core/Mapper.js'),
   ]);
-  return { cs, vtkDataArray: dataArray.default, vtkPiecewiseFunction: piecewise.default, vtkPolyData: polyData.default, vtkActor: actor.default, vtkMapper: mapper.default };
+  return { cs, vtkDataArray: dataArray.default, vtkPolyData: polyData.default, vtkActor: actor.default, vtkMapper: mapper.default };
 }
 type Rendering = Awaited<ReturnType<typeof loadRendering>>;
 
-function meshPolyData(vtkPolyData: Rendering['vtkPolyData'], mesh: SurfaceMesh) {
-  const polys = new Uint32Array((mesh.triangles.length / 3) * 4);
-  for (let t = 0; t < mesh.triangles.length / 3; t++) {
-    polys[4 * t] = 3;
-    polys[4 * t + 1] = mesh.triangles[3 * t]!;
-    polys[4 * t + 2] = mesh.triangles[3 * t + 1]!;
-    polys[4 * t + 3] = mesh.triangles[3 * t + 2]!;
+/** Triangles per actor: vtk.js builds an actor's GL buffers in JS on its first render (about 2 ms per 1000 triangles on a busy machine), so a large mesh is added in pieces, one per frame, to keep each frame short. */
+const TRIANGLES_PER_PIECE = 3000;
+
+/** Triangles [t0, t1) of a mesh as a vtk.js polydata with only the points they use (and those points' colours). */
+function meshPiece(vtkPolyData: Rendering['vtkPolyData'], vtkDataArray: Rendering['vtkDataArray'], mesh: SurfaceMesh, t0: number, t1: number, rgb: Uint8Array | undefined) {
+  const index = new Map<number, number>();
+  const polys = new Uint32Array((t1 - t0) * 4);
+  const order: number[] = [];
+  for (let t = t0; t < t1; t++) {
+    polys[4 * (t - t0)] = 3;
+    for (let c = 0; c < 3; c++) {
+      const p = mesh.triangles[3 * t + c]!;
+      let q = index.get(p);
+      if (q === undefined) {
+        q = order.length;
+        index.set(p, q);
+        order.push(p);
+      }
+      polys[4 * (t - t0) + 1 + c] = q;
+    }
+  }
+  const positions = new Float32Array(3 * order.length);
+  const colors = rgb && new Uint8Array(3 * order.length);
+  for (let q = 0; q < order.length; q++) {
+    const p = order[q]!;
+    for (let c = 0; c < 3; c++) {
+      positions[3 * q + c] = mesh.positions[3 * p + c]!;
+      if (colors) colors[3 * q + c] = rgb![3 * p + c]!;
+    }
   }
   const polyData = vtkPolyData.newInstance();
   const pd = polyData as unknown as PolyDataWithPoints;
-  pd.getPoints().setData(mesh.positions, 3);
+  pd.getPoints().setData(positions, 3);
   pd.getPolys().setData(polys);
-  return { polyData, pd };
+  if (colors) pd.getPointData().setScalars(vtkDataArray.newInstance({ name: 'colors', numberOfComponents: 3, values: colors }));
+  return polyData;
 }
 
 /**
@@ -172,7 +197,7 @@ function meshPolyData(vtkPolyData: Rendering['vtkPolyData'], mesh: SurfaceMesh) 
  * await viewer.setVolume(volume, CT_PRESETS.angio);
  */
 export async function createViewer(elements: ViewerElements, options: ViewerOptions = {}): Promise<Viewer> {
-  const { cs, vtkDataArray, vtkPiecewiseFunction, vtkPolyData, vtkActor: vtkActorClass, vtkMapper } = await loadRendering();
+  const { cs, vtkDataArray, vtkPolyData, vtkActor: vtkActorClass, vtkMapper } = await loadRendering();
   const { cache, Enums, RenderingEngine, volumeLoader } = cs;
   try {
     cs.init();
@@ -196,11 +221,10 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
 
   let volume: VolumeGeometry | undefined;
   let volumeId: string | undefined;
-  let labelId: string | undefined;
   let generation = 0;
   const slices: Record<OrthoView, number> = { axial: 0, sagittal: 0, coronal: 0 };
   const zooms: Record<OrthoView, ViewZoom> = { axial: {}, sagittal: {}, coronal: {} };
-  const surfaces = new Map<string, { actor: ReturnType<typeof vtkActor.newInstance>; bounds: number[] }>();
+  const surfaces = new Map<string, { uids: string[]; bounds: number[]; token: object }>();
 
   const canvasSize = (view: ViewName): CanvasSize => {
     const c = engine.getViewport(vpId(view))?.canvas;
@@ -221,6 +245,7 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
       parallelProjection: true,
     });
     vp.render();
+    drawOverlay(view);
   };
   const setSlice = (view: OrthoView, slice: number) => {
     const v = volume ?? noVolume();
@@ -230,6 +255,70 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
     slices[view] = s;
     applyCamera(view);
     if (changed) options.onSlice?.(view, s);
+  };
+
+  // The labelmap overlay: one 2D canvas over each slice view's canvas, drawn from the labelmap's slice with the
+  // view's camera (geometry.ts), so an overlay pixel lies exactly over its voxel in the picture cornerstone renders.
+  let label: { data: Volume['data']; dims: Vec3 } | undefined;
+  const overlays = {} as Record<OrthoView, { canvas: HTMLCanvasElement; image: HTMLCanvasElement; key: string }>;
+  for (const view of ORTHO_VIEWS) {
+    const canvas = document.createElement('canvas');
+    canvas.dataset['physiotwinOverlay'] = view;
+    Object.assign(canvas.style, { position: 'absolute', left: '0', top: '0', pointerEvents: 'none', zIndex: '1' });
+    elements[view].appendChild(canvas);
+    overlays[view] = { canvas, image: document.createElement('canvas'), key: '' };
+  }
+  const drawOverlay = (view: OrthoView) => {
+    const o = overlays[view];
+    const base = ortho(view)?.canvas;
+    const size = canvasSize(view);
+    const dpr = globalThis.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(size.width * dpr)), h = Math.max(1, Math.round(size.height * dpr));
+    if (o.canvas.width !== w || o.canvas.height !== h) Object.assign(o.canvas, { width: w, height: h });
+    if (base) {
+      const er = elements[view].getBoundingClientRect(), br = base.getBoundingClientRect();
+      Object.assign(o.canvas.style, { left: `${br.left - er.left - elements[view].clientLeft}px`, top: `${br.top - er.top - elements[view].clientTop}px`, width: `${size.width}px`, height: `${size.height}px` });
+    }
+    const ctx = o.canvas.getContext('2d');
+    if (!ctx) return;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    if (!label || !volume) return;
+    const v = volume;
+    const { sliceAxis, upAxis, rightAxis } = sliceAxes(v, view);
+    const slice = slices[view];
+    const key = `${view}:${slice}`;
+    const nr = v.dims[rightAxis], nu = v.dims[upAxis];
+    if (o.key !== key) {
+      // The slice as an image: x along the right axis, y along the up axis (the transform below places it).
+      const stride = [1, v.dims[0], v.dims[0] * v.dims[1]];
+      const sr = stride[rightAxis]!, su = stride[upAxis]!, base0 = slice * stride[sliceAxis]!;
+      const img = new ImageData(nr, nu);
+      const px = new Uint32Array(img.data.buffer);
+      const rgba = new Uint8Array([255, 40, 25, 120]);
+      const color = new Uint32Array(rgba.buffer)[0]!;
+      const d = label.data;
+      for (let y = 0; y < nu; y++) {
+        const row = base0 + y * su;
+        for (let x = 0; x < nr; x++) if (d[row + x * sr]) px[y * nr + x] = color;
+      }
+      Object.assign(o.image, { width: nr, height: nu });
+      o.image.getContext('2d')?.putImageData(img, 0, 0);
+      o.key = key;
+    }
+    // Image pixel (x, y) covers voxel (right x, up y): its centre (x + 0.5, y + 0.5) goes to that voxel's centre.
+    const at = (r: number, u: number): [number, number] => {
+      const ijk = [0, 0, 0] as Vec3;
+      ijk[sliceAxis] = slice;
+      ijk[rightAxis] = r;
+      ijk[upAxis] = u;
+      return voxelToCanvas(v, camera(view), size, ijk);
+    };
+    const p0 = at(0, 0), pr = at(1, 0), pu = at(0, 1);
+    const ex = [pr[0] - p0[0], pr[1] - p0[1]], ey = [pu[0] - p0[0], pu[1] - p0[1]];
+    ctx.setTransform(dpr * ex[0]!, dpr * ex[1]!, dpr * ey[0]!, dpr * ey[1]!, dpr * (p0[0] - 0.5 * ex[0]! - 0.5 * ey[0]!), dpr * (p0[1] - 0.5 * ex[1]! - 0.5 * ey[1]!));
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(o.image, 0, 0);
   };
 
   const listeners: Array<() => void> = [];
@@ -261,9 +350,33 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
       const uids = vp.getActors().map((a) => a.uid);
       if (uids.length) vp.removeVolumeActors(uids);
     }
-    for (const vid of [volumeId, labelId]) if (vid) cache.removeVolumeLoadObject(vid);
-    volumeId = labelId = undefined;
+    if (volumeId) cache.removeVolumeLoadObject(volumeId);
+    volumeId = undefined;
+    label = undefined;
   };
+
+  // Compiles the 3D view's shader programs now (a translucent single-colour and an opaque per-point-coloured mesh,
+  // what the app shows after a run) with one hidden triangle each, so the first real mesh's frame does not pay it.
+  {
+    const tri = { positions: new Float32Array([0, 0, 0, 1, 0, 0, 0, 1, 0]), triangles: new Uint32Array([0, 1, 2]) };
+    const warm = [meshPiece(vtkPolyData, vtkDataArray, tri, 0, 1, undefined), meshPiece(vtkPolyData, vtkDataArray, tri, 0, 1, new Uint8Array(9))].map((polyData, n) => {
+      const mapper = vtkMapper.newInstance();
+      const actor = vtkActorClass.newInstance();
+      if (n === 1) mapper.setColorModeToDirectScalars();
+      mapper.setScalarVisibility(n === 1);
+      actor.getProperty().setOpacity(n === 0 ? 0.35 : 1);
+      mapper.setInputData(polyData);
+      actor.setMapper(mapper);
+      const uid = `${id}-warm-${n}`;
+      view3d().addActor({ uid, actor: actor as unknown as Types.Actor });
+      return uid;
+    });
+    view3d().render();
+    requestAnimationFrame(() => setTimeout(() => {
+      view3d()?.removeActors(warm);
+      view3d()?.render();
+    }, 0));
+  }
 
   const viewer: Viewer = {
     async setVolume(v, window) {
@@ -276,7 +389,7 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
       volumeId = `${id}-volume-${g}`;
       volumeLoader.createLocalVolume(volumeId, {
         scalarData: scalarData(v),
-        metadata: metadata(v, `${id}-for-${g}`, w, false),
+        metadata: metadata(v, `${id}-for-${g}`, w),
         dimensions: [...v.dims] as Types.Point3,
         spacing: [...v.spacing] as Types.Point3,
         origin: [...v.origin] as Types.Point3,
@@ -289,6 +402,11 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
         ortho(view).setProperties({ voiRange: windowRange(w) }, volumeId);
         applyCamera(view);
       }
+      // The first view rendered before the others had set the volume drew nothing until its slice changed: render
+      // all three again once every view has the volume, and once more on the next frame (the texture is uploaded).
+      for (const view of ORTHO_VIEWS) applyCamera(view);
+      await new Promise<void>((r) => (typeof requestAnimationFrame === 'function' ? requestAnimationFrame(() => r()) : setTimeout(r, 0)));
+      if (generation === g) for (const view of ORTHO_VIEWS) applyCamera(view);
     },
     setWindow(w) {
       if (!volumeId) noVolume();
@@ -298,89 +416,38 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
         ortho(view).render();
       }
     },
-    async setLabelmap(labelmap) {
+    setLabelmap(labelmap) {
       const v = volume ?? noVolume();
-      if (!labelmap && !labelId) return;
+      if (labelmap && labelmap.dims.some((n, c) => n !== v.dims[c])) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: labelmap dims ${labelmap.dims.join('x')} differ from the volume's ${v.dims.join('x')}`);
+      label = labelmap ? { data: labelmap.data, dims: [...labelmap.dims] } : undefined;
       for (const view of ORTHO_VIEWS) {
-        if (labelId) ortho(view).removeVolumeActors([labelId]);
+        overlays[view].key = '';
+        drawOverlay(view);
       }
-      if (labelId) cache.removeVolumeLoadObject(labelId);
-      labelId = undefined;
-      if (!labelmap) {
-        for (const view of ORTHO_VIEWS) ortho(view).render();
-        return;
-      }
-      if (labelmap.dims.some((n, c) => n !== v.dims[c])) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: labelmap dims ${labelmap.dims.join('x')} differ from the volume's ${v.dims.join('x')}`);
-      const lid = `${id}-label-${generation}-${Date.now()}`;
-      const data = new Uint8Array(labelmap.data.length);
-      for (let i = 0; i < data.length; i++) data[i] = labelmap.data[i] ? 1 : 0;
-      volumeLoader.createLocalVolume(lid, {
-        scalarData: data,
-        metadata: metadata(labelmap, `${id}-for-${generation}`, { width: 1, center: 0.5 }, true),
-        dimensions: [...v.dims] as Types.Point3,
-        spacing: [...v.spacing] as Types.Point3,
-        origin: [...v.origin] as Types.Point3,
-        direction: [...v.direction] as Types.Mat3,
-      });
-      labelId = lid;
-      for (const view of ORTHO_VIEWS) {
-        await ortho(view).addVolumes([
-          {
-            volumeId: lid,
-            actorUID: lid,
-            visibility: true,
-            callback: ({ volumeActor }) => {
-              const prop = volumeActor.getProperty();
-              const ctf = prop.getRGBTransferFunction(0);
-              ctf.removeAllPoints();
-              ctf.addRGBPoint(0, 0, 0, 0);
-              ctf.addRGBPoint(1, 1, 0.15, 0.1);
-              const ofun = vtkPiecewiseFunction.newInstance();
-              ofun.addPoint(0, 0);
-              ofun.addPoint(0.5, 0);
-              ofun.addPoint(1, 0.45);
-              prop.setScalarOpacity(0, ofun);
-              prop.setInterpolationTypeToNearest();
-            },
-          },
-        ]);
-        applyCamera(view);
-      }
+      return Promise.resolve();
     },
-    setSurface(sid, mesh, style = {}) {
+    async setSurface(sid, mesh, style = {}) {
       const vp = view3d();
       const old = surfaces.get(sid);
       if (old) {
-        vp.removeActors([`${id}-surface-${sid}`]);
+        if (old.uids.length) vp.removeActors(old.uids);
         surfaces.delete(sid);
       }
-      if (mesh) {
+      let rgb: Uint8Array | undefined;
+      if (mesh && style.scalars) {
         const nPoints = mesh.positions.length / 3;
-        const { polyData, pd } = meshPolyData(vtkPolyData, mesh);
-        const mapper = vtkMapper.newInstance();
-        const actor = vtkActorClass.newInstance();
-        if (style.scalars) {
-          if (style.scalars.length !== nPoints) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: ${style.scalars.length} scalars for ${nPoints} points`);
-          const rgb = scalarsToRgb(style.scalars, style.range ?? scalarRange(style.scalars));
-          pd.getPointData().setScalars(vtkDataArray.newInstance({ name: 'colors', numberOfComponents: 3, values: rgb }));
-          mapper.setColorModeToDirectScalars();
-          mapper.setScalarVisibility(true);
-        } else {
-          mapper.setScalarVisibility(false);
-          const c = style.color ?? [0.9, 0.3, 0.3];
-          actor.getProperty().setColor(c[0], c[1], c[2]);
-        }
-        actor.getProperty().setOpacity(style.opacity ?? 1);
-        mapper.setInputData(polyData);
-        actor.setMapper(mapper);
-        vp.addActor({ uid: `${id}-surface-${sid}`, actor: actor as unknown as Types.Actor });
+        if (style.scalars.length !== nPoints) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: ${style.scalars.length} scalars for ${nPoints} points`);
+        rgb = scalarsToRgb(style.scalars, style.range ?? scalarRange(style.scalars));
+      }
+      const token = {};
+      if (mesh) {
         const bounds = [Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity];
         for (let p = 0; p < mesh.positions.length; p++) {
           const c = p % 3;
           bounds[2 * c] = Math.min(bounds[2 * c]!, mesh.positions[p]!);
           bounds[2 * c + 1] = Math.max(bounds[2 * c + 1]!, mesh.positions[p]!);
         }
-        surfaces.set(sid, { actor, bounds });
+        surfaces.set(sid, { uids: [], bounds, token });
       }
       if (surfaces.size > 0) {
         // Look along the surfaces' thinnest extent (a vessel from the side), from the patient's front or left or feet.
@@ -399,6 +466,34 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
         vp.resetCamera();
       }
       vp.render();
+      if (!mesh) return;
+      const nTriangles = mesh.triangles.length / 3;
+      for (let t0 = 0, n = 0; t0 < nTriangles; t0 += TRIANGLES_PER_PIECE, n++) {
+        if (n > 0 && surfaces.get(sid)?.token !== token) return;
+        const polyData = meshPiece(vtkPolyData, vtkDataArray, mesh, t0, Math.min(nTriangles, t0 + TRIANGLES_PER_PIECE), rgb);
+        const mapper = vtkMapper.newInstance();
+        const actor = vtkActorClass.newInstance();
+        if (rgb) {
+          mapper.setColorModeToDirectScalars();
+          mapper.setScalarVisibility(true);
+        } else {
+          mapper.setScalarVisibility(false);
+          const c = style.color ?? [0.9, 0.3, 0.3];
+          actor.getProperty().setColor(c[0], c[1], c[2]);
+        }
+        actor.getProperty().setOpacity(style.opacity ?? 1);
+        mapper.setInputData(polyData);
+        actor.setMapper(mapper);
+        const uid = `${id}-surface-${sid}-${n}`;
+        vp.addActor({ uid, actor: actor as unknown as Types.Actor });
+        surfaces.get(sid)!.uids.push(uid);
+        // Fits the first piece, then the whole mesh with its last piece (the pieces between keep the camera).
+        if (n === 0 || t0 + TRIANGLES_PER_PIECE >= nTriangles) vp.resetCamera();
+        vp.render();
+        // The piece renders (and vtk.js builds its buffers) in the next frame; the next piece, or the caller's next
+        // mesh, comes after it.
+        await new Promise<void>((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      }
     },
     setSlice,
     showVoxel(view, ijk, minPixels = 3) {
@@ -438,6 +533,7 @@ export async function createViewer(elements: ViewerElements, options: ViewerOpti
     },
     destroy() {
       for (const off of listeners) off();
+      for (const view of ORTHO_VIEWS) overlays[view].canvas.remove();
       removeVolumes();
       engine.destroy();
       volume = undefined;

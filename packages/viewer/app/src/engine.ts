@@ -63,6 +63,11 @@ export class Engine {
   private dicom: { files: File[]; handles: SeriesHandle[] | undefined } | undefined;
   private readonly info: Promise<Info> = this.helper.call<Info>({ op: 'info' });
 
+  constructor() {
+    // Both workers start with the page (their scripts hold every op they can run), so nothing is fetched later.
+    this.pipelineWorker();
+  }
+
   private pipelineWorker(): PhysiotwinWorker {
     if (!this.worker || this.worker.state !== 'ready') this.worker = createWorker({ name: 'physiotwin-pipeline' });
     return this.worker;

@@ -164,7 +164,7 @@ async function show(input: LoadedInput): Promise<void> {
   const preset = $<HTMLSelectElement>('window-preset').value;
   const viewer = await viewerReady;
   await viewer.setVolume(v, windowOf(preset, v));
-  for (const id of ['lumen', 'wall']) viewer.setSurface(id, undefined);
+  for (const id of ['lumen', 'wall']) void viewer.setSurface(id, undefined);
   clearResults();
   setSeed(null);
   $('geometry-report').textContent = geometryReport(input);
@@ -325,9 +325,9 @@ async function run(): Promise<void> {
     const viewer = await viewerReady;
     await viewer.setLabelmap(out.labelmap);
     await nextTask();
-    viewer.setSurface('lumen', { positions: out.surface.positions, triangles: out.surface.triangles }, { color: [0.95, 0.35, 0.3], opacity: 0.35 });
-    await nextTask();
-    viewer.setSurface('wall', { positions: out.wallSurface.positions, triangles: out.wallSurface.triangles }, { scalars: out.wallSurface.vonMisesKPa, opacity: 1 });
+    // Each mesh goes to the 3D view in pieces, one per frame (viewer.setSurface).
+    await viewer.setSurface('lumen', { positions: out.surface.positions, triangles: out.surface.triangles }, { color: [0.95, 0.35, 0.3], opacity: 0.35 });
+    await viewer.setSurface('wall', { positions: out.wallSurface.positions, triangles: out.wallSurface.triangles }, { scalars: out.wallSurface.vonMisesKPa, opacity: 1 });
   } catch (e) {
     running = null;
     updateButtons();
