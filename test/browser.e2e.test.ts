@@ -42,19 +42,6 @@ const STEP_MS = 30_000;
 /** A whole pipeline run on the CPU in the browser's worker (about 10 s on an idle 2-core machine). */
 const RUN_MS = 150_000;
 
-/**
- * The app's worker imports each WebGPU kernel's chunk when a run first reaches it (same-origin .js requests after
- * the run starts: 5 in the aorta's cancelled run, 3 more in the phantom's full run). Issue #14 asks for no request at
- * all after load: set this to false once the app preloads them.
- */
-const LAZY_CHUNKS = true;
-
-/**
- * The app draws no labelmap overlay in its slice views yet (after a run the axial view's pixels do not change; the
- * page logs "No imageId found within the specified criteria"). The overlay check is skipped, saying so, until
- * this is true.
- */
-const OVERLAY_DRAWN = false;
 
 /** On CI (`CI` set, and not to 0 or false) a missing browser or build fails the test instead of skipping it. */
 const ON_CI = !!process.env['CI'] && !/^(0|false)$/i.test(process.env['CI']);
@@ -404,8 +391,8 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
     const { longest, over50, tasks } = await longestTaskDuringRun(page, logFrom, 'done');
     console.info(`[browser e2e] CPU run in the worker: ${(last.ms / 1000).toFixed(1)} s; longest main-thread task during it ${longest.toFixed(0)} ms (${over50} over 50 ms)`);
     expect(longest, `longest main-thread task during the run (ms); long tasks (start, ms): ${tasks}`).toBeLessThan(100);
-    // Not one request while the CPU run went on.
-    expect(requests.slice(requestsAtCpuRun)).toEqual([]);
+    // Not one network request while the CPU run went on (blob: and data: URLs are the page's own memory).
+    expect(requests.slice(requestsAtCpuRun).filter((u) => !/^(blob|data):/.test(u))).toEqual([]);
     // Every stage's bar is full, and every output file is offered, named as the pipeline names it.
     for (const stage of node.stages) expect(await page.evaluate((sel) => (document.querySelector(sel) as HTMLProgressElement).value, byTestId(`progress-${stage.stage}`)), stage.stage).toBe(1);
     const links = await page.$$eval('a[download]', (as) => as.map((a) => [a.getAttribute('download'), (a as HTMLElement).dataset['testid']]));
@@ -417,7 +404,7 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
 
   const overlayCheck: { before?: Rgba; map?: AxialMap } = {};
 
-  it.skipIf(!OVERLAY_DRAWN)(`the axial view shows the labelmap overlay over the vessel${OVERLAY_DRAWN ? '' : ' (skipped: the app draws no overlay yet, see OVERLAY_DRAWN)'}`, async () => {
+  it('the axial view shows the labelmap overlay over the vessel', async () => {
     const before = overlayCheck.before!;
     expect(before).toBeDefined();
     const k = SEED[2];
@@ -564,19 +551,18 @@ describe.skipIf(missing !== undefined)(`web app in headless chromium${missing ? 
     const { longest, over50, tasks } = await longestTaskDuringRun(page, logFrom, 'done');
     console.info(`[browser e2e] phantom on WebGPU in the worker (${last.adapter}): ${(last.ms / 1000).toFixed(1)} s; ${last.lumenVoxels} lumen voxels, ${last.triangles} triangles, ${last.hemo!.outlets.length} outlets, peak von Mises ${last.peakVonMisesKPa!.toFixed(3)} kPa; longest main-thread task ${longest.toFixed(0)} ms (${over50} over 50 ms: ${tasks}). Against ${report.join('; ')}. Node's adapter: ${phantomAdapter}`);
     expect(longest, `longest main-thread task during the run (ms); long tasks (start, ms): ${tasks}`).toBeLessThan(100);
-    // No request while the run went on, but (see LAZY_CHUNKS) the worker's first import of the device kernels' chunks.
-    expect(requestsDuringRun.filter((u) => !(LAZY_CHUNKS && /^\/assets\/[\w.-]+\.js$/.test(new URL(u).pathname)))).toEqual([]);
+    // Not one network request while the run went on (the worker's code is one file, loaded with the page).
+    expect(requestsDuringRun.filter((u) => !/^(blob|data):/.test(u))).toEqual([]);
   }, GPU_RUN_MS + 30_000);
 
-  it('made no request but to the served app and nothing new after the first run started (but lazy code chunks), logged no error', () => {
+  it('made no request but to the served app and nothing new after the first run started, logged no error', () => {
     expect(loaded).toBe(true);
     const foreign = requests.filter((u) => !u.startsWith(`${server.origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
     expect(foreign).toEqual([]);
-    // After the first run started: only JavaScript chunks of the build that the worker imports the first time it
-    // runs a WebGPU op (the app loads them lazily: it should preload them; see LAZY_CHUNKS), nothing else.
+    // After the first run started: nothing new (a worker restarted after a cancel loads its one file again).
     const later = requests.slice(requestsAtRunStart).filter((u) => !requests.slice(0, requestsAtRunStart).includes(u));
     if (later.length) console.info(`[browser e2e] fetched after the first run started: ${later.join(' ')}`);
-    expect(later.filter((u) => !/^(blob|data):/.test(u) && !(LAZY_CHUNKS && /^\/assets\/[\w.-]+\.js$/.test(new URL(u).pathname)))).toEqual([]);
+    expect(later.filter((u) => !/^(blob|data):/.test(u))).toEqual([]);
     // The server saw only files of the build.
     expect(server.requests.every((p) => existsSync(join(APP, p === '/' ? 'index.html' : decodeURIComponent(p)))), server.requests.join(' ')).toBe(true);
     expect(consoleErrors).toEqual([]);

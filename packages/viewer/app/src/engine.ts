@@ -124,6 +124,9 @@ export class Engine {
     const onAbort = () => {
       if (this.dicom) this.dicom.handles = undefined;
       void worker.terminate();
+      // Its successor starts now, not with the next run: its script (the browser's cached copy of the one the page
+      // loaded) is read while the page shows 'cancelled', so no run ever waits on it.
+      this.pipelineWorker();
     };
     options.signal.addEventListener('abort', onAbort, { once: true });
     try {
