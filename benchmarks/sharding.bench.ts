@@ -4,13 +4,16 @@
 // slurm-wlm), the 2 shards run as 2 parallel processes and the merge after them, and the report says so.
 //
 // Work: the svZeroDSolver bifurcation with two RCR outlets (3 vessels, general kernel), 10 cardiac cycles of 201
-// time points per variant, a 50 000-variant Sobol' plan over both distal resistances and one capacitance (about
-// 75 s in one process on an idle core; PHYSIOTWIN_SHARDING_VARIANTS changes the count). A variant costs about 1.6 ms
+// time points per variant, a 65 536-variant (2^16) Sobol' plan over both distal resistances and one capacitance
+// (about 100 s in one process on an idle core; PHYSIOTWIN_SHARDING_VARIANTS changes the count). A power of two, as
+// Sobol' plans should be: each half of 2^16 points is a net of its own, so the two contiguous shards cost the same
+// (49.98 and 49.07 s CPU); with 50 000 points the second shard held the unbalanced tail and cost 10 % more (36.3 s
+// against 40.0 s, each run alone), which alone capped 2 shards near 1.8x. A variant costs about 1.6 ms
 // of CPU and its summary row about 760 bytes; every process pays about 0.8 s CPU before its first variant (Node and
 // module loading 0.15 s, the static pivot analysis 0.17 s, the generated kernel's JIT warm-up about 0.4 s, GC), and
 // the sharded run adds Slurm's scheduling (about 0.4 s to the first task, 0.1 s to the merge job) and the merge
 // (0.3 s start-up, about 20 us per variant). The floor needs the run's work to be at least about 20x those fixed
-// costs: with 50 000 variants it is about 40x (predicted idle-machine ratio about 1.92x; docs/cluster.md). With the
+// costs: with 65 536 variants it is about 50x (measured on the quiet machine: 1.88x; docs/cluster.md). With the
 // cheapest model (the RCR kernel, about 57 us per variant at 100 cycles and 270 bytes per row) the merge of 1e5 rows
 // alone (0.7-0.9 s wall, measured under load) is 12-16 % of the one-process run and caps 2 shards near 1.6x.
 //
@@ -27,7 +30,7 @@ import { slurmAvailability, startCluster } from '../test/slurm-cluster.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'packages/cli/bin/physiotwin.js');
-const VARIANTS = Number(process.env['PHYSIOTWIN_SHARDING_VARIANTS'] ?? 50_000);
+const VARIANTS = Number(process.env['PHYSIOTWIN_SHARDING_VARIANTS'] ?? 65_536);
 const CYCLES = 10;
 const POINTS = 201;
 const GNU_TIME = '/usr/bin/time';
