@@ -84,7 +84,11 @@ describe('sharded ensembles: hemo plan, --shard, hemo merge', () => {
   writeFileSync(join(dir, 'spec.json'), JSON.stringify({ method: 'sobol', n: 1000, seed: 11, parameters: [{ name: 'OUT.Rd', min: 500, max: 1500 }, { name: 'OUT.C', distribution: 'loguniform', min: 5e-5, max: 2e-4 }, { name: 'branch0_seg0.R_poiseuille', min: 50, max: 150 }] }));
 
   it('merging n = 1, 3, 8 shards gives the bytes of the single run (CPU)', async () => {
-    expect((await run(['hemo', 'plan', 'spec.json', '-o', 'plan.json'])).out).toMatch(/sobol, 1000 variants of 3 parameters, plan [0-9a-f]{12}/);
+    const planned = await run(['hemo', 'plan', 'spec.json', '-o', 'plan.json']);
+    expect(planned.out).toMatch(/sobol, 1000 variants of 3 parameters, plan [0-9a-f]{12}/);
+    expect(planned.err).toMatch(/n = 1000 is not a power of two.*n = 512 or 1024/);
+    writeFileSync(join(dir, 'spec-1024.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, 'spec.json'), 'utf8')), n: 1024 }));
+    expect((await run(['hemo', 'plan', 'spec-1024.json', '-o', 'plan-1024.json'])).err).toBe('');
     const whole = await run(['hemo', 'ensemble', CASE, '--samples', 'plan.json', '-o', 'whole']);
     expect(whole.err).toBe('');
     const expected = readFileSync(join(dir, 'whole/summary.csv'), 'utf8');
