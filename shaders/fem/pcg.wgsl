@@ -57,18 +57,24 @@ fn precond(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   vb[3u * i + 2u] = dot(vec3f(vals[o + 6u], vals[o + 7u], vals[o + 8u]), x);
 }
 
+// The sum of every invocation's `acc` over the workgroup (a tree in `red`); called in uniform control flow.
+fn workgroupSum(l: u32, acc: f32) -> f32 {
+  red[l] = acc;
+  workgroupBarrier();
+  for (var step = WG / 2u; step > 0u; step >>= 1u) {
+    if (l < step) { red[l] += red[l + step]; }
+    workgroupBarrier();
+  }
+  return red[0];
+}
+
 // partials[w] = sum over the grid-stride slice of workgroup w of va * vb.
 @compute @workgroup_size(WG)
 fn dotPartial(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   var acc = 0.0;
   for (var i = wid.x * WG + lid.x; i < P.dofs; i += P.groups * WG) { acc += va[i] * vb[i]; }
-  red[lid.x] = acc;
-  workgroupBarrier();
-  for (var step = WG / 2u; step > 0u; step >>= 1u) {
-    if (lid.x < step) { red[lid.x] += red[lid.x + step]; }
-    workgroupBarrier();
-  }
-  if (lid.x == 0u) { partials[wid.x] = red[0]; }
+  let total = workgroupSum(lid.x, acc);
+  if (lid.x == 0u) { partials[wid.x] = total; }
 }
 
 // partials[w] = the same for va * va (a writable buffer may be bound only once per bind group).
@@ -76,13 +82,8 @@ fn dotPartial(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) w
 fn normPartial(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   var acc = 0.0;
   for (var i = wid.x * WG + lid.x; i < P.dofs; i += P.groups * WG) { acc += va[i] * va[i]; }
-  red[lid.x] = acc;
-  workgroupBarrier();
-  for (var step = WG / 2u; step > 0u; step >>= 1u) {
-    if (lid.x < step) { red[lid.x] += red[lid.x + step]; }
-    workgroupBarrier();
-  }
-  if (lid.x == 0u) { partials[wid.x] = red[0]; }
+  let total = workgroupSum(lid.x, acc);
+  if (lid.x == 0u) { partials[wid.x] = total; }
 }
 
 // s[P.slot] = sum of the P.groups partials (one workgroup).
@@ -90,13 +91,8 @@ fn normPartial(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) 
 fn reduce(@builtin(local_invocation_id) lid: vec3u) {
   var acc = 0.0;
   for (var i = lid.x; i < P.groups; i += WG) { acc += partials[i]; }
-  red[lid.x] = acc;
-  workgroupBarrier();
-  for (var step = WG / 2u; step > 0u; step >>= 1u) {
-    if (lid.x < step) { red[lid.x] += red[lid.x + step]; }
-    workgroupBarrier();
-  }
-  if (lid.x == 0u) { s[P.slot] = red[0]; }
+  let total = workgroupSum(lid.x, acc);
+  if (lid.x == 0u) { s[P.slot] = total; }
 }
 
 // x (va) += alpha p (vb); r (vc) -= alpha q (vd); alpha = r.z / p.Ap, or 0 once p.Ap is 0: the residual reached
