@@ -6,7 +6,7 @@ import { describeBackends } from '@physiotwin/gpu/testing';
 import { describe, expect, it } from 'vitest';
 import { cantilever, lameCylinder, lameSphere, patchTest, relativeL2Error, solve } from './index.js';
 import type { FemProblem } from './index.js';
-import { selectNodes, topology } from './select.js';
+import { TET_FACES, selectNodes, topology } from './select.js';
 
 // Meshes made by Gmsh (fixtures/fem/make.sh); references are closed forms (see verify.ts).
 const load = (name: string): TetMesh => readMsh(readFileSync(new URL(`../../../fixtures/fem/${name}.msh`, import.meta.url))).mesh;
@@ -155,6 +155,32 @@ describe('selectors and errors', () => {
     expect(count(selectNodes(topo, { cylinder: { point: [0, 0, 0], axis: [0, 0, 3], radius: 0.5 } }, '$'))).toBe(expected((x, y) => Math.hypot(x, y) <= 0.5 + 1e-6 * Math.sqrt(3)));
     expect(count(selectNodes(topo, { region: 1 }, '$'))).toBe(p.length / 3);
     expect(count(selectNodes(topo, { faceTag: 1 }, '$'))).toBe(expected((x, y, z) => Math.min(x, y, z) === 0 || Math.max(x, y, z) === 1));
+  });
+
+  it('the face table finds every tet face by its corners in any order, and the exterior ones', () => {
+    const topo = topology(cube);
+    const faces = topo.faces();
+    const { tets } = cube;
+    // Count each face by a sorted-corner string key (the slow, obvious way) to compare with the hash table.
+    const uses = new Map<string, number>();
+    const key = (c: number[]) => [...c].sort((x, y) => x - y).join(',');
+    const cornersOf = (code: number) => TET_FACES[code & 3]!.map((i) => tets[4 * (code >> 2) + i]!);
+    for (let t = 0; t < topo.nTets; t++) {
+      for (let f = 0; f < 4; f++) {
+        const c = cornersOf(4 * t + f);
+        uses.set(key(c), (uses.get(key(c)) ?? 0) + 1);
+        for (const [a, b, d] of [[0, 1, 2], [2, 0, 1], [1, 2, 0], [2, 1, 0]] as const) {
+          const owner = faces.owner(c[a]!, c[b]!, c[d]!);
+          expect(key(cornersOf(owner))).toBe(key(c));
+        }
+      }
+    }
+    const exterior = faces.exterior();
+    expect(exterior.length).toBe([...uses.values()].filter((n) => n === 1).length);
+    for (const code of exterior) expect(uses.get(key(cornersOf(code)))).toBe(1);
+    // Corner triples that are no face: a repeated node, nodes the mesh does not have.
+    expect(faces.owner(0, 0, 0)).toBe(-1);
+    expect(faces.owner(topo.nNodes, topo.nNodes + 1, topo.nNodes + 2)).toBe(-1);
   });
 
   it('a pressure on the top pushes it down (positive into the solid)', async () => {
