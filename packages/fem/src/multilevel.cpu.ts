@@ -1,5 +1,7 @@
 import type { BsrMatrix } from './bsr.js';
 import { bsrToCsr } from './bsr.js';
+import type { BsrKernel } from './bsr-wasm.js';
+import { bsrKernel } from './bsr-wasm.js';
 import type { Preconditioner } from './pcg.cpu.js';
 
 // Smoothed-aggregation algebraic multigrid (Vanek, Mandel, Brezina 1996) for the elasticity stiffness: nodes are
@@ -19,6 +21,8 @@ interface Csr {
 
 interface Level {
   a: Csr;
+  /** y = A x: the fine level streams CG's wasm kernel (about 5x the JavaScript CSR loop), coarse levels `multiply`. */
+  apply: (x: Float64Array, y: Float64Array) => void;
   /** 1 / diagonal, times the Jacobi damping. */
   dinvDamped: Float64Array;
   p: Csr;
@@ -118,12 +122,12 @@ function diagonal(a: Csr): Float64Array {
 }
 
 /** Largest eigenvalue of D^-1 A by a few power iterations (deterministic start). */
-function spectralRadius(a: Csr, dinv: Float64Array): number {
+function spectralRadius(a: Csr, dinv: Float64Array, apply = (x: Float64Array, y: Float64Array) => multiply(a, x, y)): number {
   let x = new Float64Array(a.n).map((_, i) => 1 + ((i * 7919) % 13) / 13);
   const y = new Float64Array(a.n);
   let lambda = 1;
   for (let it = 0; it < 15; it++) {
-    multiply(a, x, y);
+    apply(x, y);
     let norm = 0;
     for (let i = 0; i < a.n; i++) {
       y[i] = y[i]! * dinv[i]!;
@@ -284,10 +288,16 @@ function denseCholesky(a: Csr): (b: Float64Array, x: Float64Array) => void {
  * The smoothed-aggregation V-cycle preconditioner for a stiffness matrix whose constrained rows and columns are
  * identity (`constrained` marks them; their rigid-body-mode rows are zeroed so coarse corrections leave them).
  * @param positions node coordinates (mm), for the rigid-body modes
+ * @param fine a vector pair of a kernel of `a` the cycle may use for its products with `a` (CG's kernel's second
+ *   pair shares CG's copy of the matrix); default a kernel of its own
  */
-export function multilevel(a: BsrMatrix, positions: Float64Array, constrained: Uint8Array): Preconditioner & { levels: number[] } {
-  const fine = bsrToCsr(a);
-  let current: Csr = { n: 3 * a.n, m: 3 * a.n, ...fine };
+export function multilevel(a: BsrMatrix, positions: Float64Array, constrained: Uint8Array, fine: ReturnType<BsrKernel['pair']> = bsrKernel(a).pair(0)): Preconditioner & { levels: number[] } {
+  const fineApply = (x: Float64Array, y: Float64Array) => {
+    fine.x.set(x);
+    fine.multiply();
+    y.set(fine.y);
+  };
+  let current: Csr = { n: 3 * a.n, m: 3 * a.n, ...bsrToCsr(a) };
   // Rigid-body modes about the centroid, scaled to unit size.
   const nNodes = a.n;
   const c = [0, 0, 0];
@@ -306,7 +316,9 @@ export function multilevel(a: BsrMatrix, positions: Float64Array, constrained: U
   while (current.n > DIRECT_SIZE && levels.length < MAX_LEVELS) {
     const d = diagonal(current);
     const dinv = d.map((v) => (v !== 0 ? 1 / v : 0));
-    const rho = spectralRadius(current, dinv);
+    const level = current;
+    const apply = levels.length === 0 ? fineApply : (x: Float64Array, y: Float64Array) => multiply(level, x, y);
+    const rho = spectralRadius(current, dinv, apply);
     const { agg, count } = aggregate(current, bs, AGGREGATE_RADIUS);
     if (count * COARSE_BLOCK >= current.n * 0.8) break;
     const { t, coarseB } = tentative(current.n, b, agg, count);
@@ -315,7 +327,7 @@ export function multilevel(a: BsrMatrix, positions: Float64Array, constrained: U
     const r = transpose(p);
     const coarse = product(r, product(current, p));
     // Smoother weight 1 / rho: the power-iteration estimate is a lower bound, so omega rho_true stays well below 2.
-    levels.push({ a: current, dinvDamped: dinv.map((v) => v / rho), p, r });
+    levels.push({ a: current, apply, dinvDamped: dinv.map((v) => v / rho), p, r });
     current = coarse;
     b = coarseB;
     bs = COARSE_BLOCK;
@@ -345,15 +357,16 @@ export function multilevel(a: BsrMatrix, positions: Float64Array, constrained: U
       direct(rhs, x);
       return;
     }
-    const { a: A, dinvDamped, p, r } = levels[level]!;
+    const { a: A, apply, dinvDamped, p, r } = levels[level]!;
     const w = work[level]!;
-    x.fill(0);
     const smooth = () => {
-      multiply(A, x, w.tmp);
+      apply(x, w.tmp);
       for (let i = 0; i < A.n; i++) x[i] = x[i]! + dinvDamped[i]! * (rhs[i]! - w.tmp[i]!);
     };
-    for (let s = 0; s < SWEEPS; s++) smooth();
-    multiply(A, x, w.tmp);
+    // The first sweep starts from x = 0, where A x = 0: no product.
+    for (let i = 0; i < A.n; i++) x[i] = dinvDamped[i]! * rhs[i]!;
+    for (let s = 1; s < SWEEPS; s++) smooth();
+    apply(x, w.tmp);
     for (let i = 0; i < A.n; i++) w.res[i] = rhs[i]! - w.tmp[i]!;
     multiply(r, w.res, w.cr);
     cycle(level + 1, w.cr, w.cx);

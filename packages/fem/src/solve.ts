@@ -180,9 +180,10 @@ export async function solve(problem: FemProblem, options: SolveOptions = {}): Pr
     const { pcgWebgpu } = await import('./pcg.webgpu.js');
     result = await pcgWebgpu(resolved.gpu, a, f, x, pcgOptions);
   } else {
-    // T10 multilevel: p-multigrid to T4, then smoothed aggregation; its smoother shares CG's copy of the matrix.
-    const kernel = bsrKernel(a, 'symmetric', { pairs: kind === 'multilevel' && mesh.nodesPerTet === 10 ? 2 : 1 });
-    const m: Preconditioner = kind === 'jacobi' ? blockJacobi(a) : mesh.nodesPerTet === 10 ? pMultigrid(a, kernel, mesh.tets, mesh.positions, constrained) : multilevel(a, mesh.positions, constrained);
+    // Multilevel: T10 through p-multigrid to T4, then smoothed aggregation; the finest level's products run on
+    // the second vector pair of CG's kernel (one copy of the matrix).
+    const kernel = bsrKernel(a, 'symmetric', { pairs: kind === 'multilevel' ? 2 : 1 });
+    const m: Preconditioner = kind === 'jacobi' ? blockJacobi(a) : mesh.nodesPerTet === 10 ? pMultigrid(a, kernel, mesh.tets, mesh.positions, constrained) : multilevel(a, mesh.positions, constrained, kernel.pair(1));
     result = pcg(a, f, x, m, pcgOptions, kernel);
   }
   const solveSeconds = (performance.now() - started) / 1000;
