@@ -145,23 +145,37 @@ function spectralRadius(a: Csr, dinv: Float64Array, apply = (x: Float64Array, y:
 /** Aggregates of nodes (blocks of `bs` unknowns) on the strong-coupling graph; returns aggregate per node. */
 function aggregate(a: Csr, bs: number, radius = 1): { agg: Int32Array; count: number } {
   const nodes = a.n / bs;
-  // Node graph with Frobenius block norms.
+  // Node graph with Frobenius block norms: the diagonal blocks first, then each node's off-diagonal blocks summed
+  // in a scratch row (`slot` of a neighbour is its place in `touched` while its row is open).
   const diag = new Float64Array(nodes);
-  const nbr: number[][] = Array.from({ length: nodes }, () => []);
-  const norm = new Map<number, number>();
   for (let i = 0; i < a.n; i++) {
     const bi = Math.floor(i / bs);
-    for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) {
-      const bj = Math.floor(a.cols[k]! / bs);
-      const v = a.values[k]! * a.values[k]!;
-      if (bi === bj) diag[bi] = diag[bi]! + v;
-      else norm.set(bi * nodes + bj, (norm.get(bi * nodes + bj) ?? 0) + v);
-    }
+    for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) if (Math.floor(a.cols[k]! / bs) === bi) diag[bi] = diag[bi]! + a.values[k]! * a.values[k]!;
   }
-  for (const [key, v] of norm) {
-    const bi = Math.floor(key / nodes);
-    const bj = key - bi * nodes;
-    if (Math.sqrt(v) >= THETA * Math.sqrt(Math.sqrt(diag[bi]!) * Math.sqrt(diag[bj]!))) nbr[bi]!.push(bj);
+  const nbr: number[][] = Array.from({ length: nodes }, () => []);
+  const slot = new Int32Array(nodes).fill(-1);
+  const touched: number[] = [];
+  const sums: number[] = [];
+  for (let bi = 0; bi < nodes; bi++) {
+    for (let i = bi * bs; i < (bi + 1) * bs; i++) {
+      for (let k = a.rowPtr[i]!; k < a.rowPtr[i + 1]!; k++) {
+        const bj = Math.floor(a.cols[k]! / bs);
+        if (bj === bi) continue;
+        if (slot[bj] === -1) {
+          slot[bj] = touched.length;
+          touched.push(bj);
+          sums.push(0);
+        }
+        sums[slot[bj]!] = sums[slot[bj]!]! + a.values[k]! * a.values[k]!;
+      }
+    }
+    for (let q = 0; q < touched.length; q++) {
+      const bj = touched[q]!;
+      if (Math.sqrt(sums[q]!) >= THETA * Math.sqrt(Math.sqrt(diag[bi]!) * Math.sqrt(diag[bj]!))) nbr[bi]!.push(bj);
+      slot[bj] = -1;
+    }
+    touched.length = 0;
+    sums.length = 0;
   }
   const agg = new Int32Array(nodes).fill(-1);
   let count = 0;
