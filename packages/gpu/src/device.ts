@@ -48,10 +48,14 @@ const RAISED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
-/** Reads a GPUAdapterInfo-like object into plain data. */
-function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+/**
+ * What physiotwin reports about an adapter (its `info` as plain data; software adapters such as SwiftShader marked
+ * `isFallback`), without creating a device: e.g. what a Web Worker's `navigator.gpu.requestAdapter()` gives.
+ * @throws nothing.
+ */
+export function describeAdapter(adapter: Pick<GPUAdapter, 'info'>): AdapterDescription {
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  const legacy = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  const legacy = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;
   const description = info.description ?? '';
   const isFallback = Boolean(info.isFallbackAdapter ?? legacy ?? /swiftshader/i.test(`${info.vendor} ${info.architecture} ${description}`));
   return { vendor: info.vendor ?? '', architecture: info.architecture ?? '', description, isFallback };

@@ -1,4 +1,4 @@
-export { requestGpu, getSharedGpu, releaseSharedGpu } from './device.js';
+export { requestGpu, getSharedGpu, releaseSharedGpu, describeAdapter } from './device.js';
 export type { AdapterDescription, GpuContext, GpuSource, RequestGpuOptions } from './device.js';
 export { createBufferFrom, createStorageBuffer, createUniformBuffer, readBuffer, checkBindingSize, checkBindingSizes, withGpuErrorScope, getComputePipeline } from './resources.js';
 export type { KernelSpec } from './resources.js';
