@@ -32,6 +32,7 @@ import * as viewer from '@physiotwin/viewer';
 import * as fhir from '@physiotwin/fhir';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticSlice } from '../packages/dicom/src/test-util.js';
 
@@ -100,6 +101,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
     module: gpuPkg,
     entries: {
       ...notOps(['requestGpu', 'getSharedGpu', 'releaseSharedGpu'], 'device acquisition: the device ops run on'),
+      ...notOps(['describeAdapter'], 'reads an adapter\'s info into plain data'),
       ...notOps(['chooseBackend', 'backendReport'], 'the backend choice every op makes'),
       ...notOps(['createBufferFrom', 'createStorageBuffer', 'createUniformBuffer', 'readBuffer', 'checkBindingSize', 'checkBindingSizes', 'withGpuErrorScope', 'getComputePipeline', 'timeGpuWork', 'ceilF32', 'floorF32', 'dispatch2d', 'uploadValuesF32', 'uploadMaskU32', 'bindAll', 'bindEntries', 'unpackMask', 'encodeScan', 'scanPipelines'], 'kernel plumbing used inside *.webgpu.ts'),
     },
@@ -181,7 +183,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
       extractCenterlines: sync((o) => mesh.extractCenterlines(tube, o)),
       tetMeshLabels: sync((o) => mesh.tetMeshLabels(tube, {}, o)),
       vesselWall: sync((o) => mesh.vesselWall(tube, { thicknessMm: 1 }, o)),
-      ...notOps(['cleanMesh', 'meshQuality', 'centerlinesToPolylines', 'toQuadraticTets', 'tetQuality', 'labelPairTag'], 'one pass over a mesh or centerlines, no options'),
+      ...notOps(['cleanMesh', 'meshQuality', 'centerlinesToPolylines', 'toQuadraticTets', 'tetQuality', 'labelPairTag', 'tetBoundarySurface'], 'one pass over a mesh or centerlines, no options'),
     },
   },
   hemo: {
@@ -229,6 +231,26 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
   cli: { module: cli, entries: notOps(['runCli'], 'the command line; its commands call the ops') },
 };
 
+// Each method of a PhysiotwinWorker runs the library op it mirrors (classified above: 'package.export'), or is the
+// worker's own (with the reason); packages/workers/src/workers.test.ts checks that each gives the op's answer.
+const WORKER_METHODS: Record<string, string> = {
+  scanDicom: 'dicom.scanDicom',
+  loadVolume: 'dicom.loadVolume',
+  readVolume: 'io.readVolume',
+  segmentVessel: 'segment.segmentVessel',
+  surfaceFromVolume: 'mesh.surfaceFromVolume',
+  tetMeshLabels: 'mesh.tetMeshLabels',
+  vesselWall: 'mesh.vesselWall',
+  tetBoundarySurface: 'mesh.tetBoundarySurface',
+  solveFem: 'fem.solve',
+  simulateEnsemble: 'hemo.simulateEnsemble',
+  runPipeline: 'pipeline.runPipeline',
+  conversionFactor: 'core.conversionFactor',
+  info: 'worker: the pipeline\'s stage names and the adapter of the worker\'s navigator.gpu',
+  releaseScan: 'worker: frees the files a scan holds in the worker',
+  terminate: 'worker: stops it',
+};
+
 /** Every entry point of every package, as CONTRACT names them ('io', 'io/node'); none may be missing. */
 function entryPoints(): string[] {
   const root = join(import.meta.dirname, '..', 'packages');
@@ -248,6 +270,24 @@ describe('every exported function is classified', () => {
     const { module, entries } = CONTRACT[name]!;
     const exported = Object.keys(module).filter((k) => typeof module[k] === 'function' || isClass(module[k])).sort();
     expect(exported, `classify new exports in test/ops-contract.test.ts (compute, io, sync or not an op)`).toEqual(Object.keys(entries).sort());
+  });
+});
+
+describe('every worker method is classified', () => {
+  it('each mirrors a classified op of the package it names, or says why it is the worker\'s own', async () => {
+    // A thread that ignores every message: the methods exist without the worker's script.
+    const worker = workers.createWorker({ spawn: () => new Worker('', { eval: true }) });
+    try {
+      const methods = Object.keys(worker).filter((k) => k !== 'state').sort();
+      expect(methods, 'classify new worker methods in WORKER_METHODS').toEqual(Object.keys(WORKER_METHODS).sort());
+      for (const [method, op] of Object.entries(WORKER_METHODS)) {
+        if (op.startsWith('worker: ')) continue;
+        const dot = op.lastIndexOf('.');
+        expect(CONTRACT[op.slice(0, dot)]?.entries[op.slice(dot + 1)], `${method} mirrors ${op}`).toBeDefined();
+      }
+    } finally {
+      await worker.terminate();
+    }
   });
 });
 

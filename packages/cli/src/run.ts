@@ -82,9 +82,10 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     io.stderr(`physiotwin ${command.name}: unexpected error: ${detail}${verbose ? '' : ' (--verbose shows where)'}\n`);
     return EXIT.failed;
   } finally {
-    // Only a command that loaded @physiotwin/gpu can hold its shared device; one that did not (info) must not pay
-    // for loading it here (start-up, issue #11). The package sets this mark when it loads (gpu/src/index.ts).
-    if ((globalThis as Record<symbol, unknown>)[Symbol.for('@physiotwin/gpu:loaded')] === true) {
+    // Release the shared GPU device only when one was made: gpu's registry (SHARED_GPU_KEY, a slot on globalThis
+    // that its first getSharedGpu call makes) says so without loading the package, which a command that never used
+    // it (info) must not pay for here (start-up, issue #11).
+    if ((globalThis as { [key: symbol]: { current?: unknown } | undefined })[Symbol.for('@physiotwin/gpu:shared-device')]?.current !== undefined) {
       const { releaseSharedGpu } = await import('@physiotwin/gpu');
       await releaseSharedGpu();
     }

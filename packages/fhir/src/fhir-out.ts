@@ -27,9 +27,20 @@ export interface ResultsBundleOptions {
   derivedFrom?: Observation['derivedFrom'];
   /** Subject of the report, e.g. `{ reference: 'Patient/123' }`. @default none */
   subject?: Observation['subject'];
-  /** When the results were issued (ISO 8601). @default now */
-  issued?: string;
+  /**
+   * When the results were issued (an ISO 8601 instant): the Bundle's `timestamp`, each Observation's and the
+   * DiagnosticReport's `issued` and the Provenance's `recorded`. @default none: the bundle is a pure function of the
+   * manifest, results and references (the same run gives the same bytes); the optional times are left out and the
+   * Provenance's `recorded` (required) carries a data-absent-reason extension instead of a value
+   */
+  issued?: string | undefined;
 }
+
+/** FHIR's data-absent-reason extension: why a required element has no value (here: no time was given). */
+const TIME_NOT_GIVEN = { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] };
+
+/** An ISO 8601 instant as FHIR's `instant` requires it (date, time with seconds, and a zone). */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** A urn:uuid derived from a hash (version-4 layout, so validators accept it): stable for a run and a name. */
 async function uuidFrom(seed: string): Promise<string> {
@@ -42,8 +53,10 @@ async function uuidFrom(seed: string): Promise<string> {
  * {@link RESULT_CODE_SYSTEM}, valueQuantity with UCUM, `derivedFrom` the inputs: the given references and each input
  * file by its SHA-256), a DiagnosticReport (status final) whose `result` lists them, and the run's Provenance
  * (core's fhirProvenance) whose targets are the report, the observations and the output files. Entry fullUrls are
- * urn:uuids derived from the runId, so the same run gives the same bundle.
- * @throws PhysiotwinError `INVALID_ARGUMENT` for a non-finite result value or an empty result list.
+ * urn:uuids derived from the runId, and no time is written unless `issued` gives one (FHIR R4 requires only the
+ * Provenance's `recorded`, which then says its value is absent), so the same run gives the same bytes.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` for a non-finite result value, an empty result list or an `issued`
+ *   that is not an ISO 8601 instant.
  * @example
  * ```ts
  * const bundle = await resultsBundle({ manifest, results: [{ code: 'peak-wall-stress', display: 'Peak wall stress', value: 412.5, ucum: 'kPa' }] });
@@ -52,7 +65,11 @@ async function uuidFrom(seed: string): Promise<string> {
 export async function resultsBundle(options: ResultsBundleOptions): Promise<Bundle> {
   const { manifest, results } = options;
   if (results.length === 0) throw new PhysiotwinError('INVALID_ARGUMENT', 'a results bundle needs at least one result quantity');
-  const issued = options.issued ?? new Date().toISOString();
+  const issued = options.issued;
+  if (issued !== undefined && !(INSTANT.test(issued) && Number.isFinite(Date.parse(issued)))) {
+    throw new PhysiotwinError('INVALID_ARGUMENT', `issued '${issued}' is not an ISO 8601 instant with seconds and a zone (e.g. 2026-01-01T12:00:00Z)`);
+  }
+  const when = issued !== undefined ? { issued } : {};
   const fileRefs: NonNullable<Observation['derivedFrom']> = manifest.inputs.map((i) => ({ identifier: { system: 'urn:ietf:rfc:3986', value: `urn:sha256:${i.sha256}` }, display: i.name }));
   const derivedFrom = [...(options.derivedFrom ?? []), ...fileRefs];
   const entries: BundleEntry[] = [];
@@ -64,7 +81,7 @@ export async function resultsBundle(options: ResultsBundleOptions): Promise<Bund
       resourceType: 'Observation',
       status: 'final',
       code: { coding: [{ system: RESULT_CODE_SYSTEM, code: r.code, display: r.display }], text: r.display },
-      issued,
+      ...when,
       valueQuantity: { value: r.value, unit: r.ucum, system: UCUM_SYSTEM, code: r.ucum },
       method: { text: `${manifest.tool} (run ${manifest.runId})` },
       ...(options.subject ? { subject: options.subject } : {}),
@@ -83,10 +100,11 @@ export async function resultsBundle(options: ResultsBundleOptions): Promise<Bund
     ...(options.subject ? { subject: options.subject } : {}),
   };
   entries.push({ fullUrl: reportUrl, resource: report });
-  const base = fhirProvenance(manifest, options.outputs ?? [], { endTime: issued });
-  const provenance: Provenance = { ...base, target: [{ reference: reportUrl }, ...obsRefs, ...base.target] };
-  entries.push({ fullUrl: await uuidFrom(`${manifest.runId}/provenance`), resource: provenance });
-  return { resourceType: 'Bundle', type: 'collection', timestamp: issued, entry: entries };
+  const { recorded, ...base } = fhirProvenance(manifest, options.outputs ?? [], { endTime: issued ?? '' });
+  const provenance = { ...base, target: [{ reference: reportUrl }, ...obsRefs, ...base.target], ...(issued !== undefined ? { recorded } : { _recorded: TIME_NOT_GIVEN }) };
+  // Provenance's TypeScript type has no `_recorded` (FHIR JSON's extension slot of a primitive element).
+  entries.push({ fullUrl: await uuidFrom(`${manifest.runId}/provenance`), resource: provenance as unknown as Provenance });
+  return { resourceType: 'Bundle', type: 'collection', ...(issued !== undefined ? { timestamp: issued } : {}), entry: entries };
 }
 
 /**

@@ -119,6 +119,43 @@ describe('FHIR out: results, report and provenance', () => {
     expect(await fhirBundleJson({ manifest, results: [{ code: 'peak-wall-stress', display: 'Peak wall stress', value: 412.5, ucum: 'kPa' }], issued: '2026-01-01T00:00:00.000Z' })).toBe(again);
   });
 
+  it('without `issued` the bundle holds no time: the same run gives the same bytes, valid R4 (Provenance.recorded absent with a reason)', async () => {
+    const results = [{ code: 'peak-wall-stress', display: 'Peak wall stress', value: 412.5, ucum: 'kPa' }];
+    const outputs = [{ name: 'wall.vtu', sha256: 'ab'.repeat(32), bytes: 10 }];
+    const first = await fhirBundleJson({ manifest, results, outputs });
+    // a clock that moved on between the two calls cannot show in the bytes
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await fhirBundleJson({ manifest, results, outputs })).toBe(first);
+    const b = JSON.parse(first) as Bundle;
+    expect(errors(b)).toEqual([]);
+    for (const e of b.entry ?? []) expect(errors(e.resource!), e.resource!.resourceType).toEqual([]);
+    // no instant anywhere (no timestamp, issued or recorded value)
+    expect(first).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:/);
+    expect(b.timestamp).toBeUndefined();
+    const provenance = b.entry!.at(-1)!.resource as Resource & { recorded?: string; _recorded?: unknown };
+    expect(provenance.resourceType).toBe('Provenance');
+    expect(provenance.recorded).toBeUndefined();
+    expect(provenance._recorded).toEqual({ extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] });
+    // the validator does hold Provenance.recorded as required: neither a value nor an extension fails it
+    const { _recorded: _, ...bare } = provenance;
+    expect(errors(bare as Resource).length).toBeGreaterThan(0);
+  });
+
+  it('`issued` is written where R4 has a time: the bundle timestamp, each issued, Provenance.recorded; a malformed one is refused', async () => {
+    const issued = '2026-03-04T05:06:07.890Z';
+    const b = await resultsBundle({ manifest, results: [{ code: 'peak-wall-stress', display: 'Peak wall stress', value: 412.5, ucum: 'kPa' }], issued });
+    expect(b.timestamp).toBe(issued);
+    const times = b.entry!.map((e) => {
+      const r = e.resource as Resource & { issued?: string; recorded?: string; _recorded?: unknown };
+      return [r.resourceType, r.issued ?? r.recorded, r._recorded];
+    });
+    expect(times).toEqual([['Observation', issued, undefined], ['DiagnosticReport', issued, undefined], ['Provenance', issued, undefined]]);
+    for (const bad of ['2026-03-04', '2026-03-04T05:06Z', 'yesterday', '2026-13-45T99:00:00Z']) {
+      const e = await resultsBundle({ manifest, results: [{ code: 'x', display: 'x', value: 1, ucum: '1' }], issued: bad }).then(() => undefined, (err: unknown) => err);
+      expect(isPhysiotwinError(e, 'INVALID_ARGUMENT'), bad).toBe(true);
+    }
+  });
+
   it("core's run Provenance (written by verify-run's folders) validates too", () => {
     expect(errors(fhirProvenance(manifest, [{ name: 'out.nii', sha256: 'cd'.repeat(32), bytes: 4 }], { endTime: '2026-01-01T00:00:00Z' }) as unknown as Resource)).toEqual([]);
   });

@@ -48,10 +48,14 @@ const RAISED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
-/** Reads a GPUAdapterInfo-like object into plain data. */
-function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+/**
+ * What physiotwin reports about an adapter (its `info` as plain data; software adapters such as SwiftShader marked
+ * `isFallback`), without creating a device: e.g. what a Web Worker's `navigator.gpu.requestAdapter()` gives.
+ * @throws nothing.
+ */
+export function describeAdapter(adapter: Pick<GPUAdapter, 'info'>): AdapterDescription {
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  const legacy = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  const legacy = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;
   const description = info.description ?? '';
   const isFallback = Boolean(info.isFallbackAdapter ?? legacy ?? /swiftshader/i.test(`${info.vendor} ${info.architecture} ${description}`));
   return { vendor: info.vendor ?? '', architecture: info.architecture ?? '', description, isFallback };
@@ -117,7 +121,28 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
   throw new PhysiotwinError('GPU_UNAVAILABLE', 'this environment has no WebGPU (navigator.gpu is missing): use a WebGPU browser, Node with the "webgpu" package, or backend "cpu"');
 }
 
-let shared: Promise<GpuContext> | undefined;
+/**
+ * The process's (or page's) shared-device registry: a slot on globalThis under this key, made by the first
+ * {@link getSharedGpu} call (loading this package changes nothing global). Its `current` is the shared device (a
+ * promise) while one is held, so a host can tell whether a device was ever made, and still needs releasing, without
+ * loading this package: the CLI reads it at exit (`physiotwin info`'s start-up never loads gpu, issue #11). Every
+ * copy of the package in a process shares the one slot, hence one device.
+ */
+export const SHARED_GPU_KEY: unique symbol = Symbol.for('@physiotwin/gpu:shared-device');
+
+/** What the registry slot holds. */
+export interface SharedGpuSlot {
+  /** The shared device while one is held or being made; undefined before, after a failed attempt and after release. */
+  current: Promise<GpuContext> | undefined;
+}
+
+type Registry = { [SHARED_GPU_KEY]?: SharedGpuSlot };
+
+/** The registry slot, made on first use. */
+function registry(): SharedGpuSlot {
+  const g = globalThis as Registry;
+  return (g[SHARED_GPU_KEY] ??= { current: undefined });
+}
 
 /**
  * One device per process (or page), created on first use and shared by every operation that is not
@@ -125,19 +150,20 @@ let shared: Promise<GpuContext> | undefined;
  * @throws nothing itself; the promise rejects as {@link requestGpu} (`GPU_UNAVAILABLE`), and a later call tries again.
  */
 export function getSharedGpu(options?: RequestGpuOptions): Promise<GpuContext> {
-  if (!shared) {
+  const slot = registry();
+  if (!slot.current) {
     const attempt = requestGpu(options).then((ctx) => {
       void ctx.device.lost.then(() => {
-        if (shared === attempt) shared = undefined;
+        if (slot.current === attempt) slot.current = undefined;
       });
       return ctx;
     });
     attempt.catch(() => {
-      if (shared === attempt) shared = undefined;
+      if (slot.current === attempt) slot.current = undefined;
     });
-    shared = attempt;
+    slot.current = attempt;
   }
-  return shared;
+  return slot.current;
 }
 
 /**
@@ -145,8 +171,9 @@ export function getSharedGpu(options?: RequestGpuOptions): Promise<GpuContext> {
  * @throws nothing.
  */
 export async function releaseSharedGpu(): Promise<void> {
-  const current = shared;
-  shared = undefined;
+  const slot = (globalThis as Registry)[SHARED_GPU_KEY];
+  const current = slot?.current;
+  if (slot) slot.current = undefined;
   if (current) {
     try {
       (await current).destroy();

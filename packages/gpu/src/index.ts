@@ -1,5 +1,5 @@
-export { requestGpu, getSharedGpu, releaseSharedGpu } from './device.js';
-export type { AdapterDescription, GpuContext, GpuSource, RequestGpuOptions } from './device.js';
+export { requestGpu, getSharedGpu, releaseSharedGpu, describeAdapter, SHARED_GPU_KEY } from './device.js';
+export type { AdapterDescription, GpuContext, GpuSource, RequestGpuOptions, SharedGpuSlot } from './device.js';
 export { createBufferFrom, createStorageBuffer, createUniformBuffer, readBuffer, checkBindingSize, checkBindingSizes, withGpuErrorScope, getComputePipeline } from './resources.js';
 export type { KernelSpec } from './resources.js';
 export { timeGpuWork } from './timing.js';
@@ -10,7 +10,3 @@ export { ceilF32, floorF32, dispatch2d, WORKGROUP, uploadValuesF32, uploadMaskU3
 export { encodeScan, scanPipelines } from './scan.js';
 export type { ScanPipelines } from './scan.js';
 
-// Marks this package as loaded, so that a host that must release the shared device at exit (the CLI) can skip
-// loading it when nothing did, as `physiotwin info` does not (start-up, issue #11). The shared device exists
-// only through getSharedGpu above, so a device to release implies this mark.
-(globalThis as Record<symbol, unknown>)[Symbol.for('@physiotwin/gpu:loaded')] = true;

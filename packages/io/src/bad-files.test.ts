@@ -117,6 +117,24 @@ describe('NIfTI: bad files give typed errors', () => {
     // A wrong ISIZE reads as a footer that does not belong to this stream: cut or damaged.
     expectCode(() => readNifti(patched(niiGz, (_, b) => (b[b.length - 1]! ^= 1))), 'IO_TRUNCATED');
   });
+
+  it('a gzip stream that holds more than the voxel block: footers checked when its end is within 1 MiB; every member checked', () => {
+    // 200 kB of incompressible bytes after the voxels, inside the stream: followed to the end (cheap), so a wrong
+    // CRC-32 or a cut is an error, as for an ordinary .nii.gz
+    let x = 5;
+    const extra = new Uint8Array(200_000).map(() => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0), x >>> 24));
+    const longer = gzipOf(new Uint8Array(Buffer.concat([nii, extra])));
+    expect(Buffer.from(bytesOf(readNifti(longer))).equals(Buffer.from(bytesOf(volume)))).toBe(true);
+    expect(expectCode(() => readNifti(patched(longer, (_, b) => (b[b.length - 8]! ^= 1))), 'IO_INVALID').message).toContain('CRC-32');
+    expectCode(() => readNifti(longer.subarray(0, longer.length - 4)), 'IO_TRUNCATED');
+    // the fuzz's bomb shape with 1 MiB of zeros and a zeroed footer: followed, refused
+    expectCode(() => readNifti(gzipWithTrailingZeros(nii, 1)), 'IO_TRUNCATED');
+    // two members (concatenated .gz): a wrong CRC-32 in the first is found as the second starts
+    const first = gzipOf(nii.subarray(0, 1000));
+    const twoMembers = new Uint8Array(Buffer.concat([first, gzipOf(nii.subarray(1000))]));
+    expect(Buffer.from(bytesOf(readNifti(twoMembers))).equals(Buffer.from(bytesOf(volume)))).toBe(true);
+    expect(expectCode(() => readNifti(patched(twoMembers, (_, b) => (b[first.length - 8]! ^= 1))), 'IO_INVALID').message).toContain('CRC-32');
+  });
 });
 
 /** gzip with Node's zlib, independent of the reader's fflate, so the header is the only fault. */

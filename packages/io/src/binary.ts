@@ -158,9 +158,12 @@ export interface InflateRequest {
    */
   needed(prefix: Uint8Array): number | undefined;
   /**
-   * Check the stream's end: the gzip footer (CRC-32 and ISIZE) or the zlib Adler-32, when at most
-   * {@link VERIFY_TAIL} compressed bytes follow the needed ones (as in files a writer made). A longer stream is not
-   * followed to its end: decompression stops there, unchecked, so trailing data or a bomb costs nothing.
+   * Check the stream: the gzip footer of every member (CRC-32 and ISIZE) or the zlib Adler-32. The stream is
+   * followed to its end when that end is cheap to reach: within {@link VERIFY_EXTRA} decompressed bytes past the
+   * needed ones, or {@link VERIFY_TAIL} compressed bytes (every file a writer made for its header, and any with a
+   * little more data). A stream that runs on further (data the header does not describe, or a deflate bomb) is not
+   * followed: decompression stops there and its end goes unchecked (members that ended before are checked), so it
+   * costs at most that much more, as the bytes after an uncompressed file's voxels cost nothing.
    * Off: stop as soon as the needed bytes are there (for reading a header only).
    */
   verify: boolean;
@@ -186,6 +189,11 @@ const HEADER_CHUNK = 256;
 const MAX_OVERSHOOT = 1 << 20;
 /** With `verify`, the stream is followed to its end when at most this many compressed bytes follow the needed ones. */
 export const VERIFY_TAIL = 1 << 12;
+/**
+ * With `verify`, the stream is followed to its end (and its checksum checked) as long as it has decompressed at most
+ * this many bytes past the needed ones: a bounded cost, the same as the overshoot a stopped bomb may cost.
+ */
+export const VERIFY_EXTRA = 1 << 20;
 
 /** Thrown from the decompressor's callback to stop it once enough is decompressed; never escapes. */
 const STOP = Symbol('stop inflating');
@@ -241,10 +249,10 @@ function checksum(format: 'gzip' | 'zlib'): { update(bytes: Uint8Array): void; v
  * Decompresses `input` (bytes, or a {@link ByteSource} read slice by slice) and returns exactly the number of bytes
  * that `request.needed` asks for. Allocates the output only after checking that the requested size is within
  * `request.maxBytes` and one the compressed input can hold ({@link DEFLATE_MAX_RATIO}); stops decompressing at the
- * needed bytes (going on to the end with `verify` only when little input is left, {@link VERIFY_TAIL}), so neither
- * a bomb nor trailing data costs time or memory.
+ * needed bytes (going on to the end with `verify` only while that is cheap: {@link VERIFY_EXTRA},
+ * {@link VERIFY_TAIL}), so neither a bomb nor trailing data costs much time or memory.
  * @throws PhysiotwinError `IO_TRUNCATED` when the stream (or the gzip footer) ends early or cannot hold the
- *   requested size; `IO_INVALID` when the compressed data is corrupt or its checksum does not match;
+ *   requested size; `IO_INVALID` when the compressed data is corrupt or a checksum (of any gzip member) does not match;
  *   `LIMIT_EXCEEDED` when the needed size is over `maxBytes`; `OUT_OF_MEMORY` when it cannot be allocated.
  */
 export function inflateBounded(input: Uint8Array | ByteSource, request: InflateRequest): Uint8Array {
@@ -301,9 +309,14 @@ export function inflateStreaming(input: Uint8Array | ByteSource, request: Inflat
   let produced = 0;
   let streamed = 0;
   let pending: Uint8Array = new Uint8Array(0);
-  const sum = checksum(request.format);
+  // The current gzip member's checksum and size (the whole stream's for zlib).
+  let sum = checksum(request.format);
+  let memberStreamed = 0;
+  /** The stream's end is checked only while it is cheap to reach (VERIFY_EXTRA, VERIFY_TAIL). */
+  const followOn = () => request.verify && (streamed <= out!.length + VERIFY_EXTRA || source.size - position <= VERIFY_TAIL);
   const accept = (chunk: Uint8Array) => {
     streamed += chunk.length;
+    memberStreamed += chunk.length;
     if (request.verify) sum.update(chunk);
     if (out) {
       const take = Math.min(chunk.length, out.length - produced);
@@ -327,13 +340,19 @@ export function inflateStreaming(input: Uint8Array | ByteSource, request: Inflat
       out.set(pending.subarray(0, produced));
       pending = new Uint8Array(0);
     }
-    if (produced === out.length && (!request.verify || source.size - position > VERIFY_TAIL)) throw STOP;
+    if (produced === out.length && !followOn()) throw STOP;
   };
-  // fflate calls onmember when a further member starts (not for the first one).
-  let laterMembers = 0;
   const { Gunzip, Unzlib } = loadFflate();
   const stream = request.format === 'gzip' ? new Gunzip(accept) : new Unzlib(accept);
-  if (stream instanceof Gunzip) stream.onmember = () => laterMembers++;
+  if (stream instanceof Gunzip && request.verify) {
+    // fflate calls onmember when a further member starts (not for the first one), with the offset of its header:
+    // the member before ends in the 8 footer bytes just before it, all of its data already passed to `accept`.
+    stream.onmember = (offset) => {
+      checkGzipFooter(source, offset, memberStreamed, sum.value(), request, 'IO_INVALID');
+      sum = checksum('gzip');
+      memberStreamed = 0;
+    };
+  }
   let position = 0;
   let stopped = false;
   try {
@@ -341,7 +360,8 @@ export function inflateStreaming(input: Uint8Array | ByteSource, request: Inflat
       let step = HEADER_CHUNK;
       if (out) {
         const expansion = Math.max(1, streamed / Math.max(1, position));
-        const left = out.length - produced;
+        // Past the needed bytes (following the stream to its end), what is left of the VERIFY_EXTRA budget.
+        const left = produced < out.length ? out.length - produced : Math.max(0, out.length + VERIFY_EXTRA - streamed);
         step = Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, Math.ceil(left / expansion), Math.floor((left + MAX_OVERSHOOT) / DEFLATE_MAX_RATIO)));
       }
       // A fresh slice each time: the decompressor may keep a reference to unconsumed input.
@@ -362,32 +382,44 @@ export function inflateStreaming(input: Uint8Array | ByteSource, request: Inflat
     const want = total === undefined ? 'a complete header' : `${total} bytes`;
     throw new PhysiotwinError('IO_TRUNCATED', `${request.what} decompresses to ${produced} bytes, ${want} needed`, { location });
   }
-  if (request.verify && !stopped) checkStreamEnd(source, request, streamed, sum.value(), laterMembers);
+  if (request.verify && !stopped) checkStreamEnd(source, request, memberStreamed, sum.value());
   return out;
 }
 
 /**
  * fflate's streaming gunzip does not check the gzip footer (a file cut inside it still decompresses) and neither
- * inflater checks the checksum; this does both. Multi-member gzip files (rare: concatenated .gz) are checked for
- * truncation by the inflater only, since each member has its own footer.
+ * inflater checks the checksum; this does both for the stream's end: the last gzip member's footer (the members
+ * before it are checked as the next one starts) or the zlib Adler-32.
  */
-function checkStreamEnd(input: ByteSource, request: InflateRequest, streamed: number, computed: number, laterMembers: number): void {
-  const location = optionalFile(request.file);
-  const tail = new Uint8Array(8);
-  const at = Math.max(0, input.size - 8);
-  const got = input.readInto(at, tail.subarray(0, input.size - at));
-  const view = new DataView(tail.buffer, 0, got);
-  if (request.format === 'zlib') {
-    const stored = got >= 4 ? view.getUint32(got - 4, false) : -1;
-    if (stored !== computed) throw new PhysiotwinError('IO_INVALID', `${request.what} is corrupt: Adler-32 ${hex(stored)} stored, ${hex(computed)} computed`, { location });
+function checkStreamEnd(input: ByteSource, request: InflateRequest, memberStreamed: number, computed: number): void {
+  if (request.format === 'gzip') {
+    // A cut file has no footer: the last 8 bytes are deflate data, whose ISIZE hardly ever matches.
+    checkGzipFooter(input, input.size, memberStreamed, computed, request, 'IO_TRUNCATED');
     return;
   }
-  if (laterMembers > 0) return;
-  const isize = input.size >= 18 ? view.getUint32(got - 4, true) : -1;
-  if (isize !== streamed % 2 ** 32) {
-    throw new PhysiotwinError('IO_TRUNCATED', `${request.what} footer is missing or cut (ISIZE does not match the ${streamed} decompressed bytes)`, { location });
+  const tail = new Uint8Array(4);
+  const got = input.size >= 4 ? input.readInto(input.size - 4, tail) : 0;
+  const stored = got === 4 ? new DataView(tail.buffer).getUint32(0, false) : -1;
+  if (stored !== computed) throw new PhysiotwinError('IO_INVALID', `${request.what} is corrupt: Adler-32 ${hex(stored)} stored, ${hex(computed)} computed`, { location: optionalFile(request.file) });
+}
+
+/**
+ * The gzip member footer that ends at `end`: ISIZE (its size mod 2^32) and CRC-32 against what was decompressed.
+ * A wrong ISIZE is `sizeCode` (IO_TRUNCATED at the stream's end, where a cut file leaves no footer; IO_INVALID
+ * between members, where the footer is whole but wrong), a wrong CRC-32 IO_INVALID.
+ */
+function checkGzipFooter(input: ByteSource, end: number, memberStreamed: number, computed: number, request: InflateRequest, sizeCode: 'IO_TRUNCATED' | 'IO_INVALID'): void {
+  const location = optionalFile(request.file);
+  const footer = new Uint8Array(8);
+  // The smallest gzip member is 18 bytes (10 header, 0 data, 8 footer).
+  const got = end >= 18 ? input.readInto(end - 8, footer) : 0;
+  const view = new DataView(footer.buffer);
+  const isize = got === 8 ? view.getUint32(4, true) : -1;
+  if (isize !== memberStreamed % 2 ** 32) {
+    const what = sizeCode === 'IO_TRUNCATED' ? 'footer is missing or cut' : `member ending at byte ${end} has a wrong footer`;
+    throw new PhysiotwinError(sizeCode, `${request.what} ${what} (ISIZE does not match the ${memberStreamed} decompressed bytes)`, { location });
   }
-  const crc = view.getUint32(got - 8, true);
+  const crc = view.getUint32(0, true);
   if (crc !== computed) throw new PhysiotwinError('IO_INVALID', `${request.what} is corrupt: CRC-32 ${hex(crc)} stored, ${hex(computed)} computed`, { location });
 }
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { isPhysiotwinError } from '@physiotwin/core';
 import { platformInflate } from '#zlib-platform';
 import { gzipWithTrailingZeros } from '../test-support/hostile.js';
-import { VERIFY_TAIL, bytesSource, inflateBounded, inflateStreaming } from './binary.js';
+import { VERIFY_EXTRA, VERIFY_TAIL, bytesSource, inflateBounded, inflateStreaming } from './binary.js';
 import type { InflateRequest } from './binary.js';
 
 const digest = (bytes: Uint8Array) => `${bytes.length} bytes, sha256 ${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
@@ -99,6 +99,61 @@ describe('inflateBounded: the native and streaming paths agree', () => {
     expect(agree(new Uint8Array(zlibNode.deflateSync(longer)), 'zlib')).toBe(expected);
     expect(agree(gz, 'gzip', 1000)).toBe('LIMIT_EXCEEDED');
     expect(agree(zl, 'zlib', plain.length)).toBe(expected);
+  });
+});
+
+/** `bytes` with the gzip member footer that ends at `end` (default: the stream's end) altered: CRC-32 or ISIZE. */
+const badFooter = (bytes: Uint8Array, field: 'crc' | 'isize', end = bytes.length) => flip(bytes, end - (field === 'crc' ? 8 : 4));
+/** Deterministic incompressible bytes (a 32-bit LCG's high bytes). */
+const noise = (n: number, seed: number) => {
+  let x = seed >>> 0;
+  return new Uint8Array(n).map(() => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0), x >>> 24));
+};
+
+describe('inflateBounded: every member and a stream that runs past the needed bytes are checked where it is cheap', () => {
+  it('a corrupt member before the last one (its CRC-32 or ISIZE, or a byte of its data) is IO_INVALID on both paths', () => {
+    // BGZF-like: the needed bytes in 4 kB members, then an empty member (bgzip's end-of-file marker).
+    const members: Uint8Array[] = [];
+    for (let at = 0; at < plain.length; at += 4096) members.push(new Uint8Array(zlibNode.gzipSync(plain.subarray(at, at + 4096), { level: 0 })));
+    members.push(new Uint8Array(zlibNode.gzipSync(new Uint8Array(0))));
+    const ends = members.map((_, k) => members.slice(0, k + 1).reduce((n, m) => n + m.length, 0));
+    const whole = concat(...members);
+    expect(agree(whole, 'gzip')).toBe(expected);
+    expect(agree(badFooter(whole, 'crc', ends[1]), 'gzip')).toBe('IO_INVALID');
+    expect(agree(badFooter(whole, 'isize', ends[2]), 'gzip')).toBe('IO_INVALID');
+    // level 0: stored blocks, so a flipped data byte is still valid deflate and only the CRC-32 can tell
+    expect(agree(flip(whole, ends[0]! + 100), 'gzip')).toBe('IO_INVALID');
+    // the last member's footer, as for a single member
+    expect(agree(badFooter(whole, 'crc'), 'gzip')).toBe('IO_INVALID');
+    // cut inside a member's data: the stream ends early
+    expect(agree(whole.subarray(0, ends[2]! - 100), 'gzip')).toBe('IO_TRUNCATED');
+  });
+
+  it(`data past the needed bytes but within VERIFY_EXTRA decompressed (${VERIFY_EXTRA} B): followed to the end, footer checked`, () => {
+    // 300 kB of noise after the needed bytes: 300 kB compressed too, far more than VERIFY_TAIL (before, such a
+    // stream stopped at the needed bytes and any footer passed)
+    const longer = new Uint8Array(zlibNode.gzipSync(concat(plain, noise(300_000, 7))));
+    expect(longer.length - gz.length).toBeGreaterThan(50 * VERIFY_TAIL);
+    expect(agree(longer, 'gzip')).toBe(expected);
+    expect(agree(badFooter(longer, 'crc'), 'gzip')).toBe('IO_INVALID');
+    expect(agree(badFooter(longer, 'isize'), 'gzip')).toBe('IO_TRUNCATED');
+    expect(agree(longer.subarray(0, longer.length - 8), 'gzip')).toBe('IO_TRUNCATED');
+    expect(agree(longer.subarray(0, longer.length - 50_000), 'gzip')).toBe('IO_TRUNCATED');
+    const zlibLonger = new Uint8Array(zlibNode.deflateSync(concat(plain, noise(300_000, 7))));
+    expect(agree(zlibLonger, 'zlib')).toBe(expected);
+    expect(agree(flip(zlibLonger, zlibLonger.length - 1), 'zlib')).toBe('IO_INVALID');
+  });
+
+  it('a stream that runs on past VERIFY_EXTRA is not followed: its end goes unchecked, at a bounded cost', () => {
+    // 3 MiB of stored noise after the needed bytes, then a wrong CRC-32: only inflating all of it could tell
+    const far = new Uint8Array(zlibNode.gzipSync(concat(plain, noise(3 << 20, 11)), { level: 0 }));
+    const wrong = badFooter(far, 'crc');
+    let read = 0;
+    const source = { size: wrong.length, readInto: (at: number, target: Uint8Array) => ((read = Math.max(read, at + target.length)), bytesSource(wrong).readInto(at, target)) };
+    expect(outcome(() => inflateStreaming(source, request('gzip')))).toBe(expected);
+    // stored blocks are 1:1: about VERIFY_EXTRA past the needed bytes was read, plus at most one slice (64 kB)
+    expect(read).toBeLessThan(plain.length + VERIFY_EXTRA + (1 << 16) + 1024);
+    expect(agree(wrong, 'gzip')).toBe(expected);
   });
 });
 

@@ -185,7 +185,8 @@ function pad3(values: number[], fill: number): Vec3 {
  * const v = readMetaImage(await fs.readFile('aorta.mha'), { name: 'aorta.mha' });
  * ```
  * - Only the bytes the header declares are read from a data file, and compressed data is decompressed only up to
- *   them (plus a little to check the Adler-32 of a normal stream); `maxDecodedBytes` bounds what a header may
+ *   them, and on to the stream's end to check its Adler-32 when that end comes within 1 MiB decompressed past them
+ *   (a longer stream is not followed, and its end goes unchecked); `maxDecodedBytes` bounds what a header may
  *   declare.
  *
  * @throws PhysiotwinError `IO_TRUNCATED` (header or data cut short, compressed data ends early, dims that need

@@ -293,9 +293,10 @@ function rasAffine(h: NiftiHeader, file: string | undefined): { linear: Mat3; of
  * ```ts
  * const volume = readNifti(await fs.readFile('t1.nii.gz'), { name: 't1.nii.gz' });
  * ```
- * - .nii.gz is decompressed only up to the end of the voxel block (plus a little to check the gzip footer of a
- *   normal file), so trailing data or a deflate bomb costs no time; `maxDecodedBytes` bounds what a header may
- *   declare.
+ * - .nii.gz is decompressed up to the end of the voxel block, and on to the end of the gzip stream to check its
+ *   footers (CRC-32, ISIZE of every member) when that end comes within 1 MiB decompressed past the voxels; a stream
+ *   that runs on further (data the header does not describe, a deflate bomb) is not followed and its end goes
+ *   unchecked, so it costs no more than that; `maxDecodedBytes` bounds what a header may declare.
  *
  * @throws PhysiotwinError `IO_TRUNCATED` (header or voxel block cut short, gzip stream ends early, dims that need
  *   more bytes than the file can hold), `IO_INVALID` (wrong sizeof_hdr or magic, dims <= 0, unknown datatype, bitpix

@@ -20,6 +20,7 @@ export type { SurfacePipelineSpec, SurfacePipelineResult } from './surface-pipel
 export { toQuadraticTets } from './tet-quadratic.js';
 export type { ToQuadraticOptions } from './tet-quadratic.js';
 export { tetQuality } from './tet-quality.js';
+export { tetBoundarySurface } from './tet-boundary.js';
 export type { TetQuality } from './tet-quality.js';
 export { labelPairTag, tetMeshLabels } from './tet-labels.js';
 export type { TetMeshLabelsSpec, TetMeshResult } from './tet-labels.js';

@@ -70,6 +70,11 @@ export interface PipelineFilesOptions {
   reportHtml?: string | undefined;
   /** FHIR references the results derive from besides the input files (e.g. the Observations of `--fhir-in`), for `fhir-bundle.json`. @default [] */
   derivedFrom?: ResultsBundleOptions['derivedFrom'] | undefined;
+  /**
+   * When the results were issued (ISO 8601 instant), for `fhir-bundle.json`'s times. @default none: the bundle
+   * holds no time, so the same input and results give the same bytes (see `resultsBundle` of @physiotwin/fhir)
+   */
+  issued?: string | undefined;
 }
 
 /** What {@link pipelineFiles} returns. */
@@ -132,7 +137,8 @@ function resultQuantities(result: PipelineResult): ResultQuantity[] {
  * config (`model.json`, svZeroDSolver input) and its results (`results.csv`), the wall mesh with point arrays
  * `displacement` (mm), `vonMises` and `stress` (MPa) and the same per tet (`wall.vtu`), `report.html`,
  * `fhir-bundle.json` (FHIR R4 collection: one Observation per result quantity, a DiagnosticReport, the run's
- * Provenance; `derivedFrom` the inputs by SHA-256 and `options.derivedFrom`) and `manifest.json` (inputs with
+ * Provenance; `derivedFrom` the inputs by SHA-256 and `options.derivedFrom`; no time unless `options.issued`, so
+ * two runs on the same input give the same bytes) and `manifest.json` (inputs with
  * SHA-256, parameters, per-stage key, backend, time and output hashes, package versions).
  * @example
  * ```ts
@@ -173,7 +179,7 @@ export async function pipelineFiles(result: PipelineResult, options: PipelineFil
   const manifest: PipelineManifest = { ...run, stages };
   throwIfAborted(options.signal, 'encoding the pipeline outputs');
   files.set(OUTPUT_FILES.report, utf8(options.reportHtml ?? reportHtml(result)));
-  files.set(OUTPUT_FILES.fhirBundle, utf8(await fhirBundleJson({ manifest, results: resultQuantities(result), outputs: written, derivedFrom: options.derivedFrom ?? [] })));
+  files.set(OUTPUT_FILES.fhirBundle, utf8(await fhirBundleJson({ manifest, results: resultQuantities(result), outputs: written, derivedFrom: options.derivedFrom ?? [], issued: options.issued })));
   files.set(OUTPUT_FILES.manifest, utf8(JSON.stringify(manifest, null, 2) + '\n'));
   return { files, manifest };
 }

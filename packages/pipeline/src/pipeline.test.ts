@@ -9,6 +9,7 @@ import type { Volume } from '@physiotwin/core';
 import { createVolume, isPhysiotwinError } from '@physiotwin/core';
 import type { PipelineResult } from './pipeline.js';
 import { runPipeline, STAGE_NAMES } from './pipeline.js';
+import { pipelineFiles } from './files.js';
 import { OUTPUT_FILES, pipelineOutputPaths, resumeFrom, writePipelineOutputs } from './node.js';
 
 /** The error a promise rejects with (fails the test when it resolves). */
@@ -78,6 +79,12 @@ describe('runPipeline on a synthetic tube (the aorta CT is checked by the CLI de
     expect(value('mean-flow-inlet')).toBe(result.hemo.inlet.meanFlowMlPerS);
     expect(observations[0]!.derivedFrom).toEqual([{ reference: 'Observation/map' }, { identifier: { system: 'urn:ietf:rfc:3986', value: `urn:sha256:${manifest.inputs[0]!.sha256}` }, display: manifest.inputs[0]!.name }]);
     expect(bundle.entry!.map((e) => e.resource!.resourceType).slice(-2)).toEqual(['DiagnosticReport', 'Provenance']);
+    // No clock in it: encoded again later, the same bytes (packages/workers/src/workers.test.ts compares two runs)
+    const fhirBytes = readFileSync(join(dir, OUTPUT_FILES.fhirBundle));
+    await new Promise((r) => setTimeout(r, 5));
+    const encodedAgain = (await pipelineFiles(result, { derivedFrom: [{ reference: 'Observation/map' }] })).files.get(OUTPUT_FILES.fhirBundle)!;
+    expect(Buffer.compare(Buffer.from(encodedAgain), fhirBytes)).toBe(0);
+    expect(bundle.timestamp).toBeUndefined();
     expect(manifest.stages.map((s) => s.stage)).toEqual(STAGE_NAMES);
     const config = JSON.parse(readFileSync(join(dir, OUTPUT_FILES.model), 'utf8')) as { vessels: unknown[] };
     expect(config.vessels.length).toBe((result.model.config.vessels as unknown[]).length);

@@ -78,9 +78,10 @@ export default defineConfig({
     alias: [{ find: /^@kitware\/vtk\.js\//, replacement: `${vtk}/` }],
   },
   customLogger: logger,
-  // No request after the page has loaded (issue #14): each worker is one file with every op it can run (no chunk
-  // fetched when a run first reaches a WebGPU kernel), and the page is one file with cornerstone and vtk.js, which
-  // it starts at load.
+  // No request after the page has loaded (issue #14): the page's one worker (@physiotwin/workers' worker.js, which
+  // the page starts at load) is one file with every op it can run (no chunk fetched when a run first reaches a WebGPU
+  // kernel), and the page is one file with cornerstone and vtk.js. The worker is same-origin: the page's CSP
+  // (index.html) allows it with worker-src 'self'.
   worker: { format: 'es', plugins: () => [nodeImportGuard()], rolldownOptions: { output: { codeSplitting: false } } },
   build: {
     outDir: 'dist',

@@ -1,7 +1,6 @@
-// Colours and windows for drawing: the colormap's ends and order, per-cell to per-point averaging, the outer surface
-// of a labelled tet mesh with its nodal values, and the CT windows.
+// Colours and windows for drawing: the colormap's ends and order, per-cell to per-point averaging, and the CT windows.
 import { describe, expect, it } from 'vitest';
-import { cellToPointScalars, colormapRgb, scalarRange, scalarsToRgb, tetBoundarySurface } from './colormap.js';
+import { cellToPointScalars, colormapRgb, scalarRange, scalarsToRgb } from './colormap.js';
 import { autoWindow, CT_PRESETS, windowRange } from './presets.js';
 
 describe('colormap', () => {
@@ -31,23 +30,6 @@ describe('colormap', () => {
     expect(Array.from(cellToPointScalars(tris, [2, 6], 4))).toEqual([2, 4, 4, 6]);
     expect(() => cellToPointScalars(tris, [1], 4)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error);
     expect(() => cellToPointScalars(tris, [1, 2], 3)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error);
-  });
-
-  it('cuts a labelled boundary out of a tet mesh, compacting its nodes and carrying their values', () => {
-    // One tet (nodes 0..3) plus an unused node 4; faces labelled 1 (three) and 2 (the face 1-2-3).
-    const positions = Float64Array.of(0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 9, 9, 9);
-    const boundaryFaces = Uint32Array.of(0, 2, 1, 0, 1, 3, 0, 3, 2, 1, 2, 3);
-    const boundaryLabels = Int32Array.of(1, 1, 1, 2);
-    const nodal = { name: 's', values: [10, 11, 12, 13, 14] };
-    const outer = tetBoundarySurface({ positions, boundaryFaces, boundaryLabels }, nodal, [2]);
-    expect(Array.from(outer.triangles)).toEqual([0, 1, 2]);
-    expect(Array.from(outer.positions)).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 1]);
-    expect(Array.from(outer.pointData!.s!.values)).toEqual([11, 12, 13]);
-    const all = tetBoundarySurface({ positions, boundaryFaces, boundaryLabels });
-    expect(all.triangles.length).toBe(12);
-    expect(all.positions.length).toBe(12); // node 4 is on no face
-    expect(() => tetBoundarySurface({ positions }, undefined)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error);
-    expect(() => tetBoundarySurface({ positions, boundaryFaces }, { name: 's', values: [1] })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error);
   });
 });
 

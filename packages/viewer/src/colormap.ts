@@ -1,6 +1,5 @@
-// Scalars on a mesh to colours (pure): per-cell values to per-point values, a colormap, and the outer surface of
-// a tet mesh (the FE wall) with its nodal values, for the viewer's 3D view.
-import type { SurfaceMesh, TetMesh } from '@physiotwin/core';
+// Scalars on a mesh to colours (pure): per-cell values to per-point values and a colormap, for the viewer's 3D view
+// (the outer surface of a tet mesh with its nodal values is @physiotwin/mesh's tetBoundarySurface).
 import { PhysiotwinError } from '@physiotwin/core';
 
 /** Control points of the colormap (blue -> cyan -> green -> yellow -> red, a "rainbow/jet" for stress maps). */
@@ -67,45 +66,4 @@ export function cellToPointScalars(triangles: Uint32Array, cellValues: ArrayLike
   const out = new Float32Array(pointCount);
   for (let p = 0; p < pointCount; p++) out[p] = count[p]! > 0 ? sum[p]! / count[p]! : 0;
   return out;
-}
-
-/**
- * The boundary of a tet mesh as a surface (its `boundaryFaces`, optionally only those with one of `labels`), its
- * points compacted, with `nodal` values (one per tet node, e.g. the FE's nodal von Mises) carried as point data
- * `name`.
- * @throws PhysiotwinError `INVALID_ARGUMENT` when the mesh has no boundary faces or `nodal` is not one per node.
- */
-export function tetBoundarySurface(mesh: Pick<TetMesh, 'positions' | 'boundaryFaces' | 'boundaryLabels'>, nodal?: { name: string; values: ArrayLike<number> }, labels?: readonly number[]): SurfaceMesh {
-  const faces = mesh.boundaryFaces;
-  if (!faces || faces.length === 0) throw new PhysiotwinError('INVALID_ARGUMENT', 'viewer: the tet mesh has no boundary faces');
-  const nodes = mesh.positions.length / 3;
-  if (nodal && nodal.values.length !== nodes) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: ${nodal.values.length} nodal values for ${nodes} nodes`);
-  const labelSet = labels ? new Set(labels) : undefined;
-  const faceLabels = mesh.boundaryLabels;
-  const map = new Int32Array(nodes).fill(-1);
-  const tris = new Uint32Array(faces.length);
-  let used = 0, t = 0;
-  for (let f = 0; f < faces.length / 3; f++) {
-    if (labelSet && !(faceLabels !== undefined && labelSet.has(faceLabels[f]!))) continue;
-    for (let c = 0; c < 3; c++) {
-      const n = faces[3 * f + c]!;
-      if (n >= nodes) throw new PhysiotwinError('INVALID_ARGUMENT', `viewer: boundary face ${f} references node ${n} of ${nodes}`);
-      if (map[n] === -1) map[n] = used++;
-      tris[t++] = map[n]!;
-    }
-  }
-  const positions = new Float32Array(3 * used);
-  const values = new Float32Array(used);
-  const src = mesh.positions;
-  for (let n = 0; n < nodes; n++) {
-    const m = map[n]!;
-    if (m < 0) continue;
-    positions[3 * m] = src[3 * n]!;
-    positions[3 * m + 1] = src[3 * n + 1]!;
-    positions[3 * m + 2] = src[3 * n + 2]!;
-    if (nodal) values[m] = nodal.values[n]!;
-  }
-  const surface: SurfaceMesh = { positions, triangles: tris.slice(0, t) };
-  if (nodal) surface.pointData = { [nodal.name]: { values, components: 1 } };
-  return surface;
 }

@@ -3,15 +3,17 @@
 // every result's buffers transferred back. Each op's package loads on its first call (a worker that only runs
 // ensembles never loads the pipeline; bundlers split them into chunks).
 import * as Comlink from 'comlink';
-import type { ProgressEvent, Vec3, Volume } from '@physiotwin/core';
-import { PhysiotwinError, isPhysiotwinError } from '@physiotwin/core';
+import type { ProgressEvent, SurfaceMesh, TetMesh, Vec3, Volume } from '@physiotwin/core';
+import { PhysiotwinError, conversionFactor, isPhysiotwinError, throwIfAborted } from '@physiotwin/core';
+import { describeAdapter } from '@physiotwin/gpu';
 import type { DicomSource, LoadedVolume, LoadVolumeOptions, ScanOptions, SeriesGroup } from '@physiotwin/dicom';
 import type { FemProblem, FemResult } from '@physiotwin/fem';
+import type { ReadVolumeOptions } from '@physiotwin/io';
 import type { EnsembleOptions, EnsembleSamples, EnsembleSummary, SvZeroDConfig } from '@physiotwin/hemo';
 import type { SurfacePipelineResult, SurfacePipelineSpec, TetMeshLabelsSpec, TetMeshResult, VesselWallResult, VesselWallSpec } from '@physiotwin/mesh';
 import type { PipelineFilesOptions, PipelineInput, PipelineResult, PipelineTargets } from '@physiotwin/pipeline';
 import type { VesselResult, VesselSpec } from '@physiotwin/segment';
-import type { PipelineSummary, SeriesHandle, WireError, WireOptions, WireProgress, WireResult, WorkerPipelineResult, WorkerScan } from './protocol.js';
+import type { PipelineSummary, SeriesHandle, WireError, WireOptions, WireProgress, WireResult, WorkerInfo, WorkerPipelineResult, WorkerScan } from './protocol.js';
 import { transferables } from './transfer.js';
 
 /** Options of the worker's `runPipeline` beyond backend, signal and progress. */
@@ -29,6 +31,15 @@ export interface DicomFile {
   name: string;
   bytes: ArrayBuffer | Uint8Array;
 }
+
+/** A volume file as the worker receives it: .mha, .nii or .nii.gz (an .mhd's separate data file cannot follow it). */
+export interface VolumeFile {
+  name: string;
+  bytes: ArrayBuffer | Uint8Array;
+}
+
+/** The tet mesh fields `tetBoundarySurface` reads (send only these: every typed array of a call's arguments moves). */
+export type BoundaryMesh = Pick<TetMesh, 'positions' | 'boundaryFaces' | 'boundaryLabels'>;
 
 interface Running {
   controller: AbortController;
@@ -48,6 +59,19 @@ function wireError(e: unknown): WireError {
   }
   if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
   return { name: 'Error', message: String(e) };
+}
+
+/** The WebGPU adapter this thread's navigator.gpu offers (what 'auto' and 'webgpu' calls use), without a device. */
+async function probeAdapter(): Promise<WorkerInfo['webgpu']> {
+  const gpu = (globalThis.navigator as (Navigator & { gpu?: GPU }) | undefined)?.gpu;
+  // Node's worker threads have no navigator.gpu: they run on the CPU unless a call asks for 'webgpu' (Dawn then).
+  if (!gpu) return { available: false, reason: 'this worker has no navigator.gpu' };
+  try {
+    const adapter = await gpu.requestAdapter();
+    return adapter ? { available: true, adapter: describeAdapter(adapter) } : { available: false, reason: 'navigator.gpu returned no adapter' };
+  } catch (e) {
+    return { available: false, reason: e instanceof Error ? e.message : String(e) };
+  }
 }
 
 /** The result, marked so that comlink transfers its buffers instead of copying them. */
@@ -143,6 +167,31 @@ export function createWorkerApi() {
           skipped: scan.skipped,
         };
       });
+    },
+
+    info(wire: WireOptions, progress: WireProgress): Promise<WireResult<WorkerInfo>> {
+      return run(wire, progress, async () => {
+        const { STAGE_NAMES } = await import('@physiotwin/pipeline');
+        return { stages: [...STAGE_NAMES], webgpu: await probeAdapter() };
+      });
+    },
+
+    conversionFactor(from: string, to: string, wire: WireOptions, progress: WireProgress): Promise<WireResult<number>> {
+      return run(wire, progress, async () => conversionFactor(String(from), String(to)));
+    },
+
+    readVolume(file: VolumeFile, options: Pick<ReadVolumeOptions, 'maxDecodedBytes'>, wire: WireOptions, progress: WireProgress): Promise<WireResult<Volume>> {
+      return run(wire, progress, async (o) => {
+        const b = file?.bytes;
+        if (!(b instanceof ArrayBuffer || b instanceof Uint8Array)) throw new PhysiotwinError('INVALID_ARGUMENT', `readVolume: ${String(file?.name)} has no bytes (an ArrayBuffer or Uint8Array)`);
+        const { readVolume } = await import('@physiotwin/io');
+        throwIfAborted(o.signal);
+        return readVolume(b instanceof Uint8Array ? b : new Uint8Array(b), { name: String(file.name), maxDecodedBytes: options.maxDecodedBytes });
+      });
+    },
+
+    tetBoundarySurface(mesh: BoundaryMesh, nodal: { name: string; values: ArrayLike<number> } | undefined, labels: readonly number[] | undefined, wire: WireOptions, progress: WireProgress): Promise<WireResult<SurfaceMesh>> {
+      return run(wire, progress, async () => (await import('@physiotwin/mesh')).tetBoundarySurface(mesh, nodal, labels));
     },
 
     releaseScan(scan: number): WireResult<undefined> {

@@ -2,19 +2,20 @@
 // buffers, carries its AbortSignal across (a shared flag the worker polls, plus an abort message), forwards progress
 // through a comlink proxy, and races the worker's death: a worker that dies rejects every pending call at once.
 import * as Comlink from 'comlink';
-import type { ProgressEvent, Vec3, Volume } from '@physiotwin/core';
+import type { ProgressEvent, SurfaceMesh, Vec3, Volume } from '@physiotwin/core';
 import { PhysiotwinError } from '@physiotwin/core';
 import type { ErrorCode, ErrorLocation } from '@physiotwin/core';
 import type { LoadedVolume, LoadVolumeOptions, ScanOptions } from '@physiotwin/dicom';
 import type { FemProblem, FemResult } from '@physiotwin/fem';
+import type { ReadVolumeOptions } from '@physiotwin/io';
 import type { EnsembleOptions, EnsembleSamples, EnsembleSummary, SvZeroDConfig } from '@physiotwin/hemo';
 import type { SurfacePipelineResult, SurfacePipelineSpec, TetMeshLabelsSpec, TetMeshResult, VesselWallResult, VesselWallSpec } from '@physiotwin/mesh';
 import type { PipelineInput } from '@physiotwin/pipeline';
 import type { VesselResult, VesselSpec } from '@physiotwin/segment';
 import { DEFAULT_BACKEND, spawnDefault } from '#environment';
-import type { DicomFile, PipelineCallOptions, WorkerApi } from './api.js';
+import type { BoundaryMesh, DicomFile, PipelineCallOptions, VolumeFile, WorkerApi } from './api.js';
 import { nodeEndpoint } from './node-endpoint.js';
-import type { SeriesHandle, WireError, WireOptions, WireResult, WorkerPipelineResult, WorkerScan } from './protocol.js';
+import type { SeriesHandle, WireError, WireOptions, WireResult, WorkerInfo, WorkerPipelineResult, WorkerScan } from './protocol.js';
 import type { NodeWorkerLike, ResourceLimits, WorkerLike } from './spawn-types.js';
 import { transferables } from './transfer.js';
 
@@ -58,6 +59,17 @@ export type WorkerState = 'ready' | 'crashed' | 'terminated';
 /** One worker running physiotwin's ops; each method mirrors the library op of the same name. */
 export interface PhysiotwinWorker {
   readonly state: WorkerState;
+  /** The pipeline's stage names and the WebGPU adapter the worker sees (no device is created). */
+  info(options?: Pick<CallOptions, 'signal'>): Promise<WorkerInfo>;
+  /** core's `conversionFactor` (mathjs units), for a page that keeps mathjs out of its own bundle. */
+  conversionFactor(from: string, to: string, options?: Pick<CallOptions, 'signal'>): Promise<number>;
+  /** io's `readVolume`: a .mha, .nii or .nii.gz file's bytes (moved to the worker) to a volume. */
+  readVolume(file: VolumeFile, options?: CallOptions & Pick<ReadVolumeOptions, 'maxDecodedBytes'>): Promise<Volume>;
+  /**
+   * mesh's `tetBoundarySurface`: the boundary faces of a tet mesh (only those labelled `labels`, when given) as a
+   * surface with `nodal` values carried as point data. Pass only the fields it reads: every typed array moves.
+   */
+  tetBoundarySurface(mesh: BoundaryMesh, nodal?: { name: string; values: ArrayLike<number> }, labels?: readonly number[], options?: CallOptions): Promise<SurfaceMesh>;
   /** Scans DICOM files (their bytes move to the worker and stay there for `loadVolume`). */
   scanDicom(files: DicomFile[], options?: CallOptions & Pick<ScanOptions, 'strict' | 'splitBy' | 'fourD' | 'maxInflatedBytes'>): Promise<WorkerScan>;
   /** Frees the files a scan holds in the worker. */
@@ -259,6 +271,19 @@ export function createWorker(options: WorkerOptions = {}): PhysiotwinWorker {
     scanDicom(files, options) {
       const [rest, call_] = split(options);
       return call('scanDicom', [files, rest], call_);
+    },
+    info(options) {
+      return call('info', [], options);
+    },
+    conversionFactor(from, to, options) {
+      return call('conversionFactor', [from, to], options);
+    },
+    readVolume(file, options) {
+      const [rest, call_] = split(options);
+      return call('readVolume', [file, rest], call_);
+    },
+    tetBoundarySurface(mesh, nodal, labels, options) {
+      return call('tetBoundarySurface', [mesh, nodal, labels], options);
     },
     releaseScan(scan) {
       return call('releaseScan', [typeof scan === 'number' ? scan : scan.scan]);

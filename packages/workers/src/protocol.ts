@@ -40,6 +40,17 @@ export interface WorkerScan {
   skipped: { name: string; code: string; message: string }[];
 }
 
+/** What a worker says about itself (`info()`): what a page needs before its first run. */
+export interface WorkerInfo {
+  /** The pipeline's stage names, in order (`STAGE_NAMES` of @physiotwin/pipeline: the names of its progress events). */
+  stages: string[];
+  /**
+   * The WebGPU adapter the worker's navigator.gpu offers (no device is created), or why there is none. Node's worker
+   * threads have no navigator.gpu: their calls run on the CPU unless one asks for `backend: 'webgpu'`.
+   */
+  webgpu: { available: true; adapter: AdapterDescription } | { available: false; reason: string };
+}
+
 /** JSON-safe facts of a pipeline run (no typed arrays): what a page shows next to the meshes. */
 export interface PipelineSummary {
   /** The input's name. */

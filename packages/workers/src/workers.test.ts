@@ -1,14 +1,18 @@
 // The worker round trip in Node (worker_threads, started from the TypeScript sources through tsx): DICOM scan and
-// load, a tiny pipeline equal to the in-process one, progress, abort, crashes, transfer, and the pool's shards.
+// load, volume files, the wall's outer surface, info, a tiny pipeline equal to the in-process one, progress, abort,
+// crashes, transfer, and the pool's shards.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProgressEvent, Volume } from '@physiotwin/core';
-import { createVolume, isPhysiotwinError } from '@physiotwin/core';
+import { conversionFactor, createVolume, isPhysiotwinError } from '@physiotwin/core';
 import { loadVolume, scanDicom } from '@physiotwin/dicom';
 import { simulateEnsemble } from '@physiotwin/hemo';
-import { pipelineFiles, runPipeline } from '@physiotwin/pipeline';
+import { readVolume, writeMetaImage } from '@physiotwin/io';
+import { tetBoundarySurface, vesselWall, WALL_TAG_OUTER } from '@physiotwin/mesh';
+import { pipelineFiles, runPipeline, STAGE_NAMES } from '@physiotwin/pipeline';
+import type { VolumeFile } from './api.js';
 import type { PhysiotwinWorker } from './client.js';
 import { createWorker } from './client.js';
 import { createWorkerPool } from './pool.js';
@@ -25,6 +29,7 @@ async function rejection(p: Promise<unknown>): Promise<{ error: Error & { code?:
 }
 
 const DICOM = join(import.meta.dirname, '../../../fixtures/dicom/physiotwin_tilt/dicom');
+const AORTA_LUMEN = join(import.meta.dirname, '../../../fixtures/mesh/vmtk-aorta/aorta-lumen.nii.gz');
 const dicomFiles = () =>
   readdirSync(DICOM)
     .sort()
@@ -99,8 +104,8 @@ describe('a worker thread runs the ops', () => {
     const files = await pipelineFiles(local);
     expect([...run.files!.keys()]).toEqual([...files.files.keys()]);
     for (const [name, data] of files.files) {
-      // fhir-bundle.json holds the encoding's time; manifest.json and report.html the stages' times
-      if (name === 'fhir-bundle.json' || name === 'manifest.json' || name === 'report.html') continue;
+      // manifest.json and report.html hold the stages' times; fhir-bundle.json holds none (two runs, the same bytes)
+      if (name === 'manifest.json' || name === 'report.html') continue;
       expect(run.files!.get(name), name).toEqual(data);
     }
     expect(events.some((e) => e.stage === 'pipeline' && e.done === e.total)).toBe(true);
@@ -148,6 +153,47 @@ describe('a worker thread runs the ops', () => {
     const { error } = await rejection(worker.runPipeline({ volume: tube(), seeds: [[99, 0, 0]] }, { files: false }));
     expect(isPhysiotwinError(error, 'INVALID_ARGUMENT')).toBe(true);
     expect(error.message).toMatch(/seed 99,0,0 is outside the image/);
+  });
+
+  it("reads volume files as io's readVolume does (.nii.gz, .mha); the bytes move; a cut file rejects with its code", async () => {
+    const gz = readFileSync(AORTA_LUMEN);
+    const bytes = gz.buffer.slice(gz.byteOffset, gz.byteOffset + gz.byteLength);
+    const remote = await worker.readVolume({ name: 'aorta-lumen.nii.gz', bytes });
+    expect(bytes.byteLength).toBe(0);
+    const local = readVolume(new Uint8Array(gz), { name: 'aorta-lumen.nii.gz' });
+    expect(remote.dims).toEqual(local.dims);
+    expect(remote.spacing).toEqual(local.spacing);
+    expect(remote.direction).toEqual(local.direction);
+    // 2 M voxels: compared as bytes (toEqual walks typed arrays element by element, seconds for this many)
+    expect(remote.data.constructor).toBe(local.data.constructor);
+    expect(Buffer.from(remote.data.buffer, remote.data.byteOffset, remote.data.byteLength).equals(Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength))).toBe(true);
+    const mha = writeMetaImage(tube()).header;
+    const fromMha = await worker.readVolume({ name: 'tube.mha', bytes: mha.slice() });
+    expect(fromMha.data).toEqual(tube().data);
+    const cut = await rejection(worker.readVolume({ name: 'tube.mha', bytes: mha.slice(0, mha.length - 100) }));
+    expect(cut.error.code).toBe('IO_TRUNCATED');
+    const none = await rejection(worker.readVolume({ name: 'x.nii' } as unknown as VolumeFile));
+    expect(none.error.code).toBe('INVALID_ARGUMENT');
+  });
+
+  it("cuts a vessel wall's outer surface as mesh's tetBoundarySurface does; info names the stages; units as core's", async () => {
+    const lumen = createVolume({ data: Uint8Array.from(tube().data, (v) => (v > 500 ? 1 : 0)), dims: [16, 16, 12], spacing: [1, 1, 1] });
+    const { mesh } = vesselWall(lumen, { thicknessMm: 1 });
+    const values = Float64Array.from({ length: mesh.positions.length / 3 }, (_, n) => n * 0.5);
+    const local = tetBoundarySurface(mesh, { name: 's', values }, [WALL_TAG_OUTER]);
+    const remote = await worker.tetBoundarySurface({ positions: mesh.positions.slice(), boundaryFaces: mesh.boundaryFaces!.slice(), boundaryLabels: mesh.boundaryLabels!.slice() }, { name: 's', values: values.slice() }, [WALL_TAG_OUTER]);
+    expect(remote.triangles.length).toBeGreaterThan(0);
+    expect(remote.triangles).toEqual(local.triangles);
+    expect(remote.positions).toEqual(local.positions);
+    expect(remote.pointData!.s!.values).toEqual(local.pointData!.s!.values);
+    const { error } = await rejection(worker.tetBoundarySurface({ positions: mesh.positions.slice() }));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    const info = await worker.info();
+    expect(info.stages).toEqual([...STAGE_NAMES]);
+    // Node's worker threads have no navigator.gpu (their calls run on the CPU unless one asks for WebGPU)
+    expect(info.webgpu).toEqual({ available: false, reason: 'this worker has no navigator.gpu' });
+    expect(await worker.conversionFactor('dyn/cm^2', 'mmHg')).toBe(conversionFactor('dyn/cm^2', 'mmHg'));
+    expect((await rejection(worker.conversionFactor('mmHg', 'kg'))).error.code).toBe('INVALID_ARGUMENT');
   });
 });
 

@@ -1,13 +1,66 @@
-// The page's side of its workers: @physiotwin/workers (createWorker) scans DICOM, loads series and runs the
-// pipeline; a small helper worker (input.worker.ts) reads volume files and says what the page needs before a run.
-// Cancel terminates the pipeline worker (a busy worker without SharedArrayBuffer cannot read an abort message
-// until its op yields) and starts a fresh one; a DICOM folder is scanned again there when it is needed.
-import type { Vec3 } from '@physiotwin/core';
+// The page's side of its worker: @physiotwin/workers (createWorker) reads volume files, scans DICOM, loads series,
+// runs the pipeline, cuts the wall's outer surface and says what the page needs before a run (stage names, adapter),
+// so none of the libraries' passes run on the main thread. Cancel terminates the worker (a busy worker without
+// SharedArrayBuffer cannot read an abort message until its op yields) and starts a fresh one; a DICOM folder is
+// scanned again there when it is needed.
+import type { TetMesh, Vec3, Volume } from '@physiotwin/core';
 import { isPhysiotwinError } from '@physiotwin/core';
-import type { PipelineTargets } from '@physiotwin/pipeline';
+import type { GroupGeometry } from '@physiotwin/dicom';
+import type { HemoSummary, PipelineTargets, StageRecord } from '@physiotwin/pipeline';
 import type { PhysiotwinWorker, SeriesHandle, WorkerPipelineResult } from '@physiotwin/workers';
 import { createWorker } from '@physiotwin/workers';
-import type { HelperReply, HelperRequest, Info, LoadedInput, RunOutput, SeriesInfo } from './protocol.js';
+
+/** One series of a scanned folder, as the series list shows it. */
+export interface SeriesInfo {
+  index: number;
+  modality: string;
+  description: string;
+  dims: Vec3;
+  sliceCount: number;
+  geometry?: GroupGeometry | undefined;
+}
+
+/** A volume ready to show. */
+export interface LoadedInput {
+  name: string;
+  volume: Volume;
+  geometry?: GroupGeometry | undefined;
+}
+
+/** What the page keeps of a pipeline run: the numbers, what to draw, and the output files. */
+export interface RunOutput {
+  backend: string;
+  adapter?: string | undefined;
+  lumenVoxels: number;
+  lumenVolumeMm3: number;
+  surfaceTriangles: number;
+  wallTets: number;
+  hemo: HemoSummary;
+  peakVonMisesKPa: number;
+  p99VonMisesKPa: number;
+  wallPressureMmHg: number;
+  stages: StageRecord[];
+  warnings: string[];
+  labelmap: Volume<Uint8Array>;
+  surface: { positions: Float32Array; triangles: Uint32Array };
+  /** The wall's outer surface with the nodal von Mises stress (kPa) per point. */
+  wallSurface: { positions: Float32Array; triangles: Uint32Array; vonMisesKPa: Float32Array };
+  /** The inlet's last cycle: time (s), pressure (mmHg), flow (mL/s). */
+  inletWaveform: { time: number[]; pressureMmHg: number[]; flowMlPerS: number[] };
+  /** File name -> bytes. */
+  files: Array<{ name: string; bytes: Uint8Array }>;
+}
+
+/** What the page needs before a run: the stage names, the worker's WebGPU adapter, the 0D results' unit factor. */
+export interface Info {
+  /** The pipeline's stage names, in order (STAGE_NAMES: the page draws one progress bar each). */
+  stages: string[];
+  /** 1 dyn/cm^2 in mmHg (core's conversionFactor: the 0D results are CGS). */
+  dynPerCm2ToMmHg: number;
+  available: boolean;
+  adapter?: string | undefined;
+  reason?: string | undefined;
+}
 
 /** A failed request: the error code and message. */
 export class EngineError extends Error {
@@ -25,47 +78,22 @@ function asEngineError(e: unknown): EngineError {
   return new EngineError(typeof code === 'string' ? code : 'INTERNAL', e instanceof Error ? e.message : String(e));
 }
 
-/** The helper worker: one promise per request. */
-class Helper {
-  private readonly worker = new Worker(new URL('./input.worker.ts', import.meta.url), { type: 'module', name: 'physiotwin-input' });
-  private next = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-
-  constructor() {
-    this.worker.addEventListener('message', (e: MessageEvent<HelperReply>) => {
-      const r = e.data;
-      const p = this.pending.get(r.id);
-      if (!p) return;
-      this.pending.delete(r.id);
-      if (r.kind === 'ok') p.resolve(r.value);
-      else p.reject(new EngineError(r.error.code, r.error.message));
-    });
-    this.worker.addEventListener('error', (e) => {
-      for (const p of this.pending.values()) p.reject(new EngineError('WORKER_CRASHED', e.message || 'the helper worker failed to start'));
-      this.pending.clear();
-    });
-  }
-
-  call<T>(body: HelperRequest extends infer R ? (R extends HelperRequest ? Omit<R, 'id'> : never) : never, transfer: Transferable[] = []): Promise<T> {
-    const id = this.next++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ ...body, id }, transfer);
-    });
-  }
-}
-
 /** The page's engine. */
 export class Engine {
-  private readonly helper = new Helper();
   private worker: PhysiotwinWorker | undefined;
   /** The last DICOM files and the series handles of their scan in the current worker (undefined after a restart). */
   private dicom: { files: File[]; handles: SeriesHandle[] | undefined } | undefined;
-  private readonly info: Promise<Info> = this.helper.call<Info>({ op: 'info' });
+  private readonly info: Promise<Info>;
 
   constructor() {
-    // Both workers start with the page (their scripts hold every op they can run), so nothing is fetched later.
-    this.pipelineWorker();
+    // The worker starts with the page (its script holds every op it can run), so nothing is fetched later.
+    const worker = this.pipelineWorker();
+    this.info = Promise.all([worker.info(), worker.conversionFactor('dyn/cm^2', 'mmHg')]).then(([i, dynPerCm2ToMmHg]) => {
+      const base = { stages: i.stages, dynPerCm2ToMmHg };
+      if (!i.webgpu.available) return { ...base, available: false, reason: i.webgpu.reason };
+      const a = i.webgpu.adapter;
+      return { ...base, available: true, adapter: [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') + (a.isFallback ? ' (software)' : '') };
+    });
   }
 
   private pipelineWorker(): PhysiotwinWorker {
@@ -109,10 +137,14 @@ export class Engine {
     }
   }
 
-  /** Reads a .mha / .mhd / .nii / .nii.gz / .nrrd file in the helper worker. */
-  readVolumeFile(name: string, bytes: ArrayBuffer): Promise<LoadedInput> {
+  /** Reads a .mha / .nii / .nii.gz file in the worker (its bytes move there). */
+  async readVolumeFile(name: string, bytes: ArrayBuffer): Promise<LoadedInput> {
     this.dicom = undefined;
-    return this.helper.call<LoadedInput>({ op: 'readVolumeFile', name, bytes }, [bytes]);
+    try {
+      return { name, volume: await this.pipelineWorker().readVolume({ name, bytes }) };
+    } catch (e) {
+      throw asEngineError(e);
+    }
   }
 
   /**
@@ -134,8 +166,7 @@ export class Engine {
         { volume: input.volume, seeds, geometry: input.geometry, name: input.name },
         { backend: options.backend, targets: options.targets, signal: options.signal, transfer: false, onProgress: (e) => options.onProgress(e.stage, e.done, e.total), files: { packages: { '@physiotwin/viewer (web app)': '0.1.0' } } },
       );
-      const { mesh, nodalVonMises } = r.wall;
-      const wall = await this.helper.call<RunOutput['wallSurface']>({ op: 'wallSurface', mesh: { positions: mesh.positions, boundaryFaces: mesh.boundaryFaces, boundaryLabels: mesh.boundaryLabels, boundaryLabelNames: mesh.boundaryLabelNames }, nodalVonMisesMpa: nodalVonMises }, [mesh.positions.buffer, nodalVonMises.buffer, ...(mesh.boundaryFaces ? [mesh.boundaryFaces.buffer] : []), ...(mesh.boundaryLabels ? [mesh.boundaryLabels.buffer] : [])]);
+      const wall = await wallSurface(worker, r.wall.mesh, r.wall.nodalVonMises, options.signal);
       return toRunOutput(r, wall, (await this.info).dynPerCm2ToMmHg);
     } catch (e) {
       throw asEngineError(options.signal.aborted ? new EngineError('ABORTED', 'cancelled') : e);
@@ -143,6 +174,18 @@ export class Engine {
       options.signal.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/**
+ * The wall's outer surface (the face label its mesh names 'outer', else its whole boundary) with the nodal von Mises
+ * stress in kPa, cut in the worker; the mesh's positions, faces and labels move there (the page keeps no tet mesh).
+ */
+async function wallSurface(worker: PhysiotwinWorker, mesh: TetMesh, nodalVonMisesMpa: Float64Array, signal: AbortSignal): Promise<RunOutput['wallSurface']> {
+  const outer = Object.entries(mesh.boundaryLabelNames ?? {}).filter(([, n]) => n === 'outer').map(([k]) => Number(k));
+  const wall = await worker.tetBoundarySurface({ positions: mesh.positions, boundaryFaces: mesh.boundaryFaces, boundaryLabels: mesh.boundaryLabels }, { name: 'vonMisesMpa', values: nodalVonMisesMpa }, outer.length ? outer : undefined, { signal });
+  const vonMisesKPa = wall.pointData!.vonMisesMpa!.values as Float32Array;
+  for (let i = 0; i < vonMisesKPa.length; i++) vonMisesKPa[i] = vonMisesKPa[i]! * 1000;
+  return { positions: wall.positions, triangles: wall.triangles, vonMisesKPa };
 }
 
 /** What the page draws and lists from a worker's pipeline result. */

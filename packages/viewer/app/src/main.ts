@@ -6,7 +6,7 @@ import type { HemoSummary } from '@physiotwin/pipeline';
 import type { OrthoView, Viewer, WindowLevel } from '@physiotwin/viewer';
 import { autoWindow, createViewer, CT_PRESETS, ORTHO_VIEWS, scalarRange, sliceAxes } from '@physiotwin/viewer';
 import { Engine, EngineError } from './engine.js';
-import type { LoadedInput, RunOutput, SeriesInfo } from './protocol.js';
+import type { LoadedInput, RunOutput, SeriesInfo } from './engine.js';
 import { drawWaveforms } from './waveforms.js';
 
 /** What `window.physiotwinApp.lastRun` holds after a run. */

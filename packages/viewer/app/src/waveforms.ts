@@ -1,5 +1,5 @@
 // The inlet's pressure and flow over the simulated cycle, as two small SVG plots (no chart library).
-import type { RunOutput } from './protocol.js';
+import type { RunOutput } from './engine.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
