@@ -6,7 +6,7 @@ import { cross, describeFrames, seriesAttributes } from './frames.js';
 import type { FrameDescriptor } from './frames.js';
 import { checkPlausibleSize, directPixelOffset, frameLength } from './pixels.js';
 import type { PixelInfo } from './pixels.js';
-import { diffusionVectorLps, readSeriesAcquisition } from './acquisition.js';
+import { diffusionVectorLps, manufacturerOf, readSeriesAcquisition } from './acquisition.js';
 import type { FrameAcquisition, SeriesAcquisition } from './acquisition.js';
 import { gunzipIfGzip } from './parse.js';
 
@@ -150,8 +150,9 @@ export interface SeriesGroup {
   /** Series-level acquisition facts of the group's first file (for sidecars). */
   acquisition: SeriesAcquisition;
   /**
-   * The derived isotropic (trace) volumes of a Philips diffusion series (b > 0, no direction), split from it as
-   * dcm2niix splits them (its file name suffix: _ADC).
+   * The derived isotropic (trace) volumes of a Philips or GE diffusion series (b > 0, no direction; GE: those its
+   * header marks as trace, see {@link readFrameAcquisition}), split from the directional volumes (file name suffix
+   * _ADC, as dcm2niix names Philips').
    */
   isotropicDiffusion?: boolean | undefined;
 }
@@ -346,10 +347,13 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
       groups.push(make(volumes, []));
     } else if (options.fourD !== false && varying.length > 0 && samePositions(volumes)) {
       const four = make(volumes, varying);
-      const iso = acquisition.manufacturer?.toUpperCase().startsWith('PHILIPS') ? isotropicVolumes(four) : [];
+      const maker = manufacturerOf(g.file.dataset);
+      const iso = maker === 'PHILIPS' || maker === 'GE' ? isotropicVolumes(four) : [];
       if (iso.length > 0 && four.volumes.length - iso.length >= 2) {
-        // Philips adds derived isotropic (trace) images, b > 0 without a direction, to diffusion series: as dcm2niix
-        // does, they leave the 4D stack (whose .bval/.bvec they would spoil) for a group of their own.
+        // Philips and GE add derived isotropic (trace) images, b > 0 without a direction, to diffusion series: they
+        // leave the 4D stack (whose .bval/.bvec they would spoil) for a group of their own, as dcm2niix does for
+        // Philips' (GE's, only when the header marks them as trace: see readFrameAcquisition). Canon, Siemens and
+        // United Imaging images of that kind stay in the stack (b kept, vector 0 0 0), as dcm2niix keeps them.
         const keep = four.volumes.filter((v) => !iso.includes(v)).map((v) => v.frames);
         groups.push(make(keep, varying));
         const derived = make(iso.map((v) => v.frames), iso.length > 1 ? varying : []);
