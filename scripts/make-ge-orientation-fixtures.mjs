@@ -35,6 +35,9 @@ const CASES = {
   ge_trace_derived: { iop: [1, 0, 0, 0, 1, 0], pe: 'COL', volumes: 5, derivedTrace: true },
   // GE isotropic DWI: b = 0 and one trace volume (b 1000, no direction), NumberOfDiffusionDirections (0019,10E0) 0
   ge_isodwi: { iop: [1, 0, 0, 0, 1, 0], pe: 'COL', volumes: 2, isotropicSeries: true },
+  // a United Imaging GRID series: one file per volume, its 5 slices tiled 3 x 2 (24 x 16 pixels), (0065,1050) 5 and
+  // the MR VFrame Sequence (0065,1051) with each slice's ImagePositionPatient (the file's own is the first slice's)
+  uih_grid: { iop: [0.906672, -0.421019, 0.0262637, 0.420842, 0.907052, 0.0121906], pe: 'COL', uih: true, grid: 5 },
 };
 const GRAD = [[0, 0, 0], [0.6, 0.8, 0], [0, 0.6, -0.8], [-0.48, 0.6, 0.64], [0, 0, 0]];
 const B = [0, 1000, 1000, 1000, 1000];
@@ -52,7 +55,9 @@ for (const [name, c] of Object.entries(CASES)) {
   const n = [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]];
   const uid = `1.2.826.0.1.3680043.10.1099.90.${Object.keys(CASES).indexOf(name) + 1}`;
   let inst = 0;
-  for (let v = 0; v < (c.volumes ?? (c.philips ? 5 : 4)); v++) {
+  if (c.grid) {
+    writeGrid(name, c, dir, uid, n);
+  } else for (let v = 0; v < (c.volumes ?? (c.philips ? 5 : 4)); v++) {
     for (let k = 0; k < 2; k++) {
       inst++;
       const px = new Int16Array(64);
@@ -133,4 +138,57 @@ for (const [name, c] of Object.entries(CASES)) {
   const ref = join(OUT, name, 'Ref');
   mkdirSync(ref, { recursive: true });
   execFileSync('dcm2niix', ['-b', 'y', '-z', 'n', '-f', 'ref', '-o', ref, dir], { stdio: 'ignore' });
+}
+
+/** A United Imaging GRID series: one file per volume, the slices of a volume tiled in one image. */
+function writeGrid(name, c, dir, uid, n) {
+  const o = c.iop;
+  const perRow = Math.ceil(Math.sqrt(c.grid));
+  const gridRows = Math.ceil(c.grid / perRow);
+  const pos = (k) => [n[0] * 4 * k - 16, n[1] * 4 * k - 16, n[2] * 4 * k + 10];
+  for (let v = 0; v < 4; v++) {
+    const px = new Int16Array(64 * perRow * gridRows);
+    for (let k = 0; k < c.grid; k++) {
+      for (let r = 0; r < 8; r++) for (let col = 0; col < 8; col++) {
+        px[(Math.floor(k / perRow) * 8 + r) * perRow * 8 + (k % perRow) * 8 + col] = 100 * v + 10 * k + col + r;
+      }
+    }
+    const bytes = writeDicom([
+      { tag: 0x00080008, vr: 'CS', value: ['ORIGINAL', 'PRIMARY', 'M', 'VFRAME'] },
+      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.4' },
+      { tag: 0x00080018, vr: 'UI', value: `${uid}.${v + 1}` },
+      { tag: 0x00080060, vr: 'CS', value: 'MR' },
+      { tag: 0x00080070, vr: 'LO', value: 'UIH' },
+      { tag: 0x0008103e, vr: 'LO', value: `dwi ${name}` },
+      { tag: 0x00180020, vr: 'CS', value: ['EP', 'SE'] },
+      { tag: 0x00180050, vr: 'DS', value: 4 },
+      { tag: 0x00180080, vr: 'DS', value: 5000 },
+      { tag: 0x00180081, vr: 'DS', value: 80 },
+      { tag: 0x00180088, vr: 'DS', value: 4 },
+      { tag: 0x00181312, vr: 'CS', value: c.pe },
+      { tag: 0x00185100, vr: 'CS', value: 'HFS' },
+      { tag: 0x0020000e, vr: 'UI', value: uid },
+      { tag: 0x00200011, vr: 'IS', value: 3 },
+      { tag: 0x00200013, vr: 'IS', value: v + 1 },
+      { tag: 0x00200032, vr: 'DS', value: pos(0) },
+      { tag: 0x00200037, vr: 'DS', value: o },
+      { tag: 0x00280002, vr: 'US', value: 1 },
+      { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+      { tag: 0x00280010, vr: 'US', value: 8 * gridRows },
+      { tag: 0x00280011, vr: 'US', value: 8 * perRow },
+      { tag: 0x00280030, vr: 'DS', value: [2, 2] },
+      { tag: 0x00280100, vr: 'US', value: 16 },
+      { tag: 0x00280101, vr: 'US', value: 16 },
+      { tag: 0x00280102, vr: 'US', value: 15 },
+      { tag: 0x00280103, vr: 'US', value: 1 },
+      { tag: 0x00650010, vr: 'LO', value: 'Image Private Header' },
+      { tag: 0x00651009, vr: 'FD', value: B[v] },
+      { tag: 0x0065100a, vr: 'FD', value: B[v] },
+      { tag: 0x00651037, vr: 'FD', value: GRAD[v] },
+      { tag: 0x00651050, vr: 'DS', value: c.grid },
+      { tag: 0x00651051, vr: 'SQ', items: Array.from({ length: c.grid }, (_, k) => [{ tag: 0x00200032, vr: 'DS', value: pos(k) }]) },
+      { tag: 0x7fe00010, vr: 'OW', value: px },
+    ]);
+    writeFileSync(join(dir, `IM${v + 1}.dcm`), bytes);
+  }
 }

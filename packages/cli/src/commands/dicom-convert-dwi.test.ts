@@ -102,6 +102,8 @@ const CASES: DwiCase[] = [
   // vector 0 0 0, as dcm2niix keeps it), and a sagittal one
   synthetic('uih_oblique', 5),
   synthetic('uih_sagittal'),
+  // United Imaging GRID: one file per volume, 5 slices tiled 3 x 2 in each (0065,1050; positions from 0065,1051)
+  synthetic('uih_grid'),
   // GE b > 0 without a direction: unmarked, a b = 0 image in the stack (dcm2niix's "0" too); marked trace (DERIVED,
   // 0043,1030 = 19), split off (dcm2niix writes it to its own file, refa); an isotropic series (0019,10E0 = 0) keeps b
   synthetic('ge_trace', 5),
