@@ -38,6 +38,9 @@ const CASES = {
   // a United Imaging GRID series: one file per volume, its 5 slices tiled 3 x 2 (24 x 16 pixels), (0065,1050) 5 and
   // the MR VFrame Sequence (0065,1051) with each slice's ImagePositionPatient (the file's own is the first slice's)
   uih_grid: { iop: [0.906672, -0.421019, 0.0262637, 0.420842, 0.907052, 0.0121906], pe: 'COL', uih: true, grid: 5 },
+  // United Imaging images with the standard (0018,9087)/(0018,9089) alone (patient frame): dcm2niix v1.0.20220720
+  // writes zero vectors for them (it reads UIH directions from 0065,1037 only)
+  uih_standard: { iop: [0, 1, 0, 0, 0, -1], pe: 'COL', uih: true, standard: true },
 };
 const GRAD = [[0, 0, 0], [0.6, 0.8, 0], [0, 0.6, -0.8], [-0.48, 0.6, 0.64], [0, 0, 0]];
 const B = [0, 1000, 1000, 1000, 1000];
@@ -78,7 +81,7 @@ for (const [name, c] of Object.entries(CASES)) {
         { tag: 0x00180081, vr: 'DS', value: 80 },
         { tag: 0x00181312, vr: 'CS', value: c.pe },
         { tag: 0x00185100, vr: 'CS', value: 'HFS' },
-        ...(c.canon
+        ...(c.canon || c.standard
           ? [{ tag: 0x00189087, vr: 'FD', value: B[v] }, { tag: 0x00189089, vr: 'FD', value: GRAD[v] }]
           : c.uih
           ? []
@@ -122,7 +125,7 @@ for (const [name, c] of Object.entries(CASES)) {
               { tag: 0x00431039, vr: 'IS', value: [b, 8, 0, 0] },
             ]),
         // United Imaging's block: the creator name is not in its published table; readers use the fixed numbers
-        ...(c.uih
+        ...(c.uih && !c.standard
           ? [
               { tag: 0x00650010, vr: 'LO', value: 'Image Private Header' },
               { tag: 0x00651009, vr: 'FD', value: B[v] === 0 ? 0 : 998 },

@@ -87,9 +87,14 @@ interface DwiCase {
   sidecar: boolean;
   /** Derived isotropic volumes split to `<name>_ADC`: how many, and dcm2niix's file holding exactly them (if any). */
   iso?: { volumes: number; ref?: string };
+  /**
+   * dcm2niix wrote zero vectors where the header has directions: ours are checked against the header's instead,
+   * the (0018,9089) the generator wrote (patient frame, LPS), one per volume.
+   */
+  headerGradients?: number[][];
 }
 
-const synthetic = (o: string, volumes = 4, iso?: DwiCase['iso']): DwiCase => ({ vendor: `synthetic ${o}`, dir: `fixtures/dicom/dwi/ge_orient/${o}`, name: `3_dwi_${o}`, ref: 'ref', volumes, sidecar: false, iso });
+const synthetic = (o: string, volumes = 4, iso?: DwiCase['iso'], headerGradients?: number[][]): DwiCase => ({ vendor: `synthetic ${o}`, dir: `fixtures/dicom/dwi/ge_orient/${o}`, name: `3_dwi_${o}`, ref: 'ref', volumes, sidecar: false, iso, headerGradients });
 
 const CASES: DwiCase[] = [
   { vendor: 'GE (classic, private 0043,1039 and 0019,10BB-BD)', dir: 'fixtures/dicom/dwi/ge', name: '1_Ax_DWI_TENSOR_R2', ref: '1_Ax_DWI_TENSOR_R2', volumes: 4, sidecar: true },
@@ -104,6 +109,9 @@ const CASES: DwiCase[] = [
   synthetic('uih_sagittal'),
   // United Imaging GRID: one file per volume, 5 slices tiled 3 x 2 in each (0065,1050; positions from 0065,1051)
   synthetic('uih_grid'),
+  // United Imaging with the standard (0018,9087)/(0018,9089) alone: dcm2niix v1.0.20220720 writes zero vectors
+  // (it reads UIH directions from 0065,1037 only); ours are the standard's (scripts/make-ge-orientation-fixtures.mjs GRAD)
+  synthetic('uih_standard', 4, undefined, [[0, 0, 0], [0.6, 0.8, 0], [0, 0.6, -0.8], [-0.48, 0.6, 0.64]]),
   // GE b > 0 without a direction: unmarked, a b = 0 image in the stack (dcm2niix's "0" too); marked trace (DERIVED,
   // 0043,1030 = 19), split off (dcm2niix writes it to its own file, refa); an isotropic series (0019,10E0 = 0) keeps b
   synthetic('ge_trace', 5),
@@ -142,6 +150,13 @@ describe('dicom convert: classic diffusion series against dcm2niix v1.0.20220720
       for (let t = 0; t < nt; t++) {
         if (bvals[t]! === 0) continue; // dcm2niix writes b = 0 vectors untransformed (Philips 0.57735 x3); ours are 0 0 0
         const wo = bvecToWorld([ob[0]![t]!, ob[1]![t]!, ob[2]![t]!], ours);
+        if (c.headerGradients) {
+          expect([tb[0]![t], tb[1]![t], tb[2]![t]]).toEqual([0, 0, 0]);
+          // LPS -> RAS; the header's vectors are unit length
+          const g = c.headerGradients[t]!;
+          [-g[0]!, -g[1]!, g[2]!].forEach((x, a) => expect(Math.abs(wo[a]! - x)).toBeLessThan(2e-5));
+          continue;
+        }
         const wt = bvecToWorld([tb[0]![t]!, tb[1]![t]!, tb[2]![t]!], theirs);
         for (let a = 0; a < 3; a++) expect(Math.abs(wo[a]! - wt[a]!)).toBeLessThan(2e-5);
       }
