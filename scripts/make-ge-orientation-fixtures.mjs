@@ -41,6 +41,9 @@ const CASES = {
   // United Imaging images with the standard (0018,9087)/(0018,9089) alone (patient frame): dcm2niix v1.0.20220720
   // writes zero vectors for them (it reads UIH directions from 0065,1037 only)
   uih_standard: { iop: [0, 1, 0, 0, 0, -1], pe: 'COL', uih: true, standard: true },
+  // a Siemens trace-weighted series (ImageType ...\DIFFUSION\TRACEW, its own series on the scanner): b 0, 500, 1000
+  // in (0019,100C), no direction (0019,100E): one stack, vectors 0 0 0
+  siemens_tracew: { iop: [1, 0, 0, 0, 1, 0], pe: 'COL', siemens: true, volumes: 3, bValues: [0, 500, 1000], imageType: ['ORIGINAL', 'PRIMARY', 'DIFFUSION', 'TRACEW', 'ND', 'NORM'] },
 };
 const GRAD = [[0, 0, 0], [0.6, 0.8, 0], [0, 0.6, -0.8], [-0.48, 0.6, 0.64], [0, 0, 0]];
 const B = [0, 1000, 1000, 1000, 1000];
@@ -69,7 +72,7 @@ for (const [name, c] of Object.entries(CASES)) {
       const b = B[row(v)];
       const trace = c.derivedTrace && v === 4;
       const bytes = writeDicom([
-        ...(c.uih || c.volumes ? [{ tag: 0x00080008, vr: 'CS', value: trace ? ['DERIVED', 'SECONDARY'] : ['ORIGINAL', 'PRIMARY'] }] : []),
+        ...(c.imageType ? [{ tag: 0x00080008, vr: 'CS', value: c.imageType }] : c.uih || c.volumes ? [{ tag: 0x00080008, vr: 'CS', value: trace ? ['DERIVED', 'SECONDARY'] : ['ORIGINAL', 'PRIMARY'] }] : []),
         { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.4' },
         { tag: 0x00080018, vr: 'UI', value: `${uid}.${inst}` },
         { tag: 0x00080060, vr: 'CS', value: 'MR' },
@@ -95,7 +98,11 @@ for (const [name, c] of Object.entries(CASES)) {
               { tag: 0x200510b2, vr: 'FL', value: GRAD[v][2] },
             ]
           : c.siemens
-          ? [{ tag: 0x00190010, vr: 'LO', value: 'SIEMENS MR HEADER' }, { tag: 0x0019100c, vr: 'IS', value: B[v] }, { tag: 0x0019100e, vr: 'FD', value: GRAD[v] }]
+          ? [
+              { tag: 0x00190010, vr: 'LO', value: 'SIEMENS MR HEADER' },
+              { tag: 0x0019100c, vr: 'IS', value: c.bValues ? c.bValues[v] : B[v] },
+              ...(c.bValues ? [] : [{ tag: 0x0019100e, vr: 'FD', value: GRAD[v] }]),
+            ]
           : [
               { tag: 0x00190010, vr: 'LO', value: 'GEMS_ACQU_01' },
               { tag: 0x001910bb, vr: 'DS', value: g[0] },

@@ -117,6 +117,8 @@ const CASES: DwiCase[] = [
   synthetic('ge_trace', 5),
   synthetic('ge_trace_derived', 4, { volumes: 1, ref: 'refa' }),
   synthetic('ge_isodwi', 2),
+  // a Siemens TRACEW series: b 0, 500, 1000 without directions, one stack with vectors 0 0 0 (as dcm2niix)
+  synthetic('siemens_tracew', 3),
 ];
 
 describe('dicom convert: classic diffusion series against dcm2niix v1.0.20220720', () => {
