@@ -27,8 +27,9 @@ const CASES = {
   // classic United Imaging images (dcm2niix's UIH notes, issue 225): (0065,1009) BActualValue (998 here) and
   // (0065,100A) BUserValue (1000) FD, (0065,1037) MRDiffusionGradOrientation FD x3, no standard diffusion elements;
   // the oblique orientation of dcm_qa_uih's rotated series; the 5th volume is isotropic (b 998 without a direction)
-  uih_oblique: { iop: [0.906672, -0.421019, 0.0262637, 0.420842, 0.907052, 0.0121906], pe: 'COL', uih: true, volumes: 5 },
-  uih_sagittal: { iop: [0, 1, 0, 0, 0, -1], pe: 'COL', uih: true },
+  // (0065,1058) phase encoding polarity: 1 (P->A) in the oblique series, 0 in the sagittal one
+  uih_oblique: { iop: [0.906672, -0.421019, 0.0262637, 0.420842, 0.907052, 0.0121906], pe: 'COL', uih: true, volumes: 5, pePolarity: 1 },
+  uih_sagittal: { iop: [0, 1, 0, 0, 0, -1], pe: 'COL', uih: true, pePolarity: 0 },
   // GE: the 5th volume is weighted (b 1000) without a direction and nothing says it is a trace image (dcm2niix: b = 0)
   ge_trace: { iop: [1, 0, 0, 0, 1, 0], pe: 'COL', volumes: 5 },
   // GE: the same, its 5th volume marked trace: ImageType DERIVED\SECONDARY and VasCollapseFlag (0043,1030) 19
@@ -138,6 +139,8 @@ for (const [name, c] of Object.entries(CASES)) {
               { tag: 0x00651009, vr: 'FD', value: B[v] === 0 ? 0 : 998 },
               { tag: 0x0065100a, vr: 'FD', value: B[v] },
               { tag: 0x00651037, vr: 'FD', value: GRAD[v] },
+              // phase encoding polarity: 1 = P->A (against the column direction), 0 = A->P
+              ...(c.pePolarity !== undefined ? [{ tag: 0x00651058, vr: 'IS', value: c.pePolarity }] : []),
             ]
           : []),
         { tag: 0x7fe00010, vr: 'OW', value: px },

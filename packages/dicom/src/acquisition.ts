@@ -67,7 +67,10 @@ export interface SeriesAcquisition {
   imageType: string[];
   /** Slice acquisition times relative to the first, ms (Siemens CSA MosaicRefAcqTimes). */
   mosaicSliceTimes?: number[] | undefined;
-  /** Phase encoding runs along the positive row/column direction (Siemens CSA PhaseEncodingDirectionPositive). */
+  /**
+   * Phase encoding runs along the positive row/column direction (Siemens CSA PhaseEncodingDirectionPositive, United
+   * Imaging (0065,1058) = 0).
+   */
   phaseEncodingPositive?: boolean | undefined;
 }
 
@@ -288,6 +291,11 @@ export function readSeriesAcquisition(ds: DicomDataset): SeriesAcquisition {
     if (t && t.length > 0 && t.every(Number.isFinite)) mosaicSliceTimes = t;
     const pe = csa?.get('PhaseEncodingDirectionPositive')?.[0];
     if (pe === '0' || pe === '1') phaseEncodingPositive = pe === '1';
+  } else if (manufacturerOf(ds) === 'UIH') {
+    // United Imaging (0065,1058): 1 for P->A, 0 for A->P encoding (dcm2niix issue 410), i.e. against / along the
+    // column direction of an axial head-first-supine image; dcm2niix v1.0.20220720 reads it so.
+    const pe = num(ds, 'x00651058');
+    if (pe === 0 || pe === 1) phaseEncodingPositive = pe === 0;
   }
   return {
     manufacturer: str('x00080070'),

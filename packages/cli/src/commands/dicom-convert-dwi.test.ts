@@ -92,6 +92,8 @@ interface DwiCase {
    * the (0018,9089) the generator wrote (patient frame, LPS), one per volume.
    */
   headerGradients?: number[][];
+  /** Check the sidecar's PhaseEncodingDirection against dcm2niix's (United Imaging 0065,1058). */
+  phaseEncoding?: boolean;
 }
 
 const synthetic = (o: string, volumes = 4, iso?: DwiCase['iso'], headerGradients?: number[][]): DwiCase => ({ vendor: `synthetic ${o}`, dir: `fixtures/dicom/dwi/ge_orient/${o}`, name: `3_dwi_${o}`, ref: 'ref', volumes, sidecar: false, iso, headerGradients });
@@ -105,8 +107,8 @@ const CASES: DwiCase[] = [
   synthetic('philips_iso', 4, { volumes: 1 }),
   // United Imaging (0065,1009)/(0065,1037): an oblique series whose 5th, isotropic volume stays in the stack (b kept,
   // vector 0 0 0, as dcm2niix keeps it), and a sagittal one
-  synthetic('uih_oblique', 5),
-  synthetic('uih_sagittal'),
+  { ...synthetic('uih_oblique', 5), phaseEncoding: true },
+  { ...synthetic('uih_sagittal'), phaseEncoding: true },
   // United Imaging GRID: one file per volume, 5 slices tiled 3 x 2 in each (0065,1050; positions from 0065,1051)
   synthetic('uih_grid'),
   // United Imaging with the standard (0018,9087)/(0018,9089) alone: dcm2niix v1.0.20220720 writes zero vectors
@@ -162,10 +164,17 @@ describe('dicom convert: classic diffusion series against dcm2niix v1.0.20220720
         const wt = bvecToWorld([tb[0]![t]!, tb[1]![t]!, tb[2]![t]!], theirs);
         for (let a = 0; a < 3; a++) expect(Math.abs(wo[a]! - wt[a]!)).toBeLessThan(2e-5);
       }
+      const theirsSide = JSON.parse(readFileSync(ref('json'), 'utf8')) as Record<string, unknown>;
+      const side = JSON.parse(readFileSync(join(out, `${c.name}.json`), 'utf8')) as Record<string, unknown>;
+      // phase encoding polarity (United Imaging 0065,1058): dcm2niix's rows run bottom-up, so a j direction has
+      // the opposite sign in ours (an i direction the same)
+      if (c.phaseEncoding) {
+        const t = theirsSide.PhaseEncodingDirection as string;
+        expect(t).toMatch(/^[ij]-?$/);
+        expect(side.PhaseEncodingDirection).toBe(t.startsWith('j') ? (t === 'j' ? 'j-' : 'j') : t);
+      }
       if (!c.sidecar) return;
       // BIDS sidecar: dcm2niix's keys and values (seconds for times)
-      const side = JSON.parse(readFileSync(join(out, `${c.name}.json`), 'utf8')) as Record<string, unknown>;
-      const theirsSide = JSON.parse(readFileSync(ref('json'), 'utf8')) as Record<string, unknown>;
       for (const key of ['Modality', 'MagneticFieldStrength', 'Manufacturer', 'ManufacturersModelName', 'SeriesDescription', 'ProtocolName', 'ImageType', 'SeriesNumber', 'EchoTime', 'RepetitionTime', 'FlipAngle']) {
         expect([key, side[key]]).toEqual([key, theirsSide[key]]);
       }
