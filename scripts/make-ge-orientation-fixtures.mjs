@@ -45,6 +45,8 @@ const CASES = {
   // a Siemens trace-weighted series (ImageType ...\DIFFUSION\TRACEW, its own series on the scanner): b 0, 500, 1000
   // in (0019,100C), no direction (0019,100E): one stack, vectors 0 0 0
   siemens_tracew: { iop: [1, 0, 0, 0, 1, 0], pe: 'COL', siemens: true, volumes: 3, bValues: [0, 500, 1000], imageType: ['ORIGINAL', 'PRIMARY', 'DIFFUSION', 'TRACEW', 'ND', 'NORM'] },
+  // GE isotropic DWI as above without (0019,10E0) (as PACS copies may lack it): dcm2niix v1.0.20220720 writes b = 0
+  ge_isodwi_untagged: { iop: [1, 0, 0, 0, 1, 0], pe: 'COL', volumes: 2, isotropicSeries: true, untagged: true },
 };
 const GRAD = [[0, 0, 0], [0.6, 0.8, 0], [0, 0.6, -0.8], [-0.48, 0.6, 0.64], [0, 0, 0]];
 const B = [0, 1000, 1000, 1000, 1000];
@@ -109,7 +111,7 @@ for (const [name, c] of Object.entries(CASES)) {
               { tag: 0x001910bb, vr: 'DS', value: g[0] },
               { tag: 0x001910bc, vr: 'DS', value: g[1] },
               { tag: 0x001910bd, vr: 'DS', value: g[2] },
-              ...(c.isotropicSeries ? [{ tag: 0x001910e0, vr: 'DS', value: 0 }] : []),
+              ...(c.isotropicSeries && !c.untagged ? [{ tag: 0x001910e0, vr: 'DS', value: 0 }] : []),
             ]),
         { tag: 0x0020000e, vr: 'UI', value: uid },
         { tag: 0x00200011, vr: 'IS', value: 3 },

@@ -17,6 +17,11 @@ export interface Diffusion {
   /** Gradient direction as stored (not normalised), or undefined for b = 0 images that carry none. */
   vector?: Vec3 | undefined;
   space: GradientSpace;
+  /**
+   * GE: weighted (b > 0) without a direction, and nothing in the header says trace (see {@link readFrameAcquisition}):
+   * a b = 0 image when its series has directional images, else a trace image ({@link scanDicom} decides).
+   */
+  b0IfDirectional?: boolean | undefined;
 }
 
 /**
@@ -143,7 +148,9 @@ const GE_IMAGE_TYPE = ['M', 'P', 'R', 'I'];
  * GE labels with the nominal b-value (the T2 images of a tensor acquisition, VasCollapseFlag (0043,1030) 14, and
  * the zero rows of a tensor file in releases before 29.1, flag 16). They are read as trace images (b kept, no
  * direction) when the header says so: NumberOfDiffusionDirections (0019,10E0) 0 (an isotropic series), flag 19
- * (trace), or ImageType value 1 DERIVED; otherwise as b = 0, as dcm2niix v1.0.20220720 reads all of them.
+ * (trace), or ImageType value 1 DERIVED. Otherwise they are marked `b0IfDirectional`: b = 0 images in a series
+ * that has directional images (as dcm2niix v1.0.20220720 reads all of them), trace images in one that has none (an
+ * isotropic DWI whose (0019,10E0) is missing; dcm2niix v1.0.20220720 writes b = 0 there too).
  * @throws nothing
  */
 export function readFrameAcquisition(ds: DicomDataset, frame?: DicomDataset, shared?: DicomDataset): FrameAcquisition {
@@ -233,7 +240,7 @@ function vendorDiffusion(ds: DicomDataset, maker: string, enhanced: boolean, ima
       const y = at(0xbc);
       const z = at(0xbd);
       const v: Vec3 | undefined = x !== undefined && y !== undefined && z !== undefined ? [x, y, z] : undefined;
-      if (!b0(b) && isZero(v) && !geTrace(ds, imageType)) return { bValue: 0, vector: v, space: 'ge-image' };
+      if (!b0(b) && isZero(v) && !geTrace(ds, imageType)) return { bValue: b, vector: v, space: 'ge-image', b0IfDirectional: true };
       return { bValue: b, vector: v, space: 'ge-image' };
     }
   }

@@ -319,6 +319,8 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
   const groups: SeriesGroup[] = [];
   for (const g of byKey.values()) {
     const acquisition = readSeriesAcquisition(g.file.dataset);
+    // GE images weighted without a direction and not marked trace are b = 0 images in a series with directions
+    const directional = g.frames.some((f) => f.acquisition.diffusion?.vector?.some((x) => Math.abs(x) > 1.1920929e-7) === true);
     const make = (vols: FrameDescriptor[][], fourthAxis: FourthAxis[]): SeriesGroup => {
       const geometries = vols.map((frames) => measureGeometry(frames)); // also sorts each volume's slices
       const geometry = geometries[0]!;
@@ -327,7 +329,7 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
       const volumes = vols.map((frames, i) => ({
         frames,
         geometry: geometries[i]!,
-        label: volumeLabel(frames[0]!.acquisition, [d[0], d[1], d[2]], [d[3], d[4], d[5]], n, acquisition.inPlanePhaseEncodingDirection),
+        label: volumeLabel(frames[0]!.acquisition, [d[0], d[1], d[2]], [d[3], d[4], d[5]], n, acquisition.inPlanePhaseEncodingDirection, directional),
       }));
       return {
         seriesInstanceUid: g.attrs.seriesInstanceUid,
@@ -394,8 +396,11 @@ function isotropicVolumes(g: SeriesGroup): SeriesVolume[] {
   return g.volumes.filter((v) => (v.label.bValue ?? 0) > 1.1920929e-7 && v.label.gradient === undefined);
 }
 
-/** The label of a volume from the acquisition attributes of its first image. */
-function volumeLabel(a: FrameAcquisition, row: Vec3, col: Vec3, n: Vec3, phaseEncoding: string | undefined): VolumeLabel {
+/**
+ * The label of a volume from the acquisition attributes of its first image (`directional`: its series has images
+ * with a gradient direction).
+ */
+function volumeLabel(a: FrameAcquisition, row: Vec3, col: Vec3, n: Vec3, phaseEncoding: string | undefined, directional: boolean): VolumeLabel {
   const label: VolumeLabel = {
     echoNumber: a.echoNumber,
     echoTime: a.echoTime,
@@ -406,7 +411,7 @@ function volumeLabel(a: FrameAcquisition, row: Vec3, col: Vec3, n: Vec3, phaseEn
   };
   if (a.diffusion) {
     const r = diffusionVectorLps(a.diffusion, row, col, n, phaseEncoding);
-    label.bValue = r.bValue;
+    label.bValue = a.diffusion.b0IfDirectional && directional ? 0 : r.bValue;
     label.gradient = r.vector;
   }
   return label;
