@@ -5,9 +5,10 @@ import { parseCsaHeader } from './csa.js';
 /**
  * Where a diffusion gradient vector is expressed: `'patient'` = the DICOM patient frame (LPS), as the standard's
  * (0018,9089), Siemens, Philips and Canon/Toshiba store it; `'ge-image'` = the frequency/phase/slice frame of GE's
- * (0019,10BB-BD), turned into LPS by {@link diffusionVectorLps}.
+ * (0019,10BB-BD); `'image'` = components along the image's row direction, column direction and slice normal
+ * (row x column), as dcm2niix reads United Imaging's (0065,1037). {@link diffusionVectorLps} turns them into LPS.
  */
-export type GradientSpace = 'patient' | 'ge-image';
+export type GradientSpace = 'patient' | 'ge-image' | 'image';
 
 /** The diffusion weighting of an image. */
 export interface Diffusion {
@@ -16,6 +17,11 @@ export interface Diffusion {
   /** Gradient direction as stored (not normalised), or undefined for b = 0 images that carry none. */
   vector?: Vec3 | undefined;
   space: GradientSpace;
+  /**
+   * GE: weighted (b > 0) without a direction, and nothing in the header says trace (see {@link readFrameAcquisition}):
+   * a b = 0 image when its series has directional images, else a trace image ({@link scanDicom} decides).
+   */
+  b0IfDirectional?: boolean | undefined;
 }
 
 /**
@@ -66,7 +72,10 @@ export interface SeriesAcquisition {
   imageType: string[];
   /** Slice acquisition times relative to the first, ms (Siemens CSA MosaicRefAcqTimes). */
   mosaicSliceTimes?: number[] | undefined;
-  /** Phase encoding runs along the positive row/column direction (Siemens CSA PhaseEncodingDirectionPositive). */
+  /**
+   * Phase encoding runs along the positive row/column direction (Siemens CSA PhaseEncodingDirectionPositive, United
+   * Imaging (0065,1058) = 0).
+   */
   phaseEncodingPositive?: boolean | undefined;
 }
 
@@ -108,7 +117,10 @@ function vec(ds: DicomDataset | undefined, tag: TagKey | undefined, vr?: BinaryV
   return v.length >= 3 && v.slice(0, 3).every(Number.isFinite) ? [v[0]!, v[1]!, v[2]!] : undefined;
 }
 
-/** Upper-case manufacturer family: SIEMENS, GE, PHILIPS, CANON (Canon and Toshiba), or the stored name. * @throws nothing
+/**
+ * Upper-case manufacturer family: SIEMENS, GE, PHILIPS, CANON (Canon and Toshiba), UIH (United Imaging), or the
+ * stored name.
+ * @throws nothing
  */
 export function manufacturerOf(ds: DicomDataset): string {
   const m = (ds.string('x00080070') ?? '').trim().toUpperCase();
@@ -116,6 +128,7 @@ export function manufacturerOf(ds: DicomDataset): string {
   if (m.startsWith('GE')) return 'GE';
   if (m.startsWith('PHILIPS')) return 'PHILIPS';
   if (m.startsWith('CANON') || m.startsWith('TOSHIBA')) return 'CANON';
+  if (m.startsWith('UIH') || m.startsWith('UNITED IMAGING')) return 'UIH';
   return m;
 }
 
@@ -126,8 +139,18 @@ const GE_IMAGE_TYPE = ['M', 'P', 'R', 'I'];
  * per-frame functional group item, `shared`: the shared one), where the standard and the vendors keep them:
  * b-value and gradient from (0018,9087)/(0018,9089) (top level or in the MR Diffusion Sequence), Siemens
  * (0019,xx0C)/(0019,xx0E) or, for diffusion sequences without them, the CSA image header, GE (0043,1039) and
- * (0019,10BB-BD), Philips (2001,1003) and (2005,10B0-B2), Canon/Toshiba (the standard ones); magnitude/phase from
- * ImageType value 3, Enhanced ComplexImageComponent or GE (0043,102F).
+ * (0019,10BB-BD) (see {@link readFrameAcquisition}'s notes on GE trace images), Philips (2001,1003) and
+ * (2005,10B0-B2), Canon/Toshiba (the standard ones), United Imaging (0065,1009) and (0065,1037) (these before the
+ * standard ones, as dcm2niix reads them); magnitude/phase from ImageType value 3, Enhanced ComplexImageComponent or
+ * GE (0043,102F).
+ *
+ * GE images weighted (b > 0) without a gradient direction are either isotropic (trace) images or b = 0 images that
+ * GE labels with the nominal b-value (the T2 images of a tensor acquisition, VasCollapseFlag (0043,1030) 14, and
+ * the zero rows of a tensor file in releases before 29.1, flag 16). They are read as trace images (b kept, no
+ * direction) when the header says so: NumberOfDiffusionDirections (0019,10E0) 0 (an isotropic series), flag 19
+ * (trace), or ImageType value 1 DERIVED. Otherwise they are marked `b0IfDirectional`: b = 0 images in a series
+ * that has directional images (as dcm2niix v1.0.20220720 reads all of them), trace images in one that has none (an
+ * isotropic DWI whose (0019,10E0) is missing; dcm2niix v1.0.20220720 writes b = 0 there too).
  * @throws nothing
  */
 export function readFrameAcquisition(ds: DicomDataset, frame?: DicomDataset, shared?: DicomDataset): FrameAcquisition {
@@ -151,7 +174,7 @@ export function readFrameAcquisition(ds: DicomDataset, frame?: DicomDataset, sha
   const type3 = (frameType && frameType.length >= 3 ? frameType : ds.strings('x00080008'))[2]?.toUpperCase();
   const geType = maker === 'GE' ? num(ds, privateTag(ds, 0x0043, 'GEMS_PARM_01', 0x2f) ?? 'x0043102f', 'SS') : undefined;
   out.imageType = geType !== undefined && GE_IMAGE_TYPE[geType] ? GE_IMAGE_TYPE[geType] : complex || type3 || undefined;
-  out.diffusion = readDiffusion(ds, maker, enhanced, fg('x00189117'));
+  out.diffusion = readDiffusion(ds, maker, enhanced, fg('x00189117'), frameType ?? ds.strings('x00080008'));
   if (maker === 'PHILIPS' && !enhanced) {
     const order = num(ds, privateTag(ds, 0x2005, 'PHILIPS MR IMAGING DD 005', 0x96) ?? 'x20051596');
     const bNumber = num(ds, privateTag(ds, 0x2005, 'PHILIPS MR IMAGING DD 004', 0x12) ?? 'x20051412');
@@ -162,7 +185,12 @@ export function readFrameAcquisition(ds: DicomDataset, frame?: DicomDataset, sha
   return out;
 }
 
-function readDiffusion(ds: DicomDataset, maker: string, enhanced: boolean, macro: DicomDataset | undefined): Diffusion | undefined {
+function readDiffusion(ds: DicomDataset, maker: string, enhanced: boolean, macro: DicomDataset | undefined, imageType: string[]): Diffusion | undefined {
+  // United Imaging's private elements first: dcm2niix reads those (and leaves a standard direction out).
+  if (maker === 'UIH' && !enhanced) {
+    const uih = vendorDiffusion(ds, maker, enhanced, imageType);
+    if (uih) return uih;
+  }
   // Standard attributes: in the MR Diffusion macro (Enhanced, and XA "interoperability" classic images) or at the top.
   const mdSeq = macro ?? ds.items('x00189117')[0];
   let standard: Diffusion | undefined;
@@ -177,12 +205,14 @@ function readDiffusion(ds: DicomDataset, maker: string, enhanced: boolean, macro
   }
   // A standard b-value without a direction (GE writes one): the vendor's private elements may have both.
   if (standard?.vector || (standard && b0(standard.bValue))) return standard;
-  return vendorDiffusion(ds, maker, enhanced) ?? standard;
+  return vendorDiffusion(ds, maker, enhanced, imageType) ?? standard;
 }
 
 const b0 = (b: number) => b <= 1.1920929e-7;
 
-function vendorDiffusion(ds: DicomDataset, maker: string, enhanced: boolean): Diffusion | undefined {
+const isZero = (v: Vec3 | undefined) => !v || Math.hypot(v[0], v[1], v[2]) <= 1.1920929e-7;
+
+function vendorDiffusion(ds: DicomDataset, maker: string, enhanced: boolean, imageType: string[]): Diffusion | undefined {
   // Vendors' private places (classic images; Enhanced objects use the standard macro).
   if (enhanced) return undefined;
   if (maker === 'SIEMENS') {
@@ -210,6 +240,7 @@ function vendorDiffusion(ds: DicomDataset, maker: string, enhanced: boolean): Di
       const y = at(0xbc);
       const z = at(0xbd);
       const v: Vec3 | undefined = x !== undefined && y !== undefined && z !== undefined ? [x, y, z] : undefined;
+      if (!b0(b) && isZero(v) && !geTrace(ds, imageType)) return { bValue: b, vector: v, space: 'ge-image', b0IfDirectional: true };
       return { bValue: b, vector: v, space: 'ge-image' };
     }
   }
@@ -223,7 +254,24 @@ function vendorDiffusion(ds: DicomDataset, maker: string, enhanced: boolean): Di
       return { bValue: b, vector: x !== undefined && y !== undefined && z !== undefined ? [x, y, z] : undefined, space: 'patient' };
     }
   }
+  if (maker === 'UIH') {
+    // (0065,1009) BActualValue FD, else (0065,100A) BUserValue; (0065,1037) MRDiffusionGradOrientation FD x3
+    // (United Imaging's table in dcm2niix's UIH notes). dcm2niix v1.0.20220720 writes the direction to .bvec
+    // whatever the image orientation: components along the image axes.
+    const b = num(ds, 'x00651009', 'FD') ?? num(ds, 'x0065100a', 'FD');
+    if (b !== undefined) return { bValue: b, vector: vec(ds, 'x00651037', 'FD'), space: 'image' };
+  }
   return undefined;
+}
+
+/**
+ * Whether a GE image weighted without a direction is a trace (isotropic) image by its header (see
+ * {@link readFrameAcquisition}): (0019,10E0) 0, (0043,1030) 19 or ImageType DERIVED.
+ */
+function geTrace(ds: DicomDataset, imageType: string[]): boolean {
+  const directions = num(ds, privateTag(ds, 0x0019, 'GEMS_ACQU_01', 0xe0) ?? 'x001910e0');
+  const vas = num(ds, privateTag(ds, 0x0043, 'GEMS_PARM_01', 0x30) ?? 'x00431030', 'SS');
+  return directions === 0 || vas === 19 || imageType[0]?.trim().toUpperCase() === 'DERIVED';
 }
 
 /** The Siemens CSA image header (0029,xx10), or undefined when absent or unreadable. */
@@ -250,6 +298,11 @@ export function readSeriesAcquisition(ds: DicomDataset): SeriesAcquisition {
     if (t && t.length > 0 && t.every(Number.isFinite)) mosaicSliceTimes = t;
     const pe = csa?.get('PhaseEncodingDirectionPositive')?.[0];
     if (pe === '0' || pe === '1') phaseEncodingPositive = pe === '1';
+  } else if (manufacturerOf(ds) === 'UIH') {
+    // United Imaging (0065,1058): 1 for P->A, 0 for A->P encoding (dcm2niix issue 410), i.e. against / along the
+    // column direction of an axial head-first-supine image; dcm2niix v1.0.20220720 reads it so.
+    const pe = num(ds, 'x00651058');
+    if (pe === 0 || pe === 1) phaseEncodingPositive = pe === 0;
   }
   return {
     manufacturer: str('x00080070'),
@@ -271,9 +324,9 @@ export function readSeriesAcquisition(ds: DicomDataset): SeriesAcquisition {
 }
 
 /**
- * The gradient direction of `d` in the patient frame (LPS): a unit vector for `'patient'` vectors, the stored
- * length for `'ge-image'` ones (as dcm2niix keeps it), or undefined for b = 0 images and
- * images without a direction. `'ge-image'` vectors (GE: components along frequency, phase and slice) get the axis swaps and sign flips dcm2niix applies for head-first-supine scans (by the dominant axis
+ * The gradient direction of `d` in the patient frame (LPS): a unit vector for `'patient'` and `'image'` vectors
+ * (`'image'`: x `row` + y `col` + z `n`), the stored length for `'ge-image'` ones (as dcm2niix keeps it), or
+ * undefined for b = 0 images and images without a direction. `'ge-image'` vectors (GE: components along frequency, phase and slice) get the axis swaps and sign flips dcm2niix applies for head-first-supine scans (by the dominant axis
  * of the slice normal `n` and the phase-encoding direction), which give components along dcm2niix's image axes
  * (row, -column, normal); those are then taken to LPS. Validated on axial GE data (dcm_qa_ge_dwi), as dcm2niix's
  * own rule is. GE scales the vector by |g| when it scales the b-value: the effective b-value b |g|^2 is then
@@ -291,6 +344,11 @@ export function diffusionVectorLps(
   const len = v ? Math.hypot(v[0], v[1], v[2]) : 0;
   if (d.bValue <= 1.1920929e-7 || !v || len <= 1.1920929e-7) return { bValue: d.bValue };
   if (d.space === 'patient') return { bValue: d.bValue, vector: [v[0] / len, v[1] / len, v[2] / len] };
+  if (d.space === 'image') {
+    const u: Vec3 = [v[0] / len, v[1] / len, v[2] / len];
+    const at = (a: 0 | 1 | 2) => u[0] * row[a] + u[1] * col[a] + u[2] * n[a];
+    return { bValue: d.bValue, vector: [at(0), at(1), at(2)] };
+  }
   let b = d.bValue;
   let x = v[0];
   let y = v[1];

@@ -6,8 +6,9 @@ import type { PixelInfo } from './pixels.js';
 import { parseCsaHeader } from './csa.js';
 import { readFrameAcquisition } from './acquisition.js';
 import type { FrameAcquisition } from './acquisition.js';
+import { uihGrid } from './uih.js';
 
-/** A rectangle of a stored frame that is one image (a Siemens mosaic tile), in pixels. */
+/** A rectangle of a stored frame that is one image (a Siemens mosaic or United Imaging grid tile), in pixels. */
 export interface Tile {
   row0: number;
   col0: number;
@@ -22,7 +23,7 @@ export interface FrameDescriptor {
   sourceIndex: number;
   /** Frame within the file. */
   frameIndex: number;
-  /** Mosaic tile inside the frame, when the frame is a Siemens mosaic. */
+  /** Mosaic tile inside the frame, when the frame is a Siemens mosaic or a United Imaging grid. */
   tile?: Tile | undefined;
   rows: number;
   columns: number;
@@ -138,7 +139,9 @@ function mosaicInfo(ds: DicomDataset): { count: number; normal?: Vec3 | undefine
  * Lists the 2D images of a file with their geometry: one per frame for classic and Enhanced (functional groups)
  * objects, one per tile for Siemens mosaics (split like dcm2niix: NumberOfImagesInMosaic from the CSA header,
  * tiles of ceil(sqrt(n)) per row, position corrected to the tile's first pixel, slices stepped along
- * SliceNormalVector by SpacingBetweenSlices or SliceThickness), one per frame for RT Dose (GridFrameOffsetVector).
+ * SliceNormalVector by SpacingBetweenSlices or SliceThickness), one per tile for United Imaging GRID files ((0065,1050)
+ * slices tiled ceil(sqrt(n)) per row, positions from the VFrame Sequence (0065,1051)), one per frame for RT Dose
+ * (GridFrameOffsetVector).
  * @throws PhysiotwinError `DICOM_INVALID` for inconsistent multi-frame metadata.
  */
 export function describeFrames(file: DicomFile, sourceIndex: number, pixel: PixelInfo): FrameDescriptor[] {
@@ -205,6 +208,20 @@ export function describeFrames(file: DicomFile, sourceIndex: number, pixel: Pixe
   }
   const mosaic = mosaicInfo(ds);
   if (mosaic) return mosaicTiles(ds, base, mosaic, pixel);
+  const grid = uihGrid(ds, pixel, base);
+  if (grid) {
+    // like a mosaic: each tile one slice, each file one volume
+    return grid.tiles.map((t, i) => ({
+      ...base,
+      rows: grid.rows,
+      columns: grid.columns,
+      tile: { row0: t.row0, col0: t.col0 },
+      position: t.position,
+      instanceNumber: i + 1,
+      volumeKey: `file#${base.sourceIndex}`,
+      volumeOrder: [base.instanceNumber ?? base.sourceIndex],
+    }));
+  }
   if (pixel.numberOfFrames > 1) {
     const offsets = ds.numbers('x3004000c');
     const frames: FrameDescriptor[] = [];

@@ -6,7 +6,7 @@ import { cross, describeFrames, seriesAttributes } from './frames.js';
 import type { FrameDescriptor } from './frames.js';
 import { checkPlausibleSize, directPixelOffset, frameLength } from './pixels.js';
 import type { PixelInfo } from './pixels.js';
-import { diffusionVectorLps, readSeriesAcquisition } from './acquisition.js';
+import { diffusionVectorLps, manufacturerOf, readSeriesAcquisition } from './acquisition.js';
 import type { FrameAcquisition, SeriesAcquisition } from './acquisition.js';
 import { gunzipIfGzip } from './parse.js';
 
@@ -150,8 +150,9 @@ export interface SeriesGroup {
   /** Series-level acquisition facts of the group's first file (for sidecars). */
   acquisition: SeriesAcquisition;
   /**
-   * The derived isotropic (trace) volumes of a Philips diffusion series (b > 0, no direction), split from it as
-   * dcm2niix splits them (its file name suffix: _ADC).
+   * The derived isotropic (trace) volumes of a Philips or GE diffusion series (b > 0, no direction; GE: those its
+   * header marks as trace, see {@link readFrameAcquisition}), split from the directional volumes (file name suffix
+   * _ADC, as dcm2niix names Philips').
    */
   isotropicDiffusion?: boolean | undefined;
 }
@@ -318,6 +319,8 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
   const groups: SeriesGroup[] = [];
   for (const g of byKey.values()) {
     const acquisition = readSeriesAcquisition(g.file.dataset);
+    // GE images weighted without a direction and not marked trace are b = 0 images in a series with directions
+    const directional = g.frames.some((f) => f.acquisition.diffusion?.vector?.some((x) => Math.abs(x) > 1.1920929e-7) === true);
     const make = (vols: FrameDescriptor[][], fourthAxis: FourthAxis[]): SeriesGroup => {
       const geometries = vols.map((frames) => measureGeometry(frames)); // also sorts each volume's slices
       const geometry = geometries[0]!;
@@ -326,7 +329,7 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
       const volumes = vols.map((frames, i) => ({
         frames,
         geometry: geometries[i]!,
-        label: volumeLabel(frames[0]!.acquisition, [d[0], d[1], d[2]], [d[3], d[4], d[5]], n, acquisition.inPlanePhaseEncodingDirection),
+        label: volumeLabel(frames[0]!.acquisition, [d[0], d[1], d[2]], [d[3], d[4], d[5]], n, acquisition.inPlanePhaseEncodingDirection, directional),
       }));
       return {
         seriesInstanceUid: g.attrs.seriesInstanceUid,
@@ -346,10 +349,13 @@ export async function scanDicom(sources: DicomSource[], options: ScanOptions = {
       groups.push(make(volumes, []));
     } else if (options.fourD !== false && varying.length > 0 && samePositions(volumes)) {
       const four = make(volumes, varying);
-      const iso = acquisition.manufacturer?.toUpperCase().startsWith('PHILIPS') ? isotropicVolumes(four) : [];
+      const maker = manufacturerOf(g.file.dataset);
+      const iso = maker === 'PHILIPS' || maker === 'GE' ? isotropicVolumes(four) : [];
       if (iso.length > 0 && four.volumes.length - iso.length >= 2) {
-        // Philips adds derived isotropic (trace) images, b > 0 without a direction, to diffusion series: as dcm2niix
-        // does, they leave the 4D stack (whose .bval/.bvec they would spoil) for a group of their own.
+        // Philips and GE add derived isotropic (trace) images, b > 0 without a direction, to diffusion series: they
+        // leave the 4D stack (whose .bval/.bvec they would spoil) for a group of their own, as dcm2niix does for
+        // Philips' (GE's, only when the header marks them as trace: see readFrameAcquisition). Canon, Siemens and
+        // United Imaging images of that kind stay in the stack (b kept, vector 0 0 0), as dcm2niix keeps them.
         const keep = four.volumes.filter((v) => !iso.includes(v)).map((v) => v.frames);
         groups.push(make(keep, varying));
         const derived = make(iso.map((v) => v.frames), iso.length > 1 ? varying : []);
@@ -390,8 +396,11 @@ function isotropicVolumes(g: SeriesGroup): SeriesVolume[] {
   return g.volumes.filter((v) => (v.label.bValue ?? 0) > 1.1920929e-7 && v.label.gradient === undefined);
 }
 
-/** The label of a volume from the acquisition attributes of its first image. */
-function volumeLabel(a: FrameAcquisition, row: Vec3, col: Vec3, n: Vec3, phaseEncoding: string | undefined): VolumeLabel {
+/**
+ * The label of a volume from the acquisition attributes of its first image (`directional`: its series has images
+ * with a gradient direction).
+ */
+function volumeLabel(a: FrameAcquisition, row: Vec3, col: Vec3, n: Vec3, phaseEncoding: string | undefined, directional: boolean): VolumeLabel {
   const label: VolumeLabel = {
     echoNumber: a.echoNumber,
     echoTime: a.echoTime,
@@ -402,7 +411,7 @@ function volumeLabel(a: FrameAcquisition, row: Vec3, col: Vec3, n: Vec3, phaseEn
   };
   if (a.diffusion) {
     const r = diffusionVectorLps(a.diffusion, row, col, n, phaseEncoding);
-    label.bValue = r.bValue;
+    label.bValue = a.diffusion.b0IfDirectional && directional ? 0 : r.bValue;
     label.gradient = r.vector;
   }
   return label;

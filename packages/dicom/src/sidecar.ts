@@ -176,7 +176,7 @@ const safe = (t: string) => t.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$
  * `%u` acquisition number, `%v` vendor, `%q` modality (physiotwin's), `%%` a percent sign. Characters other than
  * letters, digits, `.`, `_` and `-` become `_`. As dcm2niix does, echoes of a multi-echo series get `_e<n>` and
  * phase, real and imaginary images `_ph`, `_real`, `_imaginary` unless the template already has `%e`, and the
- * isotropic images split from a Philips diffusion series `_ADC`. The caller
+ * isotropic images split from a Philips or GE diffusion series `_ADC`. The caller
  * makes names unique (see {@link uniqueName}).
  * @throws PhysiotwinError `INVALID_ARGUMENT` for an unknown letter.
  * @example
