@@ -219,9 +219,11 @@ export interface DecodeTimeLimit {
 }
 
 /**
- * The default {@link DecodeTimeLimit}: 1 s plus 2 s per megasample (a 512x512 frame 1.5 s, 2048x2048 9.4 s). Honest
- * frames decode 30 to 100 times faster than that on one core (CharLS and OpenJPEG decode 0.1 to 0.3 megasamples per
- * millisecond... of a 512x512 16-bit frame: 4-30 ms here under load), so that only a codec that spins trips it.
+ * The default {@link DecodeTimeLimit}: 1 s plus 2 s per megasample (a 512x512 frame 1.52 s, 2048x2048 9.4 s). The
+ * slowest codec, OpenJPEG, takes about 100 ms of CPU per megasample (lossless 16-bit CT), and 600-700 ms of wall
+ * time per megasample and frame on a 2-core machine at load 10-12 (CharLS 20 ms and OpenJPH 12 ms of CPU): an honest
+ * frame gets about 3 (large frames) to 8 (512x512) times what it takes there, the floor covers small frames and
+ * scheduling hiccups, and a hostile frame of up to 512x512 samples still fails within 2 s (issue 11).
  */
 export const DEFAULT_DECODE_TIME_LIMIT = { floorMs: 1000, msPerMegasample: 2000 } as const;
 
