@@ -10,6 +10,8 @@ import type { CodecJob } from './codecs.js';
 import { checkJpegLsFrame } from './jpegls-header.js';
 import { parseDicom } from './parse.js';
 import { concatBytes, decodePixels, encapsulatedFrames } from './pixels.js';
+import { scanDicom } from './series.js';
+import { loadVolume } from './volume.js';
 import { fixture, readFixture } from './test-util.js';
 
 /** The first frame's codestream of a fixture (or of `bytes`). */
@@ -101,6 +103,8 @@ describe('codec workers', () => {
     expect(codeOf(await pool.decode(job(corrupt, 60_000)).catch((e: unknown) => e))).toBe('DICOM_INVALID');
   });
 
+  // Every fixture's samples are checked against reference hashes in pixels.test.ts, through the codec workers (the
+  // default): here, one file both ways (an in-thread codec load under vitest costs about a second).
   it('decodePixels: an aborted signal gives ABORTED; a bad decodeTimeLimit INVALID_ARGUMENT; workers or not, the same samples', async () => {
     const file = parseDicom(readFixture('pydicom/test_files/MR_small_jp2klossless.dcm'));
     const signal = AbortSignal.abort();
@@ -108,6 +112,19 @@ describe('codec workers', () => {
     expect(codeOf(await decodePixels(file, { decodeTimeLimit: { floorMs: 0 } }).catch((e: unknown) => e))).toBe('INVALID_ARGUMENT');
     const inThread = await decodePixels(file, { codecWorkers: false });
     expect((await decodePixels(file)).data).toEqual(inThread.data);
+  });
+
+  it('loadVolume of a multi-frame HTJ2K series (frames decoded two at a time): the volume decoded on the calling thread; an abort mid-load gives ABORTED', async () => {
+    const names = ['emri_small_htj2k_lossless.dcm', 'emri_small_htj2k_lossy.dcm'].map((n) => `openjph_htj2k/${n}`);
+    const sources = names.map((name) => ({ name, bytes: readFixture(name) }));
+    const scan = await scanDicom(sources);
+    for (const group of scan.groups) {
+      const here = await loadVolume(group, scan.sources, { codecWorkers: false });
+      expect((await loadVolume(group, scan.sources)).volume.data).toEqual(here.volume.data);
+    }
+    const controller = new AbortController();
+    const err = await loadVolume(scan.groups[0]!, scan.sources, { signal: controller.signal, onProgress: (e) => e.done >= 1 && controller.abort() }).catch((e: unknown) => e);
+    expect(codeOf(err)).toBe('ABORTED');
   });
 
   it('a process that decoded in codec workers, one of them stopped at its limit, exits by itself', async () => {
