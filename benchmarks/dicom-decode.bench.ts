@@ -5,6 +5,7 @@
 // (CharLS JPEG-LS, OpenJPH HTJ2K, OpenJPEG JPEG 2000), held in memory (no file I/O is timed).
 // Timed: loadVolume of the scanned series (scan excluded), decoding every frame into one Int16Array.
 import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
 import { measure, newReport, ratio, writeReport } from './harness.js';
 
 const ROWS = 512;
@@ -40,6 +41,7 @@ export default async function run(): Promise<void> {
   const dicom = await import('@physiotwin/dicom');
   const require = createRequire(import.meta.url);
   const report = newReport('dicom-decode');
+  const loadBefore = loadavg()[0]!;
   const sources = Array.from({ length: SLICES }, (_, k) => slice(k));
   const uid = '1.2.826.0.1.3680043.10.1099.43';
   for (const codec of CODECS) {
@@ -109,6 +111,7 @@ export default async function run(): Promise<void> {
   }
   report.notes.push(
     'Each case loads the same in-memory series (scan excluded): every frame decoded by the WASM codec, either on the calling thread or in the codec workers (at most 2: min(2, cores)); the first run includes starting the workers and loading the codec in each.',
+    `Load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${report.machine.cores} cores: with no idle core, the workers cannot run in parallel and each frame's round trip waits for the scheduler, so a loaded machine understates them (at load 10-12, JPEG 2000 ran 1.7-2.2x faster in the workers, at load 15 0.85x).`,
     `Each figure: ${Number(process.env.DICOM_DECODE_BENCH_ROUNDS ?? 3)} interleaved rounds of 1 + 3 runs per impl; median = the median of the rounds' medians, min over all runs. Timings on a shared machine are upper bounds.`,
   );
   writeReport(report);

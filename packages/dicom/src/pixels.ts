@@ -555,7 +555,7 @@ export function invertMonochrome1(data: StoredArray, info: Pick<PixelInfo, 'bits
  * failure (in order) is thrown once the tasks started before it have settled their turn, the others are left to
  * finish unobserved (their failures are not reported twice).
  */
-export async function inOrder(count: number, width: number, start: (i: number) => Promise<void>, onDone: (i: number) => void): Promise<void> {
+async function inOrder(count: number, width: number, start: (i: number) => Promise<void>, onDone: (i: number) => void): Promise<void> {
   const pending: Promise<void>[] = [];
   let next = 0;
   for (let i = 0; i < count; i++) {

@@ -216,7 +216,11 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
       const p = decodeFrameInto(file, info, f.frameIndex, data as StoredArray, k * sliceLen, frames, options);
       p.catch(() => undefined); // a failure is thrown by settle, in order; later ones are not reported twice
       pending.push(p);
-      await settle(decodeConcurrency(file.transferSyntaxUid, options) - 1);
+      // One frame more than there are workers: when a worker finishes, its next frame is already waiting for it
+      // (posted in the same turn), not after this thread has parsed the next file. Decoders on this thread: none
+      // left pending (a frame's error comes before the next file's).
+      const width = decodeConcurrency(file.transferSyntaxUid, options);
+      await settle(width > 1 ? width : 0);
       continue;
     }
     await settle(0);
