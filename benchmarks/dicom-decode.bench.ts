@@ -111,7 +111,7 @@ export default async function run(): Promise<void> {
   }
   report.notes.push(
     'Each case loads the same in-memory series (scan excluded): every frame decoded by the WASM codec, either on the calling thread or in the codec workers (at most 2: min(2, cores)); the first run includes starting the workers and loading the codec in each.',
-    `Load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${report.machine.cores} cores: with no idle core, the workers cannot run in parallel and each frame's round trip waits for the scheduler, so a loaded machine understates them (at load 10-12, JPEG 2000 ran 1.7-2.2x faster in the workers, at load 15 0.85x).`,
+    `Load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${report.machine.cores} cores: with no idle core, the workers cannot run in parallel and each frame's round trip waits for the scheduler, so a loaded machine understates them (over 5 runs at load 9-15 the median ratio per codec ranged from 0.7x to 2.2x, run to run: too loaded to tell; rerun on a quiet machine).`,
     `Each figure: ${Number(process.env.DICOM_DECODE_BENCH_ROUNDS ?? 3)} interleaved rounds of 1 + 3 runs per impl; median = the median of the rounds' medians, min over all runs. Timings on a shared machine are upper bounds.`,
   );
   writeReport(report);
