@@ -77,6 +77,17 @@ describe('codec workers', () => {
       const aborted = await looping.decode(job(new Uint8Array(4), 60_000, { signal: controller.signal })).catch((e: unknown) => e);
       expect(codeOf(aborted)).toBe('ABORTED');
       expect(performance.now() - t0).toBeLessThan(2000);
+      // A frame waiting for the (one, busy) worker: its abort ends the wait with ABORTED, the busy one runs on to
+      // its own limit; then the pool starts a fresh worker for the next frame.
+      const waiter = new AbortController();
+      const busy = looping.decode(job(new Uint8Array(4), 400)).catch((e: unknown) => e);
+      const queued = looping.decode(job(new Uint8Array(4), 60_000, { signal: waiter.signal })).catch((e: unknown) => e);
+      setTimeout(() => waiter.abort(), 50);
+      // the wait ends at the abort (50 ms), not when the busy worker is stopped (400 ms)
+      expect(await Promise.race([queued.then(() => 'queued'), busy.then(() => 'busy')])).toBe('queued');
+      expect(codeOf(await queued)).toBe('ABORTED');
+      expect(codeOf(await busy)).toBe('LIMIT_EXCEEDED');
+      expect(codeOf(await looping.decode(job(new Uint8Array(4), 100)).catch((e: unknown) => e))).toBe('LIMIT_EXCEEDED');
     } finally {
       looping.close();
     }
