@@ -127,7 +127,8 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
         const scan = await dicom.scanDicom(slices);
         return dicom.loadVolume(scan.groups[0]!, slices, o);
       }),
-      ...notOps(['parseDicom', 'formatTag', 'readPixelInfo', 'isSupportedTransferSyntax', 'decodeFrameInto', 'ybrFullToRgb', 'invertMonochrome1', 'decodePixels', 'decodeRle', 'decodeJpegLossless', 'decodeJpegExtended', 'loadCodec', 'codecPackage', 'isDicomdir', 'readDicomdir', 'parseCsaHeader', 'writeDicom'], 'one file or frame in memory (no options)'),
+      ...notOps(['decodeFrameInto', 'decodePixels'], 'one file or frame in memory (options: signal and the codec time limit; no progress)'),
+      ...notOps(['parseDicom', 'formatTag', 'readPixelInfo', 'isSupportedTransferSyntax', 'ybrFullToRgb', 'invertMonochrome1', 'decodeRle', 'decodeJpegLossless', 'decodeJpegExtended', 'loadCodec', 'codecPackage', 'isDicomdir', 'readDicomdir', 'parseCsaHeader', 'writeDicom'], 'one file or frame in memory (no options)'),
       ...notOps(['volumeGroups', 'harmonizeTimePoints', 'diffusionVectorLps', 'manufacturerOf', 'privateTag', 'readFrameAcquisition', 'readSeriesAcquisition', 'bidsSidecar', 'diffusionTables', 'formatG', 'outputName', 'uniqueName'], 'acquisition metadata, 4D stacking and naming around loadVolume (small, synchronous)'),
       ...notOps(['DicomDataset'], 'a class'),
       ...notOps(['encodeDicom', 'formatDS', 'fileElements', 'writeFileElements', 'dummyValue', 'randomUid'], 'the Part 10 writer: one file in memory (no options)'),

@@ -11,6 +11,37 @@ export interface CodecFrame {
   bytes: Uint8Array;
 }
 
+/** One frame for a codec worker (see `#codec-worker`), with its time limit. */
+export interface CodecJob {
+  codec: CodecName;
+  /** The frame's codestream: a view of a whole ArrayBuffer is transferred to the worker (detached here), else copied. */
+  frame: Uint8Array;
+  /** File name, for the errors' location. */
+  source: string;
+  frameIndex: number;
+  /** How errors name the frame, e.g. `frame 3 (512x512x1) of a.dcm`. */
+  frameLabel: string;
+  /** Time limit of the decode itself (the codec's one-time load is not counted), ms. */
+  limitMs: number;
+  /** How the limit was computed, for the error message. */
+  limitText: string;
+  signal?: AbortSignal | undefined;
+}
+
+/** Codec worker threads that decode frames with a time limit (Node; none in browsers). */
+export interface CodecPool {
+  /** Most frames decoded at once. */
+  readonly size: number;
+  /**
+   * Decodes one frame in a worker. Past `limitMs` the worker is terminated (and replaced for later frames).
+   * @throws PhysiotwinError `LIMIT_EXCEEDED` past the time limit, `ABORTED` when the signal fires, `WORKER_CRASHED`
+   * when the worker dies, `DICOM_INVALID` when the codec rejects the frame, `DICOM_CODEC_MISSING`.
+   */
+  decode(job: CodecJob): Promise<CodecFrame>;
+  /** Terminates every worker. */
+  close(): void;
+}
+
 /** The cornerstone codec decoder classes share this shape (embind objects). */
 export interface WasmDecoder {
   getEncodedBuffer(length: number): Uint8Array;
@@ -25,28 +56,48 @@ export type DecoderCtor = new () => WasmDecoder;
 /** The optional peer packages, one per codec family, with the entry that loads their WASM build. */
 export type CodecName = 'jpegls' | 'j2k' | 'htj2k' | 'jpeg8';
 
-const CODECS: Record<CodecName, { pkg: string; load: () => Promise<unknown>; ctor: string }> = {
+/** A codec's package, its WASM entry (`entry`, what `load` imports: bundlers need the literal), its decoder class. */
+export interface CodecSpec {
+  pkg: string;
+  entry: string;
+  load: () => Promise<unknown>;
+  ctor: string;
+}
+
+const CODECS: Record<CodecName, CodecSpec> = {
   jpegls: {
     pkg: '@cornerstonejs/codec-charls',
+    entry: '@cornerstonejs/codec-charls/decodewasmjs',
     load: () => import('@cornerstonejs/codec-charls/decodewasmjs' as string),
     ctor: 'JpegLSDecoder',
   },
   j2k: {
     pkg: '@cornerstonejs/codec-openjpeg',
+    entry: '@cornerstonejs/codec-openjpeg/decodewasmjs',
     load: () => import('@cornerstonejs/codec-openjpeg/decodewasmjs' as string),
     ctor: 'J2KDecoder',
   },
   htj2k: {
     pkg: '@cornerstonejs/codec-openjph',
+    entry: '@cornerstonejs/codec-openjph/wasmjs',
     load: () => import('@cornerstonejs/codec-openjph/wasmjs' as string),
     ctor: 'HTJ2KDecoder',
   },
   jpeg8: {
     pkg: '@cornerstonejs/codec-libjpeg-turbo-8bit',
+    entry: '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs',
     load: () => import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs' as string),
     ctor: 'JPEGDecoder',
   },
 };
+
+/**
+ * The package, WASM entry and decoder class of a codec (the codec worker loads the entry itself).
+ * @throws nothing.
+ */
+export function codecSpec(name: CodecName): CodecSpec {
+  return CODECS[name];
+}
 
 const loaded = new Map<CodecName, Promise<DecoderCtor>>();
 

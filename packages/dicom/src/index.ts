@@ -1,8 +1,8 @@
 // The public API of @physiotwin/dicom. Node file access is @physiotwin/dicom/node.
 export { TS, DicomDataset, formatTag, parseDicom, DEFAULT_MAX_INFLATED_BYTES } from './parse.js';
 export type { ParseOptions, BinaryVr, TagKey, DicomFile } from './parse.js';
-export { readPixelInfo, isSupportedTransferSyntax, decodeFrameInto, ybrFullToRgb, invertMonochrome1, decodePixels } from './pixels.js';
-export type { PixelInfo, StoredDtype, StoredArray, DecodedPixels } from './pixels.js';
+export { readPixelInfo, isSupportedTransferSyntax, decodeFrameInto, ybrFullToRgb, invertMonochrome1, decodePixels, DEFAULT_DECODE_TIME_LIMIT } from './pixels.js';
+export type { PixelInfo, StoredDtype, StoredArray, DecodedPixels, FrameDecodeOptions, DecodeTimeLimit } from './pixels.js';
 export { decodeRle } from './rle.js';
 export { decodeJpegLossless } from './jpeg-lossless.js';
 export type { LosslessImage } from './jpeg-lossless.js';

@@ -1,4 +1,4 @@
-import { PhysiotwinError, allocateVolumeData } from '@physiotwin/core';
+import { PhysiotwinError, allocateVolumeData, throwIfAborted } from '@physiotwin/core';
 import type { VolumeArrayTypes, VolumeDtype } from '@physiotwin/core';
 import type { DicomFile } from './parse.js';
 import { TS } from './parse.js';
@@ -6,6 +6,7 @@ import { decodeRle } from './rle.js';
 import { decodeJpegLossless } from './jpeg-lossless.js';
 import { decodeJpegExtended } from './jpeg-extended.js';
 import { codecPackage, decodeWithCodec } from './codecs.js';
+import { codecPool } from '#codec-worker';
 import { checkJpegLsFrame } from './jpegls-header.js';
 import type { CodecName } from './codecs.js';
 
@@ -206,12 +207,80 @@ export function bytesOf(a: StoredArray, offset: number, length: number): Uint8Ar
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
+ * Time limit of one frame's decode by a WASM codec: `floorMs + msPerMegasample * samples / 1e6`, where `samples` is
+ * the frame's declared rows x columns x samples per pixel (already checked against the codestream's own header and
+ * capped by the compressed size, see `checkPlausibleSize`).
+ */
+export interface DecodeTimeLimit {
+  /** @default 1000 */
+  floorMs?: number | undefined;
+  /** @default 2000 */
+  msPerMegasample?: number | undefined;
+}
+
+/**
+ * The default {@link DecodeTimeLimit}: 1 s plus 2 s per megasample (a 512x512 frame 1.52 s, 2048x2048 9.4 s). The
+ * slowest codec, OpenJPEG, takes about 100 ms of CPU per megasample (lossless 16-bit CT), and 600-700 ms of wall
+ * time per megasample and frame on a 2-core machine at load 10-12 (CharLS 20 ms and OpenJPH 12 ms of CPU): an honest
+ * frame gets about 3 (large frames) to 8 (512x512) times what it takes there, the floor covers small frames and
+ * scheduling hiccups, and a hostile frame of up to 512x512 samples still fails within 2 s (issue 11).
+ */
+export const DEFAULT_DECODE_TIME_LIMIT = { floorMs: 1000, msPerMegasample: 2000 } as const;
+
+/** Options of {@link decodeFrameInto} and {@link decodePixels} for frames that a WASM codec decodes. */
+export interface FrameDecodeOptions {
+  /** Cancels the decode, a frame in flight included (its codec worker is terminated): `ABORTED`. */
+  signal?: AbortSignal | undefined;
+  /**
+   * Time limit of each frame's decode by a WASM codec (JPEG-LS, JPEG 2000, HTJ2K, baseline JPEG) in a codec
+   * worker thread: past it the worker is terminated and the decode fails with `LIMIT_EXCEEDED`. Node only.
+   * @default {@link DEFAULT_DECODE_TIME_LIMIT}
+   */
+  decodeTimeLimit?: DecodeTimeLimit | undefined;
+  /**
+   * Decode WASM-codec frames in codec worker threads (Node: two on machines with two cores or more, frames of a
+   * series decoded in parallel), where {@link FrameDecodeOptions.decodeTimeLimit} holds. `false` decodes them on
+   * the calling thread, as browsers always do, with no time limit. RLE and JPEG lossless / extended are decoded
+   * by this package's JavaScript on the calling thread in time linear in the frame's declared size.
+   * @default true
+   */
+  codecWorkers?: boolean | undefined;
+}
+
+/** The codec pool that decodes WASM frames under these options, or undefined (calling thread). */
+function poolFor(options: FrameDecodeOptions | undefined) {
+  return options?.codecWorkers === false ? undefined : codecPool();
+}
+
+/**
+ * How many frames of a file in this transfer syntax are worth decoding at once: the codec workers' count for WASM
+ * codecs (when they are used), else 1 (decoders on the calling thread).
+ */
+export function decodeConcurrency(transferSyntaxUid: string, options?: FrameDecodeOptions): number {
+  const kind = CODEC_OF[transferSyntaxUid];
+  if (kind === undefined || kind === 'rle' || kind === 'jpegLossless' || kind === 'jpegExtended') return 1;
+  return poolFor(options)?.size ?? 1;
+}
+
+function timeLimit(options: FrameDecodeOptions | undefined, samples: number): { ms: number; text: string } {
+  const floor = options?.decodeTimeLimit?.floorMs ?? DEFAULT_DECODE_TIME_LIMIT.floorMs;
+  const per = options?.decodeTimeLimit?.msPerMegasample ?? DEFAULT_DECODE_TIME_LIMIT.msPerMegasample;
+  if (!(floor > 0) || !Number.isFinite(floor) || !(per >= 0) || !Number.isFinite(per)) {
+    throw new PhysiotwinError('INVALID_ARGUMENT', `decodeTimeLimit { floorMs: ${floor}, msPerMegasample: ${per} }: floorMs must be a positive number of ms and msPerMegasample a finite number >= 0`);
+  }
+  const mega = samples / 1e6;
+  return { ms: floor + per * mega, text: `decodeTimeLimit: ${floor} ms + ${per} ms per megasample x ${+mega.toFixed(3)}` };
+}
+
+/**
  * Decodes frame `frameIndex` into `out[offset .. offset + frameLength)` as stored values: bits above BitsStored
  * masked, sign-extended from HighBit when PixelRepresentation is 1, samples interleaved (planar data is
  * interleaved; YBR_FULL_422 is expanded to 3 samples per pixel). No colour conversion, no rescale.
- * `out` must have the element type of `info.dtype`.
+ * `out` must have the element type of `info.dtype`. WASM-codec frames are decoded in a codec worker under a time
+ * limit in Node (see {@link FrameDecodeOptions}).
  * @throws PhysiotwinError `DICOM_TRUNCATED` when the pixel data is short, `DICOM_UNSUPPORTED_TRANSFER_SYNTAX`,
- * `DICOM_CODEC_MISSING`, `DICOM_INVALID`.
+ * `DICOM_CODEC_MISSING`, `DICOM_INVALID`; `LIMIT_EXCEEDED` when a codec runs past `decodeTimeLimit`,
+ * `WORKER_CRASHED` when its worker dies, `ABORTED` when the signal fires; `INVALID_ARGUMENT` for a bad option.
  */
 export async function decodeFrameInto(
   file: DicomFile,
@@ -220,6 +289,7 @@ export async function decodeFrameInto(
   out: StoredArray,
   offset: number,
   frames?: Uint8Array[][],
+  options?: FrameDecodeOptions,
 ): Promise<void> {
   const ds = file.dataset;
   const src = ds.source;
@@ -283,7 +353,25 @@ export async function decodeFrameInto(
       copySamples(img.data, out, offset, n);
     } else {
       if (kind === 'jpegls') checkJpegLsFrame(frame, info.bitsAllocated, ts === TS.jpegLS, src);
-      const img = await decodeWithCodec(kind, frame, src);
+      throwIfAborted(options?.signal, 'decode');
+      const pool = poolFor(options);
+      let img;
+      if (pool) {
+        const limit = timeLimit(options, n);
+        img = await pool.decode({
+          codec: kind,
+          // a copy, taken now: the worker gets it (transferred) whenever a worker is free
+          frame: frame.slice(),
+          source: src,
+          frameIndex,
+          frameLabel: `frame ${frameIndex} (0-based, ${info.columns}x${info.rows}x${info.samplesPerPixel} samples) of ${src || 'the data set'}`,
+          limitMs: limit.ms,
+          limitText: limit.text,
+          signal: options?.signal,
+        });
+      } else {
+        img = await decodeWithCodec(kind, frame, src);
+      }
       checkSize(img.width, img.height, img.components, info, src);
       const codecBps = img.bitsPerSample <= 8 ? 1 : 2;
       // The decoded size must be the declared frame size exactly (a decoder that fills what the stream lacks, or
@@ -463,14 +551,34 @@ export function invertMonochrome1(data: StoredArray, info: Pick<PixelInfo, 'bits
 }
 
 /**
- * Decodes every frame of a file into one array of stored values (see {@link decodeFrameInto}).
+ * Runs `count` tasks with at most `width` in flight, calling `onDone(i)` in order as each finishes; the first
+ * failure (in order) is thrown once the tasks started before it have settled their turn, the others are left to
+ * finish unobserved (their failures are not reported twice).
+ */
+async function inOrder(count: number, width: number, start: (i: number) => Promise<void>, onDone: (i: number) => void): Promise<void> {
+  const pending: Promise<void>[] = [];
+  let next = 0;
+  for (let i = 0; i < count; i++) {
+    const p = start(i);
+    p.catch(() => undefined);
+    pending.push(p);
+    while (pending.length >= Math.max(1, width) || (i === count - 1 && pending.length > 0)) {
+      await pending.shift();
+      onDone(next++);
+    }
+  }
+}
+
+/**
+ * Decodes every frame of a file into one array of stored values (see {@link decodeFrameInto}); WASM-codec frames
+ * in parallel in the codec workers (Node).
  * @throws PhysiotwinError as {@link decodeFrameInto}.
  * @example
  * ```ts
  * const { info, data } = await decodePixels(parseDicom(bytes));
  * ```
  */
-export async function decodePixels(file: DicomFile): Promise<DecodedPixels> {
+export async function decodePixels(file: DicomFile, options?: FrameDecodeOptions): Promise<DecodedPixels> {
   const info = readPixelInfo(file);
   if (!file.dataset.has(PIXEL_DATA)) {
     throw new PhysiotwinError('DICOM_INVALID', 'no Pixel Data (7FE0,0010)', { location: { file: file.dataset.source, tag: '(7FE0,0010)' } });
@@ -479,7 +587,8 @@ export async function decodePixels(file: DicomFile): Promise<DecodedPixels> {
   checkPlausibleSize(file, info);
   const data = allocateVolumeData(info.dtype, n * info.numberOfFrames) as StoredArray;
   const frames = NATIVE.has(file.transferSyntaxUid) || !CODEC_OF[file.transferSyntaxUid] ? undefined : encapsulatedFrames(file, info.numberOfFrames);
-  for (let f = 0; f < info.numberOfFrames; f++) await decodeFrameInto(file, info, f, data, f * n, frames);
+  const width = decodeConcurrency(file.transferSyntaxUid, options);
+  await inOrder(info.numberOfFrames, width, (f) => decodeFrameInto(file, info, f, data, f * n, frames, options), () => throwIfAborted(options?.signal, 'decode'));
   return { info, data, photometricInterpretation: decodedPhotometric(info, file.transferSyntaxUid) };
 }
 

@@ -2,8 +2,8 @@ import { PhysiotwinError, allocateVolumeData, createVolume, progressReporter, vi
 import type { Mat3, OperationOptions, Vec3, Volume, VolumeData } from '@physiotwin/core';
 import { parseDicom } from './parse.js';
 import type { DicomFile } from './parse.js';
-import { bytesOf, decodeFrameInto, decodedPhotometric, invertMonochrome1, maskAndExtend, encapsulatedFrames, frameLength, isSupportedTransferSyntax, readPixelInfo, ybrFullToRgb } from './pixels.js';
-import type { PixelInfo, StoredArray } from './pixels.js';
+import { bytesOf, decodeConcurrency, decodeFrameInto, decodedPhotometric, invertMonochrome1, maskAndExtend, encapsulatedFrames, frameLength, isSupportedTransferSyntax, readPixelInfo, ybrFullToRgb } from './pixels.js';
+import type { FrameDecodeOptions, PixelInfo, StoredArray } from './pixels.js';
 import { sourceBytes } from './series.js';
 import type { DicomSource, GroupGeometry, SeriesGroup, SharedReader } from './series.js';
 import { TS } from './parse.js';
@@ -12,7 +12,7 @@ import { TS } from './parse.js';
 export type SpacingPolicy = 'error' | 'report' | 'resample';
 
 /** Options of {@link loadVolume}. */
-export interface LoadVolumeOptions extends OperationOptions {
+export interface LoadVolumeOptions extends OperationOptions, FrameDecodeOptions {
   /**
    * Uneven spacing or missing slices: `'error'` throws `DICOM_GEOMETRY`; `'report'` stacks the slices as they are
    * (k spacing = median gap, exact positions in the returned geometry and a warning); `'resample'` interpolates
@@ -63,7 +63,7 @@ class FileCache {
   private info: PixelInfo | undefined;
   private frames: Uint8Array[][] | undefined;
   private mosaicFrame: { frame: number; data: StoredArray } | undefined;
-  constructor(private readonly sources: DicomSource[], private readonly maxInflatedBytes: number | undefined) {}
+  constructor(private readonly sources: DicomSource[], private readonly maxInflatedBytes: number | undefined, private readonly decode: FrameDecodeOptions) {}
   async get(i: number): Promise<{ file: DicomFile; info: PixelInfo; frames: Uint8Array[][] | undefined }> {
     if (i !== this.index || !this.file || !this.info) {
       const s = this.sources[i];
@@ -84,7 +84,7 @@ class FileCache {
     const { file, info, frames } = await this.get(i);
     if (this.mosaicFrame?.frame !== frame) {
       const data = allocateVolumeData(info.dtype, frameLength(info)) as StoredArray;
-      await decodeFrameInto(file, info, frame, data, 0, frames);
+      await decodeFrameInto(file, info, frame, data, 0, frames, this.decode);
       this.mosaicFrame = { frame, data };
     }
     return this.mosaicFrame.data;
@@ -141,7 +141,7 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
   const toFloat = !uniformRescale;
   if (toFloat) warnings.push('RescaleSlope/Intercept differ between slices: the volume holds physical values as float32');
   const report = progressReporter(options, 'decode', nz);
-  const cache = new FileCache(sources, options.maxInflatedBytes);
+  const cache = new FileCache(sources, options.maxInflatedBytes, options);
   // Native little-endian slices go from the files straight into the volume, then get BitsStored applied.
   // Everything else is decoded one slice at a time.
   const direct: number[] = [];
@@ -199,15 +199,31 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
       report(++done);
     }
   }
+  // Frames that go straight into the volume are decoded several at once where codec workers decode them (WASM
+  // codecs in Node), across files: this thread parses the next file meanwhile. The others one at a time, in order.
+  const pending: Promise<void>[] = [];
+  const settle = async (keep: number) => {
+    while (pending.length > keep) {
+      await pending.shift();
+      report(++done);
+    }
+  };
   for (const k of decoded) {
     const f = group.frames[k]!;
     const { file, info, frames } = await cache.get(f.sourceIndex);
     photometric = decodedPhotometric(info, file.transferSyntaxUid);
     if (!toFloat && !f.tile) {
-      await decodeFrameInto(file, info, f.frameIndex, data as StoredArray, k * sliceLen, frames);
-      report(++done);
+      const p = decodeFrameInto(file, info, f.frameIndex, data as StoredArray, k * sliceLen, frames, options);
+      p.catch(() => undefined); // a failure is thrown by settle, in order; later ones are not reported twice
+      pending.push(p);
+      // One frame more than there are workers: when a worker finishes, its next frame is already waiting for it
+      // (posted in the same turn), not after this thread has parsed the next file. Decoders on this thread: none
+      // left pending (a frame's error comes before the next file's).
+      const width = decodeConcurrency(file.transferSyntaxUid, options);
+      await settle(width > 1 ? width : 0);
       continue;
     }
+    await settle(0);
     let src: StoredArray;
     let srcCols = nx;
     let off = 0;
@@ -217,7 +233,7 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
       off = (f.tile.row0 * info.columns + f.tile.col0) * spp;
     } else {
       scratch ??= allocateVolumeData(pixel.dtype, sliceLen) as StoredArray;
-      await decodeFrameInto(file, info, f.frameIndex, scratch, 0, frames);
+      await decodeFrameInto(file, info, f.frameIndex, scratch, 0, frames, options);
       src = scratch;
     }
     const slope = toFloat ? f.rescaleSlope : 1;
@@ -231,6 +247,7 @@ export async function loadVolume(group: SeriesGroup, sources: DicomSource[], opt
     }
     report(++done);
   }
+  await settle(0);
   if (spp === 3 && photometric === 'YBR_FULL' && data instanceof Uint8Array) {
     ybrFullToRgb(data);
     photometric = 'RGB';
