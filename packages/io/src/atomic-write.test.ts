@@ -43,33 +43,38 @@ describe('atomic writes', () => {
     expect(text).toEqual({ bytes: json.length, sha256: createHash('sha256').update(json).digest('hex') });
   });
 
-  it('fsyncs run on after stage returns; commit waits for them, and a failed fsync renames nothing and leaves nothing', async () => {
-    const dir = freshDir();
-    writeFileSync(join(dir, 'old.txt'), 'old');
-    // FileHandle is not exported: its prototype from a handle
-    const probe = await open(join(dir, 'old.txt'), 'r');
+  /** Holds every FileHandle.sync until `release()` (FileHandle is not exported: its prototype from a handle). */
+  async function gateSyncs(dir: string) {
+    const probe = await open(dir, 'r');
     const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
     await probe.close();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    let synced = 0;
+    const counter = { synced: 0 };
     const original = proto.sync;
     const spy = vi.spyOn(proto, 'sync').mockImplementation(async function (this: unknown) {
       await gate;
       await original.call(this);
-      synced++;
+      counter.synced++;
     });
+    return { release, spy, counter };
+  }
+
+  it('fsyncs run on after stage returns; commit waits for them, and a failed fsync renames nothing and leaves nothing', async () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'old.txt'), 'old');
+    const { release, spy, counter } = await gateSyncs(dir);
     try {
       const out = new AtomicOutputs({ overwrite: true });
       await out.stage(join(dir, 'a.bin'), new Uint8Array(100).fill(1));
       await out.stage(join(dir, 'old.txt'), 'new');
-      expect(synced).toBe(0); // both staged while their fsyncs wait
+      expect(counter.synced).toBe(0); // both staged while their fsyncs wait
       const committing = out.commit();
       await new Promise((r) => setTimeout(r, 20));
       expect(existsSync(join(dir, 'a.bin'))).toBe(false); // no rename before the fsyncs
       release();
       await committing;
-      expect(synced).toBe(3); // the two files, then their folder
+      expect(counter.synced).toBe(3); // the two files, then their folder
       expect(readFileSync(join(dir, 'old.txt'), 'utf8')).toBe('new');
 
       spy.mockImplementation(async () => {
@@ -81,6 +86,25 @@ describe('atomic writes', () => {
       expect(await codeOf(failing.commit())).toBe('IO_WRITE_FAILED');
       expect(readdirSync(dir).sort()).toEqual(['a.bin', 'old.txt']);
       expect(readFileSync(join(dir, 'old.txt'), 'utf8')).toBe('new');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('at most 16 fsyncs pending (open files): the 17th stage waits for the first one\'s fsync', async () => {
+    const dir = freshDir();
+    const { release, spy } = await gateSyncs(dir);
+    try {
+      const out = new AtomicOutputs();
+      for (let i = 0; i < 16; i++) await out.stage(join(dir, `f${i}.txt`), `${i}`);
+      let returned = false;
+      const last = out.stage(join(dir, 'f16.txt'), '16').then(() => (returned = true));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(returned).toBe(false);
+      release();
+      await last;
+      await out.commit();
+      expect(readdirSync(dir)).toHaveLength(17);
     } finally {
       spy.mockRestore();
     }

@@ -140,6 +140,9 @@ export async function checkFolderCreatable(folder: string): Promise<void> {
   }
 }
 
+/** Staged files whose fsync may still run (and whose handle is open) while the next ones are written. */
+const MAX_PENDING_SYNCS = 16;
+
 /** Every {@link AtomicOutputs} with temporary files or a commit in progress, for {@link abandonPendingWrites}. */
 const pending = new Set<AtomicOutputs>();
 
@@ -240,6 +243,10 @@ export class AtomicOutputs {
     })();
     this.#syncs.push(synced);
     this.#staged.push({ path: target, temp });
+    // At most MAX_PENDING_SYNCS files open for their fsyncs: a set of thousands of small files must not run out of
+    // file descriptors (each stage waits for the fsync that many files back).
+    const back = this.#syncs[this.#syncs.length - 1 - MAX_PENDING_SYNCS];
+    if (back) await back;
     return staged;
   }
 
