@@ -18,17 +18,6 @@ const workerReader = createWorkerReader();
 const HEADER_PREFIX = 16 * 1024;
 const headerScratch = new Uint8Array(HEADER_PREFIX);
 
-/**
- * Most bytes of whole files kept in memory between the scan and the load, all sources together: with `digest`, a
- * file that the header read holds whole (under 16 KiB: most MR slices) keeps those bytes until its pixels are read,
- * so that the load does not open and read 1440 small files a second time, and the pixels converted are the bytes
- * that were hashed. Past this budget files are read again as before.
- */
-const KEPT_MAX_BYTES = 64 * 1024 * 1024;
-let keptBytes = 0;
-/** Gives back the budget of kept bytes of sources collected unread (a scan whose groups were not all loaded). */
-const keptRelease = new FinalizationRegistry<number>((n) => (keptBytes -= n));
-
 export type { FileDigest };
 
 // What `physiotwin dicom convert` needs besides the file access above, re-exported here so that the command does not
@@ -43,8 +32,7 @@ export interface FileSourceOptions {
   /**
    * Hash the file (SHA-256, for {@link fileDigest}) when a read has its bytes in hand: the header read of a small
    * file (always), and a pixel read that ends the file (header bytes read again, pixels hashed where they were read,
-   * on the worker thread too), so that a run manifest need not read a large series a second time. A file the header
-   * read holds whole is also kept for its pixel read: the pixels loaded are the bytes hashed.
+   * on the worker thread too), so that a run manifest need not read a large series a second time.
    * @default false
    */
   digest?: boolean | undefined;
@@ -53,9 +41,8 @@ export interface FileSourceOptions {
 const digestOf = (bytes: Uint8Array): FileDigest => ({ sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
 
 /**
- * A source that reads the file from disk each time it is needed: a 16 KiB prefix for the header scan, and native
- * pixel data straight into the volume; with `digest`, a file that the prefix holds whole is kept until its pixels
- * are read (64 MiB at most for all sources together), so that small files are not read twice. The reads are
+ * A source that reads the file from disk each time it is needed (nothing kept in memory between uses):
+ * a 16 KiB prefix for the header scan, and native pixel data straight into the volume. The reads are
  * synchronous: from the page cache they take microseconds, while round trips through libuv's thread pool
  * dominated the scan of a series. To use the second core, `loadVolume` shares large stacks with a worker thread
  * (`sharedReader`): faulting in the fresh volume's pages is most of a load's cost, and on the 2-core benchmark
@@ -66,14 +53,6 @@ const digestOf = (bytes: Uint8Array): FileDigest => ({ sha256: createHash('sha25
  *   the pixel data it declares (and with Node's fs error for a file removed meanwhile).
  */
 export function fileSource(path: string, options: FileSourceOptions = {}): DicomSource {
-  /** The whole file, as the header read found it (see KEPT_MAX_BYTES); dropped once its last bytes are read. */
-  let kept: Uint8Array | undefined;
-  const drop = () => {
-    if (!kept) return;
-    keptBytes -= kept.length;
-    keptRelease.unregister(source);
-    kept = undefined;
-  };
   const source: DicomSource = {
     name: path,
     sharedReader: workerReader,
@@ -89,16 +68,8 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Dicom
         const size = n < HEADER_PREFIX ? n : fstatSync(fd).size;
         const bytes = headerScratch.slice(0, n);
         // The whole file is in hand (most MR and many CT slices are under 16 KiB): hash it now, so that the run's
-        // manifest does not read every input again (fileDigest), and keep it for the pixel read (KEPT_MAX_BYTES).
-        if (n === size) {
-          digests.set(source, digestOf(bytes));
-          drop();
-          if (options.digest && keptBytes + n <= KEPT_MAX_BYTES) {
-            kept = bytes;
-            keptBytes += n;
-            keptRelease.register(source, n, source);
-          }
-        }
+        // manifest does not read every input again (fileDigest).
+        if (n === size) digests.set(source, digestOf(bytes));
         return { bytes, size };
       } finally {
         closeSync(fd);
@@ -107,12 +78,6 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Dicom
     // from the page cache a read takes microseconds: done here, like the header read
     readInto: async (position, into) => source.readIntoSync!(position, into),
     readIntoSync: (position, into) => {
-      if (kept && position + into.length <= kept.length) {
-        // the bytes the scan read (and hashed): no second open and read of a small file
-        into.set(kept.subarray(position, position + into.length));
-        if (position + into.length === kept.length) drop();
-        return;
-      }
       const fd = openSync(path, 'r');
       try {
         for (let done = 0; done < into.length; ) done += bytesRead(readSync(fd, into, done, into.length - done, position + done), done, into.length, path);
