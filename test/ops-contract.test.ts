@@ -141,6 +141,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
     entries: {
       ...notOps(['fileSource', 'expandDicomPaths', 'fileDigest'], 'file plumbing for scanDicom / loadVolume and run manifests'),
       ...notOps(['scanDicomPaths'], 'scanDicom (checked above) over files: the same options'),
+      ...notOps(['loadVolume', 'volumeGroups', 'harmonizeTimePoints', 'bidsSidecar', 'diffusionTables', 'outputName', 'uniqueName'], "the main entry's functions (checked above), re-exported for dicom convert's lighter start-up"),
     },
   },
   segment: {

@@ -20,6 +20,13 @@ const headerScratch = new Uint8Array(HEADER_PREFIX);
 
 export type { FileDigest };
 
+// What `physiotwin dicom convert` needs besides the file access above, re-exported here so that the command does not
+// load the package's main entry (the de-identifier and its 50 kB table, the DICOM writers): the same functions as
+// the main entry's.
+export { SPLIT_ATTRIBUTES, volumeGroups } from './series.js';
+export { harmonizeTimePoints, loadVolume } from './volume.js';
+export { bidsSidecar, diffusionTables, outputName, uniqueName } from './sidecar.js';
+
 /** Options of {@link fileSource}. */
 export interface FileSourceOptions {
   /**

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPhysiotwinError } from '@physiotwin/core';
 import type { ErrorCode } from '@physiotwin/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { open } from 'node:fs/promises';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { abandonPendingWrites, AtomicOutputs, checkFolderCreatable, checkOutputs, writeFileAtomic } from './atomic-write.js';
 
 const root = mkdtempSync(join(tmpdir(), 'physiotwin-atomic-'));
@@ -40,6 +41,73 @@ describe('atomic writes', () => {
     expect(staged).toEqual({ bytes: whole.length, sha256: createHash('sha256').update(whole).digest('hex') });
     const json = readFileSync(join(dir, 'v.json'));
     expect(text).toEqual({ bytes: json.length, sha256: createHash('sha256').update(json).digest('hex') });
+  });
+
+  /** Holds every FileHandle.sync until `release()` (FileHandle is not exported: its prototype from a handle). */
+  async function gateSyncs(dir: string) {
+    const probe = await open(dir, 'r');
+    const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const counter = { synced: 0 };
+    const original = proto.sync;
+    const spy = vi.spyOn(proto, 'sync').mockImplementation(async function (this: unknown) {
+      await gate;
+      await original.call(this);
+      counter.synced++;
+    });
+    return { release, spy, counter };
+  }
+
+  it('fsyncs run on after stage returns; commit waits for them, and a failed fsync renames nothing and leaves nothing', async () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'old.txt'), 'old');
+    const { release, spy, counter } = await gateSyncs(dir);
+    try {
+      const out = new AtomicOutputs({ overwrite: true });
+      await out.stage(join(dir, 'a.bin'), new Uint8Array(100).fill(1));
+      await out.stage(join(dir, 'old.txt'), 'new');
+      expect(counter.synced).toBe(0); // both staged while their fsyncs wait
+      const committing = out.commit();
+      await new Promise((r) => setTimeout(r, 20));
+      expect(existsSync(join(dir, 'a.bin'))).toBe(false); // no rename before the fsyncs
+      release();
+      await committing;
+      expect(counter.synced).toBe(3); // the two files, then their folder
+      expect(readFileSync(join(dir, 'old.txt'), 'utf8')).toBe('new');
+
+      spy.mockImplementation(async () => {
+        throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      });
+      const failing = new AtomicOutputs({ overwrite: true });
+      await failing.stage(join(dir, 'b.bin'), new Uint8Array(10));
+      await failing.stage(join(dir, 'old.txt'), 'newer');
+      expect(await codeOf(failing.commit())).toBe('IO_WRITE_FAILED');
+      expect(readdirSync(dir).sort()).toEqual(['a.bin', 'old.txt']);
+      expect(readFileSync(join(dir, 'old.txt'), 'utf8')).toBe('new');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('at most 16 fsyncs pending (open files): the 17th stage waits for the first one\'s fsync', async () => {
+    const dir = freshDir();
+    const { release, spy } = await gateSyncs(dir);
+    try {
+      const out = new AtomicOutputs();
+      for (let i = 0; i < 16; i++) await out.stage(join(dir, `f${i}.txt`), `${i}`);
+      let returned = false;
+      const last = out.stage(join(dir, 'f16.txt'), '16').then(() => (returned = true));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(returned).toBe(false);
+      release();
+      await last;
+      await out.commit();
+      expect(readdirSync(dir)).toHaveLength(17);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('writes a file; refuses an existing one (IO_EXISTS, untouched, no temporary file left); overwrite replaces it', async () => {

@@ -140,6 +140,9 @@ export async function checkFolderCreatable(folder: string): Promise<void> {
   }
 }
 
+/** Staged files whose fsync may still run (and whose handle is open) while the next ones are written. */
+const MAX_PENDING_SYNCS = 16;
+
 /** Every {@link AtomicOutputs} with temporary files or a commit in progress, for {@link abandonPendingWrites}. */
 const pending = new Set<AtomicOutputs>();
 
@@ -148,7 +151,8 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDE
 
 /**
  * A set of output files written all-or-nothing as far as the file system allows: {@link AtomicOutputs.stage}
- * writes each file under a temporary name in its target's folder (`.<name>.<random>.tmp`) and fsyncs it; then
+ * writes each file under a temporary name in its target's folder (`.<name>.<random>.tmp`) and fsyncs it (in the
+ * background: commit waits for every fsync before it renames anything); then
  * {@link AtomicOutputs.commit} moves them to their names in order: a rename when overwriting (the old file is
  * replaced only by a complete new one), else a hard link, which fails when the name exists, so that of several
  * concurrent writers exactly one wins (the others get `IO_EXISTS` and their temporary files are removed). A failed
@@ -173,6 +177,8 @@ export class AtomicOutputs {
   /** Final paths this commit created (removed again if the commit fails or the process is interrupted). */
   readonly #created: string[] = [];
   #state: 'open' | 'committing' | 'done' = 'open';
+  /** The background fsync and close of each staged file: undefined when done, else the typed error. */
+  readonly #syncs: Array<Promise<PhysiotwinError | undefined>> = [];
 
   constructor(options: AtomicWriteOptions = {}) {
     this.#overwrite = Boolean(options.overwrite);
@@ -180,7 +186,11 @@ export class AtomicOutputs {
 
   /**
    * Writes `data` (a string is UTF-8; an array of parts is written one part after the other, as if concatenated) to
-   * a temporary file beside `path` and fsyncs it. A failure discards the whole set (every file staged so far).
+   * a temporary file beside `path`, and starts its fsync: it returns once the bytes are written (the caller may
+   * reuse them), while the fsync runs on in libuv's pool beside the caller's next work (the next file's writes and
+   * fsync, a sidecar, a manifest); {@link AtomicOutputs.commit} waits for every fsync before it renames anything,
+   * so a file reaches its name only once it is on disk. A failure discards the whole set (every file staged so far);
+   * a failed fsync is reported by `commit`.
    * @returns the size written, and with `options.sha256` its SHA-256.
    * @throws PhysiotwinError `IO_*` (see {@link writeError}); `INVALID_ARGUMENT` after commit.
    */
@@ -197,10 +207,9 @@ export class AtomicOutputs {
     try {
       handle = await open(temp, 'wx', 0o666);
       const h = handle;
-      // The writes and the fsync run on libuv's pool; the hash runs here meanwhile (the bytes are not changed).
+      // The writes run on libuv's pool; the hash runs here meanwhile (the bytes are not changed).
       const writing = (async () => {
         for (const part of parts) await h.writeFile(part);
-        await h.sync();
       })();
       try {
         if (options.sha256) {
@@ -216,25 +225,46 @@ export class AtomicOutputs {
       this.discard();
       throw writeError(e, target);
     }
-    try {
-      await handle.close();
-    } catch (e) {
-      this.discard();
-      throw writeError(e, target);
-    }
+    // fsync and close in the background; commit awaits the outcome (caught here: never an unhandled rejection).
+    const h = handle;
+    const synced = (async () => {
+      try {
+        await h.sync();
+      } catch (e) {
+        await h.close().catch(() => undefined);
+        return writeError(e, target);
+      }
+      try {
+        await h.close();
+      } catch (e) {
+        return writeError(e, target);
+      }
+      return undefined;
+    })();
+    this.#syncs.push(synced);
     this.#staged.push({ path: target, temp });
+    // At most MAX_PENDING_SYNCS files open for their fsyncs: a set of thousands of small files must not run out of
+    // file descriptors (each stage waits for the fsync that many files back).
+    const back = this.#syncs[this.#syncs.length - 1 - MAX_PENDING_SYNCS];
+    if (back) await back;
     return staged;
   }
 
   /**
-   * Moves every staged file to its name, in staging order, then fsyncs their folders.
+   * Waits for every staged file's fsync, then moves every staged file to its name, in staging order, then fsyncs
+   * their folders.
    * @throws PhysiotwinError `IO_EXISTS` (a name was taken, no overwrite: the files this commit had created are
-   *   removed again), other `IO_*` codes.
+   *   removed again), `IO_WRITE_FAILED` and other `IO_*` codes (a failed fsync: nothing renamed, every staged file
+   *   removed).
    */
   async commit(): Promise<void> {
     if (this.#state !== 'open') throw new PhysiotwinError('INVALID_ARGUMENT', 'AtomicOutputs: commit called twice');
     this.#state = 'committing';
     try {
+      // every file on disk before any name changes (the rename of an unsynced file could survive a crash empty)
+      const failed = (await Promise.all(this.#syncs)).find((e) => e !== undefined);
+      this.#syncs.length = 0;
+      if (failed) throw failed;
       for (const { path, temp } of this.#staged) {
         try {
           if (this.#overwrite) await rename(temp, path);
@@ -279,6 +309,8 @@ export class AtomicOutputs {
    * name it created held nothing before, so removing it undoes the commit). Synchronous, for signal handlers.
    */
   discard(): void {
+    // fsyncs still running finish on files already unlinked (their handles close then)
+    this.#syncs.length = 0;
     for (const temp of this.#temps) removeQuietly(temp);
     this.#temps.clear();
     for (const path of this.#created) removeQuietly(path);

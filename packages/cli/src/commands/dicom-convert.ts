@@ -2,9 +2,9 @@ import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PhysiotwinError, createManifest, isPhysiotwinError } from '@physiotwin/core';
 import type { RunManifest } from '@physiotwin/core';
-import { SPLIT_ATTRIBUTES, bidsSidecar, diffusionTables, harmonizeTimePoints, loadVolume, outputName, uniqueName, volumeGroups } from '@physiotwin/dicom';
 import type { ConversionRecord, SpacingPolicy, SplitAttribute } from '@physiotwin/dicom';
-import { fileDigest, scanDicomPaths } from '@physiotwin/dicom/node';
+// from dicom/node, not the main entry: the same functions without loading the de-identifier and the DICOM writers
+import { SPLIT_ATTRIBUTES, bidsSidecar, diffusionTables, fileDigest, harmonizeTimePoints, loadVolume, outputName, scanDicomPaths, uniqueName, volumeGroups } from '@physiotwin/dicom/node';
 import { encodeVolumeFileParts, writeRunProvenance } from '@physiotwin/io/node';
 import type { CliIO, Command } from '../command.js';
 import { EXIT, UsageError, prepareOutputs, printJson, progressPrinter } from '../command.js';

@@ -84,3 +84,16 @@ describe('physiotwin info start-up (issue #11)', () => {
     expect(gpuFiles).toEqual([]);
   });
 });
+
+describe('physiotwin dicom convert start-up (issue #11)', () => {
+  const cli = join(PACKAGES, 'cli/src/');
+  const { files, bare } = loadGraph([`${cli}main.ts`, `${cli}command.ts`, `${cli}commands/dicom-convert.ts`]);
+
+  it("loads dicom/node, not dicom's main entry: no de-identifier (and its table) and no DICOM writers", () => {
+    expect(bare).toContain('@physiotwin/dicom/node');
+    expect(bare).not.toContain('@physiotwin/dicom');
+    expect([...files].some((f) => f.endsWith('dicom/src/volume.ts'))).toBe(true);
+    const unneeded = [...files].filter((f) => /dicom\/src\/(deid|dicom-writer|volume-writer|dicom-elements|write)\.ts$|dicom\/src\/data\//.test(f));
+    expect(unneeded).toEqual([]);
+  });
+});
