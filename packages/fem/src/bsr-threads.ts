@@ -1,33 +1,37 @@
 // The symmetric (upper-triangle) BSR matvec of CG on several threads: the calling thread and worker_threads
-// Workers run the same WebAssembly module (bsr-wasm.ts's 'range' export) on one shared WebAssembly.Memory, each
-// on a contiguous range of block rows holding about the same number of stored blocks.
+// Workers run the same WebAssembly module (bsr-wasm.ts's 'range' export) on one shared WebAssembly.Memory.
+//
+// Work: the block rows are cut into chunks (a few per thread) of contiguous rows holding about the same number of
+// stored blocks; each thread claims the next chunk with an atomic counter until none is left, so a worker that
+// the OS has not scheduled yet (2 shared cores) leaves its chunks to the calling thread instead of stalling it.
 //
 // Races: row i of the upper triangle adds A_ij x_j into y_i and scatters A_ij^T x_i into y_j for j > i, so a
-// thread's scatters can land in a later thread's rows. A thread's rows whose columns all stay inside its range (the
-// "interior", most rows of a banded ordering) add straight into y, which only that thread writes during the
-// product; its remaining rows (from the first row with a column beyond its range) add into an accumulator of its
-// own covering those rows up to their largest column. After a barrier each thread finishes its own rows of y:
-// y_i += accumulator_0[i] + accumulator_1[i] + ... in thread order. The order of every sum is fixed by the matrix
-// and the thread count, so a product gives the same bits on every run with that many threads; it differs from the
-// one-thread product by the reordering of a few sums (within 1e-13 (|A| |x|)_i, bsr-threads.test.ts).
+// chunk's scatters can land in a later chunk's rows. A chunk's rows whose columns all stay inside it (the
+// "interior", most rows of a banded ordering) add straight into its rows of y, which nothing else writes during
+// the product; its other rows (from the first row with a column beyond the chunk) add into the chunk's own
+// accumulator, which covers those rows up to their largest column. Once every chunk is done, the calling thread
+// adds the accumulators into y in chunk order. Every sum's order is fixed by the matrix and the chunks (not by
+// which thread ran what), so a product gives the same bits on every run with the same thread count; it differs
+// from the one-thread product by the reordering of a few sums (within 1e-13 (|A| |x|)_i, bsr-threads.test.ts).
 //
-// Synchronisation: Atomics on Int32 control words at the start of the memory. The calling thread bumps a
-// generation word and notifies, runs its own share, meets the workers at the barrier, reduces its rows and waits
-// for the workers' done count: each wait spins a little (a worker is usually woken within microseconds of the
-// product before it), then sleeps in Atomics.wait. The calling thread blocks in Atomics.wait, which Node's main
-// thread and Web Workers allow and a browser page's main thread does not: there '#threads' has no workers and the
-// kernel runs on one thread (bsr-wasm.ts).
+// Synchronisation: Atomics on Int32 control words at the start of the memory. The calling thread sets the vector
+// pair, opens the chunk counter, bumps a generation word and notifies, claims chunks like the workers, then waits
+// until the done count reaches the chunk count: each wait spins a little (a worker spinning after the product
+// before starts within microseconds), then sleeps in Atomics.wait. The calling thread blocks in Atomics.wait,
+// which Node's main thread and Web Workers allow and a browser page's main thread does not: there '#threads' has
+// no workers and the kernel runs on one thread (bsr-wasm.ts).
 import { PhysiotwinError } from '@physiotwin/core';
 import { cpuCount, spawnThread } from '#threads';
 import type { BsrMatrix } from './bsr.js';
 import type { ThreadHandle } from './threads-types.js';
 
-// Control words: Int32 indices, 64 bytes (one cache line) apart.
-const GEN = 0, CMD = 16, ARRIVE = 32, DONE = 48, READY = 64, ERROR = 80, ABORT = 96, FAULT = 112, MESSAGE_LENGTH = 128;
+// Control words: Int32 indices, 64 bytes (one cache line) apart. chunkWork below uses NEXT, DONE, CMD and FAULT
+// by value (it must not refer to anything outside itself).
+const GEN = 0, CMD = 16, NEXT = 32, DONE = 48, ERROR = 80, ABORT = 96, FAULT = 112, MESSAGE_LENGTH = 128;
 const MESSAGE_AT = 1024;
 const MESSAGE_BYTES = 1024;
 const CONTROL_BYTES = 2048;
-/** Words per thread in the partition table: first row, end row, first accumulated row, end of the accumulator, its byte address. */
+/** Words per chunk in the chunk table: first row, end row, first accumulated row, end of the accumulator, its byte address. */
 const TABLE = 5;
 /** Most threads a kernel starts. */
 const MAX_THREADS = 64;
@@ -36,8 +40,8 @@ const MAX_WASM_BYTES = 2 ** 31;
 
 /**
  * 'auto' gives a kernel one thread per this many bytes of streamed matrix (capped at os.availableParallelism()):
- * below about 2 MB (about 1e4 DOF of the T4 cube) the product takes tens of microseconds and waking a worker
- * costs as much as it saves. Measured with `FEM_BENCH=matvec npm run bench -- fem` (see packages/fem/README.md).
+ * below it a product takes a few hundred microseconds or less and waking a worker costs about as much as it saves.
+ * Measured with `FEM_BENCH=matvec npm run bench -- fem` (see packages/fem/README.md).
  */
 export const MIN_BYTES_PER_THREAD = 2_000_000;
 /** Spin iterations (Atomics.load) before a wait sleeps in Atomics.wait. */
@@ -45,17 +49,17 @@ const SPIN = 20_000;
 /** Default of `stallMs`. */
 const STALL_MS = 30_000;
 
-/** What each thread's share needs: plain numbers and views, so that the same function runs in every thread. */
-interface PartContext {
+/** What a thread's work needs: plain numbers and views, so that the same function runs in every thread. */
+interface ChunkContext {
   /** The module's 'range' export: rows from .. n-1 added into y at y + 24 i (not cleared). */
   run: (n: number, rp: number, cl: number, vl: number, xp: number, yp: number, from: number) => void;
   /** The whole memory as f64. */
   f: Float64Array;
   /** Control words. */
   c: Int32Array;
-  /** Partition table, TABLE words per thread. */
+  /** Chunk table, TABLE words per chunk. */
   p: Int32Array;
-  threads: number;
+  chunks: number;
   rp: number;
   cl: number;
   vl: number;
@@ -63,62 +67,48 @@ interface PartContext {
   y0: number;
   pairStride: number;
   spin: number;
-  /** How long a barrier waits before it gives up (0: no limit; the calling thread's stall check). */
-  stallMs: number;
+  /** A worker obeys the fault word (tests). */
+  faults: boolean;
 }
 
 /**
- * One thread's share of y = A x on vector pair `pair`: clear its rows of y and its accumulator, add its interior
- * rows into y and its other rows into the accumulator, wait for every thread at the barrier, then add the
- * accumulators that reach its rows into them in thread order. Returns 0, 1 when another thread failed (the abort
- * word is set), 2 when the barrier waited longer than `stallMs`.
+ * Claims chunks until none is left; for each: clear its rows of y and its accumulator, add its interior rows into
+ * y and its other rows into the accumulator, count it done (and notify when it was the last).
  * Self-contained (no variable from outside, no inner function): the workers run its source text.
  */
-function threadPart(ctx: PartContext, t: number, pair: number): number {
+function chunkWork(ctx: ChunkContext): void {
   const c = ctx.c, p = ctx.p, f = ctx.f;
-  const xp = ctx.x0 + pair * ctx.pairStride;
-  const yp = ctx.y0 + pair * ctx.pairStride;
-  const q = 5 * t;
-  const from = p[q]!, to = p[q + 1]!, split = p[q + 2]!, accTo = p[q + 3]!, accAt = p[q + 4]!;
-  const y = yp / 8;
-  f.fill(0, y + 3 * from, y + 3 * to);
-  f.fill(0, accAt / 8, accAt / 8 + 3 * (accTo - split));
-  if (split > from) ctx.run(split, ctx.rp, ctx.cl, ctx.vl, xp, yp, from);
-  // The accumulator's row split is at accAt: its base is 24 split bytes lower (wasm's i32 arithmetic wraps).
-  if (to > split) ctx.run(to, ctx.rp, ctx.cl, ctx.vl, xp, accAt - 24 * split, split);
-  // Barrier: the 32nd control word counts arrivals (the calling thread cleared it before the product).
-  if (Atomics.add(c, 32, 1) + 1 === ctx.threads) Atomics.notify(c, 32);
-  let v = Atomics.load(c, 32);
-  let spins = 0;
-  let since = -1;
-  while (v < ctx.threads) {
-    if (Atomics.load(c, 96) !== 0) return 1;
-    if (spins < ctx.spin) spins++;
-    else {
-      if (since < 0) since = performance.now();
-      else if (ctx.stallMs > 0 && performance.now() - since > ctx.stallMs) return 2;
-      Atomics.wait(c, 32, v, 50);
+  for (;;) {
+    const k = Atomics.add(c, 32, 1);
+    if (k >= ctx.chunks) return;
+    // The pair is read after the claim: a claim that succeeds belongs to the product the calling thread opened.
+    const pair = Atomics.load(c, 16);
+    if (ctx.faults) {
+      const fault = Atomics.load(c, 112);
+      if (fault === 1) throw new Error('fault injected by a test');
+      if (fault === 2) Atomics.wait(c, 112, 2);
     }
-    v = Atomics.load(c, 32);
+    const xp = ctx.x0 + pair * ctx.pairStride;
+    const yp = ctx.y0 + pair * ctx.pairStride;
+    const q = 5 * k;
+    const from = p[q]!, to = p[q + 1]!, split = p[q + 2]!, accTo = p[q + 3]!, accAt = p[q + 4]!;
+    f.fill(0, yp / 8 + 3 * from, yp / 8 + 3 * to);
+    f.fill(0, accAt / 8, accAt / 8 + 3 * (accTo - split));
+    if (split > from) ctx.run(split, ctx.rp, ctx.cl, ctx.vl, xp, yp, from);
+    // The accumulator's row `split` is at accAt: its base is 24 split bytes lower (wasm's i32 arithmetic wraps).
+    if (to > split) ctx.run(to, ctx.rp, ctx.cl, ctx.vl, xp, accAt - 24 * split, split);
+    if (Atomics.add(c, 48, 1) + 1 === ctx.chunks) Atomics.notify(c, 48);
   }
-  for (let u = 0; u <= t; u++) {
-    const o = 5 * u;
-    const lo = Math.max(from, p[o + 2]!), hi = Math.min(to, p[o + 3]!);
-    const base = p[o + 4]! / 8 - 3 * p[o + 2]!;
-    for (let i = 3 * lo; i < 3 * hi; i++) f[y + i] = f[y + i]! + f[base + i]!;
-  }
-  return 0;
 }
 
-/** The workers' script: instantiate the module on the shared memory, say ready, then run a share per generation. */
+/** The workers' script: instantiate the module on the shared memory, then work on the chunks of each generation. */
 const workerSource = (): string => `'use strict';
 const { workerData: d } = require('node:worker_threads');
-const threadPart = ${threadPart.toString()};
+const chunkWork = ${chunkWork.toString()};
 const c = new Int32Array(d.memory.buffer, 0, ${CONTROL_BYTES / 4});
 try {
   const run = new WebAssembly.Instance(d.module, { m: { memory: d.memory } }).exports.range;
-  const ctx = { ...d.ctx, run, f: new Float64Array(d.memory.buffer), c, p: new Int32Array(d.memory.buffer, d.tableAt, ${TABLE} * d.ctx.threads) };
-  if (Atomics.add(c, ${READY}, 1) + 1 === ctx.threads - 1) Atomics.notify(c, ${READY});
+  const ctx = { ...d.ctx, run, f: new Float64Array(d.memory.buffer), c, p: new Int32Array(d.memory.buffer, d.tableAt, ${TABLE} * d.ctx.chunks), faults: d.t === d.threads - 1 };
   let seen = 0;
   for (;;) {
     let g = Atomics.load(c, ${GEN});
@@ -128,13 +118,8 @@ try {
       g = Atomics.load(c, ${GEN});
     }
     seen = g;
-    const cmd = Atomics.load(c, ${CMD});
-    if (cmd < 0 || Atomics.load(c, ${ABORT}) !== 0) break;
-    const fault = Atomics.load(c, ${FAULT});
-    if (fault === 1 && d.t === ctx.threads - 1) throw new Error('fault injected by a test');
-    if (fault === 2 && d.t === ctx.threads - 1) Atomics.wait(c, ${FAULT}, 2);
-    if (threadPart(ctx, d.t, cmd) !== 0) break;
-    if (Atomics.add(c, ${DONE}, 1) + 1 === ctx.threads - 1) Atomics.notify(c, ${DONE});
+    if (Atomics.load(c, ${CMD}) < 0 || Atomics.load(c, ${ABORT}) !== 0) break;
+    chunkWork(ctx);
   }
 } catch (e) {
   if (Atomics.compareExchange(c, ${ERROR}, 0, d.t + 1) === 0) {
@@ -144,7 +129,7 @@ try {
     Atomics.store(c, ${MESSAGE_LENGTH}, text.length);
   }
   Atomics.store(c, ${ABORT}, 1);
-  for (const w of [${ARRIVE}, ${DONE}, ${READY}]) Atomics.notify(c, w);
+  Atomics.notify(c, ${DONE});
 }
 `;
 
@@ -166,22 +151,22 @@ export function matvecThreads(request: number | 'auto', matrixBytes: number, row
   return Math.max(1, Math.min(wanted, rows, MAX_THREADS));
 }
 
-/** Contiguous block rows per thread, balanced by stored blocks plus one per row (its x/y traffic and loop). */
-function partition(m: BsrMatrix, threads: number): Int32Array {
+/** `count` chunks of contiguous block rows, balanced by stored blocks plus one per row (its x/y traffic and loop). */
+function partition(m: BsrMatrix, count: number): Int32Array {
   const { n, rowPtr, cols } = m;
   const total = rowPtr[n]! + n;
   const starts = [0];
   let i = 0;
-  for (let t = 1; t < threads; t++) {
-    const target = (total * t) / threads;
+  for (let t = 1; t < count; t++) {
+    const target = (total * t) / count;
     while (i < n && rowPtr[i]! + i < target) i++;
     starts.push(i);
   }
   starts.push(n);
-  const table = new Int32Array(TABLE * threads);
-  for (let t = 0; t < threads; t++) {
+  const table = new Int32Array(TABLE * count);
+  for (let t = 0; t < count; t++) {
     const from = starts[t]!, to = starts[t + 1]!;
-    // The first row with a column beyond the range; its rows and the ones after it go to the accumulator.
+    // The first row with a column beyond the chunk; its rows and the ones after it go to the accumulator.
     let split = from;
     while (split < to && cols[rowPtr[split + 1]! - 1]! < to) split++;
     let accTo = split === to ? split : to;
@@ -191,11 +176,37 @@ function partition(m: BsrMatrix, threads: number): Int32Array {
   return table;
 }
 
+/** Accumulated rows of a chunk table. */
+const accumulatedRows = (table: Int32Array): number => {
+  let rows = 0;
+  for (let k = 0; k < table.length; k += TABLE) rows += table[k + 3]! - table[k + 2]!;
+  return rows;
+};
+
+/**
+ * Chunks for `threads` threads: 4 per thread, fewer (down to one per thread) while the accumulators would add more
+ * than a tenth of the matrix's bytes (72 B per accumulated row: cleared, read, added into y): a banded ordering
+ * keeps them small, an unordered matrix (a T10 mesh's mid-edge nodes numbered after its corners) does not.
+ */
+function chunkTable(m: BsrMatrix, threads: number, matrixBytes: number): Int32Array {
+  let table = partition(m, threads);
+  for (const perThread of [4, 2]) {
+    const candidate = partition(m, Math.min(m.n, perThread * threads));
+    if (72 * accumulatedRows(candidate) <= 0.1 * matrixBytes) {
+      table = candidate;
+      break;
+    }
+  }
+  return table;
+}
+
 /** A threaded symmetric kernel: what bsr-wasm.ts's `bsrKernel` wraps. */
 export interface ThreadedKernel {
   x: Float64Array;
   y: Float64Array;
   readonly threads: number;
+  /** Chunks of block rows a product is cut into. */
+  readonly chunks: number;
   multiply(): void;
   pair(i: number): { x: Float64Array; y: Float64Array; multiply(): void };
   dispose(): void;
@@ -228,8 +239,9 @@ function stop(s: Internals): void {
  * The threaded form of the symmetric kernel on `m` (an upper triangle with each row's diagonal block first), or
  * null where it cannot run (no worker threads or shared memory in this engine, no room for the memory): the
  * caller then uses the one-thread kernel. `module` is bsr-wasm.ts's module compiled with a shared memory import.
- * The workers start here; the first product waits until they are ready. `dispose()` stops them (the kernel then
- * runs on the calling thread alone); they are unref'd, so a kernel never disposed does not keep Node running.
+ * The workers start here and join the products once they are up (the calling thread does the chunks nobody has
+ * claimed). `dispose()` stops them (the kernel then runs on the calling thread alone); they are unref'd, so a
+ * kernel never disposed does not keep Node running.
  * @param options.stallMs how long the calling thread waits for a worker before it declares it dead (default 30 s)
  * @throws nothing here; `multiply()` throws PhysiotwinError `WORKER_CRASHED` when a worker failed, exited or
  *   stopped answering (the kernel's workers are then stopped and later products throw it again).
@@ -239,7 +251,8 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
   const threads = options.threads;
   const pairs = options.pairs;
   const nnzb = m.rowPtr[n]!;
-  const table = partition(m, threads);
+  const table = chunkTable(m, threads, 76 * nnzb);
+  const chunks = table.length / TABLE;
   const valuesAt = CONTROL_BYTES;
   const x0 = valuesAt + 72 * nnzb;
   const y0 = x0 + 24 * n;
@@ -248,9 +261,9 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
   const rowPtrAt = colsAt + 4 * nnzb;
   const tableAt = rowPtrAt + 4 * (n + 1);
   let at = Math.ceil((tableAt + 4 * table.length) / 8) * 8;
-  for (let t = 0; t < threads; t++) {
-    table[TABLE * t + 4] = at;
-    at += 24 * (table[TABLE * t + 3]! - table[TABLE * t + 2]!);
+  for (let k = 0; k < chunks; k++) {
+    table[TABLE * k + 4] = at;
+    at += 24 * (table[TABLE * k + 3]! - table[TABLE * k + 2]!);
   }
   if (at > MAX_WASM_BYTES) return null;
   let memory: WebAssembly.Memory;
@@ -266,14 +279,17 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
   for (let k = 0; k < nnzb; k++) cols[k] = 24 * m.cols[k]!;
   new Int32Array(buf, rowPtrAt, n + 1).set(m.rowPtr);
   new Int32Array(buf, tableAt, table.length).set(table);
-  const exports = new WebAssembly.Instance(module, { m: { memory } }).exports as Record<'symmetric' | 'range', PartContext['run']>;
+  const exports = new WebAssembly.Instance(module, { m: { memory } }).exports as Record<'symmetric' | 'range', ChunkContext['run']>;
   const c = new Int32Array(buf, 0, CONTROL_BYTES / 4);
-  const shared = { threads, rp: rowPtrAt, cl: colsAt, vl: valuesAt, x0, y0, pairStride, spin: SPIN };
+  const f = new Float64Array(buf);
+  // No chunk is open until the first product.
+  Atomics.store(c, NEXT, chunks);
+  const shared = { chunks, rp: rowPtrAt, cl: colsAt, vl: valuesAt, x0, y0, pairStride, spin: SPIN };
   const stallMs = options.stallMs ?? STALL_MS;
-  const ctx: PartContext = { ...shared, stallMs, run: exports.range, f: new Float64Array(buf), c, p: new Int32Array(buf, tableAt, table.length) };
+  const ctx: ChunkContext = { ...shared, faults: false, run: exports.range, f, c, p: new Int32Array(buf, tableAt, table.length) };
 
   const handles: ThreadHandle[] = [];
-  const state: { ready: boolean; disposed: boolean; dead?: string } = { ready: false, disposed: false };
+  const state: { disposed: boolean; dead?: string } = { disposed: false };
   const s: Internals = { handles, control: c };
   /** Stops the workers after a failure; later products throw `WORKER_CRASHED` with the first reason. */
   const kill = (reason: string): void => {
@@ -291,20 +307,20 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
     const length = Atomics.load(c, MESSAGE_LENGTH);
     const who = Atomics.load(c, ERROR);
     const text = length > 0 ? String.fromCharCode(...new Uint8Array(buf, MESSAGE_AT, length)) : 'no message';
-    return who > 0 ? `worker ${who - 1} of ${threads} failed: ${text}` : `a worker of ${threads} failed: ${text}`;
+    return who > 0 ? `worker ${who} of ${threads - 1} failed: ${text}` : `a worker failed: ${text}`;
   };
   try {
     const source = workerSource();
     for (let t = 1; t < threads; t++) {
-      const h = spawnThread(source, { module, memory, t, tableAt, ctx: { ...shared, stallMs: 0 } });
+      const h = spawnThread(source, { module, memory, t, threads, tableAt, ctx: shared });
       if (!h) throw new Error('no worker threads');
       handles.push(h);
       h.unref();
       h.on('error', (e) => {
-        if (!state.disposed) kill(`worker ${t} of ${threads} failed: ${e.message}`);
+        if (!state.disposed) kill(`worker ${t} of ${threads - 1} failed: ${e.message}`);
       });
       h.on('exit', (code) => {
-        if (!state.disposed) kill(`worker ${t} of ${threads} exited (code ${code})`);
+        if (!state.disposed) kill(`worker ${t} of ${threads - 1} exited (code ${code})`);
       });
     }
   } catch {
@@ -313,42 +329,44 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
     return null; // the engine would not start a thread: one thread
   }
 
-  /** Waits until control word `word` reaches `target`; fails on a worker's error or after stallMs. */
-  const waitFor = (word: number, target: number, what: string): void => {
-    let v = Atomics.load(c, word);
-    let spins = 0;
-    let since = -1;
-    while (v < target) {
-      if (Atomics.load(c, ABORT) !== 0) fail(state.dead ?? workerMessage());
-      if (spins < SPIN) spins++;
-      else {
-        if (since < 0) since = performance.now();
-        else if (performance.now() - since > stallMs) fail(`no answer from the workers ${what} in ${stallMs} ms`);
-        Atomics.wait(c, word, v, 50);
-      }
-      v = Atomics.load(c, word);
-    }
-  };
   const product = (pair: number): void => {
     if (state.dead) fail(state.dead);
+    if (Atomics.load(c, ABORT) !== 0) fail(workerMessage());
     if (state.disposed) {
       // One thread: the module's whole symmetric product on the same memory.
       exports.symmetric(n, rowPtrAt, colsAt, valuesAt, x0 + pair * pairStride, y0 + pair * pairStride, 0);
       return;
     }
-    if (!state.ready) {
-      waitFor(READY, threads - 1, 'starting');
-      state.ready = true;
-    }
-    Atomics.store(c, ARRIVE, 0);
-    Atomics.store(c, DONE, 0);
+    // The pair first, the chunk counter last: a claim that succeeds sees this product's pair.
     Atomics.store(c, CMD, pair);
+    Atomics.store(c, DONE, 0);
+    Atomics.store(c, NEXT, 0);
     Atomics.add(c, GEN, 1);
     Atomics.notify(c, GEN);
-    const status = threadPart(ctx, 0, pair);
-    if (status === 1) fail(state.dead ?? workerMessage());
-    if (status === 2) fail(`no answer from the workers at the barrier in ${stallMs} ms`);
-    waitFor(DONE, threads - 1, 'finishing a product');
+    // (setTestMode: a test can leave every chunk to the workers.)
+    if (Atomics.load(c, FAULT) === 0) chunkWork(ctx);
+    // Wait for the chunks workers still hold; fail on a worker's error or after stallMs.
+    let v = Atomics.load(c, DONE);
+    let spins = 0;
+    let since = -1;
+    while (v < chunks) {
+      if (Atomics.load(c, ABORT) !== 0) fail(state.dead ?? workerMessage());
+      if (spins < SPIN) spins++;
+      else {
+        if (since < 0) since = performance.now();
+        else if (performance.now() - since > stallMs) fail(`no answer from a worker in ${stallMs} ms`);
+        Atomics.wait(c, DONE, v, 50);
+      }
+      v = Atomics.load(c, DONE);
+    }
+    // The accumulators, in chunk order.
+    const y = (y0 + pair * pairStride) / 8;
+    for (let k = 0; k < chunks; k++) {
+      const o = TABLE * k;
+      const lo = table[o + 2]!, hi = table[o + 3]!;
+      const base = table[o + 4]! / 8 - 3 * lo;
+      for (let i = 3 * lo; i < 3 * hi; i++) f[y + i] = f[y + i]! + f[base + i]!;
+    }
   };
   const views = Array.from({ length: pairs }, (_, i) => ({
     x: new Float64Array(buf, x0 + i * pairStride, 3 * n),
@@ -361,6 +379,7 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
     get threads() {
       return state.disposed || state.dead ? 1 : threads;
     },
+    chunks,
     multiply: views[0]!.multiply,
     pair: (i) => views[i]!,
     dispose() {
@@ -378,13 +397,14 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
 }
 
 /**
- * For tests: makes the last worker of a threaded kernel throw ('throw'), stop answering ('hang') at the next
- * product, or terminates it now ('exit', resolved once it has exited).
+ * For tests: 'workers' leaves every chunk to the workers (the calling thread only waits and reduces); 'throw' and
+ * 'hang' also make the last worker throw or stop answering in the next chunk it claims; 'exit' terminates that
+ * worker now (resolved once it has exited); 'normal' undoes 'workers'.
  * @throws PhysiotwinError `INVALID_ARGUMENT` for a kernel that runs on one thread
  */
-export async function injectWorkerFault(kernel: object, fault: 'throw' | 'hang' | 'exit'): Promise<void> {
+export async function setTestMode(kernel: object, mode: 'normal' | 'workers' | 'throw' | 'hang' | 'exit'): Promise<void> {
   const s = internals.get(kernel);
   if (!s || s.handles.length === 0) throw new PhysiotwinError('INVALID_ARGUMENT', 'not a threaded kernel');
-  if (fault === 'exit') await s.handles[s.handles.length - 1]!.terminate();
-  else Atomics.store(s.control, FAULT, fault === 'throw' ? 1 : 2);
+  if (mode === 'exit') await s.handles[s.handles.length - 1]!.terminate();
+  else Atomics.store(s.control, FAULT, ['normal', 'throw', 'hang', 'workers'].indexOf(mode));
 }
