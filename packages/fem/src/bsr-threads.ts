@@ -39,11 +39,13 @@ const MAX_THREADS = 64;
 const MAX_WASM_BYTES = 2 ** 31;
 
 /**
- * 'auto' gives a kernel one thread per this many bytes of streamed matrix (capped at os.availableParallelism()):
- * below it a product takes a few hundred microseconds or less and waking a worker costs about as much as it saves.
- * Measured with `FEM_BENCH=matvec npm run bench -- fem` (see packages/fem/README.md).
+ * 'auto' gives a kernel one thread per this many bytes of streamed (upper-triangle) matrix, capped at
+ * os.availableParallelism(): 2 threads from 128 MB, about 6e5 DOF of T4 cube stiffness. Measured on 2 cores shared
+ * with other users (`FEM_BENCH=matvec npm run bench -- fem`, packages/fem/README.md): 2 threads gave 0.84x and 0.85x
+ * of the one-thread kernel at 1e4 and 1e5 DOF (2 and 19 MB) and 1.08x at 1e6 DOF (197 MB); a whole PCG solve at
+ * 1e5 DOF 0.99x. Where the cores are free the crossover is likely lower: the benchmark reports the ratio per size.
  */
-export const MIN_BYTES_PER_THREAD = 2_000_000;
+const MIN_BYTES_PER_THREAD = 64_000_000;
 /** Spin iterations (Atomics.load) before a wait sleeps in Atomics.wait. */
 const SPIN = 20_000;
 /** Default of `stallMs`. */

@@ -265,9 +265,9 @@ export interface BsrKernelOptions {
   pairs?: number;
   /**
    * Threads of the symmetric wasm kernel (the calling thread and worker_threads on one shared memory): default 1;
-   * 'auto' one per 2 MB of streamed matrix, at most os.availableParallelism() (about 1e4 DOF of T4 stiffness per
-   * thread, where it pays: packages/fem/README.md); a number exactly that many (at most one per block row and 64;
-   * more than the cores only oversubscribes them). One thread where the engine has no worker threads, shared
+   * 'auto' one per 64 MB of streamed upper-triangle matrix (2 from about 6e5 DOF of T4 stiffness, where it was
+   * measured to pay: packages/fem/README.md), at most os.availableParallelism(); a number exactly that many (at
+   * most one per block row and 64; more than the cores only oversubscribes them). One thread where the engine has no worker threads, shared
    * memory or Atomics.wait (a browser page), for the 'full' layout and for `engine: 'js'`.
    */
   threads?: number | 'auto';

@@ -57,7 +57,7 @@ export interface PcgOptions extends OperationOptions {
   maxIterations: number;
   /**
    * Threads of the matvec when `pcg` makes its own kernel ({@link bsrKernel}'s `threads`): default 'auto' (one
-   * per 2 MB of streamed upper-triangle matrix, at most os.availableParallelism(): one below about 1e4 DOF of T4
+   * per 64 MB of streamed upper-triangle matrix, at most os.availableParallelism(): one below about 6e5 DOF of T4
    * stiffness); 1 forces the one-thread kernel.
    */
   threads?: number | 'auto';

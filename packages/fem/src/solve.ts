@@ -20,9 +20,9 @@ import { checkRigidModes } from './rigid.js';
 export interface SolveOptions extends ComputeOptions {
   /**
    * Threads of the CPU CG's matvec (and the T10 multigrid smoother's, on the same kernel): default 'auto', worker
-   * threads on one shared memory from about 2e4 unknowns of T4 stiffness (one per 2 MB of upper-triangle matrix),
-   * at most os.availableParallelism(); 1 forces the one-thread kernel; one thread in a browser page. The workers
-   * stop when the solve returns, fails or is aborted.
+   * threads on one shared memory from about 6e5 unknowns of T4 stiffness (one per 64 MB of upper-triangle
+   * matrix), at most os.availableParallelism(); 1 forces the one-thread kernel; one thread in a browser page. The
+   * workers stop when the solve returns, fails or is aborted.
    */
   threads?: number | 'auto';
 }
