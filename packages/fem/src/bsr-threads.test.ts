@@ -9,7 +9,7 @@ import { PhysiotwinError } from '@physiotwin/core';
 import { readMsh } from '@physiotwin/io';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { liveThreadedKernels, setTestMode } from './bsr-threads.js';
-import { bsrKernel, bsrMultiply, stiffnessOf } from './index.js';
+import { bsrKernel, bsrMultiply, lameCylinder, solve, stiffnessOf } from './index.js';
 import type { BsrMatrix } from './index.js';
 import { blockJacobi, pcg } from './pcg.cpu.js';
 
@@ -178,6 +178,28 @@ describe('the threaded symmetric matvec', () => {
     ac.abort();
     expect(() => pcg(a, b, new Float64Array(3 * a.n), blockJacobi(a), { tolerance: 1e-30, maxIterations: 500, threads: 2, signal: ac.signal })).toThrow(/ABORTED|cancelled/);
     expect(() => pcg(a, b, new Float64Array(3 * a.n), blockJacobi(a), { tolerance: 1e-30, maxIterations: 3, threads: 2 })).toThrow(/did not reach/);
+    expect(liveThreadedKernels()).toBe(0);
+  });
+
+  it('solve on 2 threads (T10 multigrid: CG and the smoother share the workers) matches 1 thread and stops them', async () => {
+    const problem = lameCylinder(mesh, 'T10', 0.3).problem;
+    problem.solver = { tolerance: 1e-10, preconditioner: 'multilevel' };
+    const one = await solve(problem, { backend: 'cpu', threads: 1 });
+    const two = await solve(problem, { backend: 'cpu', threads: 2 });
+    // Both converge to ||r|| <= 1e-10 ||b|| from rounding-level different products: the displacements agree far
+    // below the discretisation error; 1e-7 of the largest is a loose bound on cond(K) 1e-10.
+    let diff = 0, max = 0;
+    for (let i = 0; i < one.displacement.length; i++) {
+      diff = Math.max(diff, Math.abs(one.displacement[i]! - two.displacement[i]!));
+      max = Math.max(max, Math.abs(one.displacement[i]!));
+    }
+    expect(diff / max).toBeLessThan(1e-7);
+    expect(liveThreadedKernels()).toBe(0);
+    // Aborted mid-CG (block Jacobi: about 130 iterations; CG looks at the signal every 64).
+    problem.solver = { tolerance: 1e-10, preconditioner: 'jacobi' };
+    const ac = new AbortController();
+    const aborted = solve(problem, { backend: 'cpu', threads: 2, signal: ac.signal, onProgress: (p) => p.stage === 'solve' && ac.abort() });
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
     expect(liveThreadedKernels()).toBe(0);
   });
 
