@@ -17,16 +17,18 @@
 // Synchronisation: Atomics on Int32 control words at the start of the memory. The calling thread sets the vector
 // pair, opens the chunk counter, bumps a generation word and notifies, claims chunks like the workers, then waits
 // until the done count reaches the chunk count: each wait spins a little (a worker spinning after the product
-// before starts within microseconds), then sleeps in Atomics.wait. The calling thread blocks in Atomics.wait,
+// before starts within microseconds), then sleeps in Atomics.wait. Where waking the workers does not pay (they are
+// not scheduled beside the calling thread), the kernel stops waking them and runs the chunks alone; it times both
+// ways as it goes (see `adapt`), which changes nothing in the result. The calling thread blocks in Atomics.wait,
 // which Node's main thread and Web Workers allow and a browser page's main thread does not: there '#threads' has
 // no workers and the kernel runs on one thread (bsr-wasm.ts).
 import { PhysiotwinError } from '@physiotwin/core';
-import { cpuCount, spawnThread } from '#threads';
+import { cpuCount, spawnThread, threadsAvailable } from '#threads';
 import type { BsrMatrix } from './bsr.js';
 import type { ThreadHandle } from './threads-types.js';
 
 // Control words: Int32 indices, 64 bytes (one cache line) apart. chunkWork below uses NEXT, DONE, CMD and FAULT
-// by value (it must not refer to anything outside itself).
+// by value (it must not refer to anything outside itself). CMD holds the product's vector pair.
 const GEN = 0, CMD = 16, NEXT = 32, DONE = 48, ERROR = 80, ABORT = 96, FAULT = 112, MESSAGE_LENGTH = 128;
 const MESSAGE_AT = 1024;
 const MESSAGE_BYTES = 1024;
@@ -45,9 +47,11 @@ const MAX_WASM_BYTES = 2 ** 31;
  * of the one-thread kernel at 1e4 and 1e5 DOF (2 and 19 MB) and 1.08x at 1e6 DOF (197 MB); a whole PCG solve at
  * 1e5 DOF 0.99x. Where the cores are free the crossover is likely lower: the benchmark reports the ratio per size.
  */
-const MIN_BYTES_PER_THREAD = 64_000_000;
+const MIN_BYTES_PER_THREAD = 8_000_000;
 /** Spin iterations (Atomics.load) before a wait sleeps in Atomics.wait. */
 const SPIN = 20_000;
+/** One product in this many runs the other way (with or without waking the workers) to time it. */
+const PROBE = 32;
 /** Default of `stallMs`. */
 const STALL_MS = 30_000;
 
@@ -78,11 +82,15 @@ interface ChunkContext {
  * y and its other rows into the accumulator, count it done (and notify when it was the last).
  * Self-contained (no variable from outside, no inner function): the workers run its source text.
  */
-function chunkWork(ctx: ChunkContext): void {
+function chunkWork(ctx: ChunkContext, tag: number): void {
   const c = ctx.c, p = ctx.p, f = ctx.f;
   for (;;) {
-    const k = Atomics.add(c, 32, 1);
-    if (k >= ctx.chunks) return;
+    // The chunk counter holds the product's tag (high 16 bits) and the next chunk: a worker that wakes late for
+    // an earlier product claims nothing of a later one.
+    const v = Atomics.load(c, 32);
+    const k = v & 0xffff;
+    if (v >>> 16 !== tag || k >= ctx.chunks) return;
+    if (Atomics.compareExchange(c, 32, v, v + 1) !== v) continue;
     // The pair is read after the claim: a claim that succeeds belongs to the product the calling thread opened.
     const pair = Atomics.load(c, 16);
     if (ctx.faults) {
@@ -111,17 +119,21 @@ const c = new Int32Array(d.memory.buffer, 0, ${CONTROL_BYTES / 4});
 try {
   const run = new WebAssembly.Instance(d.module, { m: { memory: d.memory } }).exports.range;
   const ctx = { ...d.ctx, run, f: new Float64Array(d.memory.buffer), c, p: new Int32Array(d.memory.buffer, d.tableAt, ${TABLE} * d.ctx.chunks), faults: d.t === d.threads - 1 };
-  let seen = 0;
+  // The generation word: 2 tag + 1 for a product that invites the workers, 2 tag for one the calling thread runs
+  // alone (not notified: a sleeping worker sleeps on), -1 to exit.
+  // (-2 is no generation: a worker that starts while an inviting product is open joins it.)
+  let seen = -2;
+  let spins = 0;
   for (;;) {
-    let g = Atomics.load(c, ${GEN});
-    for (let s = 0; g === seen && s < ctx.spin; s++) g = Atomics.load(c, ${GEN});
-    while (g === seen) {
-      Atomics.wait(c, ${GEN}, seen);
-      g = Atomics.load(c, ${GEN});
-    }
-    seen = g;
-    if (Atomics.load(c, ${CMD}) < 0 || Atomics.load(c, ${ABORT}) !== 0) break;
-    chunkWork(ctx);
+    const g = Atomics.load(c, ${GEN});
+    if (g !== seen) {
+      seen = g;
+      if (g < 0 || Atomics.load(c, ${ABORT}) !== 0) break;
+      if ((g & 1) === 0) continue;
+      chunkWork(ctx, g >>> 1);
+      spins = 0;
+    } else if (spins < ctx.spin) spins++;
+    else Atomics.wait(c, ${GEN}, seen);
   }
 } catch (e) {
   if (Atomics.compareExchange(c, ${ERROR}, 0, d.t + 1) === 0) {
@@ -135,9 +147,9 @@ try {
 }
 `;
 
-/** Whether this engine can run the threaded kernel: SharedArrayBuffer, Atomics and worker threads. */
+/** Whether this engine can run the threaded kernel: worker threads, SharedArrayBuffer and Atomics. */
 function threadsSupported(): boolean {
-  return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && typeof Atomics.wait === 'function';
+  return threadsAvailable() && typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && typeof Atomics.wait === 'function';
 }
 
 /**
@@ -209,6 +221,8 @@ export interface ThreadedKernel {
   readonly threads: number;
   /** Chunks of block rows a product is cut into. */
   readonly chunks: number;
+  /** Whether products wake the workers now (the faster way lately), or the calling thread runs every chunk. */
+  readonly wakesWorkers: boolean;
   multiply(): void;
   pair(i: number): { x: Float64Array; y: Float64Array; multiply(): void };
   dispose(): void;
@@ -217,9 +231,11 @@ export interface ThreadedKernel {
 interface Internals {
   handles: ThreadHandle[];
   control: Int32Array;
+  /** Counted in `live`: not disposed, failed or collected. */
+  running: boolean;
 }
 const internals = new WeakMap<object, Internals>();
-/** Threaded kernels whose workers run (not disposed, not failed). */
+/** Threaded kernels whose workers run (not disposed, failed or collected). */
 let live = 0;
 
 /** How many threaded kernels hold running workers now (for tests: a solve that ends, fails or is aborted leaves none). @throws nothing */
@@ -230,9 +246,13 @@ export function liveThreadedKernels(): number {
 /** Stops the workers of a kernel that was not disposed when it is collected (they would idle in Atomics.wait). */
 const collected = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<Internals>((s) => stop(s)) : undefined;
 
+/** Tells the workers to exit and terminates them (also one blocked in a chunk). */
 function stop(s: Internals): void {
-  Atomics.store(s.control, CMD, -1);
-  Atomics.add(s.control, GEN, 1);
+  if (s.running) {
+    s.running = false;
+    live--;
+  }
+  Atomics.store(s.control, GEN, -1);
   Atomics.notify(s.control, GEN);
   for (const h of s.handles) void h.terminate().catch(() => undefined);
 }
@@ -284,20 +304,20 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
   const exports = new WebAssembly.Instance(module, { m: { memory } }).exports as Record<'symmetric' | 'range', ChunkContext['run']>;
   const c = new Int32Array(buf, 0, CONTROL_BYTES / 4);
   const f = new Float64Array(buf);
-  // No chunk is open until the first product.
+  // No chunk is open until the first product (its tag is 1).
   Atomics.store(c, NEXT, chunks);
   const shared = { chunks, rp: rowPtrAt, cl: colsAt, vl: valuesAt, x0, y0, pairStride, spin: SPIN };
   const stallMs = options.stallMs ?? STALL_MS;
   const ctx: ChunkContext = { ...shared, faults: false, run: exports.range, f, c, p: new Int32Array(buf, tableAt, table.length) };
 
   const handles: ThreadHandle[] = [];
+  const token = {};
   const state: { disposed: boolean; dead?: string } = { disposed: false };
-  const s: Internals = { handles, control: c };
+  const s: Internals = { handles, control: c, running: false };
   /** Stops the workers after a failure; later products throw `WORKER_CRASHED` with the first reason. */
   const kill = (reason: string): void => {
     if (state.dead) return;
     state.dead = reason;
-    if (!state.disposed) live--;
     Atomics.store(c, ABORT, 1);
     stop(s);
   };
@@ -331,6 +351,11 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
     return null; // the engine would not start a thread: one thread
   }
 
+  // Waking the workers pays only when the OS runs them beside the calling thread (on 2 cores shared with other
+  // users it often does not: the product then waits for the chunks a descheduled worker holds). Which thread ran
+  // a chunk does not change the result, so the kernel times both ways (moving averages of the product's wall
+  // time) and wakes the workers while that is the faster way, trying the other way every PROBE-th product.
+  const adapt = { workers: true, products: 0, withWorkers: Number.NaN, alone: Number.NaN };
   const product = (pair: number): void => {
     if (state.dead) fail(state.dead);
     if (Atomics.load(c, ABORT) !== 0) fail(workerMessage());
@@ -339,14 +364,19 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
       exports.symmetric(n, rowPtrAt, colsAt, valuesAt, x0 + pair * pairStride, y0 + pair * pairStride, 0);
       return;
     }
+    // (setTestMode: a test can leave every chunk to the workers.)
+    const testMode = Atomics.load(c, FAULT) !== 0;
+    // Whether to wake the workers: the faster way lately, the other one every PROBE-th product.
+    const wake = testMode || adapt.workers !== (++adapt.products % PROBE === 0);
+    const started = performance.now();
     // The pair first, the chunk counter last: a claim that succeeds sees this product's pair.
+    const tag = adapt.products & 0x7fff;
     Atomics.store(c, CMD, pair);
     Atomics.store(c, DONE, 0);
-    Atomics.store(c, NEXT, 0);
-    Atomics.add(c, GEN, 1);
-    Atomics.notify(c, GEN);
-    // (setTestMode: a test can leave every chunk to the workers.)
-    if (Atomics.load(c, FAULT) === 0) chunkWork(ctx);
+    Atomics.store(c, NEXT, tag << 16);
+    Atomics.store(c, GEN, 2 * tag + (wake ? 1 : 0));
+    if (wake) Atomics.notify(c, GEN);
+    if (!testMode) chunkWork(ctx, tag);
     // Wait for the chunks workers still hold; fail on a worker's error or after stallMs.
     let v = Atomics.load(c, DONE);
     let spins = 0;
@@ -369,6 +399,11 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
       const base = table[o + 4]! / 8 - 3 * lo;
       for (let i = 3 * lo; i < 3 * hi; i++) f[y + i] = f[y + i]! + f[base + i]!;
     }
+    const ms = performance.now() - started;
+    if (wake) adapt.withWorkers = Number.isNaN(adapt.withWorkers) ? ms : adapt.withWorkers + 0.2 * (ms - adapt.withWorkers);
+    else adapt.alone = Number.isNaN(adapt.alone) ? ms : adapt.alone + 0.2 * (ms - adapt.alone);
+    // Waking the workers must save a tenth: under load its times scatter more than running alone.
+    if (!Number.isNaN(adapt.alone)) adapt.workers = adapt.withWorkers < 0.9 * adapt.alone;
   };
   const views = Array.from({ length: pairs }, (_, i) => ({
     x: new Float64Array(buf, x0 + i * pairStride, 3 * n),
@@ -381,19 +416,24 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
     get threads() {
       return state.disposed || state.dead ? 1 : threads;
     },
+    get wakesWorkers() {
+      return adapt.workers;
+    },
     chunks,
     multiply: views[0]!.multiply,
     pair: (i) => views[i]!,
     dispose() {
       if (state.disposed) return;
-      if (!state.dead) live--;
       state.disposed = true;
-      collected?.unregister(kernel);
+      collected?.unregister(token);
       stop(s);
     },
   };
+  s.running = true;
   live++;
-  collected?.register(kernel, s, kernel);
+  // The unregister token is not the kernel: no closure here may hold the kernel, or the workers' listeners
+  // (which share this function's context) would keep it from being collected.
+  collected?.register(kernel, s, token);
   internals.set(kernel, s);
   return kernel;
 }

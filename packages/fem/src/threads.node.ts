@@ -13,6 +13,11 @@ export function spawnThread(source: string, workerData: unknown): ThreadHandle |
   return new Worker(source, { eval: true, workerData, execArgv: [], name: 'physiotwin-fem-matvec' });
 }
 
+/** Whether worker threads can be started here: yes in Node. @throws nothing. */
+export function threadsAvailable(): boolean {
+  return true;
+}
+
 /** os.availableParallelism(). @throws nothing. */
 export function cpuCount(): number {
   return Math.max(1, availableParallelism());

@@ -3,6 +3,11 @@
 // kernel (for a worker of a cross-origin-isolated page) was not built: the kernel runs on the calling thread.
 import type { ThreadHandle } from './threads-types.js';
 
+/** Whether worker threads can be started here: no. @throws nothing. */
+export function threadsAvailable(): boolean {
+  return false;
+}
+
 /** No worker threads here: null (the kernel falls back to one thread). @throws nothing. */
 export function spawnThread(_source: string, _workerData: unknown): ThreadHandle | null {
   return null;
