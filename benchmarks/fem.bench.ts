@@ -181,6 +181,8 @@ export default async function run(): Promise<void> {
       const threads = thr.threads;
       thr.x.set(x);
       const wThr = await timed(`physiotwin symmetric BSR f64, ${thr.engine}, ${thr.threads} threads (worker_threads)`, nnzu, symBytes, () => thr.multiply());
+      // The kernel wakes its workers only while that is faster than running every chunk on the calling thread.
+      report.notes.push(`matvec n=${n}: after its timing the ${threads}-thread kernel ${(thr as { wakesWorkers?: boolean }).wakesWorkers ? 'wakes its workers' : 'runs every chunk on the calling thread (waking the workers was slower)'}`);
       const auto = bsrKernel(a, 'symmetric', { threads: 'auto' });
       report.notes.push(`matvec n=${n}: threads: 'auto' (what pcg and solve use) picks ${auto.threads} thread(s) for ${(cg.matrixBytes / 1e6).toFixed(1)} MB of upper-triangle matrix`);
       auto.dispose();

@@ -47,7 +47,7 @@ const MAX_WASM_BYTES = 2 ** 31;
  * of the one-thread kernel at 1e4 and 1e5 DOF (2 and 19 MB) and 1.08x at 1e6 DOF (197 MB); a whole PCG solve at
  * 1e5 DOF 0.99x. Where the cores are free the crossover is likely lower: the benchmark reports the ratio per size.
  */
-const MIN_BYTES_PER_THREAD = 8_000_000;
+const MIN_BYTES_PER_THREAD = 64_000_000;
 /** Spin iterations (Atomics.load) before a wait sleeps in Atomics.wait. */
 const SPIN = 20_000;
 /** One product in this many runs the other way (with or without waking the workers) to time it. */
@@ -55,12 +55,15 @@ const PROBE = 32;
 /** Default of `stallMs`. */
 const STALL_MS = 30_000;
 
+/** The module's exports: (n, rowPtr, cols, values, x, y, from), byte addresses. */
+type WasmRun = (n: number, rp: number, cl: number, vl: number, xp: number, yp: number, from: number) => void;
+
 /** What a thread's work needs: plain numbers and views, so that the same function runs in every thread. */
 interface ChunkContext {
   /** The module's 'range' export: rows from .. n-1 added into y at y + 24 i (not cleared). */
-  run: (n: number, rp: number, cl: number, vl: number, xp: number, yp: number, from: number) => void;
-  /** The whole memory as f64. */
-  f: Float64Array;
+  run: WasmRun;
+  /** The module's 'zero' export: y rows from .. n-1 = 0. */
+  zero: WasmRun;
   /** Control words. */
   c: Int32Array;
   /** Chunk table, TABLE words per chunk. */
@@ -83,7 +86,7 @@ interface ChunkContext {
  * Self-contained (no variable from outside, no inner function): the workers run its source text.
  */
 function chunkWork(ctx: ChunkContext, tag: number): void {
-  const c = ctx.c, p = ctx.p, f = ctx.f;
+  const c = ctx.c, p = ctx.p;
   for (;;) {
     // The chunk counter holds the product's tag (high 16 bits) and the next chunk: a worker that wakes late for
     // an earlier product claims nothing of a later one.
@@ -102,11 +105,12 @@ function chunkWork(ctx: ChunkContext, tag: number): void {
     const yp = ctx.y0 + pair * ctx.pairStride;
     const q = 5 * k;
     const from = p[q]!, to = p[q + 1]!, split = p[q + 2]!, accTo = p[q + 3]!, accAt = p[q + 4]!;
-    f.fill(0, yp / 8 + 3 * from, yp / 8 + 3 * to);
-    f.fill(0, accAt / 8, accAt / 8 + 3 * (accTo - split));
-    if (split > from) ctx.run(split, ctx.rp, ctx.cl, ctx.vl, xp, yp, from);
     // The accumulator's row `split` is at accAt: its base is 24 split bytes lower (wasm's i32 arithmetic wraps).
-    if (to > split) ctx.run(to, ctx.rp, ctx.cl, ctx.vl, xp, accAt - 24 * split, split);
+    const accBase = accAt - 24 * split;
+    ctx.zero(to, 0, 0, 0, 0, yp, from);
+    ctx.zero(accTo, 0, 0, 0, 0, accBase, split);
+    if (split > from) ctx.run(split, ctx.rp, ctx.cl, ctx.vl, xp, yp, from);
+    if (to > split) ctx.run(to, ctx.rp, ctx.cl, ctx.vl, xp, accBase, split);
     if (Atomics.add(c, 48, 1) + 1 === ctx.chunks) Atomics.notify(c, 48);
   }
 }
@@ -117,8 +121,8 @@ const { workerData: d } = require('node:worker_threads');
 const chunkWork = ${chunkWork.toString()};
 const c = new Int32Array(d.memory.buffer, 0, ${CONTROL_BYTES / 4});
 try {
-  const run = new WebAssembly.Instance(d.module, { m: { memory: d.memory } }).exports.range;
-  const ctx = { ...d.ctx, run, f: new Float64Array(d.memory.buffer), c, p: new Int32Array(d.memory.buffer, d.tableAt, ${TABLE} * d.ctx.chunks), faults: d.t === d.threads - 1 };
+  const wasm = new WebAssembly.Instance(d.module, { m: { memory: d.memory } }).exports;
+  const ctx = { ...d.ctx, run: wasm.range, zero: wasm.zero, c, p: new Int32Array(d.memory.buffer, d.tableAt, ${TABLE} * d.ctx.chunks), faults: d.t === d.threads - 1 };
   // The generation word: 2 tag + 1 for a product that invites the workers, 2 tag for one the calling thread runs
   // alone (not notified: a sleeping worker sleeps on), -1 to exit.
   // (-2 is no generation: a worker that starts while an inviting product is open joins it.)
@@ -301,14 +305,13 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
   for (let k = 0; k < nnzb; k++) cols[k] = 24 * m.cols[k]!;
   new Int32Array(buf, rowPtrAt, n + 1).set(m.rowPtr);
   new Int32Array(buf, tableAt, table.length).set(table);
-  const exports = new WebAssembly.Instance(module, { m: { memory } }).exports as Record<'symmetric' | 'range', ChunkContext['run']>;
+  const exports = new WebAssembly.Instance(module, { m: { memory } }).exports as Record<'symmetric' | 'range' | 'zero' | 'accumulate', WasmRun>;
   const c = new Int32Array(buf, 0, CONTROL_BYTES / 4);
-  const f = new Float64Array(buf);
   // No chunk is open until the first product (its tag is 1).
   Atomics.store(c, NEXT, chunks);
   const shared = { chunks, rp: rowPtrAt, cl: colsAt, vl: valuesAt, x0, y0, pairStride, spin: SPIN };
   const stallMs = options.stallMs ?? STALL_MS;
-  const ctx: ChunkContext = { ...shared, faults: false, run: exports.range, f, c, p: new Int32Array(buf, tableAt, table.length) };
+  const ctx: ChunkContext = { ...shared, faults: false, run: exports.range, zero: exports.zero, c, p: new Int32Array(buf, tableAt, table.length) };
 
   const handles: ThreadHandle[] = [];
   const token = {};
@@ -392,12 +395,11 @@ export function threadedSymmetricKernel(m: BsrMatrix, module: WebAssembly.Module
       v = Atomics.load(c, DONE);
     }
     // The accumulators, in chunk order.
-    const y = (y0 + pair * pairStride) / 8;
+    const yp = y0 + pair * pairStride;
     for (let k = 0; k < chunks; k++) {
       const o = TABLE * k;
-      const lo = table[o + 2]!, hi = table[o + 3]!;
-      const base = table[o + 4]! / 8 - 3 * lo;
-      for (let i = 3 * lo; i < 3 * hi; i++) f[y + i] = f[y + i]! + f[base + i]!;
+      const split = table[o + 2]!, accTo = table[o + 3]!;
+      if (accTo > split) exports.accumulate(accTo, 0, 0, 0, table[o + 4]! - 24 * split, yp, split);
     }
     const ms = performance.now() - started;
     if (wake) adapt.withWorkers = Number.isNaN(adapt.withWorkers) ? ms : adapt.withWorkers + 0.2 * (ms - adapt.withWorkers);

@@ -122,6 +122,14 @@ const zeroY = [
   ...whileLess(V, VEND, [...storeF(V, 0, [0x44, 0, 0, 0, 0, 0, 0, 0, 0]), ...bump(V, 8)]),
 ];
 
+/** y_i += x_i for rows from .. n-1 (x and y as addresses: the threaded kernel adds a chunk's accumulator into y). */
+const accumulateBody = [
+  ...get(FROM), ...i32(24), MUL, ...get(YP), ADD, ...set(V), ...get(N), ...i32(24), MUL, ...get(YP), ADD, ...set(VEND),
+  ...get(FROM), ...i32(24), MUL, ...get(XP), ADD, ...set(XJ),
+  ...whileLess(V, VEND, [...storeF(V, 0, [...loadF(V), ...loadF(XJ), FADD]), ...bump(V, 8), ...bump(XJ, 8)]),
+  0x0b,
+];
+
 /**
  * y = A x from the upper triangle, the diagonal block first in each row (`bsrSymmetricMultiply`), rows from .. n-1.
  * With `zero` false (the 'range' export), y is not cleared first: rows of one thread's share add into it.
@@ -222,8 +230,9 @@ const code = (body: number[], locals = LOCALS) => {
 };
 /**
  * The module: exports 'full', 'symmetric' and 'range' (the symmetric rows from .. n-1 without clearing y: one
- * thread's share), 'symmetric' and 'range' being the SIMD kernel when `simd` (a module of its own, for engines
- * without SIMD). Its memory import is shared (wasm threads: the shared limits flag, a maximum of 4 GiB) when `shared`.
+ * chunk of the threaded kernel), 'symmetric' and 'range' being the SIMD kernel when `simd` (a module of its own,
+ * for engines without SIMD), and the threaded kernel's 'zero' (y rows from .. n-1 = 0) and 'accumulate' (y += x
+ * on rows from .. n-1): a JavaScript fill or loop on shared memory is several times slower. Its memory import is shared (wasm threads: the shared limits flag, a maximum of 4 GiB) when `shared`.
  */
 function moduleBytes(simd: boolean, shared: boolean): Uint8Array {
   const sym = (zero: boolean) => (simd ? code(symmetricSimdBody(zero), SIMD_LOCALS) : code(symmetricBody(zero)));
@@ -232,9 +241,9 @@ function moduleBytes(simd: boolean, shared: boolean): Uint8Array {
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [1, 0x60, PARAMS, ...Array<number>(PARAMS).fill(0x7f), 0]),
     ...section(2, [1, ...name('m'), ...name('memory'), 0x02, ...limits]),
-    ...section(3, [3, 0, 0, 0]),
-    ...section(7, [3, ...name('full'), 0, 0, ...name('symmetric'), 0, 1, ...name('range'), 0, 2]),
-    ...section(10, [3, ...code(fullBody), ...sym(true), ...sym(false)]),
+    ...section(3, [5, 0, 0, 0, 0, 0]),
+    ...section(7, [5, ...name('full'), 0, 0, ...name('symmetric'), 0, 1, ...name('range'), 0, 2, ...name('zero'), 0, 3, ...name('accumulate'), 0, 4]),
+    ...section(10, [5, ...code(fullBody), ...sym(true), ...sym(false), ...code([...zeroY, 0x0b]), ...code(accumulateBody)]),
   ]);
 }
 
