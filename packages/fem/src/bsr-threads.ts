@@ -43,9 +43,10 @@ const MAX_WASM_BYTES = 2 ** 31;
 /**
  * 'auto' gives a kernel one thread per this many bytes of streamed (upper-triangle) matrix, capped at
  * os.availableParallelism(): 2 threads from 128 MB, about 6e5 DOF of T4 cube stiffness. Measured on 2 cores shared
- * with other users (`FEM_BENCH=matvec npm run bench -- fem`, packages/fem/README.md): 2 threads gave 0.84x and 0.85x
- * of the one-thread kernel at 1e4 and 1e5 DOF (2 and 19 MB) and 1.08x at 1e6 DOF (197 MB); a whole PCG solve at
- * 1e5 DOF 0.99x. Where the cores are free the crossover is likely lower: the benchmark reports the ratio per size.
+ * with other users (`FEM_BENCH=matvec npm run bench -- fem`, packages/fem/README.md), a second thread did not pay
+ * at any size (medians 0.60x, 0.52x and 0.92x of one thread at 1e4, 1e5 and 1e6 DOF); from 128 MB a product lasts
+ * tens of milliseconds and the kernel's timing (`adapt`) stops waking workers that do not help. A quiet-machine
+ * run should set this.
  */
 const MIN_BYTES_PER_THREAD = 64_000_000;
 /** Spin iterations (Atomics.load) before a wait sleeps in Atomics.wait. */

@@ -274,9 +274,10 @@ export interface BsrKernelOptions {
   pairs?: number;
   /**
    * Threads of the symmetric wasm kernel (the calling thread and worker_threads on one shared memory): default 1;
-   * 'auto' one per 64 MB of streamed upper-triangle matrix (2 from about 6e5 DOF of T4 stiffness, where it was
-   * measured to pay: packages/fem/README.md), at most os.availableParallelism(); a number exactly that many (at
-   * most one per block row and 64; more than the cores only oversubscribes them). One thread where the engine has no worker threads, shared
+   * 'auto' one per 64 MB of streamed upper-triangle matrix (2 from about 6e5 DOF of T4 stiffness; measurements
+   * in packages/fem/README.md), at most os.availableParallelism(); a number exactly that many (at most one per
+   * block row and 64; more than the cores only oversubscribes them). A threaded kernel wakes its workers only
+   * while that makes its products faster (the result is the same either way). One thread where the engine has no worker threads, shared
    * memory or Atomics.wait (a browser page), for the 'full' layout and for `engine: 'js'`.
    */
   threads?: number | 'auto';
