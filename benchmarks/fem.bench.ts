@@ -8,13 +8,15 @@
 // cylinder fixtures (h = 0.5, 0.25, 0.125 mm: h halves each step) and the T10 cube under pressure (n = 4, 8, 16).
 // WebGPU: the f32 BSR matvec alone (one thread per block row) and the device solve (f32 block-Jacobi CG in f64
 // refinement); on a machine without a GPU these run on SwiftShader (a CPU Vulkan) and are labelled so.
-// `FEM_BENCH=matvec npm run bench -- fem` runs the matvec part only.
+// The CG kernel also runs on every core (worker_threads on a shared memory: its row and its ratios to scipy and to
+// the one-thread kernel), and at about 1e5 DOF a whole CPU PCG solve is timed with the matvec on one and on every
+// thread. `FEM_BENCH=matvec npm run bench -- fem` runs the matvec part only.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TetMesh } from '@physiotwin/core';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { bsrKernel, bsrMultiply, bsrSymmetricMultiply, bsrToCsr, bsrUpper, deviceMatvec, lameCylinder, solve, stiffnessOf } from '@physiotwin/fem';
 import { getSharedGpu } from '@physiotwin/gpu';
 import type { BsrMatrix, FemProblem } from '@physiotwin/fem';
@@ -94,8 +96,31 @@ times.sort()
 print(json.dumps({'medianMs': times[len(times) // 2] * 1e3, 'minMs': times[0] * 1e3, 'nnz': int(A.nnz), 'sum': float(y.sum()), 'norm': float(np.linalg.norm(y)), 'scipy': scipy.__version__}))
 `;
 
+/**
+ * The whole CPU PCG (block Jacobi, tolerance 1e-8) on the T4 cube at n = 31 (about 1e5 DOF), with the matvec on one
+ * thread and on `threads`, alternated twice; CG time only (`convergence.solveSeconds`, no assembly).
+ */
+async function pcgThreads(nodes: number, report: ReturnType<typeof newReport>, threads: number): Promise<void> {
+  const best: Record<string, { ms: number; iterations: number }> = {};
+  for (let round = 0; round < 2; round++) {
+    for (const t of [1, threads]) {
+      const r = await solve(cubeProblem(31, 'T4', 'jacobi'), { backend: 'cpu', threads: t });
+      const ms = r.convergence.solveSeconds * 1e3;
+      const key = String(t);
+      if (!best[key] || ms < best[key].ms) best[key] = { ms, iterations: r.convergence.iterations };
+    }
+  }
+  for (const t of [1, threads]) {
+    const b = best[String(t)]!;
+    report.results.push({ name: `CG solve T4 cube n=31 (block Jacobi, tolerance 1e-8)`, impl: `physiotwin CPU PCG, matvec on ${t} thread(s)`, backend: 'cpu', size: { dofs: 3 * nodes }, repeats: 2, firstMs: b.ms, medianMs: b.ms, minMs: b.ms, maxMs: b.ms, meanMs: b.ms, extra: { iterations: b.iterations, note: 'best of 2, CG only (no assembly)' } });
+  }
+  report.ratios.push({ label: `CG solve T4 cube n=31 (${3 * nodes} DOF): time with the matvec on one thread / on ${threads} (best of 2 each)`, value: best['1']!.ms / best[String(threads)]!.ms });
+}
+
 export default async function run(): Promise<void> {
   const report = newReport('fem');
+  // The threaded kernel's row: every core (2 at least).
+  const threadCount = Math.max(2, availableParallelism());
   const bandwidth = memoryBandwidthGBps();
   report.notes.push(`memory copy bandwidth measured in this run: ${bandwidth.toFixed(2)} GB/s`);
   let gpu: Awaited<ReturnType<typeof getSharedGpu>> | undefined;
@@ -149,7 +174,19 @@ export default async function run(): Promise<void> {
       const cg = bsrKernel(a, 'symmetric');
       cg.x.set(x);
       const wSym = await timed(`physiotwin symmetric BSR f64, ${cg.engine} (the CG kernel)`, nnzu, symBytes, () => cg.multiply());
-      report.results.push(cpu, sym, wFull, wScalar, wSym);
+      // The same kernel on every core (the calling thread and worker_threads on one shared memory); the workers
+      // start before the timing (measure's first run). Bytes as the one-thread kernel's (the chunks' accumulators,
+      // a few percent on this banded matrix, are not counted).
+      const thr = bsrKernel(a, 'symmetric', { threads: threadCount });
+      const threads = thr.threads;
+      thr.x.set(x);
+      const wThr = await timed(`physiotwin symmetric BSR f64, ${thr.engine}, ${thr.threads} threads (worker_threads)`, nnzu, symBytes, () => thr.multiply());
+      // The kernel wakes its workers only while that is faster than running every chunk on the calling thread.
+      report.notes.push(`matvec n=${n}: after its timing the ${threads}-thread kernel ${(thr as { wakesWorkers?: boolean }).wakesWorkers ? 'wakes its workers' : 'runs every chunk on the calling thread (waking the workers was slower)'}`);
+      const auto = bsrKernel(a, 'symmetric', { threads: 'auto' });
+      report.notes.push(`matvec n=${n}: threads: 'auto' (what pcg and solve use) picks ${auto.threads} thread(s) for ${(cg.matrixBytes / 1e6).toFixed(1)} MB of upper-triangle matrix`);
+      auto.dispose();
+      report.results.push(cpu, sym, wFull, wScalar, wSym, wThr);
       const scipyAfter = scipy();
       const loadAfter = loadavg()[0]!;
       report.notes.push(`matvec n=${n}: 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after (2 cores shared with other users: timings are upper bounds)`);
@@ -160,7 +197,7 @@ export default async function run(): Promise<void> {
         norm += v * v;
       }
       norm = Math.sqrt(norm);
-      for (const [label, out] of [['symmetric JavaScript', ys], ['wasm full', wasmFull.y], ['wasm symmetric', scalar.y], [`${cg.engine} symmetric`, cg.y]] as const) {
+      for (const [label, out] of [['symmetric JavaScript', ys], ['wasm full', wasmFull.y], ['wasm symmetric', scalar.y], [`${cg.engine} symmetric`, cg.y], [`${threads}-thread symmetric`, thr.y]] as const) {
         let err = 0;
         for (let i = 0; i < dofs; i++) err = Math.max(err, Math.abs(out[i]! - y[i]!));
         // Same products summed in another order: rounding of a few ulps of the largest entry.
@@ -198,6 +235,10 @@ export default async function run(): Promise<void> {
         });
         report.ratios.push({ label: `matvec n=${n}: WebGPU / physiotwin CPU (CG kernel) DOF/s${gpu.adapter.isFallback ? ' (SwiftShader)' : ''}`, value: wSym.medianMs / ms });
       }
+      report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): the CG kernel on ${threads} threads / on one thread DOF/s [medians ${wThr.medianMs.toPrecision(3)} / ${wSym.medianMs.toPrecision(3)} ms]`, value: wSym.medianMs / wThr.medianMs });
+      report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): the CG kernel on ${threads} threads / on one thread, best times`, value: wSym.minMs / wThr.minMs });
+      thr.dispose();
+      if (n === 31) await pcgThreads(a.n, report, threadCount);
       const runs = [scipyBefore, scipyAfter].filter((s): s is Scipy => s !== undefined);
       if (runs.length === 0) continue;
       for (const [when, s] of [['before', scipyBefore], ['after', scipyAfter]] as const) {
@@ -234,6 +275,8 @@ export default async function run(): Promise<void> {
       // repeats) are the other view of the same run.
       const scipyMin = Math.min(...runs.map((s) => s.minMs));
       report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): the CG kernel / scipy, best times [scipy min ${scipyMin.toPrecision(3)} ms, ours ${wSym.minMs.toPrecision(3)} ms]`, value: scipyMin / wSym.minMs });
+      report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): the CG kernel on ${threads} threads / scipy DOF/s [floor 1.5; scipy ${scipyMs.toPrecision(3)} ms, ours ${wThr.medianMs.toPrecision(3)} ms]`, value: scipyMs / wThr.medianMs });
+      report.ratios.push({ label: `matvec n=${n} (${dofs} DOF): the CG kernel on ${threads} threads / scipy, best times [scipy min ${scipyMin.toPrecision(3)} ms, ours ${wThr.minMs.toPrecision(3)} ms]`, value: scipyMin / wThr.minMs });
     }
     // Iterations and time to solution against DOF.
     const fixture = (name: string) => readMsh(readFileSync(new URL(`../fixtures/fem/${name}.msh`, import.meta.url))).mesh;

@@ -4,9 +4,11 @@
 // column index turned into an address once; the symmetric kernel CG uses by default also has a SIMD form (two
 // f64 lanes, same results to rounding). The matrix is copied into the module's memory once; `x` and `y` are views
 // of that memory, so CG iterates on them without copies. Where WebAssembly is missing (or the matrix does not fit
-// in 2 GiB of wasm memory) the kernel falls back to the JavaScript loops.
+// in 2 GiB of wasm memory) the kernel falls back to the JavaScript loops. The symmetric kernel can also run on
+// several threads (bsr-threads.ts: the same module, compiled with a shared memory import, in worker_threads).
 import type { BsrMatrix } from './bsr.js';
 import { bsrMultiply, bsrSymmetricMultiply, bsrUpper } from './bsr.js';
+import { matvecThreads, threadedSymmetricKernel } from './bsr-threads.js';
 
 /** A matvec bound to one matrix: `multiply()` sets `y = A x`; `multiplyInto(x, y)` copies through `x`/`y`. */
 export interface BsrKernel {
@@ -28,6 +30,10 @@ export interface BsrKernel {
   multiplyInto(v: Float64Array, out: Float64Array): void;
   /** Vector pair `i` (0 .. `pairs` - 1 of {@link bsrKernel}'s options; pair 0 is `x`, `y`), for a second user of the same matrix. */
   pair(i: number): { x: Float64Array; y: Float64Array; multiply(): void };
+  /** Threads a product runs on (the calling thread included): 1 unless {@link BsrKernelOptions.threads} started workers. */
+  readonly threads: number;
+  /** Stops the kernel's worker threads (it then runs on the calling thread alone); nothing for a one-thread kernel. */
+  dispose(): void;
 }
 
 // ---- a tiny assembler: just the opcodes the two kernels need ----
@@ -67,11 +73,13 @@ const whileLess = (a: number, b: number, body: number[]) => [0x02, 0x40, 0x03, 0
 /** (p0 q0 + p1 q1) + p2 q2 over f64 locals: the rounding order of the JavaScript kernels. */
 const dot3 = (p: number[], q: number[]) => [...get(p[0]!), ...get(q[0]!), FMUL, ...get(p[1]!), ...get(q[1]!), FMUL, FADD, ...get(p[2]!), ...get(q[2]!), FMUL, FADD];
 
-// Parameters: n, rowPtr (block indices), cols (byte offsets 24 j of x_j from x), values, x, y (byte addresses).
-const [N, RP, CL, VL, XP, YP] = [0, 1, 2, 3, 4, 5];
-// i32 locals 6..12, f64 locals 13..30.
-const [I, V, VEND, C, XJ, XI, DY] = [6, 7, 8, 9, 10, 11, 12];
-const XI0 = 13, Y0 = 16, X0 = 19, A0 = 22;
+// Parameters: n (one past the last row), rowPtr (block indices), cols (byte offsets 24 j of x_j from x), values, x,
+// y (byte addresses: y_i is at y + 24 i), from (the first row; 0 when a caller passes six arguments).
+const [N, RP, CL, VL, XP, YP, FROM] = [0, 1, 2, 3, 4, 5, 6];
+const PARAMS = 7;
+// i32 locals 7..13, f64 locals 14..31.
+const [I, V, VEND, C, XJ, XI, DY] = [7, 8, 9, 10, 11, 12, 13];
+const XI0 = 14, Y0 = 17, X0 = 20, A0 = 23;
 const xi = [XI0, XI0 + 1, XI0 + 2], xs = [X0, X0 + 1, X0 + 2];
 const row = (r: number) => [A0 + 3 * r, A0 + 3 * r + 1, A0 + 3 * r + 2];
 const col = (c: number) => [A0 + c, A0 + 3 + c, A0 + 6 + c];
@@ -92,7 +100,7 @@ const nextBlock = [...bump(V, 72), ...bump(C, 4)];
 
 /** y = A x, every block of each row (`bsrMultiply`). */
 const fullBody = [
-  ...i32(0), ...set(I),
+  ...get(FROM), ...set(I),
   ...whileLess(I, N, [
     ...rowBounds,
     ...[0, 1, 2].flatMap((r) => [0x44, 0, 0, 0, 0, 0, 0, 0, 0, ...set(Y0 + r)]),
@@ -108,13 +116,28 @@ const fullBody = [
   0x0b,
 ];
 
-/** y = A x from the upper triangle, the diagonal block first in each row (`bsrSymmetricMultiply`). */
-const symmetricBody = [
-  // y = 0
-  ...get(YP), ...set(V), ...get(N), ...i32(24), MUL, ...get(YP), ADD, ...set(VEND),
+/** y_from .. y_(n-1) = 0 (the symmetric kernels' prologue; the threaded kernel's 'range' export leaves it out). */
+const zeroY = [
+  ...get(FROM), ...i32(24), MUL, ...get(YP), ADD, ...set(V), ...get(N), ...i32(24), MUL, ...get(YP), ADD, ...set(VEND),
   ...whileLess(V, VEND, [...storeF(V, 0, [0x44, 0, 0, 0, 0, 0, 0, 0, 0]), ...bump(V, 8)]),
+];
+
+/** y_i += x_i for rows from .. n-1 (x and y as addresses: the threaded kernel adds a chunk's accumulator into y). */
+const accumulateBody = [
+  ...get(FROM), ...i32(24), MUL, ...get(YP), ADD, ...set(V), ...get(N), ...i32(24), MUL, ...get(YP), ADD, ...set(VEND),
+  ...get(FROM), ...i32(24), MUL, ...get(XP), ADD, ...set(XJ),
+  ...whileLess(V, VEND, [...storeF(V, 0, [...loadF(V), ...loadF(XJ), FADD]), ...bump(V, 8), ...bump(XJ, 8)]),
+  0x0b,
+];
+
+/**
+ * y = A x from the upper triangle, the diagonal block first in each row (`bsrSymmetricMultiply`), rows from .. n-1.
+ * With `zero` false (the 'range' export), y is not cleared first: rows of one thread's share add into it.
+ */
+const symmetricBody = (zero: boolean) => [
+  ...(zero ? zeroY : []),
   ...get(YP), ...get(XP), SUB, ...set(DY),
-  ...i32(0), ...set(I),
+  ...get(FROM), ...set(I),
   ...whileLess(I, N, [
     ...rowBounds,
     ...[0, 1, 2].flatMap((c) => [...loadF(XI, 8 * c), ...set(XI0 + c)]),
@@ -149,16 +172,15 @@ const v128Load = (addr: number, off = 0) => [...get(addr), 0xfd, 0x00, 3, ...ule
 const v128Store = (addr: number, off: number, value: number[]) => [...get(addr), ...value, 0xfd, 0x0b, 3, ...uleb(off)];
 const SPLAT = [0xfd, 0x14], VADD = [0xfd, 0xf0, 0x01], VMUL = [0xfd, 0xf2, 0x01];
 const lane = (l: number) => [0xfd, 0x21, l];
-// f64 locals 13..22, v128 locals 23..33.
-const S_XI0 = 13, S_YS0 = 16, S_XJ2 = 19, S_A2 = 20;
-const V_XIS = 23, V_ACC = 26, V_XJ = 29, V_P = 32, V_XI01 = 35;
+// f64 locals 14..23, v128 locals 24..36.
+const S_XI0 = 14, S_YS0 = 17, S_XJ2 = 20, S_A2 = 21;
+const V_XIS = 24, V_ACC = 27, V_XJ = 30, V_P = 33, V_XI01 = 36;
 const SIMD_LOCALS = [3, 7, 0x7f, 10, 0x7c, 13, 0x7b];
 const rowVectors = [0, 1, 2].flatMap((r) => [...v128Load(V, 24 * r), ...set(V_P + r), ...loadF(V, 24 * r + 16), ...set(S_A2 + r)]);
-const symmetricSimdBody = [
-  ...get(YP), ...set(V), ...get(N), ...i32(24), MUL, ...get(YP), ADD, ...set(VEND),
-  ...whileLess(V, VEND, [...storeF(V, 0, [0x44, 0, 0, 0, 0, 0, 0, 0, 0]), ...bump(V, 8)]),
+const symmetricSimdBody = (zero: boolean) => [
+  ...(zero ? zeroY : []),
   ...get(YP), ...get(XP), SUB, ...set(DY),
-  ...i32(0), ...set(I),
+  ...get(FROM), ...set(I),
   ...whileLess(I, N, [
     ...rowBounds,
     ...[0, 1, 2].flatMap((c) => [...loadF(XI, 8 * c), 0x22, ...uleb(S_XI0 + c), ...SPLAT, ...set(V_XIS + c)]),
@@ -206,34 +228,35 @@ const code = (body: number[], locals = LOCALS) => {
   const f = [...locals, ...body];
   return [...uleb(f.length), ...f];
 };
-const MODULE_BYTES = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  ...section(1, [1, 0x60, 6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
-  ...section(2, [1, ...name('m'), ...name('memory'), 0x02, 0x00, 1]),
-  ...section(3, [2, 0, 0]),
-  ...section(7, [2, ...name('full'), 0, 0, ...name('symmetric'), 0, 1]),
-  ...section(10, [2, ...code(fullBody), ...code(symmetricBody)]),
-]);
-
-/** The same two exports, 'symmetric' being the SIMD kernel: a module of its own, for engines without SIMD. */
-const SIMD_MODULE_BYTES = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  ...section(1, [1, 0x60, 6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
-  ...section(2, [1, ...name('m'), ...name('memory'), 0x02, 0x00, 1]),
-  ...section(3, [2, 0, 0]),
-  ...section(7, [2, ...name('full'), 0, 0, ...name('symmetric'), 0, 1]),
-  ...section(10, [2, ...code(fullBody), ...code(symmetricSimdBody, SIMD_LOCALS)]),
-]);
+/**
+ * The module: exports 'full', 'symmetric' and 'range' (the symmetric rows from .. n-1 without clearing y: one
+ * chunk of the threaded kernel), 'symmetric' and 'range' being the SIMD kernel when `simd` (a module of its own,
+ * for engines without SIMD), and the threaded kernel's 'zero' (y rows from .. n-1 = 0) and 'accumulate' (y += x
+ * on rows from .. n-1): a JavaScript fill or loop on shared memory is several times slower. Its memory import is shared (wasm threads: the shared limits flag, a maximum of 4 GiB) when `shared`.
+ */
+function moduleBytes(simd: boolean, shared: boolean): Uint8Array {
+  const sym = (zero: boolean) => (simd ? code(symmetricSimdBody(zero), SIMD_LOCALS) : code(symmetricBody(zero)));
+  const limits = shared ? [0x03, 1, ...uleb(65536)] : [0x00, 1];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, PARAMS, ...Array<number>(PARAMS).fill(0x7f), 0]),
+    ...section(2, [1, ...name('m'), ...name('memory'), 0x02, ...limits]),
+    ...section(3, [5, 0, 0, 0, 0, 0]),
+    ...section(7, [5, ...name('full'), 0, 0, ...name('symmetric'), 0, 1, ...name('range'), 0, 2, ...name('zero'), 0, 3, ...name('accumulate'), 0, 4]),
+    ...section(10, [5, ...code(fullBody), ...sym(true), ...sym(false), ...code([...zeroY, 0x0b]), ...code(accumulateBody)]),
+  ]);
+}
 
 const compiled = new Map<string, WebAssembly.Module | null>();
-function wasmModule(simd: boolean): WebAssembly.Module | null {
-  const key = simd ? 'simd' : 'scalar';
+/** The compiled module (cached), or null where the engine lacks WebAssembly, its SIMD, or shared memory. */
+function wasmModule(simd: boolean, shared = false): WebAssembly.Module | null {
+  const key = `${simd ? 'simd' : 'scalar'}${shared ? '-shared' : ''}`;
   if (!compiled.has(key)) {
     let mod: WebAssembly.Module | null = null;
     try {
-      if (typeof WebAssembly === 'object') mod = new WebAssembly.Module(simd ? SIMD_MODULE_BYTES : MODULE_BYTES);
+      if (typeof WebAssembly === 'object') mod = new WebAssembly.Module(moduleBytes(simd, shared) as Uint8Array<ArrayBuffer>);
     } catch {
-      mod = null; // no SIMD (or no WebAssembly) in this engine
+      mod = null; // no SIMD, no threads (or no WebAssembly) in this engine
     }
     compiled.set(key, mod);
   }
@@ -243,17 +266,36 @@ function wasmModule(simd: boolean): WebAssembly.Module | null {
 /** Largest wasm memory the kernel asks for (wasm32 allows 4 GiB; half leaves room for the rest of the process). */
 const MAX_WASM_BYTES = 2 ** 31;
 
+/** Options of {@link bsrKernel}. */
+export interface BsrKernelOptions {
+  /** 'wasm' (scalar wasm) or 'js' to force those loops (for comparison); default 'auto' (the SIMD symmetric kernel where the engine has wasm SIMD, scalar wasm otherwise, JavaScript without wasm or room). */
+  engine?: 'auto' | 'wasm' | 'js';
+  /** Vector pairs (x, y) to hold, default 1: CG and its preconditioner can share one matrix copy. */
+  pairs?: number;
+  /**
+   * Threads of the symmetric wasm kernel (the calling thread and worker_threads on one shared memory): default 1;
+   * 'auto' one per 64 MB of streamed upper-triangle matrix (2 from about 6e5 DOF of T4 stiffness; measurements
+   * in packages/fem/README.md), at most os.availableParallelism(); a number exactly that many (at most one per
+   * block row and 64; more than the cores only oversubscribes them). A threaded kernel wakes its workers only
+   * while that makes its products faster (the result is the same either way). One thread where the engine has no worker threads, shared
+   * memory or Atomics.wait (a browser page), for the 'full' layout and for `engine: 'js'`.
+   */
+  threads?: number | 'auto';
+  /** How long a threaded product waits for a worker before it fails with `WORKER_CRASHED` (default 30 000 ms). */
+  stallMs?: number;
+}
+
 /**
  * A fast matvec bound to `a`: WebAssembly where available, JavaScript otherwise, streaming the upper triangle
  * ('symmetric', for symmetric `a`: half the matrix bytes) or every block ('full'). Scalar results equal
  * `bsrSymmetricMultiply(bsrUpper(a), x, y)` resp. `bsrMultiply(a, x, y)` bit for bit; the SIMD symmetric kernel
- * sums each row in another order (within 1e-13 of (|A| |x|)_i, bsr.test.ts).
- * @param options.engine 'wasm' (scalar wasm) or 'js' to force those loops (for comparison); default 'auto' (the
- *   SIMD symmetric kernel where the engine has wasm SIMD, scalar wasm otherwise, JavaScript without wasm or room)
- * @param options.pairs vector pairs (x, y) to hold, default 1: CG and its preconditioner can share one matrix copy
- * @throws nothing (falls back to the JavaScript loops)
+ * sums each row in another order, and the threaded one also a few rows' sums across threads (both within 1e-13
+ * of (|A| |x|)_i, and the same bits on every run with the same thread count: bsr.test.ts, bsr-threads.test.ts).
+ * A threaded kernel holds worker threads until `dispose()` (it then runs on the calling thread alone).
+ * @throws nothing here (falls back to one thread, to scalar wasm, to the JavaScript loops); a threaded kernel's
+ *   products throw PhysiotwinError `WORKER_CRASHED` when a worker fails or stops answering.
  */
-export function bsrKernel(a: BsrMatrix, layout: 'symmetric' | 'full' = 'symmetric', options: { engine?: 'auto' | 'wasm' | 'js'; pairs?: number } = {}): BsrKernel {
+export function bsrKernel(a: BsrMatrix, layout: 'symmetric' | 'full' = 'symmetric', options: BsrKernelOptions = {}): BsrKernel {
   const pairs = Math.max(1, options.pairs ?? 1);
   const m = layout === 'symmetric' ? diagonalFirst(bsrUpper(a)) : a;
   const n = m.n;
@@ -262,6 +304,21 @@ export function bsrKernel(a: BsrMatrix, layout: 'symmetric' | 'full' = 'symmetri
   const engine = options.engine ?? 'auto';
   const mod = engine === 'js' ? null : (engine !== 'wasm' && wasmModule(true)) || wasmModule(false);
   const simd = mod !== null && mod === wasmModule(true);
+  const threads = layout === 'symmetric' && mod ? matvecThreads(options.threads ?? 1, matrixBytes, n) : 1;
+  const sharedModule = threads > 1 ? wasmModule(simd, true) : null;
+  const threaded = sharedModule && threadedSymmetricKernel(m, sharedModule, { pairs, threads, ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}) });
+  if (threaded) {
+    const { x, y, multiply } = threaded;
+    // The same object (not a copy): its workers stop when it is collected.
+    return Object.assign(threaded, {
+      n, engine: simd ? 'wasm-simd' as const : 'wasm' as const, layout, matrixBytes,
+      multiplyInto(v: Float64Array, out: Float64Array) {
+        if (v !== x) x.set(v);
+        multiply();
+        if (out !== y) out.set(y);
+      },
+    });
+  }
   // Layout: values (72 B per block), x and y of each pair, cols (4 B per block), rowPtr; values first keeps every
   // f64 8-aligned.
   const valuesAt = 0;
@@ -283,16 +340,16 @@ export function bsrKernel(a: BsrMatrix, layout: 'symmetric' | 'full' = 'symmetri
       const cols = new Int32Array(buf, colsAt, nnzb);
       for (let k = 0; k < nnzb; k++) cols[k] = 24 * m.cols[k]!;
       new Int32Array(buf, rowPtrAt, n + 1).set(m.rowPtr);
-      const exports = new WebAssembly.Instance(mod, { m: { memory } }).exports as Record<'full' | 'symmetric', (n: number, rp: number, cl: number, vl: number, xp: number, yp: number) => void>;
+      const exports = new WebAssembly.Instance(mod, { m: { memory } }).exports as Record<'full' | 'symmetric', (n: number, rp: number, cl: number, vl: number, xp: number, yp: number, from: number) => void>;
       const run = exports[layout];
       const views = Array.from({ length: pairs }, (_, i) => {
         const shift = 48 * n * i;
-        const multiply = () => run(n, rowPtrAt, colsAt, valuesAt, xAt + shift, yAt + shift);
+        const multiply = () => run(n, rowPtrAt, colsAt, valuesAt, xAt + shift, yAt + shift, 0);
         return { x: new Float64Array(buf, xAt + shift, 3 * n), y: new Float64Array(buf, yAt + shift, 3 * n), multiply };
       });
       const { x, y, multiply } = views[0]!;
       return {
-        n, x, y, engine: simd && layout === 'symmetric' ? 'wasm-simd' : 'wasm', layout, matrixBytes, multiply,
+        n, x, y, engine: simd && layout === 'symmetric' ? 'wasm-simd' : 'wasm', layout, matrixBytes, multiply, threads: 1, dispose: () => undefined,
         multiplyInto(v, out) {
           if (v !== x) x.set(v);
           multiply();
@@ -309,7 +366,7 @@ export function bsrKernel(a: BsrMatrix, layout: 'symmetric' | 'full' = 'symmetri
     return { x, y, multiply: () => product(x, y) };
   });
   const { x, y, multiply } = views[0]!;
-  return { n, x, y, engine: 'js', layout, matrixBytes, multiply, multiplyInto: product, pair: (i) => views[i]! };
+  return { n, x, y, engine: 'js', layout, matrixBytes, multiply, multiplyInto: product, pair: (i) => views[i]!, threads: 1, dispose: () => undefined };
 }
 
 /** `u` (an upper triangle) with each row's diagonal block first, a zero block inserted where one is missing. */

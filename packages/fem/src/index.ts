@@ -9,7 +9,7 @@ export type { VerificationProblem } from './verify.js';
 export type { BsrMatrix } from './bsr.js';
 export { bsrMultiply, bsrSymmetricMultiply, bsrToCsr, bsrUpper } from './bsr.js';
 export { bsrKernel } from './bsr-wasm.js';
-export type { BsrKernel } from './bsr-wasm.js';
+export type { BsrKernel, BsrKernelOptions } from './bsr-wasm.js';
 export type { PcgOptions, PcgResult, Preconditioner } from './pcg.cpu.js';
 export { deviceMatvec } from './device-matvec.js';
 export type { DeviceMatvec } from './pcg.webgpu.js';

@@ -55,24 +55,41 @@ function dot(a: Float64Array, b: Float64Array): number {
 export interface PcgOptions extends OperationOptions {
   tolerance: number;
   maxIterations: number;
+  /**
+   * Threads of the matvec when `pcg` makes its own kernel ({@link bsrKernel}'s `threads`): default 'auto' (one
+   * per 64 MB of streamed upper-triangle matrix, at most os.availableParallelism(): one below about 6e5 DOF of T4
+   * stiffness); 1 forces the one-thread kernel.
+   */
+  threads?: number | 'auto';
 }
 
 /**
  * Preconditioned conjugate gradients for A x = b (A symmetric positive definite), starting from `x`, until
  * ||r|| <= tolerance ||b||.
- * @param shared a symmetric {@link bsrKernel} of `a` to use (its pair 0), e.g. one the preconditioner shares
+ * @param shared a symmetric {@link bsrKernel} of `a` to use (its pair 0), e.g. one the preconditioner shares; the
+ *   caller disposes it (a kernel `pcg` makes itself is disposed before it returns or throws)
  * @throws PhysiotwinError `SOLVER_SINGULAR` when p^T A p <= 0 (A is not positive definite: an unconstrained
  *   rigid-body mode), `SOLVER_DIVERGED` (non-finite or exploding residual) and `SOLVER_NOT_CONVERGED`
- *   (maxIterations reached), each with `details.residualHistory`.
+ *   (maxIterations reached), each with `details.residualHistory`; `ABORTED`; `WORKER_CRASHED` when a matvec
+ *   worker thread fails.
  */
 export function pcg(a: BsrMatrix, b: Float64Array, x: Float64Array, m: Preconditioner, options: PcgOptions, shared?: BsrKernel): PcgResult {
+  // A is symmetric (elimination keeps it so): stream only its upper triangle, half the bytes per matvec, in the
+  // WebAssembly kernel (SIMD where available: bsrSymmetricMultiply's result to rounding), on worker threads too
+  // where the matrix is large enough to pay. p and q live in the kernel's memory: q = A p without copies.
+  throwIfAborted(options.signal, 'fem solve');
+  const kernel = shared ?? bsrKernel(a, 'symmetric', { threads: options.threads ?? 'auto' });
+  try {
+    return iterate(b, x, m, options, kernel);
+  } finally {
+    if (!shared) kernel.dispose();
+  }
+}
+
+function iterate(b: Float64Array, x: Float64Array, m: Preconditioner, options: PcgOptions, kernel: BsrKernel): PcgResult {
   const n = b.length;
   const r = new Float64Array(n);
   const z = new Float64Array(n);
-  // A is symmetric (elimination keeps it so): stream only its upper triangle, half the bytes per matvec, in the
-  // WebAssembly kernel (SIMD where available: bsrSymmetricMultiply's result to rounding). p and q live in the
-  // kernel's memory: q = A p without copies.
-  const kernel = shared ?? bsrKernel(a, 'symmetric');
   const p = kernel.x;
   const q = kernel.y;
   kernel.multiplyInto(x, q);

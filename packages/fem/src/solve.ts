@@ -17,7 +17,15 @@ import { orientedFaceNodes, selectFaces, selectNodes, topology } from './select.
 import { checkRigidModes } from './rigid.js';
 
 /** Options of {@link solve}. */
-export interface SolveOptions extends ComputeOptions {}
+export interface SolveOptions extends ComputeOptions {
+  /**
+   * Threads of the CPU CG's matvec (and the T10 multigrid smoother's, on the same kernel): default 'auto', worker
+   * threads on one shared memory from about 6e5 unknowns of T4 stiffness (one per 64 MB of upper-triangle
+   * matrix), at most os.availableParallelism(); 1 forces the one-thread kernel; one thread in a browser page. The
+   * workers stop when the solve returns, fails or is aborted.
+   */
+  threads?: number | 'auto';
+}
 
 /** Convergence record of the linear solve. */
 export interface Convergence {
@@ -86,7 +94,7 @@ const MIN_MULTILEVEL_DOFS = 50_000;
  * @throws PhysiotwinError `CONFIG_INVALID` (with a JSON path) for a bad case or an empty selection;
  *   `MESH_INVALID` for a malformed, inverted or degenerate mesh; `SOLVER_SINGULAR` when constraints leave a
  *   rigid-body mode; `SOLVER_DIVERGED` / `SOLVER_NOT_CONVERGED` with the residual history; `ABORTED`;
- *   `GPU_UNAVAILABLE` for backend 'webgpu' without a device.
+ *   `GPU_UNAVAILABLE` for backend 'webgpu' without a device; `WORKER_CRASHED` when a matvec worker thread fails.
  */
 export async function solve(problem: FemProblem, options: SolveOptions = {}): Promise<FemResult> {
   const spec = parseFemCase({ ...problem, mesh: 'in memory' });
@@ -182,9 +190,13 @@ export async function solve(problem: FemProblem, options: SolveOptions = {}): Pr
   } else {
     // Multilevel: T10 through p-multigrid to T4, then smoothed aggregation; the finest level's products run on
     // the second vector pair of CG's kernel (one copy of the matrix).
-    const kernel = bsrKernel(a, 'symmetric', { pairs: kind === 'multilevel' ? 2 : 1 });
-    const m: Preconditioner = kind === 'jacobi' ? blockJacobi(a) : mesh.nodesPerTet === 10 ? pMultigrid(a, kernel, mesh.tets, mesh.positions, constrained) : multilevel(a, mesh.positions, constrained, kernel.pair(1));
-    result = pcg(a, f, x, m, pcgOptions, kernel);
+    const kernel = bsrKernel(a, 'symmetric', { pairs: kind === 'multilevel' ? 2 : 1, threads: options.threads ?? 'auto' });
+    try {
+      const m: Preconditioner = kind === 'jacobi' ? blockJacobi(a) : mesh.nodesPerTet === 10 ? pMultigrid(a, kernel, mesh.tets, mesh.positions, constrained) : multilevel(a, mesh.positions, constrained, kernel.pair(1));
+      result = pcg(a, f, x, m, pcgOptions, kernel);
+    } finally {
+      kernel.dispose();
+    }
   }
   const solveSeconds = (performance.now() - started) / 1000;
   for (let i = 0; i < n; i++) if (!Number.isFinite(x[i])) throw new PhysiotwinError('SOLVER_DIVERGED', `displacement ${i} is not finite`, { details: { residualHistory: result.residualHistory } });
