@@ -27,7 +27,7 @@ const AGREEMENT = 1e-4;
 
 async function wallOf(volume: Volume, seed: Vec3): Promise<{ mesh: TetMesh; endTags: number[] }> {
   const r = await runPipeline({ volume, seeds: [seed] }, { backend: 'cpu' });
-  return { mesh: r.artefacts.wallMesh.mesh, endTags: r.artefacts.wallMesh.ends.map((e) => e.tag) };
+  return { mesh: r.wallMesh.mesh, endTags: r.wallMesh.ends.map((e) => e.tag) };
 }
 
 function wallCase(wall: { mesh: TetMesh; endTags: number[] }, preconditioner: 'jacobi' | 'multilevel'): FemProblem {
