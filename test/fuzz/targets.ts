@@ -1,8 +1,11 @@
 // Every fuzz target, for the CI suite (fuzz.test.ts) and long runs (scripts/fuzz.ts).
 import { fileURLToPath } from 'node:url';
 import { dicomTarget } from './dicom.js';
+import { femTarget } from './fem.js';
+import { fhirTarget } from './fhir.js';
 import type { FuzzTarget } from './harness.js';
 import { configTarget, resultsTarget, samplesTarget } from './hemo.js';
+import { mshTarget, surfaceTargets, vtuTarget } from './meshes.js';
 import { mhaTarget, mhdTarget, niftiGzTarget, niftiTarget } from './volumes.js';
 
 /** Repository root (with a trailing slash), for fixtures/ paths. */
@@ -39,6 +42,11 @@ export function fuzzTargets(long = false): { entries: TargetEntry[]; cleanup: ()
     { target: configTarget(REPO_ROOT), ciRuns: CI_RUNS },
     { target: samplesTarget(), ciRuns: CI_RUNS },
     { target: resultsTarget(REPO_ROOT), ciRuns: CI_RUNS },
+    { target: mshTarget(REPO_ROOT, long), ciRuns: CI_RUNS },
+    { target: vtuTarget(REPO_ROOT), ciRuns: CI_RUNS },
+    ...surfaceTargets(REPO_ROOT).map((target) => ({ target, ciRuns: CI_RUNS })),
+    { target: femTarget(), ciRuns: CI_RUNS },
+    { target: fhirTarget(), ciRuns: CI_RUNS },
   ].map((e) => e as unknown as TargetEntry);
   return { entries, cleanup: mhd.cleanup };
 }

@@ -121,6 +121,7 @@ class Cursor {
     if (!this.binary) return this.number(false);
     this.need(8);
     const v = this.view.getFloat64(this.pos, this.littleEndian);
+    if (!Number.isFinite(v)) this.fail('IO_INVALID', `a coordinate is ${v}`);
     this.pos += 8;
     return v;
   }

@@ -120,6 +120,12 @@ export function readPly(bytes: Uint8Array, options: ReadSurfaceOptions = {}): Su
       return v;
     };
   }
+  // Each value takes at least one byte (ascii: a digit; binary: its size): counts the data cannot hold are refused
+  // before anything is allocated (a header may declare 2^31 vertices).
+  const minBytes = elements.reduce((n, e) => n + e.count * e.properties.reduce((k, p) => k + (format === 'ascii' ? 1 : SCALARS[p.countType ?? p.type]!.bytes), 0), 0);
+  if (minBytes > bytes.length - dataStart) {
+    throw new PhysiotwinError('IO_TRUNCATED', `the PLY header's counts need at least ${minBytes} bytes of data, the file has ${bytes.length - dataStart}`, { location });
+  }
   let positions = new Float32Array(0);
   let normals: Float32Array | undefined;
   const connectivity: number[] = [];
