@@ -72,6 +72,14 @@ const CASES: Record<string, unknown> = {
     loads: [{ faces: { faceTag: 2 }, traction: [1, 0, 0] }],
     solver: { preconditioner: 'multilevel' },
   },
+  // The solver at its limits: the smallest tolerance and the most iterations a case may ask for.
+  'T10 multilevel tolerance 1e-15 maxIterations 1e12': {
+    mesh: 'cube.msh',
+    materials: [{ region: 1, E: 1e-12, nu: 0.4999 }],
+    constraints: [{ nodes: { faceTag: 1 }, displacement: [0, 0, 0] }],
+    loads: [{ faces: { faceTag: 2 }, pressure: 1e12 }],
+    solver: { tolerance: 1e-15, maxIterations: 1e12, preconditioner: 'multilevel' },
+  },
 };
 const CASE_NAMES = Object.keys(CASES);
 

@@ -64,7 +64,8 @@ function readQuantity(q: Quantity | undefined, measure: Measure, path: string): 
   const code: unknown = q.code ?? q.unit;
   // Own keys only: a code such as "toString" or "__proto__" must not find Object.prototype's members.
   const expr = typeof code === 'string' && Object.hasOwn(spec.ucum, code) ? spec.ucum[code] : undefined;
-  if (!expr) throw invalid(`unit ${code === undefined ? '(none)' : JSON.stringify(code)?.slice(0, 80)} is not a UCUM unit of ${measure} (accepted: ${Object.keys(spec.ucum).join(', ')})`, `${path}.code`);
+  const shown = typeof code === 'string' ? code.slice(0, 80) : code === undefined ? '(none)' : String(JSON.stringify(code)).slice(0, 80);
+  if (!expr) throw invalid(`unit '${shown}' is not a UCUM unit of ${measure} (accepted: ${Object.keys(spec.ucum).join(', ')})`, `${path}.code`);
   const v = q.value * conversionFactor(expr, spec.unit);
   if (!(v >= spec.range[0] && v <= spec.range[1])) {
     throw invalid(`${measure} ${q.value} ${code} = ${+v.toPrecision(6)} ${spec.unit} is outside the physiological range [${spec.range[0]}, ${spec.range[1]}] ${spec.unit}`, `${path}.value`);

@@ -252,6 +252,7 @@ export function readDataArray(doc: VtkXmlDocument, e: XmlElement, expected: numb
   const name = e.attributes.Name ?? '(unnamed)';
   const type = TYPES[e.attributes.type ?? ''];
   if (!type) throw invalid(`DataArray ${name}: unknown type ${JSON.stringify(e.attributes.type)}`, file);
+  if (!Number.isSafeInteger(expected) || expected < 0) throw invalid(`DataArray ${name}: ${expected} values expected (a count or offset in the file is invalid)`, file);
   const format = e.attributes.format ?? 'ascii';
   if (format === 'ascii') {
     const tokens = e.text.trim() === '' ? [] : e.text.trim().split(/\s+/);
@@ -273,6 +274,7 @@ export function readDataArray(doc: VtkXmlDocument, e: XmlElement, expected: numb
     const offset = Number(e.attributes.offset);
     if (!Number.isInteger(offset) || offset < 0) throw invalid(`DataArray ${name}: offset ${JSON.stringify(e.attributes.offset)} is not an integer >= 0`, file);
     const start = doc.appendedStart + offset;
+    if (start > doc.source.length) throw new PhysiotwinError('IO_TRUNCATED', `DataArray ${name}: offset ${offset} is past the AppendedData`, { location: optionalFile(file) });
     if (doc.appendedEncoding === 'base64') payload = binaryPayload(f, { base64: doc.source.slice(start) }, file);
     else if (doc.appendedEncoding === 'raw') {
       const raw = new Uint8Array(doc.source.length - start);

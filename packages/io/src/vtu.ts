@@ -259,6 +259,7 @@ function readDataArray(el: XmlElement, count: number, components: number, layout
   const type = el.attrs.type as VtkType;
   if (!(type in TYPE_BYTES)) throw new PhysiotwinError('IO_UNSUPPORTED', `DataArray type '${el.attrs.type}' is not supported`, { location: optionalFile(file) });
   const n = count * components;
+  if (!Number.isSafeInteger(n) || n < 0) throw new PhysiotwinError('IO_INVALID', `DataArray '${el.attrs.Name ?? ''}': ${n} values expected (a count or offset in the file is invalid)`, { location: optionalFile(file) });
   const format = el.attrs.format ?? 'ascii';
   if (format === 'ascii') {
     const words = el.text.trim().split(/\s+/).filter((w) => w.length > 0);
@@ -379,6 +380,12 @@ export function readVtu(bytes: Uint8Array, options: ReadVtuOptions = {}): TetMes
   };
   const types = readDataArray(cellArray('types'), nCells, 1, layout, appended);
   const offsets = readDataArray(cellArray('offsets'), nCells, 1, layout, appended);
+  // Offsets never decrease and start at >= 0, so every cell's nodes lie within the connectivity read below.
+  for (let c = 0; c < nCells; c++) {
+    if (!(Number.isSafeInteger(offsets[c]) && offsets[c]! >= (c === 0 ? 0 : offsets[c - 1]!))) {
+      throw new PhysiotwinError('IO_INVALID', `cell ${c} has offset ${offsets[c]} (offsets must be integers that never decrease)`, { location: optionalFile(file) });
+    }
+  }
   const connLength = nCells === 0 ? 0 : offsets[nCells - 1]!;
   const connectivity = readDataArray(cellArray('connectivity'), connLength, 1, layout, appended);
 
