@@ -3,10 +3,12 @@
 // codes, out-of-range and non-finite values). The outcome is FHIR_INVALID or targets that are finite numbers.
 import fc from 'fast-check';
 import { LOINC, LOINC_SYSTEM, UCUM_SYSTEM, targetsFromBundle } from '@physiotwin/fhir';
-import type { Bundle } from '@medplum/fhirtypes';
 import type { FuzzTarget } from './harness.js';
 import { HOSTILE_JSON, jsonMutations, mutateJson } from './mutate.js';
 import type { JsonMutation } from './mutate.js';
+
+/** The FHIR R4 Bundle type targetsFromBundle takes. */
+type Bundle = Parameters<typeof targetsFromBundle>[0];
 
 const HOSTILE_FHIR: readonly unknown[] = [
   ...HOSTILE_JSON,

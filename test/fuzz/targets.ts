@@ -26,9 +26,27 @@ export interface TargetEntry {
  */
 const CI_RUNS = 2_000;
 const CI_RUNS_MHD = 1_000;
+/**
+ * The mesh, surface and FHIR readers (issue 11's floor of 1e4 inputs per format): MSH 0.25 ms CPU per input, STL,
+ * OBJ, PLY and FHIR 0.1-0.15 ms, measured under load (`npx vitest run --project integration test/fuzz/fuzz.test.ts`
+ * prints each target's CPU).
+ */
+const CI_RUNS_FLOOR = 10_000;
+/**
+ * VTU and VTP inputs cost 0.4 ms CPU each (XML parse, base64, zlib): 5,000 and 4,000 keep the new targets' CPU near
+ * 10 s in all; under the 1e4 floor, which long runs cover.
+ */
+const CI_RUNS_VTK_XML = 5_000;
+const CI_RUNS_VTP = 4_000;
+/**
+ * An FE case input costs 1.5 ms CPU (a sixth of them solve: assembly, CG, stresses on the 6-tet cube): 2,000 (3 s);
+ * under the 1e4 floor, which long runs cover.
+ */
+const CI_RUNS_FEM = 2_000;
 
 /**
- * Builds the targets. `long`: the whole DICOM corpus (CI keeps to its small files, so an input costs about 1 ms).
+ * Builds the targets. `long`: the whole DICOM corpus (CI keeps to its small files, so an input costs about 1 ms) and
+ * every fixture .msh (CI: the two smallest, 14 and 44 kB).
  * Returns them with a cleanup for the temp folder of the .mhd target.
  */
 export function fuzzTargets(long = false): { entries: TargetEntry[]; cleanup: () => void } {
@@ -42,11 +60,11 @@ export function fuzzTargets(long = false): { entries: TargetEntry[]; cleanup: ()
     { target: configTarget(REPO_ROOT), ciRuns: CI_RUNS },
     { target: samplesTarget(), ciRuns: CI_RUNS },
     { target: resultsTarget(REPO_ROOT), ciRuns: CI_RUNS },
-    { target: mshTarget(REPO_ROOT, long), ciRuns: CI_RUNS },
-    { target: vtuTarget(REPO_ROOT), ciRuns: CI_RUNS },
-    ...surfaceTargets(REPO_ROOT).map((target) => ({ target, ciRuns: CI_RUNS })),
-    { target: femTarget(), ciRuns: CI_RUNS },
-    { target: fhirTarget(), ciRuns: CI_RUNS },
+    { target: mshTarget(REPO_ROOT, long), ciRuns: CI_RUNS_FLOOR },
+    { target: vtuTarget(REPO_ROOT), ciRuns: CI_RUNS_VTK_XML },
+    ...surfaceTargets(REPO_ROOT).map((target) => ({ target, ciRuns: target.name.includes('.vtp') ? CI_RUNS_VTP : CI_RUNS_FLOOR })),
+    { target: femTarget(), ciRuns: CI_RUNS_FEM },
+    { target: fhirTarget(), ciRuns: CI_RUNS_FLOOR },
   ].map((e) => e as unknown as TargetEntry);
   return { entries, cleanup: mhd.cleanup };
 }
