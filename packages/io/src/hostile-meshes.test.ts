@@ -89,6 +89,15 @@ describe('hostile meshes (fuzz reproducers)', () => {
     expect(code(() => readPly(bytes(edited)))).toBe('IO_TRUNCATED');
   });
 
+  it('PLY: an element without properties declaring 1e20 items reads at once (the reader looped over them for hours)', () => {
+    // The long fuzz run's input (seed 1159464542), reduced: an extra element before the vertices.
+    const ply = 'ply\nformat ascii 1.0\nelement junk 99999999999999999999\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n';
+    const t0 = performance.now();
+    expect(readPly(bytes(ply)).triangles).toEqual(Uint32Array.from([0, 1, 2]));
+    // Reading four lines takes microseconds; 1 s leaves room for a loaded machine and still fails the loop.
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
   it('OBJ and PLY: a coordinate beyond float32 (1e308) is IO_INVALID (it was returned as Infinity)', () => {
     expect(code(() => readObj(bytes('v 1e308 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\n')))).toBe('IO_INVALID');
     const ply = 'ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n1e308 0 0\n0 1 0\n0 0 1\n3 0 1 2\n';

@@ -142,6 +142,8 @@ export function readPly(bytes: Uint8Array, options: ReadSurfaceOptions = {}): Su
     }
     const listIndex = element.name === 'face' ? element.properties.findIndex((p) => p.countType && (p.name === 'vertex_indices' || p.name === 'vertex_index')) : -1;
     if (element.name === 'face' && listIndex < 0) throw invalid('the face element has no vertex_indices list');
+    // An element without properties holds no data, whatever its count (1e20 of them looped for hours).
+    if (element.properties.length === 0) continue;
     const values = new Float64Array(element.properties.length);
     for (let i = 0; i < element.count; i++) {
       element.properties.forEach((p, k) => {
