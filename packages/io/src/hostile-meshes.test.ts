@@ -38,6 +38,15 @@ describe('hostile meshes (fuzz reproducers)', () => {
     expect(code(() => readMsh(b))).toBe('IO_INVALID');
   });
 
+  it('MSH: tetrahedron blocks of zero elements are IO_UNSUPPORTED (an empty mesh was returned)', () => {
+    const ascii = text(writeMsh(tet()));
+    // The $Elements section: 'blocks total min max', then per block 'dim entity type count'; the tet block's count
+    // (type 4) set to 0 and its one element line dropped.
+    const edited = ascii.replace(/\n3 (\d+) 4 1\n[^\n]*\n/, '\n3 $1 4 0\n');
+    expect(edited).not.toBe(ascii);
+    expect(() => readMsh(bytes(edited))).toThrow(/IO_UNSUPPORTED.*tetrahedron blocks are empty/);
+  });
+
   it('VTU ascii: a NaN or 1e400 coordinate is IO_INVALID (it was returned as NaN/Infinity)', () => {
     const ascii = text(writeVtu(tet(), { format: 'ascii' }));
     for (const bad of ['nan', '1e400']) {
