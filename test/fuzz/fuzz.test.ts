@@ -2,7 +2,7 @@
 // PhysiotwinError, within 2 s, with bounded allocation (and, for .mhd, nothing read from outside the folder).
 // What CI covers: a fixed seed and a fixed number of inputs per target (targets.ts: volumes, DICOM and hemo 1,000 to
 // 2,000 each, 15,000 in all, 5-8 s of CPU; meshes, surfaces and FHIR 10,000 each (VTU 5,000, VTP 4,000), the FE
-// case 2,000, 61,000 in all, about 10 s of CPU; at load 10-14 on 2 cores), enough that every recipe of every target
+// case 2,000, 61,000 in all, 13 s of CPU, 30 s wall; at load 10-14 on 2 cores), enough that every recipe of every target
 // (each seed file, the .nii.gz modes recompress/compressed/bomb, each .mhd data file: traversal, links out, devices,
 // FIFO, folders, bomb; each mesh seed and FE mesh defect) gets inputs, which the test checks. A failure reproduces
 // with the seed; `npm run fuzz -- --minutes N` runs the same properties with fresh seeds, the whole DICOM corpus and
