@@ -1,11 +1,12 @@
 // Property-based fuzzing of every reader and config parser (issue 11): each input gives a valid result or a typed
 // PhysiotwinError, within 2 s, with bounded allocation (and, for .mhd, nothing read from outside the folder).
-// What CI covers: a fixed seed and a fixed number of inputs per target (targets.ts: 1,000 to 2,000, 15,000 in all;
-// 5-8 s of CPU for the inputs, 9-14 s with vitest's start-up, at load 10-14 on 2 cores), enough that every recipe
-// of every target (each seed file, the .nii.gz modes recompress/compressed/bomb, each .mhd data file: traversal,
-// links out, devices, FIFO, folders, bomb) gets inputs, which the test checks. A failure reproduces with the seed; `npm run fuzz -- --minutes N` runs the same properties
-// with fresh seeds and the whole DICOM corpus for as long as asked. Each target's count, outcomes, CPU and wall time
-// are printed.
+// What CI covers: a fixed seed and a fixed number of inputs per target (targets.ts: volumes, DICOM and hemo 1,000 to
+// 2,000 each, 15,000 in all, 5-8 s of CPU; meshes, surfaces and FHIR 10,000 each (VTU 5,000, VTP 4,000), the FE
+// case 2,000, 61,000 in all, 13 s of CPU, 30 s wall; at load 10-14 on 2 cores), enough that every recipe of every target
+// (each seed file, the .nii.gz modes recompress/compressed/bomb, each .mhd data file: traversal, links out, devices,
+// FIFO, folders, bomb; each mesh seed and FE mesh defect) gets inputs, which the test checks. A failure reproduces
+// with the seed; `npm run fuzz -- --minutes N` runs the same properties with fresh seeds, the whole DICOM corpus and
+// every fixture .msh for as long as asked. Each target's count, outcomes, CPU and wall time are printed.
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tally, property } from './harness.js';
@@ -67,5 +68,16 @@ describe('fuzz reproducers (skipped ones await a fix)', () => {
     const { samplesFromRecords } = await import('@physiotwin/hemo');
     const { runCase } = await import('./harness.js');
     await runCase({ name: 'samples', arbitrary: null as never, run: () => (samplesFromRecords([null] as never), {}) }, undefined);
+  });
+
+  // Found by the sample plan target (seed 5, input 1: {"method":"lhs","n":4294967296,...}): createSamplePlan accepts n
+  // up to 2^32 variants, but planSamples builds an n-long permutation per parameter for LHS (n = 2^26 took 24 s on
+  // this machine; 2^32 would allocate 16 GiB) and draws start x k values to skip to a Monte Carlo shard (variant
+  // 2^26: 2.4 s). A fix in @physiotwin/hemo bounds n for these methods (or skips ahead in O(1)).
+  it.skip('hemo: a Latin hypercube plan of n = 2^32 gives a typed error or its first variant within 2 s (await a fix in @physiotwin/hemo)', async () => {
+    const { createSamplePlan, planSamples } = await import('@physiotwin/hemo');
+    const { runCase } = await import('./harness.js');
+    const spec = { method: 'lhs', n: 2 ** 32, seed: 2, parameters: [{ name: 'OUT.Rd', min: 900, max: 1100 }] };
+    await runCase({ name: 'plan', arbitrary: null as never, run: () => (planSamples(createSamplePlan(spec), 0, 1), {}) }, undefined);
   });
 });

@@ -1,9 +1,10 @@
 // Hemodynamics fuzz targets: the solver JSON config (what simulate reads and validates before it runs:
-// readSimulationSettings + buildModel), ensemble samples (samplesFromRecords) and result tables (parseResultTable),
-// seeded with svZeroDSolver's test cases and one of its results.
+// readSimulationSettings + buildModel), ensemble samples (samplesFromRecords), result tables (parseResultTable) and
+// sample plans (`hemo plan` / `hemo ensemble --samples plan.json`: createSamplePlan + planSamples), seeded with
+// svZeroDSolver's test cases, one of its results and a plan per method.
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { buildModel, parseResultTable, readSimulationSettings, samplesFromRecords, tableToCsv, tableToPandasJson } from '@physiotwin/hemo';
+import { buildModel, createSamplePlan, parseResultTable, planSamples, planVariantCount, readSimulationSettings, samplesFromRecords, tableToCsv, tableToPandasJson } from '@physiotwin/hemo';
 import type { SvZeroDConfig } from '@physiotwin/hemo';
 import type { FuzzTarget } from './harness.js';
 import { HOSTILE_JSON, byteMutations, jsonMutations, mutateBytes, mutateJson } from './mutate.js';
@@ -78,6 +79,38 @@ export function resultsTarget(repoRoot: string): FuzzTarget<{ seed: number; muta
       const text = new TextDecoder().decode(mutateBytes(seeds[seed]!, mutations));
       const t = parseResultTable(text, 'fuzz.csv');
       if (t.name.length !== t.time.length) throw new Error('name and time columns differ in length');
+      return {};
+    },
+  };
+}
+
+/** Plan specs, one per method and distribution (what `physiotwin hemo plan` reads). */
+const PLANS: Record<string, unknown> = {
+  grid: { method: 'grid', parameters: [{ name: 'OUT.Rd', min: 900, max: 1100, levels: 3 }, { name: 'OUT.C', distribution: 'loguniform', min: 1e-5, max: 1e-4, levels: 2 }] },
+  montecarlo: { method: 'montecarlo', n: 8, seed: 1, parameters: [{ name: 'OUT.Rd', distribution: 'normal', mean: 1000, sd: 50 }] },
+  lhs: { method: 'lhs', n: 8, seed: 2, parameters: [{ name: 'OUT.Rd', min: 900, max: 1100 }, { name: 'OUT.C', distribution: 'loguniform', min: 1e-5, max: 1e-4 }] },
+  sobol: { format: 'physiotwin-sample-plan', version: 1, method: 'sobol', n: 16, seed: 3, parameters: [{ name: 'OUT.Rd', min: 900, max: 1100 }, { name: 'OUT.C', min: 1e-5, max: 1e-4 }] },
+  saltelli: { method: 'saltelli', n: 4, seed: 4, parameters: [{ name: 'OUT.Rd', min: 900, max: 1100 }, { name: 'OUT.C', distribution: 'normal', mean: 1e-4, sd: 1e-5 }] },
+};
+const PLAN_NAMES = Object.keys(PLANS);
+
+/** Plan values that sit at a check's edge: ranges as wide as doubles go, huge counts and seeds. */
+const HOSTILE_PLAN: readonly unknown[] = [...HOSTILE_JSON, -1e308, 1.7e308, 2 ** 32, 2 ** 32 - 1, 65536, 1e-320, 'grid', 'saltelli', 'normal', 'loguniform', 'a.b'];
+
+export function planTarget(): FuzzTarget<{ seed: number; mutations: JsonMutation[] }> {
+  return {
+    name: 'hemo sample plan (createSamplePlan + planSamples)',
+    arbitrary: fc.record({ seed: fc.nat({ max: PLAN_NAMES.length - 1 }), mutations: jsonMutations(HOSTILE_PLAN) }),
+    recipes: { all: PLAN_NAMES, of: ({ seed }) => [PLAN_NAMES[seed]!] },
+    run({ seed, mutations }) {
+      const plan = createSamplePlan(mutateJson(PLANS[PLAN_NAMES[seed]!], mutations, HOSTILE_PLAN));
+      // The first and last 16 variants (a plan may have 2^32): what a shard at either end would run.
+      const total = planVariantCount(plan);
+      for (const [start, end] of [[0, Math.min(total, 16)], [Math.max(0, total - 16), total]] as const) {
+        const s = planSamples(plan, start, end);
+        if (!s.values.every(Number.isFinite)) throw new Error(`plan variants ${start}..${end} hold non-finite values`);
+        if (s.values.length !== s.names.length * (end - start)) throw new Error('plan samples have the wrong size');
+      }
       return {};
     },
   };

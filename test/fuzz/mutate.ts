@@ -154,11 +154,12 @@ export const HOSTILE_JSON: readonly unknown[] = [
 /** One change to a JSON tree: a value at a path (picked by index among all paths) replaced, removed or duplicated. */
 export type JsonMutation = { kind: 'set'; path: number; value: number } | { kind: 'delete'; path: number } | { kind: 'copy'; path: number; to: number };
 
-export function jsonMutations(): fc.Arbitrary<JsonMutation[]> {
+/** JSON mutations whose `set` values index `hostile` (default {@link HOSTILE_JSON}). */
+export function jsonMutations(hostile: readonly unknown[] = HOSTILE_JSON): fc.Arbitrary<JsonMutation[]> {
   const path = fc.nat({ max: 10_000 });
   return fc.array(
     fc.oneof(
-      { weight: 5, arbitrary: fc.record({ kind: fc.constant('set' as const), path, value: fc.nat({ max: HOSTILE_JSON.length - 1 }) }) },
+      { weight: 5, arbitrary: fc.record({ kind: fc.constant('set' as const), path, value: fc.nat({ max: hostile.length - 1 }) }) },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), path }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('copy' as const), path, to: path }) },
     ),
@@ -179,14 +180,14 @@ function slots(root: Json): Array<[Record<string, Json> | Json[], string | numbe
   return out;
 }
 
-/** Applies JSON mutations to a deep copy of `value`. */
-export function mutateJson(value: Json, mutations: readonly JsonMutation[]): Json {
+/** Applies JSON mutations to a deep copy of `value` (`set` values from `hostile`, as generated). */
+export function mutateJson(value: Json, mutations: readonly JsonMutation[], hostile: readonly unknown[] = HOSTILE_JSON): Json {
   const root = structuredClone(value);
   for (const m of mutations) {
     const all = slots(root);
     if (all.length === 0) break;
     const [parent, key] = all[m.path % all.length]!;
-    if (m.kind === 'set') (parent as Record<string, Json>)[key] = structuredClone(HOSTILE_JSON[m.value]);
+    if (m.kind === 'set') (parent as Record<string, Json>)[key] = structuredClone(hostile[m.value]);
     else if (m.kind === 'delete') {
       if (Array.isArray(parent)) parent.splice(key as number, 1);
       else delete parent[key as string];
@@ -196,4 +197,69 @@ export function mutateJson(value: Json, mutations: readonly JsonMutation[]): Jso
     }
   }
   return root;
+}
+
+/** Text numbers that break text formats' counts, tags, indices and coordinates. */
+export const HOSTILE_TOKENS: readonly string[] = ['0', '-1', '1', '2', '3', '4', '9', '10', '11', '-2147483648', '2147483647', '4294967295', '4294967296', '9007199254740993', '1e308', '-1e308', '1e400', 'nan', 'NaN', 'inf', '-inf', 'Infinity', '1.5', '0x10', '', '1e9', '99999999999999999999'];
+
+/** One change to the numbers of a text file: the `index`-th numeric token (modulo their count) set to a hostile token. */
+export type TokenMutation = { token: number; value: number };
+
+export function tokenMutations(): fc.Arbitrary<TokenMutation[]> {
+  return fc.array(fc.record({ token: fc.nat({ max: 100_000 }), value: fc.nat({ max: HOSTILE_TOKENS.length - 1 }) }), { minLength: 1, maxLength: 3 });
+}
+
+const NUMBER = /[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/g;
+
+/**
+ * Applies token mutations to the text of `bytes` (latin1, so binary payloads after a text header survive): the
+ * numeric tokens are found once, each mutation replaces one of them.
+ */
+export function mutateTokens(bytes: Uint8Array, mutations: readonly TokenMutation[]): Uint8Array {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const spans: Array<[number, number]> = [];
+  for (const m of text.matchAll(NUMBER)) spans.push([m.index, m.index + m[0].length]);
+  if (spans.length === 0) return bytes;
+  const replace = new Map<number, string>();
+  for (const m of mutations) replace.set(m.token % spans.length, HOSTILE_TOKENS[m.value]!);
+  const parts: string[] = [];
+  let at = 0;
+  for (const [i, value] of [...replace].sort((a, b) => a[0] - b[0])) {
+    const [s, e] = spans[i]!;
+    parts.push(text.slice(at, s), value);
+    at = e;
+  }
+  parts.push(text.slice(at));
+  return new Uint8Array(Buffer.from(parts.join(''), 'latin1'));
+}
+
+/** Hostile integers for binary words (counts, tags, sizes, header words). */
+export const HOSTILE_WORDS: readonly number[] = [0, 1, 2, 3, 4, 9, 10, 11, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, 1 << 20, 1 << 30, 65536, 12, 16];
+
+/** Sets a 4- or 8-byte little- or big-endian word at a 4-aligned offset (modulo the size) to a hostile value or float. */
+export type WordMutation = { at: number; value: number; wide: boolean; float: boolean; bigEndian: boolean };
+
+export function wordMutations(size: number): fc.Arbitrary<WordMutation[]> {
+  return fc.array(
+    fc.record({ at: fc.nat({ max: Math.max(0, size - 1) }), value: fc.nat({ max: HOSTILE_WORDS.length + HOSTILE_NUMBERS.length - 1 }), wide: fc.boolean(), float: fc.boolean(), bigEndian: fc.boolean() }),
+    { minLength: 1, maxLength: 3 },
+  );
+}
+
+export function mutateWords(bytes: Uint8Array, mutations: readonly WordMutation[]): Uint8Array {
+  const b = bytes.slice();
+  const view = new DataView(b.buffer);
+  for (const m of mutations) {
+    const width = m.wide ? 8 : 4;
+    const at = m.at - (m.at % 4);
+    if (at + width > b.length) continue;
+    const v = m.value < HOSTILE_WORDS.length ? HOSTILE_WORDS[m.value]! : HOSTILE_NUMBERS[m.value - HOSTILE_WORDS.length]!;
+    const le = !m.bigEndian;
+    if (m.float) {
+      if (m.wide) view.setFloat64(at, v, le);
+      else view.setFloat32(at, v, le);
+    } else if (m.wide) view.setBigUint64(at, BigInt.asUintN(64, BigInt(Number.isFinite(v) ? Math.trunc(v) : 0)), le);
+    else view.setUint32(at, Number.isFinite(v) ? Math.trunc(v) >>> 0 : 0, le);
+  }
+  return b;
 }

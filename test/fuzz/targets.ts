@@ -1,8 +1,11 @@
 // Every fuzz target, for the CI suite (fuzz.test.ts) and long runs (scripts/fuzz.ts).
 import { fileURLToPath } from 'node:url';
 import { dicomTarget } from './dicom.js';
+import { femTarget } from './fem.js';
+import { fhirTarget } from './fhir.js';
 import type { FuzzTarget } from './harness.js';
-import { configTarget, resultsTarget, samplesTarget } from './hemo.js';
+import { configTarget, planTarget, resultsTarget, samplesTarget } from './hemo.js';
+import { mshTarget, surfaceTargets, vtuTarget } from './meshes.js';
 import { mhaTarget, mhdTarget, niftiGzTarget, niftiTarget } from './volumes.js';
 
 /** Repository root (with a trailing slash), for fixtures/ paths. */
@@ -23,9 +26,28 @@ export interface TargetEntry {
  */
 const CI_RUNS = 2_000;
 const CI_RUNS_MHD = 1_000;
+/**
+ * The mesh, surface and FHIR readers (issue 11's floor of 1e4 inputs per format): MSH 0.25 ms CPU per input, STL,
+ * OBJ, PLY and FHIR 0.1-0.15 ms, measured under load (`npx vitest run --project integration test/fuzz/fuzz.test.ts`
+ * prints each target's CPU).
+ */
+const CI_RUNS_FLOOR = 10_000;
+/**
+ * VTU and VTP inputs cost 0.3 and 0.5 ms CPU each (XML parse, base64, zlib): 5,000 and 4,000 keep the mesh, surface,
+ * FE and FHIR targets at 13 s of CPU in all (measured with two long fuzz runs beside them); under the 1e4 floor,
+ * which long runs cover.
+ */
+const CI_RUNS_VTK_XML = 5_000;
+const CI_RUNS_VTP = 4_000;
+/**
+ * An FE case input costs 1.6 ms CPU (a sixth of them solve: assembly, CG, stresses on the 6-tet cube): 2,000 (3 s);
+ * under the 1e4 floor, which long runs cover.
+ */
+const CI_RUNS_FEM = 2_000;
 
 /**
- * Builds the targets. `long`: the whole DICOM corpus (CI keeps to its small files, so an input costs about 1 ms).
+ * Builds the targets. `long`: the whole DICOM corpus (CI keeps to its small files, so an input costs about 1 ms) and
+ * every fixture .msh (CI: the two smallest, 14 and 44 kB).
  * Returns them with a cleanup for the temp folder of the .mhd target.
  */
 export function fuzzTargets(long = false): { entries: TargetEntry[]; cleanup: () => void } {
@@ -39,6 +61,16 @@ export function fuzzTargets(long = false): { entries: TargetEntry[]; cleanup: ()
     { target: configTarget(REPO_ROOT), ciRuns: CI_RUNS },
     { target: samplesTarget(), ciRuns: CI_RUNS },
     { target: resultsTarget(REPO_ROOT), ciRuns: CI_RUNS },
+    { target: mshTarget(REPO_ROOT, long), ciRuns: CI_RUNS_FLOOR },
+    { target: vtuTarget(REPO_ROOT), ciRuns: CI_RUNS_VTK_XML },
+    ...surfaceTargets(REPO_ROOT).map((target) => ({ target, ciRuns: target.name.includes('.vtp') ? CI_RUNS_VTP : CI_RUNS_FLOOR })),
+    {
+      target: planTarget(),
+      ciRuns: CI_RUNS,
+      skip: 'planSamples is O(n) in time (Latin hypercube permutations, Monte Carlo skip-ahead) and memory (4n bytes per parameter for LHS) for n up to the 2^32 createSamplePlan accepts: an LHS plan of n = 2^26 takes 24 s, a Monte Carlo shard at variant 2^26 2.4 s (@physiotwin/hemo, see the reproducer in fuzz.test.ts)',
+    },
+    { target: femTarget(), ciRuns: CI_RUNS_FEM },
+    { target: fhirTarget(), ciRuns: CI_RUNS_FLOOR },
   ].map((e) => e as unknown as TargetEntry);
   return { entries, cleanup: mhd.cleanup };
 }

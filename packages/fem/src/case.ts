@@ -31,7 +31,7 @@ export interface Selector {
 /** An isotropic linear-elastic material for the tets of one region. */
 export interface Material {
   region: number;
-  /** Young's modulus, MPa (> 0). */
+  /** Young's modulus, MPa (1e-12 to 1e12). */
   E: number;
   /** Poisson's ratio, in (-1, 0.5). */
   nu: number;
@@ -65,7 +65,7 @@ export interface Load {
 
 /** Linear solver settings. */
 export interface SolverSettings {
-  /** Relative residual ||r|| / ||b|| at which CG stops. @default 1e-10 */
+  /** Relative residual ||r|| / ||b|| at which CG stops, in [1e-15, 1). @default 1e-10 */
   tolerance?: number;
   /** @default 20000 */
   maxIterations?: number;
@@ -101,8 +101,23 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Largest magnitude of any number in a case (mm, N, MPa, N/mm^3): 1e12 is far past any physical value (E of diamond
+ * 1.2e6 MPa), and keeps the products the solver forms (E x strain x volume, load x area) inside double precision
+ * (a displacement of 1e308 mm made every stress Infinity).
+ */
+const MAX_CASE_MAGNITUDE = 1e12;
+
+/**
+ * Smallest solver tolerance: double precision (eps 2.2e-16) cannot bring ||r|| / ||b|| much below it, and CG run past
+ * that breaks down with misleading diagnoses (a tolerance of 1e-300 ended T10 solves of a well-posed cube in
+ * SOLVER_SINGULAR).
+ */
+const MIN_TOLERANCE = 1e-15;
+
 function finite(v: unknown, path: string, check?: (x: number) => string | undefined): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) invalid(path, `expected a finite number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) invalid(path, `expected a finite number, got ${JSON.stringify(v)?.slice(0, 80)}`);
+  if (Math.abs(v) > MAX_CASE_MAGNITUDE) invalid(path, `|${v}| exceeds ${MAX_CASE_MAGNITUDE} (mm, N, MPa): an entry or unit error`);
   const why = check?.(v);
   if (why) invalid(path, why);
   return v;
@@ -200,7 +215,8 @@ export function parseFemCase(json: unknown): FemCase {
     regions.add(region);
     const mat: Material = {
       region,
-      E: finite(m.E, `${p}.E`, (x) => (x > 0 ? undefined : `E must be > 0 MPa, got ${x}`)),
+      // E below 1e-12 MPa (1e-6 Pa, softer than any tissue or gel) is an entry or unit error, and loads over it overflow.
+      E: finite(m.E, `${p}.E`, (x) => (x >= 1e-12 ? undefined : `E must be >= 1e-12 MPa, got ${x}`)),
       nu: finite(m.nu, `${p}.nu`, (x) => (x > -1 && x < 0.5 ? undefined : `nu must be in (-1, 0.5), got ${x}`)),
     };
     if (m.density !== undefined) mat.density = finite(m.density, `${p}.density`, (x) => (x >= 0 ? undefined : `density must be >= 0, got ${x}`));
@@ -253,7 +269,7 @@ export function parseFemCase(json: unknown): FemCase {
     if (!isObject(s)) invalid('$.solver', 'expected { tolerance, maxIterations, preconditioner }');
     allowOnly(s, ['tolerance', 'maxIterations', 'preconditioner'], '$.solver');
     const solver: SolverSettings = {};
-    if (s.tolerance !== undefined) solver.tolerance = finite(s.tolerance, '$.solver.tolerance', (x) => (x > 0 && x < 1 ? undefined : `tolerance must be in (0, 1), got ${x}`));
+    if (s.tolerance !== undefined) solver.tolerance = finite(s.tolerance, '$.solver.tolerance', (x) => (x >= MIN_TOLERANCE && x < 1 ? undefined : `tolerance must be in [${MIN_TOLERANCE}, 1), got ${x}`));
     if (s.maxIterations !== undefined) solver.maxIterations = finite(s.maxIterations, '$.solver.maxIterations', (x) => (Number.isInteger(x) && x >= 1 ? undefined : `maxIterations must be a positive integer, got ${x}`));
     if (s.preconditioner !== undefined) {
       if (s.preconditioner !== 'auto' && s.preconditioner !== 'jacobi' && s.preconditioner !== 'multilevel') invalid('$.solver.preconditioner', `expected "auto", "jacobi" or "multilevel", got ${JSON.stringify(s.preconditioner)}`);

@@ -206,6 +206,10 @@ export async function solve(problem: FemProblem, options: SolveOptions = {}): Pr
   // the external part there from the loads applied before it.
   for (let i = 0; i < n; i++) if (constrained[i]) reactions[i] = reactions[i]! - reactionRows.externalLoad[i]!;
   const stresses = computeStresses(mesh, lameByTet, x);
+  // Finite displacements can still overflow in the stresses or reactions (issue 11: never a non-finite result).
+  for (const [what, a] of [['stress', stresses.stress], ['nodal stress', stresses.nodalStress], ['reaction', reactions]] as const) {
+    if (!a.every(Number.isFinite)) throw new PhysiotwinError('SOLVER_DIVERGED', `a ${what} is not finite (the case's magnitudes overflow double precision)`, { details: { residualHistory: result.residualHistory } });
+  }
   return {
     mesh,
     displacement: x,

@@ -59,11 +59,13 @@ function invalid(message: string, path: string): PhysiotwinError {
 /** The value of a Quantity in the measure's unit, checked. */
 function readQuantity(q: Quantity | undefined, measure: Measure, path: string): number {
   const spec = MEASURES[measure];
-  if (!q || typeof q.value !== 'number' || !Number.isFinite(q.value)) throw invalid('no numeric valueQuantity.value', `${path}.value`);
-  if (q.system !== undefined && q.system !== UCUM_SYSTEM) throw invalid(`unit system ${q.system} is not UCUM (${UCUM_SYSTEM})`, `${path}.system`);
-  const code = q.code ?? q.unit;
-  const expr = code === undefined ? undefined : spec.ucum[code];
-  if (!expr) throw invalid(`unit '${code ?? '(none)'}' is not a UCUM unit of ${measure} (accepted: ${Object.keys(spec.ucum).join(', ')})`, `${path}.code`);
+  if (!isObject(q) || typeof q.value !== 'number' || !Number.isFinite(q.value)) throw invalid('no numeric valueQuantity.value', `${path}.value`);
+  if (q.system !== undefined && q.system !== UCUM_SYSTEM) throw invalid(`unit system ${JSON.stringify(q.system)?.slice(0, 80)} is not UCUM (${UCUM_SYSTEM})`, `${path}.system`);
+  const code: unknown = q.code ?? q.unit;
+  // Own keys only: a code such as "toString" or "__proto__" must not find Object.prototype's members.
+  const expr = typeof code === 'string' && Object.hasOwn(spec.ucum, code) ? spec.ucum[code] : undefined;
+  const shown = typeof code === 'string' ? code.slice(0, 80) : code === undefined ? '(none)' : String(JSON.stringify(code)).slice(0, 80);
+  if (!expr) throw invalid(`unit '${shown}' is not a UCUM unit of ${measure} (accepted: ${Object.keys(spec.ucum).join(', ')})`, `${path}.code`);
   const v = q.value * conversionFactor(expr, spec.unit);
   if (!(v >= spec.range[0] && v <= spec.range[1])) {
     throw invalid(`${measure} ${q.value} ${code} = ${+v.toPrecision(6)} ${spec.unit} is outside the physiological range [${spec.range[0]}, ${spec.range[1]}] ${spec.unit}`, `${path}.value`);
@@ -71,8 +73,24 @@ function readQuantity(q: Quantity | undefined, measure: Measure, path: string): 
   return v;
 }
 
-function loincOf(o: { code?: { coding?: { system?: string; code?: string }[] } }): string[] {
-  return (o.code?.coding ?? []).filter((c) => c.system === LOINC_SYSTEM && c.code).map((c) => c.code!);
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The array at `path`, or [] when absent. @throws PhysiotwinError `FHIR_INVALID` for anything else. */
+function arrayAt(v: unknown, path: string): unknown[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw invalid(`expected an array, got ${JSON.stringify(v)?.slice(0, 80)}`, path);
+  return v;
+}
+
+/** The LOINC codes of a CodeableConcept holder (an Observation or a component), checked as the JSON it came from. */
+function loincOf(o: Record<string, unknown>, path: string): string[] {
+  if (o.code === undefined) return [];
+  if (!isObject(o.code)) throw invalid('expected a CodeableConcept object', `${path}.code`);
+  return arrayAt(o.code.coding, `${path}.code.coding`)
+    .filter((c): c is { system: string; code: string } => isObject(c) && c.system === LOINC_SYSTEM && typeof c.code === 'string' && c.code !== '')
+    .map((c) => c.code);
 }
 
 /**
@@ -90,34 +108,42 @@ function loincOf(o: { code?: { coding?: { system?: string; code?: string }[] } }
  * ```
  */
 export function targetsFromBundle(bundle: Bundle): FhirTargets {
-  if (!bundle || bundle.resourceType !== 'Bundle') throw invalid('not a FHIR Bundle (resourceType must be "Bundle")', 'Bundle.resourceType');
+  // The bundle is parsed JSON a user gave: every field is checked for its type before use.
+  const b: unknown = bundle;
+  if (!isObject(b) || b.resourceType !== 'Bundle') throw invalid('not a FHIR Bundle (resourceType must be "Bundle")', 'Bundle.resourceType');
   const measurements: Partial<Record<Measure, number>> = {};
   const sources: Reference[] = [];
-  (bundle.entry ?? []).forEach((entry, i) => {
+  arrayAt(b.entry, 'Bundle.entry').forEach((entry, i) => {
+    if (!isObject(entry)) throw invalid('expected an entry object', `Bundle.entry[${i}]`);
     const r = entry.resource;
-    if (r?.resourceType !== 'Observation') return;
-    const o = r as Observation;
+    if (!isObject(r) || r.resourceType !== 'Observation') return;
+    const o = r as unknown as Observation & Record<string, unknown>;
+    if (o.id !== undefined && typeof o.id !== 'string') throw invalid('expected a string id', `Bundle.entry[${i}].resource.id`);
     const path = `Bundle.entry[${i}].resource(Observation/${o.id ?? '?'})`;
     let used = false;
-    for (const code of loincOf(o)) {
+    for (const code of loincOf(o, path)) {
       const m = MEASURE_OF_CODE.get(code);
       if (m) {
         measurements[m] = readQuantity(o.valueQuantity, m, `${path}.valueQuantity`);
         used = true;
       }
       if (code === LOINC.bpPanel) {
-        (o.component ?? []).forEach((c, j) => {
-          for (const cc of loincOf(c)) {
+        arrayAt(o.component, `${path}.component`).forEach((c, j) => {
+          if (!isObject(c)) throw invalid('expected a component object', `${path}.component[${j}]`);
+          for (const cc of loincOf(c, `${path}.component[${j}]`)) {
             const cm = MEASURE_OF_CODE.get(cc);
             if (cm === 'systolic' || cm === 'diastolic') {
-              measurements[cm] = readQuantity(c.valueQuantity, cm, `${path}.component[${j}].valueQuantity`);
+              measurements[cm] = readQuantity(c.valueQuantity as Quantity | undefined, cm, `${path}.component[${j}].valueQuantity`);
               used = true;
             }
           }
         });
       }
     }
-    if (used) sources.push({ reference: o.id ? `Observation/${o.id}` : entry.fullUrl });
+    if (used) {
+      const fullUrl = typeof entry.fullUrl === 'string' ? entry.fullUrl : undefined;
+      sources.push(o.id ? { reference: `Observation/${o.id}` } : fullUrl !== undefined ? { reference: fullUrl } : {});
+    }
   });
   const { systolic, diastolic } = measurements;
   if (systolic !== undefined && diastolic !== undefined && diastolic >= systolic) {

@@ -121,6 +121,7 @@ class Cursor {
     if (!this.binary) return this.number(false);
     this.need(8);
     const v = this.view.getFloat64(this.pos, this.littleEndian);
+    if (!Number.isFinite(v)) this.fail('IO_INVALID', `a coordinate is ${v}`);
     this.pos += 8;
     return v;
   }
@@ -281,6 +282,8 @@ export function readMsh(bytes: Uint8Array, options: ReadMshOptions = {}): MshFil
   };
   const label = (dim: number, entity: number) => entities[dim]!.get(entity)?.physical[0] ?? entity;
   const nTets = tetBlocks.reduce((n, b) => n + b.nodes.length / nodesPerTet, 0);
+  // Tet blocks of zero elements are no tetrahedra either (a block count set to 0 returned an empty mesh).
+  if (nTets === 0) c.fail('IO_UNSUPPORTED', 'the file holds no tetrahedra (its tetrahedron blocks are empty)');
   const tets = new Uint32Array(nTets * nodesPerTet);
   const regions = new Int32Array(nTets);
   let t = 0;

@@ -120,6 +120,12 @@ export function readPly(bytes: Uint8Array, options: ReadSurfaceOptions = {}): Su
       return v;
     };
   }
+  // Each value takes at least one byte (ascii: a digit; binary: its size): counts the data cannot hold are refused
+  // before anything is allocated (a header may declare 2^31 vertices).
+  const minBytes = elements.reduce((n, e) => n + e.count * e.properties.reduce((k, p) => k + (format === 'ascii' ? 1 : SCALARS[p.countType ?? p.type]!.bytes), 0), 0);
+  if (minBytes > bytes.length - dataStart) {
+    throw new PhysiotwinError('IO_TRUNCATED', `the PLY header's counts need at least ${minBytes} bytes of data, the file has ${bytes.length - dataStart}`, { location });
+  }
   let positions = new Float32Array(0);
   let normals: Float32Array | undefined;
   const connectivity: number[] = [];
@@ -136,6 +142,8 @@ export function readPly(bytes: Uint8Array, options: ReadSurfaceOptions = {}): Su
     }
     const listIndex = element.name === 'face' ? element.properties.findIndex((p) => p.countType && (p.name === 'vertex_indices' || p.name === 'vertex_index')) : -1;
     if (element.name === 'face' && listIndex < 0) throw invalid('the face element has no vertex_indices list');
+    // An element without properties holds no data, whatever its count (1e20 of them looped for hours).
+    if (element.properties.length === 0) continue;
     const values = new Float64Array(element.properties.length);
     for (let i = 0; i < element.count; i++) {
       element.properties.forEach((p, k) => {

@@ -11,8 +11,8 @@ interface Cells {
 /**
  * Builds a triangle surface from polygons (fan-triangulated) and triangle strips, checking every index; cell arrays
  * (one tuple per polygon, then per strip) are repeated for each triangle a cell becomes.
- * @throws PhysiotwinError `IO_INVALID` for offsets that decrease, cells of fewer than 3 points or indices out of
- *   range.
+ * @throws PhysiotwinError `IO_INVALID` for offsets that decrease, cells of fewer than 3 points, indices out of
+ *   range, or non-finite coordinates or normals (NaN, or a value beyond float32's range stored as Infinity).
  */
 export function triangulatedSurface(
   positions: Float32Array,
@@ -21,6 +21,13 @@ export function triangulatedSurface(
   file: string | undefined,
 ): SurfaceMesh {
   const points = positions.length / 3;
+  for (const [what, values] of [['point', positions], ['normal', extra.normals]] as const) {
+    for (let i = 0; values && i < values.length; i++) {
+      if (!Number.isFinite(values[i])) {
+        throw new PhysiotwinError('IO_INVALID', `${what} ${Math.floor(i / 3)} has a non-finite (or beyond float32) component ${values[i]}`, { location: optionalFile(file) });
+      }
+    }
+  }
   const tris: number[] = [];
   const cellOf: number[] = [];
   let cell = 0;

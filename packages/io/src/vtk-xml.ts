@@ -2,7 +2,7 @@
 // that stops at <AppendedData>, base64, and DataArray decoding in every encoding VTK writes (ascii, inline base64,
 // appended raw or base64; with or without vtkZLibDataCompressor; UInt32 or UInt64 headers; either byte order).
 import { PhysiotwinError } from '@physiotwin/core';
-import { inflateBounded, optionalFile } from './binary.js';
+import { DEFLATE_MAX_RATIO, inflateBounded, optionalFile } from './binary.js';
 
 /** One XML element: name, attributes, child elements and its own text (concatenated). */
 export interface XmlElement {
@@ -225,6 +225,10 @@ function binaryPayload(f: FileFormat, encoded: { base64: string } | { raw: Uint8
   const compressed = 'raw' in encoded ? decodeFrom(dataStart, compressedTotal) : decodeBase64(encoded.base64.slice(dataStart, dataStart + b64Chars(compressedTotal)), file).subarray(0, compressedTotal);
   if (compressed.length < compressedTotal) throw new PhysiotwinError('IO_TRUNCATED', 'a compressed DataArray ends before its last block', { location: optionalFile(file) });
   const total = blocks === 0 ? 0 : blockSize * (blocks - 1) + (lastSize === 0 ? blockSize : lastSize);
+  // Deflate expands at most 1032:1: a larger declared size is refused before the output is allocated.
+  if (total > DEFLATE_MAX_RATIO * compressedTotal) {
+    throw invalid(`a compressed DataArray declares ${total} bytes from ${compressedTotal} compressed bytes (deflate expands at most ${DEFLATE_MAX_RATIO}:1)`, file);
+  }
   const out = new Uint8Array(total);
   let from = 0;
   let to = 0;
@@ -248,11 +252,13 @@ export function readDataArray(doc: VtkXmlDocument, e: XmlElement, expected: numb
   const name = e.attributes.Name ?? '(unnamed)';
   const type = TYPES[e.attributes.type ?? ''];
   if (!type) throw invalid(`DataArray ${name}: unknown type ${JSON.stringify(e.attributes.type)}`, file);
+  if (!Number.isSafeInteger(expected) || expected < 0) throw invalid(`DataArray ${name}: ${expected} values expected (a count or offset in the file is invalid)`, file);
   const format = e.attributes.format ?? 'ascii';
-  const out = type.make(expected);
   if (format === 'ascii') {
     const tokens = e.text.trim() === '' ? [] : e.text.trim().split(/\s+/);
     if (tokens.length !== expected) throw invalid(`DataArray ${name} has ${tokens.length} values, expected ${expected}`, file);
+    // Allocated once the file is known to hold the values (a Piece may declare 2^40 points).
+    const out = type.make(expected);
     for (let i = 0; i < expected; i++) {
       const v = Number(tokens[i]);
       if (Number.isNaN(v) && !/^nan$/i.test(tokens[i]!)) throw invalid(`DataArray ${name}: ${JSON.stringify(tokens[i])} is not a number`, file);
@@ -268,6 +274,7 @@ export function readDataArray(doc: VtkXmlDocument, e: XmlElement, expected: numb
     const offset = Number(e.attributes.offset);
     if (!Number.isInteger(offset) || offset < 0) throw invalid(`DataArray ${name}: offset ${JSON.stringify(e.attributes.offset)} is not an integer >= 0`, file);
     const start = doc.appendedStart + offset;
+    if (start > doc.source.length) throw new PhysiotwinError('IO_TRUNCATED', `DataArray ${name}: offset ${offset} is past the AppendedData`, { location: optionalFile(file) });
     if (doc.appendedEncoding === 'base64') payload = binaryPayload(f, { base64: doc.source.slice(start) }, file);
     else if (doc.appendedEncoding === 'raw') {
       const raw = new Uint8Array(doc.source.length - start);
@@ -276,6 +283,7 @@ export function readDataArray(doc: VtkXmlDocument, e: XmlElement, expected: numb
     } else throw invalid(`AppendedData encoding ${JSON.stringify(doc.appendedEncoding)} is neither raw nor base64`, file);
   } else throw invalid(`DataArray ${name}: format ${JSON.stringify(format)} is not ascii, binary or appended`, file);
   if (payload.length !== expected * type.bytes) throw invalid(`DataArray ${name} holds ${payload.length} bytes, expected ${expected} values of ${type.bytes} bytes`, file);
+  const out = type.make(expected);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   for (let i = 0; i < expected; i++) out[i] = type.read(view, i * type.bytes, f.littleEndian);
   return out;

@@ -1,7 +1,7 @@
 import { unzlibSync, zlibSync } from 'fflate';
 import { PhysiotwinError, validateTetMesh } from '@physiotwin/core';
 import type { DataArray, TetMesh } from '@physiotwin/core';
-import { HOST_LITTLE_ENDIAN, concatBytes, optionalFile } from './binary.js';
+import { DEFLATE_MAX_RATIO, HOST_LITTLE_ENDIAN, concatBytes, optionalFile } from './binary.js';
 
 // VTK XML UnstructuredGrid (.vtu) for tetrahedral meshes. Reads every encoding VTK writes (ascii, inline base64
 // binary, appended raw or base64, each with or without zlib compression, UInt32 or UInt64 headers); writes all of
@@ -228,6 +228,11 @@ function unpackBlock(bytes: Uint8Array, layout: Layout): Uint8Array {
     const cs = sizes[b]!;
     if (at + cs > bytes.length) throw new PhysiotwinError('IO_TRUNCATED', `compressed block ${b} of a DataArray ends past the data`, { location: optionalFile(layout.file) });
     const expected = b === blocks - 1 && lastSize !== 0 ? lastSize : blockSize;
+    // Deflate expands at most 1032:1 (plus zlib's 6-byte frame): a larger declared size is refused before the
+    // output buffer is allocated (a hostile header could otherwise ask for 2^64 bytes).
+    if (expected > DEFLATE_MAX_RATIO * cs) {
+      throw new PhysiotwinError('IO_INVALID', `compressed block ${b} of a DataArray declares ${expected} bytes from ${cs} compressed bytes (deflate expands at most ${DEFLATE_MAX_RATIO}:1)`, { location: optionalFile(layout.file) });
+    }
     let raw: Uint8Array;
     try {
       raw = unzlibSync(bytes.subarray(at, at + cs), { out: new Uint8Array(expected) });
@@ -254,6 +259,7 @@ function readDataArray(el: XmlElement, count: number, components: number, layout
   const type = el.attrs.type as VtkType;
   if (!(type in TYPE_BYTES)) throw new PhysiotwinError('IO_UNSUPPORTED', `DataArray type '${el.attrs.type}' is not supported`, { location: optionalFile(file) });
   const n = count * components;
+  if (!Number.isSafeInteger(n) || n < 0) throw new PhysiotwinError('IO_INVALID', `DataArray '${el.attrs.Name ?? ''}': ${n} values expected (a count or offset in the file is invalid)`, { location: optionalFile(file) });
   const format = el.attrs.format ?? 'ascii';
   if (format === 'ascii') {
     const words = el.text.trim().split(/\s+/).filter((w) => w.length > 0);
@@ -363,6 +369,9 @@ export function readVtu(bytes: Uint8Array, options: ReadVtuOptions = {}): TetMes
   const pointsEl = child(piece, 'Points')?.children.find((c) => c.name === 'DataArray');
   if (!pointsEl) throw new PhysiotwinError('IO_INVALID', 'Piece has no <Points> DataArray', { location: optionalFile(file) });
   const positions = Float64Array.from(readDataArray(pointsEl, nPoints, 3, layout, appended));
+  for (let i = 0; i < positions.length; i++) {
+    if (!Number.isFinite(positions[i])) throw new PhysiotwinError('IO_INVALID', `point ${Math.floor(i / 3)} has a non-finite coordinate ${positions[i]}`, { location: optionalFile(file) });
+  }
   const cellsEl = child(piece, 'Cells');
   const cellArray = (name: string) => {
     const el = cellsEl?.children.find((c) => c.name === 'DataArray' && c.attrs.Name === name);
@@ -371,6 +380,12 @@ export function readVtu(bytes: Uint8Array, options: ReadVtuOptions = {}): TetMes
   };
   const types = readDataArray(cellArray('types'), nCells, 1, layout, appended);
   const offsets = readDataArray(cellArray('offsets'), nCells, 1, layout, appended);
+  // Offsets never decrease and start at >= 0, so every cell's nodes lie within the connectivity read below.
+  for (let c = 0; c < nCells; c++) {
+    if (!(Number.isSafeInteger(offsets[c]) && offsets[c]! >= (c === 0 ? 0 : offsets[c - 1]!))) {
+      throw new PhysiotwinError('IO_INVALID', `cell ${c} has offset ${offsets[c]} (offsets must be integers that never decrease)`, { location: optionalFile(file) });
+    }
+  }
   const connLength = nCells === 0 ? 0 : offsets[nCells - 1]!;
   const connectivity = readDataArray(cellArray('connectivity'), connLength, 1, layout, appended);
 
