@@ -17,10 +17,9 @@ const { entries, cleanup } = fuzzTargets();
 afterAll(cleanup);
 
 describe('fuzz: typed errors or valid results, under 2 s, bounded allocation', () => {
-  for (const { target, ciRuns, skip } of entries) {
-    const test = skip ? it.skip : it;
+  for (const { target, ciRuns } of entries) {
     // The 2 s limit holds per input; the whole target may take longer on a loaded machine than vitest's default.
-    test(`${target.name}: ${ciRuns} inputs${skip ? ` (skipped: ${skip})` : ''}`, { timeout: 300_000 }, async () => {
+    it(`${target.name}: ${ciRuns} inputs`, { timeout: 300_000 }, async () => {
       await target.warmUp?.();
       const tally = new Tally();
       const t0 = performance.now();
@@ -35,9 +34,8 @@ describe('fuzz: typed errors or valid results, under 2 s, bounded allocation', (
   }
 });
 
-// Failures the fuzz found in code other branches own (issue 11), kept as reproducers: each is skipped until its fix
-// is merged, then turned on as a regression test.
-describe('fuzz reproducers (skipped ones await a fix)', () => {
+// Failures the fuzz found in code other branches owned (issue 11), kept as regression tests.
+describe('fuzz reproducers', () => {
   it('DICOM: a 740-byte mutated JPEG-LS file (CharLS ran 17-41 s on its frame, which has no EOI) gives DICOM_INVALID within 2 s', async () => {
     const { readFileSync } = await import('node:fs');
     const { decodePixels, parseDicom } = await import('@physiotwin/dicom');
@@ -70,11 +68,11 @@ describe('fuzz reproducers (skipped ones await a fix)', () => {
     await runCase({ name: 'samples', arbitrary: null as never, run: () => (samplesFromRecords([null] as never), {}) }, undefined);
   });
 
-  // Found by the sample plan target (seed 5, input 1: {"method":"lhs","n":4294967296,...}): createSamplePlan accepts n
-  // up to 2^32 variants, but planSamples builds an n-long permutation per parameter for LHS (n = 2^26 took 24 s on
-  // this machine; 2^32 would allocate 16 GiB) and draws start x k values to skip to a Monte Carlo shard (variant
-  // 2^26: 2.4 s). A fix in @physiotwin/hemo bounds n for these methods (or skips ahead in O(1)).
-  it.skip('hemo: a Latin hypercube plan of n = 2^32 gives a typed error or its first variant within 2 s (await a fix in @physiotwin/hemo)', async () => {
+  // Found by the sample plan target (seed 5, input 1: {"method":"lhs","n":4294967296,...}): createSamplePlan accepted n
+  // up to 2^32 variants, but planSamples builds an n-long permutation per parameter for LHS (n = 2^26 took 24 s;
+  // 2^32 would allocate 16 GiB) and draws start x k values to skip to a Monte Carlo shard (variant 2^26: 2.4 s).
+  // createSamplePlan now bounds n x parameters for both methods.
+  it('hemo: a Latin hypercube plan of n = 2^32 gives a typed error or its first variant within 2 s', async () => {
     const { createSamplePlan, planSamples } = await import('@physiotwin/hemo');
     const { runCase } = await import('./harness.js');
     const spec = { method: 'lhs', n: 2 ** 32, seed: 2, parameters: [{ name: 'OUT.Rd', min: 900, max: 1100 }] };

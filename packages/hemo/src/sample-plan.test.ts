@@ -55,6 +55,16 @@ describe('sample plans', () => {
     expect(() => createSamplePlan({ method: 'sobol', n: 8, seed: 1, parameters: [{ name: 'A.x', min: 2, max: 1 }] })).toThrow(/CONFIG_INVALID: max must be.*parameters\[0\]\.max/);
     expect(() => createSamplePlan({ method: 'magic', parameters: params })).toThrow(/CONFIG_INVALID.*\$\.method/);
     expect(() => createSamplePlan({ method: 'saltelli', n: 8, seed: 1, parameters: Array.from({ length: 9 }, (_, i) => ({ name: `A.p${i}`, min: 0, max: 1 })) })).toThrow(/CONFIG_INVALID: saltelli supports 8 parameters/);
+    // Ranges whose draws would overflow to Infinity (found by the fuzz: silent non-finite samples).
+    expect(() => createSamplePlan({ method: 'sobol', n: 8, seed: 1, parameters: [{ name: 'A.x', min: -1e308, max: 1.7e308 }] })).toThrow(/CONFIG_INVALID: max - min must be a finite number.*parameters\[0\]\.max/);
+    expect(() => createSamplePlan({ method: 'montecarlo', n: 8, seed: 1, parameters: [{ name: 'A.x', distribution: 'normal', mean: 0, sd: 1.7e308 }] })).toThrow(/CONFIG_INVALID: mean \+- 7 sd.*parameters\[0\]\.sd/);
+    // Plans drawn in one stream are bounded by their draws (n x parameters): 2^23 Monte Carlo, 2^21 Latin hypercube.
+    const two = params.slice(0, 2);
+    expect(createSamplePlan({ method: 'montecarlo', n: 2 ** 22, seed: 1, parameters: two }).n).toBe(2 ** 22);
+    expect(() => createSamplePlan({ method: 'montecarlo', n: 2 ** 22 + 1, seed: 1, parameters: two })).toThrow(/CONFIG_INVALID: a Monte Carlo plan .* more than 2\^23: use method 'sobol'.*\$\.n/);
+    expect(createSamplePlan({ method: 'lhs', n: 2 ** 20, seed: 1, parameters: two }).n).toBe(2 ** 20);
+    expect(() => createSamplePlan({ method: 'lhs', n: 2 ** 20 + 1, seed: 1, parameters: two })).toThrow(/CONFIG_INVALID: a Latin hypercube plan .* more than 2\^21/);
+    expect(createSamplePlan({ method: 'sobol', n: 2 ** 30, seed: 1, parameters: two }).n).toBe(2 ** 30);
     expect(() => shardRange(10, 3, 3)).toThrow(/INVALID_ARGUMENT/);
     expect(() => shardRange(10, 0, 11)).toThrow(/INVALID_ARGUMENT/);
   });

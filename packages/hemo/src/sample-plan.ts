@@ -42,6 +42,15 @@ export interface SamplePlan {
 const METHODS = ['grid', 'montecarlo', 'lhs', 'sobol', 'saltelli'] as const;
 /** More variants than this in one plan is a mistake rather than a study (ensembles take at most 1e7 by default). */
 const MAX_PLAN_VARIANTS = 2 ** 32;
+/**
+ * Monte Carlo and Latin hypercube plans draw their values in one seeded stream (a shard draws, and drops, the rows
+ * before its own) and a Latin hypercube keeps an n-long permutation per parameter, so drawing any shard costs up to
+ * n x parameters draws (Sobol' and Saltelli points are computed where the shard starts). Bounded so that every shard
+ * of a plan is drawn in well under a second: 2^23 draws of the stream, or 2^21 strata whose permutation's random
+ * swaps cost several times a draw (0.9 s and 1.2 s for 2^24 and 2^22 on the 2 loaded cores: the bounds are half that). Beyond them
+ * the error names method 'sobol'.
+ */
+const MAX_STREAM_DRAWS = { montecarlo: 2 ** 23, lhs: 2 ** 21 } as const;
 
 const bad = (message: string, jsonPath: string) => new PhysiotwinError('CONFIG_INVALID', message, { location: { jsonPath } });
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
@@ -77,11 +86,15 @@ export function createSamplePlan(spec: unknown): SamplePlan {
       if (m === 'grid') throw bad('a grid needs min and max, not a normal distribution', `${at}.distribution`);
       if (!finite(q['mean'])) throw bad('mean must be a finite number', `${at}.mean`);
       if (!finite(q['sd']) || q['sd'] <= 0) throw bad('sd must be a positive number', `${at}.sd`);
+      // Draws reach mean +- 6.3 sd (the quantile of half a 2^-32 cell): they must stay finite doubles.
+      if (!Number.isFinite(q['mean'] + 7 * q['sd']) || !Number.isFinite(q['mean'] - 7 * q['sd'])) throw bad('mean +- 7 sd must be finite numbers', `${at}.sd`);
       out.mean = q['mean'];
       out.sd = q['sd'];
     } else {
       if (!finite(q['min'])) throw bad('min must be a finite number', `${at}.min`);
       if (!finite(q['max']) || q['max'] < q['min']) throw bad('max must be a finite number >= min', `${at}.max`);
+      // min + u (max - min) must not overflow.
+      if (!Number.isFinite(q['max'] - q['min'])) throw bad('max - min must be a finite number', `${at}.max`);
       if (distribution === 'loguniform' && q['min'] <= 0) throw bad('a loguniform range needs min > 0', `${at}.min`);
       out.min = q['min'];
       out.max = q['max'];
@@ -102,6 +115,9 @@ export function createSamplePlan(spec: unknown): SamplePlan {
   const dims = m === 'saltelli' ? 2 * parameters.length : parameters.length;
   if ((m === 'sobol' || m === 'saltelli') && dims > SOBOL_MAX_DIMENSIONS) {
     throw bad(`${m} supports ${m === 'saltelli' ? SOBOL_MAX_DIMENSIONS / 2 : SOBOL_MAX_DIMENSIONS} parameters (Joe-Kuo direction numbers for ${SOBOL_MAX_DIMENSIONS} dimensions), got ${parameters.length}`, '$.parameters');
+  }
+  if ((m === 'montecarlo' || m === 'lhs') && plan.n! * parameters.length > MAX_STREAM_DRAWS[m]) {
+    throw bad(`a ${m === 'lhs' ? 'Latin hypercube' : 'Monte Carlo'} plan of n = ${plan.n} with ${parameters.length} parameter(s) draws ${plan.n! * parameters.length} values in one stream, more than 2^${Math.log2(MAX_STREAM_DRAWS[m])}: use method 'sobol' for a plan this large`, '$.n');
   }
   if (planVariantCount(plan) > MAX_PLAN_VARIANTS) throw bad(`the plan has ${planVariantCount(plan)} variants, more than 2^32`, m === 'grid' ? '$.parameters' : '$.n');
   return plan;
