@@ -6,8 +6,10 @@
 // Timed: loadVolume of the scanned series (scan excluded), decoding every frame into one Int16Array.
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
+import { ctSliceElements } from './dicom-load.bench.js';
 import { measure, newReport, ratio, writeReport } from './harness.js';
 
+// The series geometry of dicom-load.bench.ts (ctSliceElements).
 const ROWS = 512;
 const COLS = 512;
 const SLICES = Number(process.env.DICOM_DECODE_BENCH_SLICES ?? 48);
@@ -56,22 +58,7 @@ export default async function run(): Promise<void> {
       enc.delete();
       compressed += stream.length;
       const bytes = dicom.writeDicom([
-        { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' },
-        { tag: 0x00080018, vr: 'UI', value: `${uid}.${k + 1}` },
-        { tag: 0x00080060, vr: 'CS', value: 'CT' },
-        { tag: 0x0020000e, vr: 'UI', value: uid },
-        { tag: 0x00200013, vr: 'IS', value: k + 1 },
-        { tag: 0x00200032, vr: 'DS', value: [-125, -125, -200 + 1.25 * k] },
-        { tag: 0x00200037, vr: 'DS', value: [1, 0, 0, 0, 1, 0] },
-        { tag: 0x00280002, vr: 'US', value: 1 },
-        { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
-        { tag: 0x00280010, vr: 'US', value: ROWS },
-        { tag: 0x00280011, vr: 'US', value: COLS },
-        { tag: 0x00280030, vr: 'DS', value: [0.488281, 0.488281] },
-        { tag: 0x00280100, vr: 'US', value: 16 },
-        { tag: 0x00280101, vr: 'US', value: 16 },
-        { tag: 0x00280102, vr: 'US', value: 15 },
-        { tag: 0x00280103, vr: 'US', value: 1 },
+        ...ctSliceElements(uid, k),
         { tag: 0x7fe00010, vr: 'OB', fragments: [new Uint8Array(0), stream] },
       ], { transferSyntaxUid: codec.ts });
       return { name: `IM${k}.dcm`, bytes };

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure, newReport, ratio, writeReport } from './harness.js';
+import type { DicomElementInit } from '@physiotwin/dicom';
 
 const ROWS = 512;
 const COLS = 512;
@@ -83,6 +84,28 @@ export async function dicomParserLoop(dir) {
 }
 `;
 
+/** The header of slice k (0-based) of a 512 x 512 int16 axial CT series `uid`, 1.25 mm apart (no pixel data). */
+export function ctSliceElements(uid: string, k: number): DicomElementInit[] {
+  return [
+    { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' },
+    { tag: 0x00080018, vr: 'UI', value: `${uid}.${k + 1}` },
+    { tag: 0x00080060, vr: 'CS', value: 'CT' },
+    { tag: 0x0020000e, vr: 'UI', value: uid },
+    { tag: 0x00200013, vr: 'IS', value: k + 1 },
+    { tag: 0x00200032, vr: 'DS', value: [-125, -125, -200 + 1.25 * k] },
+    { tag: 0x00200037, vr: 'DS', value: [1, 0, 0, 0, 1, 0] },
+    { tag: 0x00280002, vr: 'US', value: 1 },
+    { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+    { tag: 0x00280010, vr: 'US', value: ROWS },
+    { tag: 0x00280011, vr: 'US', value: COLS },
+    { tag: 0x00280030, vr: 'DS', value: [0.488281, 0.488281] },
+    { tag: 0x00280100, vr: 'US', value: 16 },
+    { tag: 0x00280101, vr: 'US', value: 16 },
+    { tag: 0x00280102, vr: 'US', value: 15 },
+    { tag: 0x00280103, vr: 'US', value: 1 },
+  ];
+}
+
 /** Writes the benchmark CT series (512 x 512 x DICOM_BENCH_SLICES int16, shuffled file names) into `dir`. */
 export function writeSeries(dir: string, writeDicom: (els: unknown[]) => Uint8Array): void {
   rmSync(dir, { recursive: true, force: true });
@@ -92,22 +115,7 @@ export function writeSeries(dir: string, writeDicom: (els: unknown[]) => Uint8Ar
     for (let i = 0; i < pixels.length; i++) pixels[i] = ((i * 7 + k * 13) % 4096) - 1024;
     const uid = '1.2.826.0.1.3680043.10.1099.42';
     const bytes = writeDicom([
-      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' },
-      { tag: 0x00080018, vr: 'UI', value: `${uid}.${k + 1}` },
-      { tag: 0x00080060, vr: 'CS', value: 'CT' },
-      { tag: 0x0020000e, vr: 'UI', value: uid },
-      { tag: 0x00200013, vr: 'IS', value: k + 1 },
-      { tag: 0x00200032, vr: 'DS', value: [-125, -125, -200 + 1.25 * k] },
-      { tag: 0x00200037, vr: 'DS', value: [1, 0, 0, 0, 1, 0] },
-      { tag: 0x00280002, vr: 'US', value: 1 },
-      { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
-      { tag: 0x00280010, vr: 'US', value: ROWS },
-      { tag: 0x00280011, vr: 'US', value: COLS },
-      { tag: 0x00280030, vr: 'DS', value: [0.488281, 0.488281] },
-      { tag: 0x00280100, vr: 'US', value: 16 },
-      { tag: 0x00280101, vr: 'US', value: 16 },
-      { tag: 0x00280102, vr: 'US', value: 15 },
-      { tag: 0x00280103, vr: 'US', value: 1 },
+      ...ctSliceElements(uid, k),
       { tag: 0x00281052, vr: 'DS', value: -1024 },
       { tag: 0x00281053, vr: 'DS', value: 1 },
       { tag: 0x7fe00010, vr: 'OW', value: pixels },
