@@ -15,10 +15,10 @@ import { loadVolume, volumeGroups } from '@physiotwin/dicom';
 import { scanDicomPaths } from '@physiotwin/dicom/node';
 import { solve } from '@physiotwin/fem';
 import type { FemProblem, FemResult } from '@physiotwin/fem';
-import { getSharedGpu, releaseSharedGpu } from '@physiotwin/gpu';
+import { releaseSharedGpu } from '@physiotwin/gpu';
 import { readVolumeFile } from '@physiotwin/io/node';
 import { WALL_POISSON, WALL_YOUNGS_MODULUS_MPA, runPipeline } from '@physiotwin/pipeline';
-import { newReport, writeReport } from './harness.js';
+import { newReport, oneRun, optionalGpu, writeReport } from './harness.js';
 
 const PRESSURE_MMHG = 120;
 const TOLERANCE = 1e-8;
@@ -45,13 +45,7 @@ const peak = (r: FemResult) => r.vonMises.reduce((m, v) => Math.max(m, v), 0);
 
 export default async function run(): Promise<void> {
   const report = newReport('aorta-wall');
-  let gpu: Awaited<ReturnType<typeof getSharedGpu>> | undefined;
-  try {
-    gpu = await getSharedGpu();
-    report.notes.push(`WebGPU adapter: ${gpu.adapter.description || gpu.adapter.architecture} (${gpu.adapter.vendor})${gpu.adapter.isFallback ? ' - software (SwiftShader): timings are not GPU timings' : ''}`);
-  } catch (e) {
-    report.notes.push(`no WebGPU device: ${(e as Error).message}`);
-  }
+  const gpu = await optionalGpu(report);
   const cropScan = await scanDicomPaths([new URL('../fixtures/dicom/vmtk_aorta_ct/dicom', import.meta.url).pathname]);
   const crop = await loadVolume(volumeGroups(cropScan.groups[0]!)[0]!, cropScan.sources, { spacing: 'resample' });
   const walls = [
@@ -74,12 +68,7 @@ export default async function run(): Promise<void> {
         backend: r.backend,
         ...(r.adapter ? { adapter: r.adapter.description, isFallbackAdapter: r.adapter.isFallback } : {}),
         size: { dofs: r.dofs, tets: wall.mesh.tets.length / 4 },
-        repeats: 1,
-        firstMs: ms,
-        medianMs: ms,
-        minMs: ms,
-        maxMs: ms,
-        meanMs: ms,
+        ...oneRun(ms),
         extra: { iterations: c.iterations, finalRelativeResidual: final, peakVonMisesMPa: peak(r), precision: r.precision },
       });
     };

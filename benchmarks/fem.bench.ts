@@ -18,10 +18,9 @@ import { join } from 'node:path';
 import type { TetMesh } from '@physiotwin/core';
 import { availableParallelism, loadavg } from 'node:os';
 import { bsrKernel, bsrMultiply, bsrSymmetricMultiply, bsrToCsr, bsrUpper, deviceMatvec, lameCylinder, solve, stiffnessOf } from '@physiotwin/fem';
-import { getSharedGpu } from '@physiotwin/gpu';
 import type { BsrMatrix, FemProblem } from '@physiotwin/fem';
 import { readMsh } from '@physiotwin/io';
-import { measure, memoryBandwidthGBps, newReport, writeReport } from './harness.js';
+import { measure, memoryBandwidthGBps, newReport, oneRun, optionalGpu, writeReport } from './harness.js';
 
 /** Unit cube, n^3 hexahedra split into 6 positively oriented tets each (Kuhn), region 1. */
 function cubeMesh(n: number): TetMesh {
@@ -123,13 +122,7 @@ export default async function run(): Promise<void> {
   const threadCount = Math.max(2, availableParallelism());
   const bandwidth = memoryBandwidthGBps();
   report.notes.push(`memory copy bandwidth measured in this run: ${bandwidth.toFixed(2)} GB/s`);
-  let gpu: Awaited<ReturnType<typeof getSharedGpu>> | undefined;
-  try {
-    gpu = await getSharedGpu();
-    report.notes.push(`WebGPU adapter: ${gpu.adapter.description || gpu.adapter.architecture} (${gpu.adapter.vendor})${gpu.adapter.isFallback ? ' - software (SwiftShader): timings are not GPU timings' : ''}`);
-  } catch (e) {
-    report.notes.push(`no WebGPU device: ${(e as Error).message}`);
-  }
+  const gpu = await optionalGpu(report);
   const dir = mkdtempSync(join(tmpdir(), 'fem-bench-'));
   try {
     // Matvec: T4 cube stiffness at ~1e4, ~1e5, ~1e6 DOF (3 (n+1)^3).
@@ -300,7 +293,7 @@ export default async function run(): Promise<void> {
         const t0 = performance.now();
         const r = await solve(problem, { backend: 'webgpu', gpu });
         const ms = performance.now() - t0;
-        report.results.push({ name: `solve ${s.label}`, impl: 'physiotwin WebGPU f32 CG (block Jacobi) + f64 refinement', backend: 'webgpu', adapter: gpu.adapter.description, isFallbackAdapter: gpu.adapter.isFallback, size: { dofs: r.dofs }, repeats: 1, firstMs: ms, medianMs: ms, minMs: ms, maxMs: ms, meanMs: ms, extra: { iterations: r.convergence.iterations, tolerance: 1e-8 } });
+        report.results.push({ name: `solve ${s.label}`, impl: 'physiotwin WebGPU f32 CG (block Jacobi) + f64 refinement', backend: 'webgpu', adapter: gpu.adapter.description, isFallbackAdapter: gpu.adapter.isFallback, size: { dofs: r.dofs }, ...oneRun(ms), extra: { iterations: r.convergence.iterations, tolerance: 1e-8 } });
       }
     }
     const iterations: Record<string, number[]> = { jacobi: [], multilevel: [] };
@@ -316,12 +309,7 @@ export default async function run(): Promise<void> {
           impl: `physiotwin CPU PCG ${pc}`,
           backend: 'cpu',
           size: { dofs: r.dofs },
-          repeats: 1,
-          firstMs: ms,
-          medianMs: ms,
-          minMs: ms,
-          maxMs: ms,
-          meanMs: ms,
+          ...oneRun(ms),
           extra: { iterations: r.convergence.iterations, solveMs: r.convergence.solveSeconds * 1e3, tolerance: 1e-8 },
         });
       }

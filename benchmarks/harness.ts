@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { GpuContext } from '@physiotwin/gpu';
 
 export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
@@ -177,4 +178,25 @@ export function newReport(benchmark: string): BenchReport {
 /** Median time ratio a/b between two results of one run. */
 export function ratio(a: BenchResult, b: BenchResult): number {
   return a.medianMs / b.medianMs;
+}
+
+/** The timing fields of a case timed once (a long solve): first, median, min, max and mean are that one time. */
+export function oneRun(ms: number): Pick<BenchResult, 'repeats' | 'firstMs' | 'medianMs' | 'minMs' | 'maxMs' | 'meanMs'> {
+  return { repeats: 1, firstMs: ms, medianMs: ms, minMs: ms, maxMs: ms, meanMs: ms };
+}
+
+/**
+ * The shared WebGPU device where there is one, its adapter noted in the report (a software adapter marked as such:
+ * its timings are not GPU timings); without one, a note saying why and undefined. @physiotwin/gpu loads only here.
+ */
+export async function optionalGpu(report: BenchReport): Promise<GpuContext | undefined> {
+  const { getSharedGpu } = await import('@physiotwin/gpu');
+  try {
+    const gpu = await getSharedGpu();
+    report.notes.push(`WebGPU adapter: ${gpu.adapter.description || gpu.adapter.architecture} (${gpu.adapter.vendor})${gpu.adapter.isFallback ? ' - software (SwiftShader): timings are not GPU timings' : ''}`);
+    return gpu;
+  } catch (e) {
+    report.notes.push(`no WebGPU device: ${(e as Error).message}`);
+    return undefined;
+  }
 }

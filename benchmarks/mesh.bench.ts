@@ -9,12 +9,12 @@ import vtkDataArray from '@kitware/vtk.js/Common/Core/DataArray.js';
 import vtkImageMarchingCubes from '@kitware/vtk.js/Filters/General/ImageMarchingCubes.js';
 import type { Volume } from '@physiotwin/core';
 import { createVolume } from '@physiotwin/core';
-import { getSharedGpu, releaseSharedGpu } from '@physiotwin/gpu';
+import { releaseSharedGpu } from '@physiotwin/gpu';
 import { readVolumeFile } from '@physiotwin/io/node';
 import { marchingCubes } from '@physiotwin/mesh';
 import { adaptiveConnected, anisotropicDiffusion, autoVesselParams, connectedComponents, morphology, threshold } from '@physiotwin/segment';
 import type { BenchResult } from './harness.js';
-import { measure, newReport, ratio, writeReport } from './harness.js';
+import { measure, newReport, optionalGpu, ratio, writeReport } from './harness.js';
 
 function synthetic(n: number): Volume<Float32Array> {
   const data = new Float32Array(n * n * n);
@@ -47,12 +47,7 @@ export default async function run(): Promise<void> {
   const report = newReport('mesh');
   const aorta = await readVolumeFile(new URL('../fixtures/mesh/vmtk-aorta/aorta.mha', import.meta.url).pathname);
   const big = synthetic(256);
-  let gpu: Awaited<ReturnType<typeof getSharedGpu>> | undefined;
-  try {
-    gpu = await getSharedGpu();
-  } catch (e) {
-    report.notes.push(`no WebGPU device: ${(e as Error).message}`);
-  }
+  const gpu = await optionalGpu(report);
   const cases: Array<{ name: string; volume: Volume; iso: number }> = [
     { name: 'aorta 157x393x34 float32, iso 1500', volume: aorta, iso: 1500 },
     { name: 'synthetic 256^3 float32, iso 0', volume: big, iso: 0 },

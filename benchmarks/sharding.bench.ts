@@ -25,7 +25,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { newReport, writeReport, type BenchResult } from './harness.js';
+import { newReport, oneRun, writeReport, type BenchResult } from './harness.js';
 import { slurmAvailability, startCluster } from '../test/slurm-cluster.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -84,12 +84,7 @@ const result = (impl: string, ms: number, extra: Record<string, number | string>
   impl,
   backend: 'cpu',
   size: { variants: VARIANTS, steps: CYCLES * POINTS },
-  repeats: 1,
-  firstMs: ms,
-  medianMs: ms,
-  minMs: ms,
-  maxMs: ms,
-  meanMs: ms,
+  ...oneRun(ms),
   throughputPerS: VARIANTS / (ms / 1000),
   itemUnit: 'variants',
   extra,
