@@ -43,6 +43,51 @@ describe('atomic writes', () => {
     expect(text).toEqual({ bytes: json.length, sha256: createHash('sha256').update(json).digest('hex') });
   });
 
+  it('a file over the hash slice (8 MiB) from views into larger buffers: the same bytes and SHA-256', async () => {
+    const dir = freshDir();
+    const big = new Uint8Array(20 * 1024 * 1024 + 5);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+    const backing = new Uint8Array(300).fill(7);
+    const parts = [backing.subarray(10, 290), big.subarray(3), backing.subarray(299)];
+    const whole = Buffer.concat(parts);
+    const out = new AtomicOutputs();
+    const staged = await out.stage(join(dir, 'big.nii'), parts, { sha256: true });
+    await out.commit();
+    expect(readFileSync(join(dir, 'big.nii')).equals(whole)).toBe(true);
+    expect(staged).toEqual({ bytes: whole.length, sha256: createHash('sha256').update(whole).digest('hex') });
+  });
+
+  it('short writes (a file system that takes fewer bytes than asked) are continued where they stopped', async () => {
+    const dir = freshDir();
+    const probe = await open(dir, 'r');
+    const proto = Object.getPrototypeOf(probe) as { writev: (buffers: Uint8Array[], position: number) => Promise<{ bytesWritten: number }> };
+    await probe.close();
+    const original = proto.writev;
+    let calls = 0;
+    // at most 1000 bytes per call, cut inside a part
+    const spy = vi.spyOn(proto, 'writev').mockImplementation(async function (this: unknown, buffers: Uint8Array[], position: number) {
+      calls++;
+      const take: Uint8Array[] = [];
+      let room = 1000;
+      for (const b of buffers) {
+        if (room === 0) break;
+        take.push(b.subarray(0, Math.min(room, b.byteLength)));
+        room -= take[take.length - 1]!.byteLength;
+      }
+      return original.call(this, take, position);
+    });
+    try {
+      const parts = [new Uint8Array(352).fill(1), new Uint8Array(0), new Uint8Array(2500).map((_, i) => i % 256), new Uint8Array([5])];
+      const out = new AtomicOutputs();
+      await out.stage(join(dir, 'short.bin'), parts);
+      await out.commit();
+      expect(readFileSync(join(dir, 'short.bin')).equals(Buffer.concat(parts))).toBe(true);
+      expect(calls).toBe(3); // 2853 bytes, 1000 a call
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   /** Holds every FileHandle.sync until `release()` (FileHandle is not exported: its prototype from a handle). */
   async function gateSyncs(dir: string) {
     const probe = await open(dir, 'r');

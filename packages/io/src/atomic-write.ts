@@ -204,43 +204,23 @@ export class AtomicOutputs {
     const parts: readonly Uint8Array[] = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
     let handle: FileHandle | undefined;
     const staged: StagedFile = { bytes: parts.reduce((n, p) => n + p.byteLength, 0) };
+    let synced: Promise<PhysiotwinError | undefined>;
     try {
       handle = await open(temp, 'wx', 0o666);
       const h = handle;
-      // The writes run on libuv's pool; the hash runs here meanwhile (the bytes are not changed).
-      const writing = (async () => {
-        for (const part of parts) await h.writeFile(part);
-      })();
-      try {
-        if (options.sha256) {
-          const hash = createHash('sha256');
-          for (const part of parts) hash.update(part);
-          staged.sha256 = hash.digest('hex');
-        }
-      } finally {
-        await writing;
-      }
+      // The write runs on libuv's pool while the hash runs here (the bytes are not changed), and the fsync starts
+      // as soon as the write is done, beside the rest of the hash (which yields now and then so that it can).
+      const writing = writeParts(h, parts);
+      // fsync and close in the background; commit awaits the outcome (caught: never an unhandled rejection). A
+      // failed write is thrown below instead.
+      synced = writing.then(() => syncAndClose(h, target), () => undefined);
+      if (options.sha256) staged.sha256 = await sha256Of(parts);
+      await writing;
     } catch (e) {
       await handle?.close().catch(() => undefined);
       this.discard();
       throw writeError(e, target);
     }
-    // fsync and close in the background; commit awaits the outcome (caught here: never an unhandled rejection).
-    const h = handle;
-    const synced = (async () => {
-      try {
-        await h.sync();
-      } catch (e) {
-        await h.close().catch(() => undefined);
-        return writeError(e, target);
-      }
-      try {
-        await h.close();
-      } catch (e) {
-        return writeError(e, target);
-      }
-      return undefined;
-    })();
     this.#syncs.push(synced);
     this.#staged.push({ path: target, temp });
     // At most MAX_PENDING_SYNCS files open for their fsyncs: a set of thousands of small files must not run out of
@@ -318,6 +298,74 @@ export class AtomicOutputs {
     this.#staged.length = 0;
     pending.delete(this);
   }
+}
+
+/** `parts` less their first `n` bytes (what a short writev left to write). */
+function skipBytes(parts: readonly Uint8Array[], n: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  for (const p of parts) {
+    if (n >= p.byteLength) n -= p.byteLength;
+    else {
+      rest.push(n > 0 ? p.subarray(n) : p);
+      n = 0;
+    }
+  }
+  return rest;
+}
+
+/**
+ * Writes `parts` one after the other from the file's start: one writev call on libuv's pool for all of them (again
+ * for what a short write left), not FileHandle.writeFile per part, whose 512 KiB chunks are each queued from this
+ * thread: a hash running here held back all but the first chunk (an 80 MB volume took hash + write, 85-93 ms).
+ */
+async function writeParts(h: FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+  let rest = parts.filter((p) => p.byteLength > 0);
+  for (let position = 0; rest.length > 0; ) {
+    const { bytesWritten } = await h.writev(rest as Uint8Array[], position);
+    position += bytesWritten;
+    rest = skipBytes(rest, bytesWritten);
+  }
+}
+
+/** Bytes hashed between two returns to the event loop (about 5 ms at 1.7 GB/s). */
+const HASH_SLICE = 8 * 1024 * 1024;
+
+/**
+ * SHA-256 (hex) of `parts` concatenated, returning to the event loop every {@link HASH_SLICE} bytes, so that the
+ * write's completion can start its fsync while a large file is still being hashed.
+ */
+async function sha256Of(parts: readonly Uint8Array[]): Promise<string> {
+  const hash = createHash('sha256');
+  let sinceYield = 0;
+  for (const part of parts) {
+    for (let at = 0; at < part.byteLength; ) {
+      if (sinceYield >= HASH_SLICE) {
+        await new Promise<void>((r) => setImmediate(r));
+        sinceYield = 0;
+      }
+      const n = Math.min(part.byteLength - at, HASH_SLICE - sinceYield);
+      hash.update(at === 0 && n === part.byteLength ? part : part.subarray(at, at + n));
+      at += n;
+      sinceYield += n;
+    }
+  }
+  return hash.digest('hex');
+}
+
+/** fsync, then close: undefined when both worked, else the typed error (the handle is closed either way). */
+async function syncAndClose(h: FileHandle, target: string): Promise<PhysiotwinError | undefined> {
+  try {
+    await h.sync();
+  } catch (e) {
+    await h.close().catch(() => undefined);
+    return writeError(e, target);
+  }
+  try {
+    await h.close();
+  } catch (e) {
+    return writeError(e, target);
+  }
+  return undefined;
 }
 
 function removeQuietly(path: string): void {
