@@ -219,6 +219,19 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     expect(w.opened(1).length).toBeGreaterThan(0);
   });
 
+  it('prepare starts the spare worker before any load (once, however often called), and the load uses it', async () => {
+    const paths = writeSeries('bigprep', ...BIG);
+    const scan = await scanDicomPaths([join(dir, 'bigprep')], { strict: true });
+    const w = watchedReader(paths);
+    expect(w.started()).toBe(0);
+    w.reader.prepare!();
+    w.reader.prepare!();
+    expect(w.started()).toBe(1);
+    const { volume } = await loadWith(scan, w.reader, () => w.opened(0).length > 0);
+    expect(w.opened(0).length).toBeGreaterThan(0); // worker 0, the prepared one, did reads of this load
+    expect(firstDifference(volume.data, expectedVolume(...BIG))).toBe(-1);
+  });
+
   it('large stack: a worker that dies mid-job leaves no slice unread (this thread reads them all again)', async () => {
     const paths = writeSeries('bigdie', ...BIG);
     const scan = await scanDicomPaths([join(dir, 'bigdie')], { strict: true });

@@ -48,6 +48,11 @@ export interface SharedReader {
    * Returns undefined when it cannot take these reads.
    */
   share(buffer: SharedArrayBuffer, reads: SharedRead[]): SharedReadJob | undefined;
+  /**
+   * Starts the other thread now, because a load that shares reads is likely to follow (its start-up then overlaps
+   * the caller's scan instead of the load). Optional; calling it again is free.
+   */
+  prepare?(): void;
 }
 
 /** A running {@link SharedReader.share}. */

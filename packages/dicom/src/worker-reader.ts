@@ -138,6 +138,7 @@ export function createWorkerReader(options: WorkerReaderOptions = {}): SharedRea
     if (!idle || idle.exited) idle = spawn();
   };
   return {
+    prepare: spareUp,
     allocate: (byteLength) => (typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(byteLength) : undefined),
     share: (buffer, reads): SharedReadJob | undefined => {
       if (typeof waitAsync !== 'function') return undefined; // a runtime without Atomics.waitAsync reads on one thread
