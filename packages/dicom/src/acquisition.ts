@@ -74,7 +74,7 @@ export interface SeriesAcquisition {
   mosaicSliceTimes?: number[] | undefined;
   /**
    * Phase encoding runs along the positive row/column direction (Siemens CSA PhaseEncodingDirectionPositive, United
-   * Imaging (0065,1058) = 0).
+   * Imaging (0065,1058) = 0, GE EPI's polarity "unflipped" in (0043,102A)).
    */
   phaseEncodingPositive?: boolean | undefined;
 }
@@ -286,6 +286,30 @@ function siemensCsa(ds: DicomDataset): Map<string, string[]> | undefined {
   }
 }
 
+/**
+ * GE EPI's phase-encoding polarity from the user-defined data block (0043,102A), read where dcm2niix reads it: the
+ * block's own header starts at the uint16 stored at byte 24 and begins with a float32 version (5 to 40); from version
+ * 25.002 on, its fields sit 0x4C bytes later and the view order 0x8C bytes earlier. Bit 0x800 of the uint16 at 0x3A
+ * marks EPI; bit 4 of the uint16 at 0x30 is the polarity ("flipped"), inverted when the view order (uint16 at 0x394)
+ * is 2 (bottom-up). True for flipped, false for unflipped, undefined when the block says nothing (not EPI, unknown
+ * version, too short).
+ */
+function gePhaseFlipped(ds: DicomDataset): boolean | undefined {
+  const b = ds.bytes(privateTag(ds, 0x0043, 'GEMS_PARM_01', 0x2a) ?? 'x0043102a');
+  if (!b || b.length < 26) return undefined;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const start = v.getUint16(24, true);
+  if (b.length < start + 0x394 + 2) return undefined;
+  const version = v.getFloat32(start, true);
+  if (!(version >= 5 && version <= 40)) return undefined;
+  const base = version >= 25.002 ? start + 0x4c : start;
+  const viewOrder = version >= 25.002 ? 0x394 - 0x8c : 0x394;
+  if (base + Math.max(0x3a, viewOrder) + 2 > b.length) return undefined;
+  if ((v.getUint16(base + 0x3a, true) & 0x800) === 0) return undefined; // not EPI
+  const flipped = (v.getUint16(base + 0x30, true) & 0x4) !== 0;
+  return v.getUint16(base + viewOrder, true) === 2 ? !flipped : flipped;
+}
+
 /** Series-level facts of a file for sidecars. * @throws nothing
  */
 export function readSeriesAcquisition(ds: DicomDataset): SeriesAcquisition {
@@ -298,6 +322,10 @@ export function readSeriesAcquisition(ds: DicomDataset): SeriesAcquisition {
     if (t && t.length > 0 && t.every(Number.isFinite)) mosaicSliceTimes = t;
     const pe = csa?.get('PhaseEncodingDirectionPositive')?.[0];
     if (pe === '0' || pe === '1') phaseEncodingPositive = pe === '1';
+  } else if (manufacturerOf(ds) === 'GE') {
+    // dcm2niix v1.0.20220720 maps GE's "unflipped" to Siemens' PhaseEncodingDirectionPositive 1, "flipped" to 0
+    const flipped = gePhaseFlipped(ds);
+    if (flipped !== undefined) phaseEncodingPositive = !flipped;
   } else if (manufacturerOf(ds) === 'UIH') {
     // United Imaging (0065,1058): 1 for P->A, 0 for A->P encoding (dcm2niix issue 410), i.e. against / along the
     // column direction of an axial head-first-supine image; dcm2niix v1.0.20220720 reads it so.

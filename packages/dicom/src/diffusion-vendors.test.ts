@@ -47,6 +47,52 @@ describe('GE images weighted (b > 0) without a direction', () => {
   });
 });
 
+describe('GE phase-encoding polarity (user-defined data, 0043,102A)', () => {
+  /**
+   * A (0043,102A) block whose own header starts at `start`, with `version`, the EPI bit, the polarity bit and the
+   * view order at the places dcm2niix reads them (0x4C later and the view order 0x8C earlier from version 25.002).
+   */
+  function block(o: { version: number; epi?: boolean; flippedBit?: boolean; viewOrder?: number; start?: number; length?: number }) {
+    const start = o.start ?? 64;
+    const bytes = new Uint8Array(o.length ?? start + 0x394 + 0x4c + 16);
+    const v = new DataView(bytes.buffer);
+    v.setUint16(24, start, true);
+    v.setFloat32(start, o.version, true);
+    const base = o.version >= 25.002 ? start + 0x4c : start;
+    const viewOrder = o.version >= 25.002 ? 0x394 - 0x8c : 0x394;
+    if (base + viewOrder + 2 <= bytes.length) {
+      v.setUint16(base + 0x3a, o.epi === false ? 0x0400 : 0x0c00, true);
+      v.setUint16(base + 0x30, o.flippedBit ? 0x0005 : 0x0001, true);
+      v.setUint16(base + viewOrder, o.viewOrder ?? 0, true);
+    }
+    return readSeriesAcquisition(header('GE MEDICAL SYSTEMS', [
+      { tag: 0x00430010, vr: 'LO', value: 'GEMS_PARM_01' },
+      { tag: 0x0043102a, vr: 'OB', value: bytes },
+    ])).phaseEncodingPositive;
+  }
+
+  it('bit 4 at 0x30 is "flipped" (phase encoding against the axis), for old and new (>= 25.002) layouts', () => {
+    for (const version of [11, 24.5, 25.002, 30]) {
+      expect([version, block({ version, flippedBit: true })]).toEqual([version, false]);
+      expect([version, block({ version, flippedBit: false })]).toEqual([version, true]);
+    }
+  });
+
+  it('a bottom-up view order (2) inverts it; other view orders do not', () => {
+    expect(block({ version: 28, flippedBit: true, viewOrder: 2 })).toBe(true);
+    expect(block({ version: 11, flippedBit: false, viewOrder: 2 })).toBe(false);
+    expect(block({ version: 28, flippedBit: true, viewOrder: 1 })).toBe(false);
+  });
+
+  it('says nothing for non-EPI blocks, versions outside 5-40 and blocks too short for the fields', () => {
+    expect(block({ version: 28, epi: false, flippedBit: true })).toBeUndefined();
+    expect(block({ version: 4, flippedBit: true })).toBeUndefined();
+    expect(block({ version: 41, flippedBit: true })).toBeUndefined();
+    expect(block({ version: 28, flippedBit: true, length: 64 + 0x394 })).toBeUndefined();
+    expect(block({ version: 11, flippedBit: true, start: 1000, length: 1200 })).toBeUndefined();
+  });
+});
+
 describe('United Imaging diffusion and sidecar elements', () => {
   const uih = (extra: DicomElementInit[]) => header('UIH', extra);
 

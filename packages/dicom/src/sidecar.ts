@@ -87,7 +87,8 @@ const ms = (v: number | undefined) => (v === undefined ? undefined : Number((v /
  * The BIDS JSON sidecar of a group's output, with dcm2niix's key names and units (seconds for times):
  * Modality, MagneticFieldStrength, Manufacturer (dcm2niix's short names), ManufacturersModelName, SeriesDescription, ProtocolName,
  * ImageType, SeriesNumber, SeriesInstanceUID, EchoTime, EchoNumber, RepetitionTime, FlipAngle, SliceTiming
- * (Siemens mosaics), PhaseEncodingDirection (Siemens: from the CSA header, for the written image's axes) or else
+ * (Siemens mosaics), PhaseEncodingDirection (for the written image's axes, where the polarity is known: Siemens' CSA
+ * header, United Imaging's (0065,1058), GE EPI's (0043,102A), the latter also as PhaseEncodingPolarityGE) or else
  * PhaseEncodingAxis (the standard header has no polarity), ImageOrientationPatientDICOM, ConversionSoftware, and under `Physiotwin` what the conversion did
  * (4th axis, tilt correction, resampling, gaps, warnings). Keys whose value is unknown are left out.
  * @throws nothing
@@ -118,9 +119,12 @@ export function bidsSidecar(group: SeriesGroup, record: ConversionRecord = {}): 
     FlipAngle: a.flipAngle,
     SliceTiming: a.mosaicSliceTimes?.map((t) => Number((t / 1000).toPrecision(6))),
     // The written image keeps DICOM's row and column order: columns run along i, rows along j. The polarity is
-    // known from Siemens' CSA header only (dcm2niix, which flips rows, writes the opposite sign for j).
+    // known from Siemens' CSA header, United Imaging's (0065,1058) and GE's (0043,102A) (dcm2niix, which flips rows,
+    // writes the opposite sign for j).
     PhaseEncodingAxis: a.phaseEncodingPositive === undefined ? peAxis : undefined,
     PhaseEncodingDirection: a.phaseEncodingPositive !== undefined && peAxis ? `${peAxis}${a.phaseEncodingPositive ? '' : '-'}` : undefined,
+    // dcm2niix's key for GE's own word (the same for both row orders: it describes the scanner's encoding)
+    PhaseEncodingPolarityGE: bidsManufacturer(a.manufacturer) === 'GE' && a.phaseEncodingPositive !== undefined ? (a.phaseEncodingPositive ? 'Unflipped' : 'Flipped') : undefined,
     ImageOrientationPatientDICOM: o ? [...o] : undefined,
     ConversionSoftware: 'physiotwin',
     ConversionSoftwareVersion: record.version,

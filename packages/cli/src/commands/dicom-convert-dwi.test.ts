@@ -92,7 +92,7 @@ interface DwiCase {
    * the (0018,9089) the generator wrote (patient frame, LPS), one per volume.
    */
   headerGradients?: number[][];
-  /** Check the sidecar's PhaseEncodingDirection against dcm2niix's (United Imaging 0065,1058). */
+  /** Check the sidecar's PhaseEncodingDirection against dcm2niix's (United Imaging 0065,1058, GE 0043,102A). */
   phaseEncoding?: boolean;
   /**
    * dcm2niix's .bval contradicts the header: `theirs` is its text, ours must be the b-values the generator wrote
@@ -104,7 +104,7 @@ interface DwiCase {
 const synthetic = (o: string, volumes = 4, iso?: DwiCase['iso'], headerGradients?: number[][]): DwiCase => ({ vendor: `synthetic ${o}`, dir: `fixtures/dicom/dwi/ge_orient/${o}`, name: `3_dwi_${o}`, ref: 'ref', volumes, sidecar: false, iso, headerGradients });
 
 const CASES: DwiCase[] = [
-  { vendor: 'GE (classic, private 0043,1039 and 0019,10BB-BD)', dir: 'fixtures/dicom/dwi/ge', name: '1_Ax_DWI_TENSOR_R2', ref: '1_Ax_DWI_TENSOR_R2', volumes: 4, sidecar: true },
+  { vendor: 'GE (classic, private 0043,1039 and 0019,10BB-BD)', dir: 'fixtures/dicom/dwi/ge', name: '1_Ax_DWI_TENSOR_R2', ref: '1_Ax_DWI_TENSOR_R2', volumes: 4, sidecar: true, phaseEncoding: true },
   { vendor: 'Philips (classic, .dcm.gz, DiffusionOrder 2005,1596)', dir: 'fixtures/dicom/dwi/philips', name: '701_DTI_Biobank_2mm_MB3S2_EPI', ref: '701_DTI_Biobank_2mm_MB3S2_EPI', volumes: 17, sidecar: true },
   // synthetic GE series in the orientations the QA data lacks (scripts/make-ge-orientation-fixtures.mjs)
   ...['axial_feet', 'coronal', 'sagittal', 'axial_row', 'canon_coronal', 'siemens_sagittal'].map((o) => synthetic(o)),
@@ -177,12 +177,13 @@ describe('dicom convert: classic diffusion series against dcm2niix v1.0.20220720
       }
       const theirsSide = JSON.parse(readFileSync(ref('json'), 'utf8')) as Record<string, unknown>;
       const side = JSON.parse(readFileSync(join(out, `${c.name}.json`), 'utf8')) as Record<string, unknown>;
-      // phase encoding polarity (United Imaging 0065,1058): dcm2niix's rows run bottom-up, so a j direction has
+      // phase encoding polarity (United Imaging 0065,1058, GE 0043,102A): dcm2niix's rows run bottom-up, so a j direction has
       // the opposite sign in ours (an i direction the same)
       if (c.phaseEncoding) {
         const t = theirsSide.PhaseEncodingDirection as string;
         expect(t).toMatch(/^[ij]-?$/);
         expect(side.PhaseEncodingDirection).toBe(t.startsWith('j') ? (t === 'j' ? 'j-' : 'j') : t);
+        expect(side.PhaseEncodingPolarityGE).toBe(theirsSide.PhaseEncodingPolarityGE);
       }
       if (!c.sidecar) return;
       // BIDS sidecar: dcm2niix's keys and values (seconds for times)
