@@ -9,7 +9,7 @@ import { createCodecPool } from './codec-worker.node.js';
 import type { CodecJob } from './codecs.js';
 import { checkJpegLsFrame } from './jpegls-header.js';
 import { parseDicom } from './parse.js';
-import { concatBytes, decodePixels, encapsulatedFrames } from './pixels.js';
+import { DEFAULT_DECODE_TIME_LIMIT, concatBytes, decodePixels, encapsulatedFrames, frameTimeLimit } from './pixels.js';
 import { scanDicom } from './series.js';
 import { loadVolume } from './volume.js';
 import { fixture, readFixture } from './test-util.js';
@@ -65,6 +65,18 @@ describe('codec workers', () => {
     expect(ms).toBeLessThan(2000);
     const again = await pool.decode(job(good, 60_000));
     expect(again.bytes).toEqual(reference.bytes);
+  });
+
+  it('the default limit per codec: 1 s + 2 s per megasample for JPEG 2000, + 0.4 s for the others; an option rate applies to all', () => {
+    const mega2048 = 2048 * 2048;
+    expect(frameTimeLimit(undefined, mega2048, 'j2k').ms).toBeCloseTo(1000 + 2000 * 4.194304, 6);
+    for (const codec of ['jpegls', 'htj2k', 'jpeg8'] as const) {
+      expect(frameTimeLimit(undefined, mega2048, codec).ms).toBeCloseTo(1000 + 400 * 4.194304, 6);
+      expect(frameTimeLimit({ decodeTimeLimit: { floorMs: 500 } }, 1e6, codec)).toEqual({ ms: 900, text: 'decodeTimeLimit: 500 ms + 400 ms per megasample x 1' });
+    }
+    expect(frameTimeLimit({ decodeTimeLimit: { msPerMegasample: 100 } }, 2e6, 'j2k').ms).toBe(1200);
+    expect(DEFAULT_DECODE_TIME_LIMIT.msPerMegasample).toEqual({ j2k: 2000, jpegls: 400, htj2k: 400, jpeg8: 400 });
+    expect(() => frameTimeLimit({ decodeTimeLimit: { msPerMegasample: -1 } }, 1, 'jpegls')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
   it('a codec that loops forever (test worker) gives LIMIT_EXCEEDED at its limit; abort stops one in flight with ABORTED; a dying worker gives WORKER_CRASHED', async () => {

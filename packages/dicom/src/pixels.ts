@@ -214,18 +214,20 @@ const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export interface DecodeTimeLimit {
   /** @default 1000 */
   floorMs?: number | undefined;
-  /** @default 2000 */
+  /** For every codec. @default per codec: {@link DEFAULT_DECODE_TIME_LIMIT} */
   msPerMegasample?: number | undefined;
 }
 
 /**
- * The default {@link DecodeTimeLimit}: 1 s plus 2 s per megasample (a 512x512 frame 1.52 s, 2048x2048 9.4 s). The
- * slowest codec, OpenJPEG, takes about 100 ms of CPU per megasample (lossless 16-bit CT), and 600-700 ms of wall
- * time per megasample and frame on a 2-core machine at load 10-12 (CharLS 20 ms and OpenJPH 12 ms of CPU): an honest
- * frame gets about 3 (large frames) to 8 (512x512) times what it takes there, the floor covers small frames and
- * scheduling hiccups, and a hostile frame of up to 512x512 samples still fails within 2 s (issue 11).
+ * The default {@link DecodeTimeLimit}: 1 s plus, per megasample, 2 s for JPEG 2000 (OpenJPEG) and 0.4 s for the
+ * others (CharLS, OpenJPH, libjpeg-turbo): a 512x512 frame gets 1.52 s or 1.10 s, a 2048x2048 one 9.4 s or 2.7 s.
+ * About 20 times each codec's CPU time: OpenJPEG takes about 100 ms of CPU per megasample (lossless 16-bit CT),
+ * CharLS 19 ms and OpenJPH 11 ms (`npm run bench -- dicom-decode`, calling thread), and a 2-core machine at load
+ * 10-12 stretches that 6-7 times in wall time (OpenJPEG: 600-700 ms per megasample and frame). An honest frame
+ * gets about 3 (large frames) to 8 (512x512) times what it takes there, the floor covers small frames and
+ * scheduling hiccups, and a hostile frame of up to 512x512 samples fails within 2 s (issue 11) whatever its codec.
  */
-export const DEFAULT_DECODE_TIME_LIMIT = { floorMs: 1000, msPerMegasample: 2000 } as const;
+export const DEFAULT_DECODE_TIME_LIMIT = { floorMs: 1000, msPerMegasample: { j2k: 2000, jpegls: 400, htj2k: 400, jpeg8: 400 } } as const;
 
 /** Options of {@link decodeFrameInto} and {@link decodePixels} for frames that a WASM codec decodes. */
 export interface FrameDecodeOptions {
@@ -262,9 +264,13 @@ export function decodeConcurrency(transferSyntaxUid: string, options?: FrameDeco
   return poolFor(options)?.size ?? 1;
 }
 
-function timeLimit(options: FrameDecodeOptions | undefined, samples: number): { ms: number; text: string } {
+/**
+ * The time limit of one frame of `samples` declared samples for `codec`, and its description for messages.
+ * @throws PhysiotwinError `INVALID_ARGUMENT` for a floor that is not a positive number or a negative or non-finite rate.
+ */
+export function frameTimeLimit(options: FrameDecodeOptions | undefined, samples: number, codec: CodecName): { ms: number; text: string } {
   const floor = options?.decodeTimeLimit?.floorMs ?? DEFAULT_DECODE_TIME_LIMIT.floorMs;
-  const per = options?.decodeTimeLimit?.msPerMegasample ?? DEFAULT_DECODE_TIME_LIMIT.msPerMegasample;
+  const per = options?.decodeTimeLimit?.msPerMegasample ?? DEFAULT_DECODE_TIME_LIMIT.msPerMegasample[codec];
   if (!(floor > 0) || !Number.isFinite(floor) || !(per >= 0) || !Number.isFinite(per)) {
     throw new PhysiotwinError('INVALID_ARGUMENT', `decodeTimeLimit { floorMs: ${floor}, msPerMegasample: ${per} }: floorMs must be a positive number of ms and msPerMegasample a finite number >= 0`);
   }
@@ -357,7 +363,7 @@ export async function decodeFrameInto(
       const pool = poolFor(options);
       let img;
       if (pool) {
-        const limit = timeLimit(options, n);
+        const limit = frameTimeLimit(options, n, kind);
         img = await pool.decode({
           codec: kind,
           // a copy, taken now: the worker gets it (transferred) whenever a worker is free
