@@ -222,7 +222,8 @@ export interface DecodeTimeLimit {
  * The default {@link DecodeTimeLimit}: 1 s plus, per megasample, 2 s for JPEG 2000 (OpenJPEG) and 0.4 s for the
  * others (CharLS, OpenJPH, libjpeg-turbo): a 512x512 frame gets 1.52 s or 1.10 s, a 2048x2048 one 9.4 s or 2.7 s.
  * About 20 times each codec's CPU time: OpenJPEG takes about 100 ms of CPU per megasample (lossless 16-bit CT),
- * CharLS 19 ms and OpenJPH 11 ms (`npm run bench -- dicom-decode`, calling thread), and a 2-core machine at load
+ * CharLS 19 ms and OpenJPH 11 ms (`npm run bench -- dicom-decode`, calling thread; libjpeg-turbo 12 ms on the
+ * cornerstone3D baseline CT fixture, 512x512), and a 2-core machine at load
  * 10-12 stretches that 6-7 times in wall time (OpenJPEG: 600-700 ms per megasample and frame). An honest frame
  * gets about 3 (large frames) to 8 (512x512) times what it takes there, the floor covers small frames and
  * scheduling hiccups, and a hostile frame of up to 512x512 samples fails within 2 s (issue 11) whatever its codec.
