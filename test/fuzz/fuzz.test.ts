@@ -11,10 +11,17 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tally, property } from './harness.js';
 import { fuzzTargets } from './targets.js';
+import { startHangWatchdog } from './watchdog.js';
 
 const SEED = 20261207;
 const { entries, cleanup } = fuzzTargets();
-afterAll(cleanup);
+// An input that hangs (loops synchronously) cannot reach vitest's timeout: the watchdog names it and kills the
+// run after 60 s (a slow input that returns is reported by the 2 s property instead).
+const dog = startHangWatchdog(60_000);
+afterAll(async () => {
+  cleanup();
+  await dog.stop();
+});
 
 describe('fuzz: typed errors or valid results, under 2 s, bounded allocation', () => {
   for (const { target, ciRuns } of entries) {
@@ -24,7 +31,7 @@ describe('fuzz: typed errors or valid results, under 2 s, bounded allocation', (
       const tally = new Tally();
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
-      await fc.assert(property(target, tally), { numRuns: ciRuns, seed: SEED, endOnFailure: true });
+      await fc.assert(property(target, tally, { dog, run: `CI fuzz target ${JSON.stringify(target.name)}, seed ${SEED}` }), { numRuns: ciRuns, seed: SEED, endOnFailure: true });
       const cpu = process.cpuUsage(cpu0);
       console.log(`fuzz ${target.name}: ${tally} in ${((performance.now() - t0) / 1000).toFixed(1)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s)`);
       const recipes = target.recipes?.all ?? [];

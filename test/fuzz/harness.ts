@@ -3,6 +3,7 @@
 // past the bound) fails the property and fast-check prints the seed and the shrunk input.
 import fc from 'fast-check';
 import { PhysiotwinError } from '@physiotwin/core';
+import type { HangWatchdog } from './watchdog.js';
 
 /** What a valid result of one input reports, for the bounds. */
 export interface FuzzResult {
@@ -83,9 +84,25 @@ export class Tally {
   }
 }
 
-/** The property of a target, tallying outcomes. */
-export function property<I>(target: FuzzTarget<I>, tally: Tally): fc.IAsyncProperty<[I]> {
+/** A hang watchdog and what names the run to it (target and seed), for {@link property}. */
+export interface Watched {
+  dog: HangWatchdog;
+  run: string;
+}
+
+/**
+ * The property of a target, tallying outcomes. With `watched`, each input is announced to the hang watchdog as
+ * "<run>, input <n>" (n counts from 1 in the order fast-check generates them, shrinking included), so that an input
+ * that never returns is named before the watchdog ends the process.
+ */
+export function property<I>(target: FuzzTarget<I>, tally: Tally, watched?: Watched): fc.IAsyncProperty<[I]> {
+  let n = 0;
   return fc.asyncProperty(target.arbitrary, async (input) => {
-    tally.add(await runCase(target, input), target.recipes?.of(input));
+    watched?.dog.started(`${watched.run}, input ${++n}`);
+    try {
+      tally.add(await runCase(target, input), target.recipes?.of(input));
+    } finally {
+      watched?.dog.ended();
+    }
   });
 }
