@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isPhysiotwinError } from '@physiotwin/core';
-import { scanDicomPaths } from './node.js';
+import { fileDigest, scanDicomPaths } from './node.js';
 import { loadVolume } from './volume.js';
 import type { LoadVolumeOptions } from './volume.js';
 import type { ScanResult } from './series.js';
@@ -168,14 +169,28 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     expect(firstDifference(volume.data, expectedVolume())).toBe(-1);
   });
 
-  it('a file cut short after the scan is DICOM_TRUNCATED naming it', async () => {
-    const paths = writeSeries('cut');
+  it('a file cut short after the scan is DICOM_TRUNCATED naming it (a file larger than the 16 KiB header read)', async () => {
+    // 100 x 100 16-bit pixels: 20,000 bytes of pixel data, past the header read, so the load reads the file again
+    const paths = writeSeries('cut', 100, 100, 4);
     const scan = await scanDicomPaths([join(dir, 'cut')], { strict: true });
-    truncateSync(paths[11]!, 400);
+    truncateSync(paths[2]!, 400);
     const err = await loadVolume(scan.groups[0]!, scan.sources).catch((e: unknown) => e);
     expect(isPhysiotwinError(err, 'DICOM_TRUNCATED')).toBe(true);
-    expect((err as Error).message).toMatch(/pixel data ends after 0 of 60 bytes/);
-    expect(JSON.stringify((err as { location?: unknown }).location)).toContain(paths[11]);
+    expect((err as Error).message).toMatch(/pixel data ends after 0 of 20000 bytes/);
+    expect(JSON.stringify((err as { location?: unknown }).location)).toContain(paths[2]);
+  });
+
+  it('small files (whole in the header read) are not read again: the load converts the bytes the scan read and hashed', async () => {
+    const paths = writeSeries('kept');
+    const original = paths.map((p) => createHash('sha256').update(readFileSync(p)).digest('hex'));
+    const scan = await scanDicomPaths([join(dir, 'kept')], { strict: true, digest: true });
+    // rewritten after the scan (a slice cut short, another with other pixels): the load keeps to what was scanned
+    truncateSync(paths[11]!, 400);
+    writeFileSync(paths[12]!, Buffer.alloc(readFileSync(paths[12]!).length + 400, 7));
+    const { volume } = await loadVolume(scan.groups[0]!, scan.sources);
+    expect(firstDifference(volume.data, expectedVolume())).toBe(-1);
+    // and the manifest's digests are those of the bytes converted
+    expect(paths.map((p) => fileDigest(scan.sources.find((s) => s.name === p)!).sha256)).toEqual(original);
   });
 
   it('an abort during the reads stops the load with ABORTED', async () => {
@@ -199,7 +214,9 @@ describe('files read straight into the volume (fileSource; large stacks with a w
   // (the first test); the others share smaller stacks with it (sharedReadMinBytes: 1), which exercise the same
   // paths at a fraction of the cost (a test file must stay within seconds).
   const DEFAULT_BIG: [number, number, number] = [512, 512, 32];
-  const BIG: [number, number, number] = [64, 64, 32];
+  // 96 x 96 16-bit slices (18 kB files): past the 16 KiB header read, so the files are read at load (smaller ones
+  // are kept from the scan and read on this thread only)
+  const BIG: [number, number, number] = [96, 96, 32];
 
   it('a large stack is read by this thread and a worker into shared memory: the same voxels', async () => {
     const BIG = DEFAULT_BIG;
@@ -284,11 +301,13 @@ describe('files read straight into the volume (fileSource; large stacks with a w
   });
 
   it('the worker alone: it reads every slice the calling thread leaves, and reports those it cannot read', async () => {
-    const paths = writeSeries('worker', ROWS, COLS, 3);
+    // files past the 16 KiB header read (smaller ones are kept from the scan and never shared: checked below)
+    const [rows, cols] = [96, 96];
+    const paths = writeSeries('worker', rows, cols, 3);
     const scan = await scanDicomPaths([join(dir, 'worker')], { strict: true });
     truncateSync(paths[1]!, 300);
     const frames = scan.groups[0]!.frames;
-    const sliceBytes = ROWS * COLS * 2;
+    const sliceBytes = rows * cols * 2;
     const reader = scan.sources[0]!.sharedReader!;
     const buffer = reader.allocate(3 * sliceBytes)!;
     const job = reader.share(buffer, frames.map((f, k) => ({ source: scan.sources[f.sourceIndex]!, position: f.directOffset!, byteOffset: k * sliceBytes, length: sliceBytes })))!;
@@ -296,11 +315,15 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     // stored words as written (no masking here: loadVolume applies BitsStored after the reads)
     const words = new Uint16Array(buffer);
     for (const k of [0, 2]) {
-      const want = Uint16Array.from({ length: ROWS * COLS }, (_, i) => storedWord(k, i));
-      expect(firstDifference(words.subarray(k * ROWS * COLS, (k + 1) * ROWS * COLS), want)).toBe(-1);
+      const want = Uint16Array.from({ length: rows * cols }, (_, i) => storedWord(k, i));
+      expect(firstDifference(words.subarray(k * rows * cols, (k + 1) * rows * cols), want)).toBe(-1);
     }
-    // a source the reader did not make (bytes in memory) cannot be shared
+    // a source the reader did not make (bytes in memory) cannot be shared, nor a file kept from its header read
     expect(reader.share(buffer, [{ source: { name: 'mem', bytes: new Uint8Array(8) }, position: 0, byteOffset: 0, length: 8 }])).toBeUndefined();
+    writeSeries('workersmall', ROWS, COLS, 2);
+    const small = await scanDicomPaths([join(dir, 'workersmall')], { strict: true });
+    const f0 = small.groups[0]!.frames[0]!;
+    expect(reader.share(buffer, [{ source: small.sources[f0.sourceIndex]!, position: f0.directOffset!, byteOffset: 0, length: ROWS * COLS * 2 }])).toBeUndefined();
   });
 
   it('large stack: a file cut short that the worker meets is read again here and reported as DICOM_TRUNCATED', async () => {
