@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 
@@ -51,7 +51,8 @@ export interface FileSourceOptions {
   digest?: boolean | undefined;
 }
 
-const digestOf = (bytes: Uint8Array): FileDigest => ({ sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
+// one-shot crypto.hash (Node 20.12+): no Hash object per file (a 1440-file scan hashes 1440 files)
+const digestOf = (bytes: Uint8Array): FileDigest => ({ sha256: hash('sha256', bytes, 'hex'), bytes: bytes.length });
 
 /**
  * A source that reads the file from disk when it is needed: a 16 KiB prefix for the header scan, and native pixel
