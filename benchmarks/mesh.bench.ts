@@ -6,6 +6,7 @@
 // autoVesselParams picks for the aorta seed, as the CLI does; the same smoothing on the 256^3 volume) in voxels/s.
 import vtkImageData from '@kitware/vtk.js/Common/DataModel/ImageData.js';
 import vtkDataArray from '@kitware/vtk.js/Common/Core/DataArray.js';
+import type { vtkDataSet } from '@kitware/vtk.js/Common/DataModel/DataSet.js';
 import vtkImageMarchingCubes from '@kitware/vtk.js/Filters/General/ImageMarchingCubes.js';
 import type { Volume } from '@physiotwin/core';
 import { createVolume } from '@physiotwin/core';
@@ -36,10 +37,11 @@ function synthetic(n: number): Volume<Float32Array> {
 
 function vtkImage(v: Volume) {
   const image = vtkImageData.newInstance();
-  image.setDimensions(...v.dims);
-  image.setSpacing(...v.spacing);
-  image.setOrigin(...v.origin);
-  image.getPointData().setScalars(vtkDataArray.newInstance({ numberOfComponents: 1, values: v.data as Float32Array }));
+  image.setDimensions([...v.dims]);
+  image.setSpacing([...v.spacing]);
+  image.setOrigin([...v.origin]);
+  // vtk.js' typings leave vtkDataSet's getPointData off vtkImageData, which has it
+  (image as unknown as vtkDataSet).getPointData().setScalars(vtkDataArray.newInstance({ numberOfComponents: 1, values: v.data as Float32Array }));
   return image;
 }
 
