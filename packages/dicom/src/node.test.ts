@@ -183,6 +183,7 @@ describe('files read straight into the volume (fileSource; large stacks with a w
   it('small files (whole in the header read) are not read again: the load converts the bytes the scan read and hashed', async () => {
     const paths = writeSeries('kept');
     const original = paths.map((p) => createHash('sha256').update(readFileSync(p)).digest('hex'));
+    const bytes12 = new Uint8Array(readFileSync(paths[12]!));
     const scan = await scanDicomPaths([join(dir, 'kept')], { strict: true, digest: true });
     // rewritten after the scan (a slice cut short, another with other pixels): the load keeps to what was scanned
     truncateSync(paths[11]!, 400);
@@ -191,6 +192,12 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     expect(firstDifference(volume.data, expectedVolume())).toBe(-1);
     // and the manifest's digests are those of the bytes converted
     expect(paths.map((p) => fileDigest(scan.sources.find((s) => s.name === p)!).sha256)).toEqual(original);
+    // the whole-file read (compressed frames are decoded from it) gives the scanned bytes too, as a copy
+    const source12 = scan.sources.find((s) => s.name === paths[12])!;
+    const read = await source12.read!();
+    expect(read).toEqual(bytes12);
+    read[0] = 99;
+    expect((await source12.read!())[0]).toBe(bytes12[0]);
   });
 
   it('an abort during the reads stops the load with ABORTED', async () => {

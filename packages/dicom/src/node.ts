@@ -74,7 +74,8 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Dicom
   const source: DicomSource = {
     name: path,
     sharedReader: workerReader,
-    read: async () => new Uint8Array(await readFile(path)),
+    // a kept file as the scan read it (a copy: the caller may keep or change it), else the file as it is now
+    read: async () => kept?.slice() ?? new Uint8Array(await readFile(path)),
     readHeader: async () => {
       const fd = openSync(path, 'r');
       try {
