@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isPhysiotwinError } from '@physiotwin/core';
@@ -362,5 +363,68 @@ describe('files read straight into the volume (fileSource; large stacks with a w
     expect(w.started()).toBe(2); // the job's worker and the spare started when it settled
     await until(() => w.live.size <= 1);
     expect(w.refd.size).toBe(0);
+  });
+});
+
+describe('paths and files that are not DICOM images (hostile or faulty input)', () => {
+  const codeOf = (e: unknown) => (isPhysiotwinError(e) ? e.code : `untyped: ${String(e)}`);
+
+  it('a FIFO or a device given as a path is IO_INVALID at once (a read would block, or never end)', async () => {
+    const fifo = join(dir, 'paths-fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const p of [fifo, '/dev/zero']) {
+      const err = await scanDicomPaths([p]).catch((e: unknown) => e);
+      expect([p, codeOf(err)]).toEqual([p, 'IO_INVALID']);
+      expect((err as Error).message).toMatch(/expected a file or a folder, found a (FIFO|device)/);
+    }
+  });
+
+  it('in a folder: a link to a file counts, a FIFO and a link to a folder are passed over', async () => {
+    const folder = join(dir, 'paths-links');
+    const elsewhere = join(dir, 'paths-elsewhere');
+    mkdirSync(folder);
+    mkdirSync(elsewhere);
+    writeSlice(elsewhere, 0);
+    writeSlice(folder, 1);
+    symlinkSync(join(elsewhere, readdirSync(elsewhere)[0]!), join(folder, 'linked.dcm'));
+    symlinkSync(folder, join(folder, 'loop')); // a link to its own folder: followed, the walk would never end
+    execFileSync('mkfifo', [join(folder, 'pipe.dcm')]);
+    const scan = await scanDicomPaths([folder], { strict: true });
+    expect(scan.sources.map((s) => basename(s.name)).sort()).toEqual([readdirSync(folder).find((f) => f.startsWith('IM'))!, 'linked.dcm'].sort());
+    expect(scan.groups[0]!.frames).toHaveLength(2);
+  });
+
+  it('a file of zeros (no DICM, group 0) is refused from its first bytes, whatever its size', async () => {
+    const zeros = join(dir, 'zeros.dcm');
+    writeFileSync(zeros, '');
+    truncateSync(zeros, 64 * 1024 * 1024); // sparse: 64 MiB of zeros
+    const t0 = performance.now();
+    const scan = await scanDicomPaths([zeros]);
+    expect(scan.skipped.map((s) => s.code)).toEqual(['DICOM_INVALID']);
+    expect(scan.skipped[0]!.message).toMatch(/group 0x0000 does not start a data set/);
+    // one 16 KiB read, not 64 MiB parsed as empty elements (that took seconds and gigabytes at 300 MB)
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it('a header longer than the 16 KiB prefix is read in longer prefixes, not whole: the image scans and loads', async () => {
+    const folder = join(dir, 'paths-longheader');
+    mkdirSync(folder);
+    // a 300 kB private element before the pixels (the header ends past 256 KiB: 16 KiB, 256 KiB, then the file)
+    const pixels = Uint16Array.from({ length: ROWS * COLS }, (_, i) => storedWord(0, i));
+    const bytes = syntheticSlice({ seriesUid: '1.2.826.0.1.3680043.10.1099.32', instance: 1, rows: ROWS, columns: COLS, position: [0, 0, 0], pixels, bitsStored: 12, slope: null, extra: [{ tag: 0x00290010, vr: 'LO', value: 'PHYSIOTWIN TEST' }, { tag: 0x00291010, vr: 'OB', value: new Uint8Array(300_000).fill(5) }] });
+    writeFileSync(join(folder, 'long.dcm'), bytes);
+    const scan = await scanDicomPaths([folder], { strict: true, digest: true });
+    const { volume } = await loadVolume(scan.groups[0]!, scan.sources);
+    expect(firstDifference(volume.data, expectedVolume(ROWS, COLS, 1))).toBe(-1);
+    expect(fileDigest(scan.sources[0]!).sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  it('a file removed after the scan: the load fails with IO_NOT_FOUND naming it, not a raw ENOENT', async () => {
+    const paths = writeSeries('paths-removed', 100, 100, 3); // past the header read: read again at load
+    const scan = await scanDicomPaths([join(dir, 'paths-removed')], { strict: true });
+    rmSync(paths[1]!);
+    const err = await loadVolume(scan.groups[0]!, scan.sources).catch((e: unknown) => e);
+    expect(codeOf(err)).toBe('IO_NOT_FOUND');
+    expect(JSON.stringify((err as { location?: unknown }).location)).toContain(paths[1]);
   });
 });

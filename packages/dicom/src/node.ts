@@ -75,21 +75,31 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Dicom
     name: path,
     sharedReader: workerReader,
     // a kept file as the scan read it (a copy: the caller may keep or change it), else the file as it is now
-    read: async () => kept?.slice() ?? new Uint8Array(await readFile(path)),
-    readHeader: async () => {
+    read: async () => {
+      if (kept) return kept.slice();
+      try {
+        return new Uint8Array(await readFile(path));
+      } catch (e) {
+        throw readFailure(e, path);
+      }
+    },
+    readHeader: async (maxBytes = HEADER_PREFIX) => typedRead(path, () => {
       const fd = openSync(path, 'r');
       try {
-        // Into one scratch buffer (this body runs synchronously: no other read interleaves), then copied out at its
-        // length: a fresh 16 KiB per file was most of the scan's garbage on 1440 8 KiB files. A file that ends
-        // within the prefix needs no fstat (most MR slices).
+        // The first prefix goes into one scratch buffer (this body runs synchronously: no other read interleaves),
+        // then is copied out at its length: a fresh 16 KiB per file was most of the scan's garbage on 1440 8 KiB
+        // files. A file that ends within it needs no fstat (most MR slices). A longer prefix (a header past 16 KiB)
+        // gets a buffer of its own, no longer than the file.
+        const into = maxBytes <= HEADER_PREFIX ? headerScratch : new Uint8Array(Math.min(maxBytes, fstatSync(fd).size));
+        const want = Math.min(maxBytes, into.length);
         let n = 0;
-        for (let got = -1; got !== 0 && n < HEADER_PREFIX; n += got) got = readSync(fd, headerScratch, n, HEADER_PREFIX - n, n);
-        const size = n < HEADER_PREFIX ? n : fstatSync(fd).size;
+        for (let got = -1; got !== 0 && n < want; n += got) got = readSync(fd, into, n, want - n, n);
+        const size = n < want ? n : fstatSync(fd).size;
         // A file past the prefix holds large pixel data (a 512x512 CT slice): loads of such series share their
         // reads with the worker, so it starts now, beside the rest of the scan (30-50 ms of thread start-up that the
         // load of a 512x512x160 CT series used to wait for).
         if (size >= SHARED_FILE_BYTES) workerReader.prepare?.();
-        const bytes = headerScratch.slice(0, n);
+        const bytes = into === headerScratch ? headerScratch.slice(0, n) : into.subarray(0, n);
         // The whole file is in hand (most MR and many CT slices are under 16 KiB): hash it now, so that the run's
         // manifest does not read every input again (fileDigest).
         if (n === size) {
@@ -111,7 +121,7 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Dicom
       } finally {
         closeSync(fd);
       }
-    },
+    }),
     // from the page cache a read takes microseconds: done here, like the header read
     readInto: async (position, into) => source.readIntoSync!(position, into),
     readIntoSync: (position, into) => {
@@ -121,21 +131,23 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Dicom
         into.set(kept.subarray(position, position + into.length));
         return;
       }
-      const fd = openSync(path, 'r');
-      try {
-        for (let done = 0; done < into.length; ) done += bytesRead(readSync(fd, into, done, into.length - done, position + done), done, into.length, path);
-        if (options.digest && position <= DIGEST_PREFIX_MAX && !digests.has(source)) {
-          const size = fstatSync(fd).size;
-          if (position + into.length === size) {
-            // the file is these header bytes and the pixels just read: hash them here (fileDigest)
-            const prefix = new Uint8Array(position);
-            for (let done = 0; done < position; ) done += bytesRead(readSync(fd, prefix, done, position - done, done), done, position, path);
-            digests.set(source, { sha256: createHash('sha256').update(prefix).update(into).digest('hex'), bytes: size });
+      typedRead(path, () => {
+        const fd = openSync(path, 'r');
+        try {
+          for (let done = 0; done < into.length; ) done += bytesRead(readSync(fd, into, done, into.length - done, position + done), done, into.length, path);
+          if (options.digest && position <= DIGEST_PREFIX_MAX && !digests.has(source)) {
+            const size = fstatSync(fd).size;
+            if (position + into.length === size) {
+              // the file is these header bytes and the pixels just read: hash them here (fileDigest)
+              const prefix = new Uint8Array(position);
+              for (let done = 0; done < position; ) done += bytesRead(readSync(fd, prefix, done, position - done, done), done, position, path);
+              digests.set(source, { sha256: createHash('sha256').update(prefix).update(into).digest('hex'), bytes: size });
+            }
           }
+        } finally {
+          closeSync(fd);
         }
-      } finally {
-        closeSync(fd);
-      }
+      });
     },
   };
   filePaths.set(source, path);
@@ -159,19 +171,31 @@ export function fileDigest(source: DicomSource): FileDigest {
     if (source.bytes) return digestOf(source.bytes);
     throw new PhysiotwinError('INVALID_ARGUMENT', `source ${source.name} is not a file and holds no bytes`);
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const location = { file: path };
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location, cause: e });
-    if (code === 'EACCES' || code === 'EPERM') throw new PhysiotwinError('IO_PERMISSION', `no permission to read it (${code})`, { location, cause: e });
-    throw new PhysiotwinError('IO_INVALID', `cannot read the file: ${(e as Error).message}`, { location, cause: e });
-  }
-  const digest = digestOf(bytes);
+  const digest = digestOf(typedRead(path, () => readFileSync(path)));
   digests.set(source, digest);
   return digest;
+}
+
+/**
+ * A failed read of `path` as a typed error: `IO_NOT_FOUND` (gone), `IO_PERMISSION`, else `IO_INVALID` (a folder, a
+ * file over 2 GiB read whole, an I/O error). A PhysiotwinError passes through.
+ */
+function readFailure(e: unknown, path: string): PhysiotwinError {
+  if (e instanceof PhysiotwinError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  const location = { file: path };
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location, cause: e });
+  if (code === 'EACCES' || code === 'EPERM') return new PhysiotwinError('IO_PERMISSION', `no permission to read it (${code})`, { location, cause: e });
+  return new PhysiotwinError('IO_INVALID', `cannot read the file: ${(e as Error).message}`, { location, cause: e });
+}
+
+/** Runs a synchronous read of `path`, its failures typed ({@link readFailure}). */
+function typedRead<T>(path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    throw readFailure(e, path);
+  }
 }
 
 /** `n`, the bytes one read returned, unless the file ended (it was cut after the scan). */
@@ -187,20 +211,23 @@ function truncated(done: number, want: number, path: string): PhysiotwinError {
 
 async function walk(dir: string, out: string[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
+  // symbolic links count when they point at a regular file (exports often link files into a tree); linked folders
+  // are not followed (a link to a parent would never end), nor devices, FIFOs or sockets (a read could block)
   // by UTF-16 code units: the same order in every locale, and 60x faster than localeCompare, which took 10 ms of a
   // 1440-file folder's scan
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) await walk(p, out);
-    else if (e.isFile()) out.push(p);
+    else if (e.isFile() || (e.isSymbolicLink() && (await stat(p).catch(() => undefined))?.isFile())) out.push(p);
   }
 }
 
 /**
  * Expands paths into DICOM files: files as given, folders recursively, and a DICOMDIR into the files its
  * records reference (resolved against the DICOMDIR's folder; missing ones are an error).
- * @throws PhysiotwinError `IO_NOT_FOUND` for a missing path or referenced file; `DICOM_*` for a bad DICOMDIR.
+ * @throws PhysiotwinError `IO_NOT_FOUND` for a missing path or referenced file; `IO_INVALID` for a path that is neither a
+ *   regular file nor a folder (a FIFO or a device would block or never end); `DICOM_*` for a bad DICOMDIR.
  */
 export async function expandDicomPaths(paths: string[]): Promise<string[]> {
   const out: string[] = [];
@@ -214,6 +241,10 @@ export async function expandDicomPaths(paths: string[]): Promise<string[]> {
     if (st.isDirectory()) {
       await walk(p, out);
       continue;
+    }
+    if (!st.isFile()) {
+      const what = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+      throw new PhysiotwinError('IO_INVALID', `expected a file or a folder, found ${what}`, { location: { file: p } });
     }
     let dicomdir = false;
     try {

@@ -279,7 +279,7 @@ const VRS = new Set(
 );
 
 /** Guesses the transfer syntax of a data set without meta header from its first element. */
-function detectTransferSyntax(bytes: Uint8Array, at: number, source: string): string {
+function detectTransferSyntax(bytes: Uint8Array, at: number, source: string, bare: boolean): string {
   if (bytes.length - at < 8) {
     throw new PhysiotwinError('DICOM_TRUNCATED', `only ${bytes.length - at} bytes: too short for a DICOM data set`, {
       location: { file: source, offset: at },
@@ -291,7 +291,10 @@ function detectTransferSyntax(bytes: Uint8Array, at: number, source: string): st
   // Groups are small (0x0002..0x0028 come first): a big-endian group has its low byte second.
   const bigEndian = b0 === 0 && b1 !== 0;
   const group = bigEndian ? (b0 << 8) | b1 : b0 | (b1 << 8);
-  if (group > 0x0010) {
+  // Without a DICM prefix nothing says the bytes are DICOM: group 0 (DIMSE commands) and odd groups below 0x0010
+  // (reserved) never start a stored data set (a file of zeros read as endless (0000,0000) elements of length 0).
+  // A file with the prefix is read as it is (pydicom's meta_missing_tsyntax.dcm starts with (0001,0001)).
+  if (group > 0x0010 || (bare && (group === 0 || group % 2 === 1))) {
     throw new PhysiotwinError('DICOM_INVALID', `not a DICOM file: no DICM prefix, and the first element's group 0x${group.toString(16).padStart(4, '0')} does not start a data set`, {
       location: { file: source, offset: at },
     });
@@ -417,11 +420,11 @@ export function parseDicom(bytes: Uint8Array, options: ParseOptions = {}): Dicom
     }
     dataStart = position;
     if (!tsUid) {
-      tsUid = detectTransferSyntax(bytes, dataStart, source);
+      tsUid = detectTransferSyntax(bytes, dataStart, source, false);
       warnings.push(`meta header has no TransferSyntaxUID (0002,0010); detected ${tsUid} from the data`);
     }
   } else {
-    tsUid = detectTransferSyntax(bytes, 0, source);
+    tsUid = detectTransferSyntax(bytes, 0, source, true);
     warnings.push(`no Part 10 meta header; detected ${tsUid} from the first element`);
   }
 

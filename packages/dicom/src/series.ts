@@ -15,8 +15,11 @@ export interface DicomSource {
   name: string;
   bytes?: Uint8Array | undefined;
   read?: (() => Promise<Uint8Array>) | undefined;
-  /** Reads a prefix that usually holds the whole header, and the file's size (a cheap scan). */
-  readHeader?: (() => Promise<{ bytes: Uint8Array; size: number }>) | undefined;
+  /**
+   * Reads a prefix that usually holds the whole header, and the file's size (a cheap scan). Asked for `maxBytes`, it
+   * reads a prefix of up to that many bytes (a header longer than the first prefix); a source may ignore it.
+   */
+  readHeader?: ((maxBytes?: number) => Promise<{ bytes: Uint8Array; size: number }>) | undefined;
   /** Reads `into.length` bytes at `position` straight into `into` (pixel data into the volume). */
   readInto?: ((position: number, into: Uint8Array) => Promise<void>) | undefined;
   /** The same read done synchronously on the calling thread (files in Node); `loadVolume` prefers it. */
@@ -205,25 +208,40 @@ export async function sourceBytes(s: DicomSource, maxInflatedBytes?: number): Pr
 }
 
 /**
- * Parses a source's header: from its prefix when it offers one, from the whole file when the prefix is cut short
- * or gzip-compressed (`packed` is then true: file offsets do not address the data set).
+ * Most bytes of a file that may come before its Pixel Data (a header this long or longer is refused as not DICOM
+ * instead of being read whole: files over 2 GiB cannot be, and a file of garbage that parses as endless empty
+ * elements took seconds and gigabytes).
+ */
+const MAX_HEADER_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Parses a source's header: from its prefix when it offers one, from longer prefixes (16x each time, up to
+ * {@link MAX_HEADER_BYTES}) when the header runs past it, from the whole file when the source reads no longer
+ * prefixes or the file is gzip-compressed (`packed` is then true: file offsets do not address the data set).
  */
 async function readHeaderOf(s: DicomSource, setSize: (n: number) => void, maxInflatedBytes: number | undefined): Promise<{ file: DicomFile; packed: boolean }> {
   const limit = maxInflatedBytes !== undefined ? { maxInflatedBytes } : {};
   if (s.readHeader) {
-    const { bytes, size } = await s.readHeader();
-    setSize(size);
-    const gz = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-    if (!gz) {
+    let { bytes, size } = await s.readHeader();
+    for (;;) {
+      setSize(size);
+      const gz = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+      if (gz) break;
       try {
         const file = parseDicom(bytes, { source: s.name, untilTag: 'x7fe00010', ...limit });
         // Complete only when the Pixel Data header was reached: dicom-parser ends undefined-length sequences at
         // the end of the bytes without an error, so a cut prefix could otherwise pass for a whole header.
         if (bytes.length === size || file.dataset.has('x7fe00010')) return { file, packed: file.transferSyntaxUid === TS.deflatedLE };
       } catch (e) {
-        // a header longer than the prefix: read it all
+        // a header longer than the prefix: read more of it
         if (!(e instanceof PhysiotwinError && e.code === 'DICOM_TRUNCATED' && bytes.length < size)) throw e;
       }
+      if (bytes.length >= MAX_HEADER_BYTES) {
+        throw new PhysiotwinError('DICOM_INVALID', `no end of the header in the first ${MAX_HEADER_BYTES} bytes of a ${size}-byte file: not a DICOM image`, { location: { file: s.name } });
+      }
+      const longer = await s.readHeader(Math.min(size, MAX_HEADER_BYTES, Math.max(bytes.length * 16, 256 * 1024)));
+      if (longer.bytes.length <= bytes.length) break; // the source reads one prefix only: the whole file below
+      ({ bytes, size } = longer);
     }
   }
   const raw = s.bytes ?? (s.read ? await s.read() : undefined);
