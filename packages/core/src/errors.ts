@@ -105,3 +105,23 @@ function formatLocation(loc: ErrorLocation | undefined): string {
 export function isPhysiotwinError(e: unknown, code?: ErrorCode): e is PhysiotwinError {
   return e instanceof PhysiotwinError && (code === undefined || e.code === code);
 }
+
+/**
+ * A failed read of the file at `path` (a Node file-system error) as a typed error: `IO_NOT_FOUND` (no such file, or
+ * a parent that is not a folder), `IO_PERMISSION`, `IO_INVALID` (a folder, or any other failure: an I/O error, a file
+ * over 2 GiB read whole). A PhysiotwinError passes through unchanged.
+ * @throws nothing (it returns the error)
+ * @example
+ * ```ts
+ * try { bytes = readFileSync(path); } catch (e) { throw fileReadError(e, path); }
+ * ```
+ */
+export function fileReadError(e: unknown, path: string): PhysiotwinError {
+  if (e instanceof PhysiotwinError) return e;
+  const errno = (e as { code?: unknown } | undefined)?.code;
+  const location = { file: path };
+  if (errno === 'ENOENT' || errno === 'ENOTDIR') return new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location, cause: e });
+  if (errno === 'EACCES' || errno === 'EPERM') return new PhysiotwinError('IO_PERMISSION', `no permission to read it (${String(errno)})`, { location, cause: e });
+  if (errno === 'EISDIR') return new PhysiotwinError('IO_INVALID', 'expected a file, found a folder', { location, cause: e });
+  return new PhysiotwinError('IO_INVALID', `cannot read the file: ${e instanceof Error ? e.message : String(e)}`, { location, cause: e });
+}

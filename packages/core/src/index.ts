@@ -1,4 +1,4 @@
-export { PhysiotwinError, isPhysiotwinError } from './errors.js';
+export { PhysiotwinError, fileReadError, isPhysiotwinError } from './errors.js';
 export type { ErrorCode, ErrorLocation } from './errors.js';
 export { throwIfAborted, progressReporter } from './progress.js';
 export type { ProgressEvent, OperationOptions } from './progress.js';

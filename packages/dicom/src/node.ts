@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { readFile, readdir, stat } from 'node:fs/promises';
 
 import { dirname, join } from 'node:path';
-import { PhysiotwinError } from '@physiotwin/core';
+import { PhysiotwinError, fileReadError } from '@physiotwin/core';
 import { parseDicom } from './parse.js';
 import { isDicomdir, readDicomdir } from './dicomdir.js';
 import { scanDicom } from './series.js';
@@ -80,7 +80,7 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Dicom
       try {
         return new Uint8Array(await readFile(path));
       } catch (e) {
-        throw readFailure(e, path);
+        throw fileReadError(e, path);
       }
     },
     readHeader: async (maxBytes = HEADER_PREFIX) => typedRead(path, () => {
@@ -176,25 +176,12 @@ export function fileDigest(source: DicomSource): FileDigest {
   return digest;
 }
 
-/**
- * A failed read of `path` as a typed error: `IO_NOT_FOUND` (gone), `IO_PERMISSION`, else `IO_INVALID` (a folder, a
- * file over 2 GiB read whole, an I/O error). A PhysiotwinError passes through.
- */
-function readFailure(e: unknown, path: string): PhysiotwinError {
-  if (e instanceof PhysiotwinError) return e;
-  const code = (e as NodeJS.ErrnoException).code;
-  const location = { file: path };
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location, cause: e });
-  if (code === 'EACCES' || code === 'EPERM') return new PhysiotwinError('IO_PERMISSION', `no permission to read it (${code})`, { location, cause: e });
-  return new PhysiotwinError('IO_INVALID', `cannot read the file: ${(e as Error).message}`, { location, cause: e });
-}
-
-/** Runs a synchronous read of `path`, its failures typed ({@link readFailure}). */
+/** Runs a synchronous read of `path`, its failures typed (`fileReadError`). */
 function typedRead<T>(path: string, read: () => T): T {
   try {
     return read();
   } catch (e) {
-    throw readFailure(e, path);
+    throw fileReadError(e, path);
   }
 }
 

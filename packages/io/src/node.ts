@@ -1,16 +1,12 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { PhysiotwinError } from '@physiotwin/core';
+import { PhysiotwinError, fileReadError } from '@physiotwin/core';
 import type { Volume } from '@physiotwin/core';
 import { AtomicOutputs, checkOutputs } from './atomic-write.js';
 import { writeMetaImage } from './metaimage.js';
 import { niftiParts, writeNifti } from './nifti.js';
 import { readVolume, volumeFormatFromName } from './read-volume.js';
 import type { ByteSource } from './binary.js';
-
-function errnoCode(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
 
 /** Options of {@link readVolumeFile}. */
 export interface ReadVolumeFileOptions {
@@ -25,16 +21,6 @@ export interface ReadVolumeFileOptions {
   maxDecodedBytes?: number | undefined;
 }
 
-/** Node's read errors as typed errors naming the file. */
-function readError(e: unknown, path: string): PhysiotwinError {
-  const code = errnoCode(e);
-  const location = { file: path };
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location, cause: e });
-  if (code === 'EACCES' || code === 'EPERM') return new PhysiotwinError('IO_PERMISSION', 'permission denied', { location, cause: e });
-  if (code === 'EISDIR') return new PhysiotwinError('IO_INVALID', 'expected a file, found a directory', { location, cause: e });
-  return new PhysiotwinError('IO_INVALID', `cannot read the file: ${(e as Error).message}`, { location, cause: e });
-}
-
 /** Largest read handed to the OS in one call (Node refuses lengths over 2 GiB - 1). */
 const MAX_READ = 1 << 30;
 
@@ -47,12 +33,12 @@ function openRegularFile(path: string, noFollow: boolean): { fd: number; source:
   try {
     fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (noFollow ? (constants.O_NOFOLLOW ?? 0) : 0));
   } catch (e) {
-    throw readError(e, path);
+    throw fileReadError(e, path);
   }
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) {
-      const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+      const what = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
       throw new PhysiotwinError('IO_INVALID', `expected a regular file, found ${what}`, { location: { file: path } });
     }
     const source: ByteSource = {
@@ -66,7 +52,7 @@ function openRegularFile(path: string, noFollow: boolean): { fd: number; source:
             done += n;
           }
         } catch (e) {
-          throw readError(e, path);
+          throw fileReadError(e, path);
         }
         return done;
       },
@@ -105,7 +91,7 @@ function resolveDataFile(headerPath: string, name: string, allowOutside: boolean
     real = realpathSync(target);
     realFolder = realpathSync(folder);
   } catch (e) {
-    throw readError(e, target);
+    throw fileReadError(e, target);
   }
   if (!isInside(realFolder, real)) throw refuse('leads outside the header\'s folder through a symbolic link');
   // The resolved path has no links left; O_NOFOLLOW refuses one swapped in between the check and the open.
