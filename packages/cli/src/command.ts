@@ -1,10 +1,10 @@
 // The command framework and the helpers every command shares (flags, JSON, progress, outputs, manifests). Commands
 // import from here, never from each other. Heavy packages load inside the helpers that need them, so that
 // `physiotwin --version` stays fast.
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { BackendRecord, JsonValue, Vec3 } from '@physiotwin/core';
-import { createManifest, PhysiotwinError } from '@physiotwin/core';
+import { createManifest, fileReadError, PhysiotwinError } from '@physiotwin/core';
 import type { AtomicOutputs, StageOptions, StagedFile } from '@physiotwin/io/node';
 import { VERSION } from './version.js';
 
@@ -107,19 +107,29 @@ export function printJson(io: CliIO, value: unknown): void {
 }
 
 /**
- * Reads an input file whole, with file-system failures as typed errors.
- * @throws PhysiotwinError `IO_NOT_FOUND`, `IO_PERMISSION`, `IO_INVALID` (a folder, or another read failure).
+ * Reads an input file whole, with file-system failures as typed errors; FIFOs and devices are refused before any
+ * read (a FIFO would block, /dev/zero would never end).
+ * @throws PhysiotwinError `IO_NOT_FOUND`, `IO_PERMISSION`, `IO_INVALID` (a folder, a FIFO, a device, another read failure).
  */
 export function readInputFile(path: string): Buffer {
+  let fd: number;
   try {
-    return readFileSync(path);
+    // O_NONBLOCK: opening a FIFO returns at once, so that fstat can refuse it (as @physiotwin/io's readers do)
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
-    const errno = (e as NodeJS.ErrnoException).code;
-    const location = { file: path };
-    if (errno === 'ENOENT' || errno === 'ENOTDIR') throw new PhysiotwinError('IO_NOT_FOUND', 'no such file', { location, cause: e });
-    if (errno === 'EACCES' || errno === 'EPERM') throw new PhysiotwinError('IO_PERMISSION', `no permission to read it (${errno})`, { location, cause: e });
-    if (errno === 'EISDIR') throw new PhysiotwinError('IO_INVALID', 'expected a file, found a folder', { location, cause: e });
-    throw new PhysiotwinError('IO_INVALID', `cannot read: ${(e as Error).message}`, { location, cause: e });
+    throw fileReadError(e, path);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const what = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+      throw new PhysiotwinError('IO_INVALID', `expected a regular file, found ${what}`, { location: { file: path } });
+    }
+    return readFileSync(fd);
+  } catch (e) {
+    throw fileReadError(e, path);
+  } finally {
+    closeSync(fd);
   }
 }
 

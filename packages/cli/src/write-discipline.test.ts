@@ -76,10 +76,12 @@ describe('write discipline of the writing commands', () => {
   it('an input that is a folder or missing is a typed error too (hemo run, ensemble, plot)', async () => {
     const dir = freshDir();
     const cases: Array<[string[], RegExp]> = [
-      [['hemo', 'run', dir, '-o', 'a.csv'], /IO_INVALID: expected a file, found a folder/],
+      [['hemo', 'run', dir, '-o', 'a.csv'], /IO_INVALID: expected a regular file, found a folder/],
       [['hemo', 'run', join(dir, 'none.json'), '-o', 'b.csv'], /IO_NOT_FOUND: no such file/],
-      [['hemo', 'ensemble', CASE, '--samples', dir, '-o', 'c'], /IO_INVALID: expected a file, found a folder/],
-      [['hemo', 'plot', dir, '-o', 'd.svg'], /IO_INVALID: expected a file, found a folder/],
+      [['hemo', 'ensemble', CASE, '--samples', dir, '-o', 'c'], /IO_INVALID: expected a regular file, found a folder/],
+      [['hemo', 'plot', dir, '-o', 'd.svg'], /IO_INVALID: expected a regular file, found a folder/],
+      // a FIFO would block the read until a writer came, a device like /dev/zero never end: refused before reading
+      [['hemo', 'run', '/dev/zero', '-o', 'e.csv'], /IO_INVALID: expected a regular file, found a device/],
     ];
     for (const [args, message] of cases) {
       const io = capture(dir);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +51,28 @@ describe('physiotwin deid', () => {
     expect(await runCli(['deid', study, '-o', join(tmp, 'o3'), '--key-file', keyFile, '--option', 'nope'], capture(tmp))).toBe(2);
     const im = join(study, 'PT000000/ST000000/SE000000/IM000000');
     expect(await runCli(['deid', im, im, '-o', join(tmp, 'o4'), '--key-file', keyFile], capture(tmp))).toBe(2);
+  });
+
+  it('a FIFO or a device as input or key file is refused before any read (it blocked or never ended); files are staged, not written in place', async () => {
+    const fifo = join(tmp, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    // as the key file: the command stops with a typed error, nothing written
+    for (const bad of [fifo, '/dev/zero']) {
+      const io = capture(tmp);
+      expect(await runCli(['deid', study, '-o', join(tmp, 'o-key'), '--key-file', bad], io), bad).toBe(1);
+      expect(io.err).toMatch(/IO_INVALID: expected a regular file, found a (FIFO|device)/);
+    }
+    expect(readdirSync(tmp)).not.toContain('o-key');
+    // as inputs: each one refused and listed, the DICOM file beside them de-identified
+    const out = join(tmp, 'o-fifo');
+    const im = join(study, 'PT000000/ST000000/SE000000/IM000000');
+    const io = capture(tmp);
+    expect(await runCli(['deid', fifo, '/dev/zero', im, '-o', out, '--key-file', keyFile], io)).toBe(1);
+    const report = JSON.parse(readFileSync(join(out, 'deid-report.json'), 'utf8')) as DeidReport;
+    expect(report.refused.map((r) => [r.input, r.code])).toEqual([['pipe', 'IO_INVALID'], ['zero', 'IO_INVALID']]);
+    expect(report.files.map((f) => f.input)).toEqual(['IM000000']);
+    // committed under their names: no temporary file left beside them
+    expect(readdirSync(out).sort()).toEqual(['IM000000', 'deid-report.json']);
   });
 
   it('burned-in annotation: refused (exit 1, listed) unless --allow-burned-in', async () => {

@@ -1,11 +1,12 @@
-import { mkdir, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PhysiotwinError, isPhysiotwinError } from '@physiotwin/core';
 import { DEID_OPTIONS, DEID_TABLE_EDITION, createDeidentifier } from '@physiotwin/dicom';
 import type { DeidChange, DeidOption } from '@physiotwin/dicom';
+import { writeError } from '@physiotwin/io/node';
 import type { Command } from '../command.js';
-import { EXIT, FLAGS, UsageError, progressPrinter, requiredOut } from '../command.js';
+import { EXIT, FLAGS, UsageError, prepareOutputs, progressPrinter, readInputFile, requiredOut } from '../command.js';
 
 /** `deid-report.json` (a contract: keys are only ever added). No attribute values: only what was done where. */
 export interface DeidReport {
@@ -62,12 +63,8 @@ export const deid: Command = {
     for (const o of options) if (!DEID_OPTIONS.includes(o)) throw new UsageError(`unknown --option '${o}' (known: ${DEID_OPTIONS.join(', ')})`);
     const out = resolve(io.cwd, outFlag);
     const inputs = positionals.map((p) => resolve(io.cwd, p));
-    let key: Uint8Array;
-    try {
-      key = new Uint8Array(await readFile(resolve(io.cwd, values['key-file'])));
-    } catch (e) {
-      throw new PhysiotwinError('IO_NOT_FOUND', `cannot read the key file ${values['key-file']}`, { location: { file: values['key-file'] }, cause: e });
-    }
+    // typed errors, and a FIFO or a device refused before any read (a FIFO would block, /dev/zero never end)
+    const key = new Uint8Array(readInputFile(resolve(io.cwd, values['key-file'])));
     const outReal = await realpath(dirname(out)).then((d) => join(d, basename(out)));
     const files: { input: string; rel: string }[] = [];
     for (const p of inputs) {
@@ -92,26 +89,40 @@ export const deid: Command = {
     }
     const existing = await readdir(out).catch(() => []);
     if (existing.length > 0) throw new PhysiotwinError('IO_EXISTS', `the output folder ${out} is not empty: de-identified files go to a new folder`, { location: { file: out } });
+    // Every file is staged under a temporary name and fsynced; the commit at the end names them all (a kill leaves
+    // no partial file under a final name; SIGINT removes the temporary ones).
+    const outputs = await prepareOutputs([], false, { folder: out });
     const deidentifier = await createDeidentifier({ key, options, allowBurnedIn: values['allow-burned-in'] });
     const report: DeidReport = { profile: DEID_TABLE_EDITION, options, files: [], refused: [], skipped: [] };
     const progress = progressPrinter(io);
-    for (const [i, f] of files.entries()) {
-      progress({ stage: 'deid', done: i, total: files.length });
-      try {
-        const r = await deidentifier.deidentify(new Uint8Array(await readFile(f.input)), f.rel);
+    try {
+      for (const [i, f] of files.entries()) {
+        progress({ stage: 'deid', done: i, total: files.length });
+        let r;
+        try {
+          r = await deidentifier.deidentify(new Uint8Array(readInputFile(f.input)), f.rel);
+        } catch (e) {
+          if (!isPhysiotwinError(e)) throw e;
+          if (e.code === 'DICOM_INVALID' || e.code === 'DICOM_TRUNCATED') report.skipped.push({ input: f.rel, code: e.code });
+          else report.refused.push({ input: f.rel, code: e.code, message: e.message });
+          continue;
+        }
         const target = join(out, f.rel);
-        await mkdir(dirname(target), { recursive: true });
-        await writeFile(target, r.bytes, { flag: 'wx' });
+        try {
+          await mkdir(dirname(target), { recursive: true });
+        } catch (e) {
+          throw writeError(e, target);
+        }
+        await outputs.stage(target, r.bytes);
         report.files.push({ input: f.rel, output: f.rel, sopInstanceUid: r.sopInstanceUid, burnedIn: r.burnedIn, changes: r.changes });
-      } catch (e) {
-        if (!isPhysiotwinError(e)) throw e;
-        if (e.code === 'DICOM_INVALID' || e.code === 'DICOM_TRUNCATED') report.skipped.push({ input: f.rel, code: e.code });
-        else report.refused.push({ input: f.rel, code: e.code, message: e.message });
       }
+      progress({ stage: 'deid', done: files.length, total: files.length });
+      await outputs.stage(join(out, 'deid-report.json'), JSON.stringify(report, null, 2) + '\n');
+      await outputs.commit();
+    } catch (e) {
+      outputs.discard();
+      throw e;
     }
-    progress({ stage: 'deid', done: files.length, total: files.length });
-    await mkdir(out, { recursive: true });
-    await writeFile(join(out, 'deid-report.json'), JSON.stringify(report, null, 2) + '\n');
     io.stdout(`${report.files.length} file(s) de-identified into ${out}; ${report.refused.length} refused, ${report.skipped.length} not DICOM (see deid-report.json)\n`);
     return report.refused.length === 0 ? EXIT.ok : EXIT.failed;
   },
