@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, realpathSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { PhysiotwinError, fileReadError } from '@physiotwin/core';
 import type { Volume } from '@physiotwin/core';
@@ -7,6 +7,7 @@ import { writeMetaImage } from './metaimage.js';
 import { niftiParts, writeNifti } from './nifti.js';
 import { readVolume, volumeFormatFromName } from './read-volume.js';
 import type { ByteSource } from './binary.js';
+import { openRegularFile } from './regular-file.js';
 
 /** Options of {@link readVolumeFile}. */
 export interface ReadVolumeFileOptions {
@@ -21,50 +22,6 @@ export interface ReadVolumeFileOptions {
   maxDecodedBytes?: number | undefined;
 }
 
-/** Largest read handed to the OS in one call (Node refuses lengths over 2 GiB - 1). */
-const MAX_READ = 1 << 30;
-
-/**
- * Opens a file for reading only if it is a regular file. O_NONBLOCK makes opening a FIFO return at once (instead of
- * waiting for a writer) so that fstat can refuse it, like devices (/dev/zero) and sockets.
- */
-function openRegularFile(path: string, noFollow: boolean): { fd: number; source: ByteSource } {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (noFollow ? (constants.O_NOFOLLOW ?? 0) : 0));
-  } catch (e) {
-    throw fileReadError(e, path);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      const what = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
-      throw new PhysiotwinError('IO_INVALID', `expected a regular file, found ${what}`, { location: { file: path } });
-    }
-    const source: ByteSource = {
-      size: st.size,
-      readInto(position, target) {
-        let done = 0;
-        try {
-          while (done < target.length) {
-            const n = readSync(fd, target, done, Math.min(MAX_READ, target.length - done), position + done);
-            if (n === 0) break;
-            done += n;
-          }
-        } catch (e) {
-          throw fileReadError(e, path);
-        }
-        return done;
-      },
-    };
-    return { fd, source };
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  }
-}
-
-/** True when `path` lies inside `folder` (both absolute, normalised). */
 function isInside(folder: string, path: string): boolean {
   const rel = relative(folder, path);
   return !isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`);

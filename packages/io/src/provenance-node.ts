@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PhysiotwinError, fhirProvenance, runCrate, verifyManifest } from '@physiotwin/core';
+import { PhysiotwinError, fhirProvenance, isPhysiotwinError, runCrate, verifyManifest } from '@physiotwin/core';
+import { readRegularFile } from './regular-file.js';
 import type { CrateEntity, ProvenanceOptions, RoCrate, RunManifest, RunOutput } from '@physiotwin/core';
 
 /** File names of the provenance records in an output folder. */
@@ -10,7 +11,8 @@ export const PROVENANCE_FILES = { manifest: 'manifest.json', crate: 'ro-crate-me
 
 /** SHA-256 of a file with node:crypto (the same digest as core's WebCrypto sha256Hex, several times faster here). */
 async function hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
-  const data = await readFile(path);
+  // a regular file only: a crate may name any path as an input, /dev/zero or a FIFO too
+  const data = readRegularFile(path);
   return { sha256: createHash('sha256').update(data).digest('hex'), bytes: data.byteLength };
 }
 
@@ -83,8 +85,9 @@ export async function verifyRun(outDir: string, cwd: string = process.cwd()): Pr
   const read = async (name: string): Promise<unknown> => {
     let text: string;
     try {
-      text = await readFile(join(outDir, name), 'utf8');
+      text = readRegularFile(join(outDir, name)).toString('utf8');
     } catch (e) {
+      if (!isPhysiotwinError(e, 'IO_NOT_FOUND')) throw e;
       throw new PhysiotwinError('IO_NOT_FOUND', `${outDir} has no ${name}: not a physiotwin output folder`, { location: { file: join(outDir, name) }, cause: e });
     }
     try {

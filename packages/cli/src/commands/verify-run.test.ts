@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,26 @@ describe('run provenance and physiotwin verify-run', () => {
     const bad = capture();
     expect(await runCli(['verify-run', join(tmp, 'b')], bad)).toBe(1);
     expect(bad.out).toContain(`output ${String(output.name)}: changed`);
+  });
+
+  it('a hostile crate naming /dev/zero as an input, and a manifest that is a FIFO: verify-run ends, typed (it read without end or blocked)', async () => {
+    const out = join(tmp, 'hostile');
+    await convert(out);
+    const crate = JSON.parse(readFileSync(join(out, 'ro-crate-metadata.json'), 'utf8')) as RoCrate;
+    const action = crate['@graph'].find((e) => e['@type'] === 'CreateAction')!;
+    const input = crate['@graph'].find((e) => e['@id'] === (action.object as { '@id': string }[])[0]!['@id'])!;
+    input['@id'] = 'file:///dev/zero';
+    (action.object as { '@id': string }[])[0]!['@id'] = 'file:///dev/zero';
+    writeFileSync(join(out, 'ro-crate-metadata.json'), JSON.stringify(crate));
+    const io = capture();
+    expect(await runCli(['verify-run', out, '--json'], io)).toBe(1);
+    const r = JSON.parse(io.out) as { ok: boolean; files: { role: string; status: string }[] };
+    expect(r.files.filter((f) => f.status !== 'ok').map((f) => [f.role, f.status])).toEqual([['input', 'missing']]);
+    rmSync(join(out, 'manifest.json'));
+    execFileSync('mkfifo', [join(out, 'manifest.json')]);
+    const fifo = capture();
+    expect(await runCli(['verify-run', out], fifo)).toBe(1);
+    expect(fifo.err).toMatch(/IO_INVALID: expected a regular file, found a FIFO/);
   });
 
   it('a folder without provenance is a typed failure', async () => {

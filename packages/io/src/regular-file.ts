@@ -1,0 +1,63 @@
+// Node-only: opening input files only when they are regular files (FIFOs block, devices never end).
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { PhysiotwinError, fileReadError } from '@physiotwin/core';
+import type { ByteSource } from './binary.js';
+
+/** Largest read handed to the OS in one call (Node refuses lengths over 2 GiB - 1). */
+const MAX_READ = 1 << 30;
+
+/**
+ * Opens a file for reading only if it is a regular file. O_NONBLOCK makes opening a FIFO return at once (instead of
+ * waiting for a writer) so that fstat can refuse it, like devices (/dev/zero) and sockets.
+ */
+export function openRegularFile(path: string, noFollow: boolean): { fd: number; source: ByteSource } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (noFollow ? (constants.O_NOFOLLOW ?? 0) : 0));
+  } catch (e) {
+    throw fileReadError(e, path);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const what = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+      throw new PhysiotwinError('IO_INVALID', `expected a regular file, found ${what}`, { location: { file: path } });
+    }
+    const source: ByteSource = {
+      size: st.size,
+      readInto(position, target) {
+        let done = 0;
+        try {
+          while (done < target.length) {
+            const n = readSync(fd, target, done, Math.min(MAX_READ, target.length - done), position + done);
+            if (n === 0) break;
+            done += n;
+          }
+        } catch (e) {
+          throw fileReadError(e, path);
+        }
+        return done;
+      },
+    };
+    return { fd, source };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/** True when `path` lies inside `folder` (both absolute, normalised). */
+/**
+ * Reads a regular file whole (see {@link openRegularFile}).
+ * @throws PhysiotwinError `IO_NOT_FOUND`, `IO_PERMISSION`, `IO_INVALID` (not a regular file, a read failure).
+ */
+export function readRegularFile(path: string): Buffer {
+  const { fd, source } = openRegularFile(path, false);
+  try {
+    const bytes = Buffer.allocUnsafe(source.size);
+    const n = source.readInto(0, bytes);
+    return n < bytes.length ? bytes.subarray(0, n) : bytes;
+  } finally {
+    closeSync(fd);
+  }
+}
