@@ -188,3 +188,4 @@ export { writeRunProvenance, verifyRun, PROVENANCE_FILES } from './provenance-no
 export type { VerifiedFile, RunVerification, RunProvenanceOptions } from './provenance-node.js';
 // Also here so that Node callers that only read volume files need not load the main entry's mesh and surface formats.
 export { volumeFormatFromName } from './read-volume.js';
+export { readRegularFile } from './regular-file.js';

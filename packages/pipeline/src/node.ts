@@ -1,12 +1,12 @@
 // Node-only: the pipeline's outputs on disk (atomic, with a manifest) and `--resume` from them. The bytes come from
 // files.ts (browser-safe), so a web page or a worker gets exactly the files the CLI writes.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import { PhysiotwinError, sha256Hex, throwIfAborted } from '@physiotwin/core';
 import type { ZeroDModel } from '@physiotwin/hemo';
 import { parseResultTable } from '@physiotwin/hemo';
 import { readVolume, readVtp } from '@physiotwin/io';
-import { AtomicOutputs, checkOutputs } from '@physiotwin/io/node';
+import { AtomicOutputs, checkOutputs, readRegularFile } from '@physiotwin/io/node';
 import type { Centerlines } from '@physiotwin/mesh';
 import type { PipelineFilesOptions, PipelineManifest } from './files.js';
 import { OUTPUT_FILES, pipelineFiles } from './files.js';
@@ -77,14 +77,16 @@ export async function writePipelineOutputs(outDir: string, result: PipelineResul
  * but the wall mesh and its solution, which run again), when its
  * `manifest.json` records the same stage key (same input, seeds and parameters up to the stage) and every file the
  * stage wrote still has the recorded SHA-256; else undefined (the stage runs again). No manifest: nothing reused.
- * @throws PhysiotwinError `IO_INVALID` for a manifest that is not JSON.
+ * @throws PhysiotwinError `IO_INVALID` for a manifest that is not JSON or not a regular file.
  */
 export function resumeFrom(outDir: string): (stage: StageName, key: string) => Promise<Partial<PipelineArtefacts> | undefined> {
   const path = join(outDir, OUTPUT_FILES.manifest);
   let manifest: PipelineManifest | undefined;
   if (existsSync(path)) {
+    // regular files only (a FIFO would block, a device never end), here and for the outputs it names below
+    const text = readRegularFile(path).toString('utf8');
     try {
-      manifest = JSON.parse(readFileSync(path, 'utf8')) as PipelineManifest;
+      manifest = JSON.parse(text) as PipelineManifest;
     } catch (e) {
       throw new PhysiotwinError('IO_INVALID', `not valid JSON: ${(e as Error).message}`, { location: { file: path } });
     }
@@ -94,9 +96,15 @@ export function resumeFrom(outDir: string): (stage: StageName, key: string) => P
     if (!record || record.key !== key) return undefined;
     const bytes = new Map<string, Uint8Array>();
     for (const [name, hash] of Object.entries(record.outputs)) {
+      // the manifest names outputs inside the folder only: a name that leads out (../, an absolute path) is not reused
       const file = join(outDir, name);
-      if (!existsSync(file)) return undefined;
-      const data = new Uint8Array(readFileSync(file));
+      if (relative(outDir, file).startsWith('..') || isAbsolute(relative(outDir, file)) || !existsSync(file)) return undefined;
+      let data: Uint8Array;
+      try {
+        data = new Uint8Array(readRegularFile(file));
+      } catch {
+        return undefined; // not a regular file, or unreadable: the stage runs again
+      }
       if ((await sha256Hex(data)) !== hash) return undefined;
       bytes.set(name, data);
     }

