@@ -48,7 +48,8 @@ export function openRegularFile(path: string, noFollow: boolean): { fd: number; 
 
 /** True when `path` lies inside `folder` (both absolute, normalised). */
 /**
- * Reads a regular file whole (see {@link openRegularFile}).
+ * Reads a regular file whole: FIFOs, devices, sockets and folders are refused before any read (a FIFO would block
+ * until a writer came, /dev/zero would never end).
  * @throws PhysiotwinError `IO_NOT_FOUND`, `IO_PERMISSION`, `IO_INVALID` (not a regular file, a read failure).
  */
 export function readRegularFile(path: string): Buffer {
