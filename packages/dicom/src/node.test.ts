@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -10,7 +10,7 @@ import { fileDigest, scanDicomPaths } from './node.js';
 import { loadVolume } from './volume.js';
 import type { LoadVolumeOptions } from './volume.js';
 import type { ScanResult } from './series.js';
-import { syntheticSlice } from './test-util.js';
+import { fixture, syntheticSlice } from './test-util.js';
 import { createWorkerReader } from './worker-reader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'physiotwin-dicom-node-'));
@@ -377,6 +377,17 @@ describe('paths and files that are not DICOM images (hostile or faulty input)', 
       expect([p, codeOf(err)]).toEqual([p, 'IO_INVALID']);
       expect((err as Error).message).toMatch(/expected a file or a folder, found a (FIFO|device)/);
     }
+  });
+
+  it('a DICOMDIR that references a FIFO: IO_INVALID naming it, before any read', async () => {
+    const study = join(dir, 'paths-dicomdir');
+    cpSync(fixture('pydicom/test_files/dicomdirtests/TINY_ALPHA'), study, { recursive: true });
+    const image = join(study, 'PT000000', 'ST000000', 'SE000000', 'IM000000');
+    rmSync(image);
+    execFileSync('mkfifo', [image]);
+    const err = await scanDicomPaths([join(study, 'DICOMDIR')]).catch((e: unknown) => e);
+    expect(codeOf(err)).toBe('IO_INVALID');
+    expect((err as Error).message).toMatch(/references PT000000\\ST000000\\SE000000\\IM000000, which is not a regular file/);
   });
 
   it('in a folder: a link to a file counts, a FIFO and a link to a folder are passed over', async () => {

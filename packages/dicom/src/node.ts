@@ -249,11 +249,13 @@ export async function expandDicomPaths(paths: string[]): Promise<string[]> {
     for (const r of records) {
       if (!r.fileId) continue;
       const file = join(dirname(p), ...r.fileId);
+      let target;
       try {
-        await stat(file);
+        target = await stat(file);
       } catch (e) {
         throw new PhysiotwinError('IO_NOT_FOUND', `DICOMDIR ${p} references ${r.fileId.join('\\')}, which does not exist`, { location: { file: p }, cause: e });
       }
+      if (!target.isFile()) throw new PhysiotwinError('IO_INVALID', `DICOMDIR ${p} references ${r.fileId.join('\\')}, which is not a regular file`, { location: { file } });
       out.push(file);
     }
   }
