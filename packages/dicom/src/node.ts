@@ -21,8 +21,8 @@ const headerScratch = new Uint8Array(HEADER_PREFIX);
 const SHARED_FILE_BYTES = 128 * 1024;
 
 /**
- * Whole files that a header read held (files under {@link HEADER_PREFIX}: most MR slices) are kept for the pixel
- * reads of this thread, up to this many bytes in all across the process: a 1440-file MR series was read twice,
+ * Whole files that a header read held (files under {@link HEADER_PREFIX}, most MR slices, and the few whose long
+ * header made the scan read them to the end) are kept for the pixel reads of this thread, up to this many bytes in all across the process: a 1440-file MR series was read twice,
  * 30-38 ms of its 370 ms conversion. The bytes of a source are released when the source is collected.
  */
 const KEPT_MAX_BYTES = 256 * 1024 * 1024;
@@ -56,7 +56,7 @@ const digestOf = (bytes: Uint8Array): FileDigest => ({ sha256: hash('sha256', by
 
 /**
  * A source that reads the file from disk when it is needed: a 16 KiB prefix for the header scan, and native pixel
- * data straight into the volume. A file that the prefix holds whole is kept from the header read for this thread's
+ * data straight into the volume. A file that a header read holds whole is kept from it for this thread's
  * pixel reads (up to 256 MiB of such files in the process; the rest are read again): the load then converts the
  * bytes the scan read and hashed. Larger files are not kept (memory holds one file at a time). The reads are
  * synchronous: from the page cache they take microseconds, while round trips through libuv's thread pool
