@@ -91,7 +91,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
   core: {
     module: core,
     entries: {
-      ...notOps(['isPhysiotwinError', 'throwIfAborted', 'progressReporter', 'dtypeOf', 'allocateVolumeData', 'viewAs', 'createVolume', 'validateVolume', 'indexToWorld', 'worldToIndex', 'volumeNdarray', 'voxelCount', 'validateSurfaceMesh', 'validateTetMesh', 'createRng', 'conversionFactor', 'convertUnit', 'convertUnitArray', 'canonicalJson', 'validatePolylines', 'fileReadError'], 'data-model helpers: O(1) or one pass, no options'),
+      ...notOps(['isPhysiotwinError', 'throwIfAborted', 'progressReporter', 'dtypeOf', 'allocateVolumeData', 'viewAs', 'createVolume', 'validateVolume', 'indexToWorld', 'worldToIndex', 'volumeNdarray', 'voxelCount', 'validateSurfaceMesh', 'validateTetMesh', 'createRng', 'conversionFactor', 'convertUnit', 'convertUnitArray', 'canonicalJson', 'validatePolylines', 'fileReadError', 'notRegularFileError'], 'data-model helpers: O(1) or one pass, no options'),
       ...notOps(['sha256Hex', 'createManifest', 'verifyManifest'], 'provenance: hashing of inputs the caller already holds'),
       ...notOps(['runCrate', 'fhirProvenance'], 'provenance: JSON built from a manifest'),
       ...notOps(['PhysiotwinError'], 'the error class'),
@@ -117,7 +117,7 @@ const CONTRACT: Record<string, { module: Record<string, unknown>; entries: Recor
   'io/node': { module: ioNode, entries: {
       ...notOps(['readVolumeFile', 'writeVolumeFile', 'volumeFormatFromName'], 'one file read or write (no options to cancel a single read), and the format its name picks'),
       ...notOps(['writeRunProvenance', 'verifyRun'], "hashes one run folder's own files (pending: signal and onProgress for runs with many inputs)"),
-      ...notOps(['AtomicOutputs', 'abandonPendingWrites', 'checkFolderCreatable', 'checkOutputs', 'encodeVolumeFile', 'encodeVolumeFileParts', 'volumeFilePaths', 'writeError', 'writeFileAtomic', 'readRegularFile'], 'write plumbing: atomic writes, output checks before work, typed file-system errors; readRegularFile, the read side of the last'),
+      ...notOps(['AtomicOutputs', 'abandonPendingWrites', 'checkFolderCreatable', 'checkOutputs', 'encodeVolumeFile', 'encodeVolumeFileParts', 'volumeFilePaths', 'writeError', 'writeFileAtomic', 'readRegularFile', 'isInsideFolder'], 'write plumbing: atomic writes, output checks before work, typed file-system errors; readRegularFile and isInsideFolder, the read side of the last'),
     } },
   dicom: {
     module: dicom,

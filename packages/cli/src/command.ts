@@ -4,7 +4,7 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { BackendRecord, JsonValue, Vec3 } from '@physiotwin/core';
-import { createManifest, fileReadError, PhysiotwinError } from '@physiotwin/core';
+import { createManifest, fileReadError, notRegularFileError, PhysiotwinError } from '@physiotwin/core';
 import type { AtomicOutputs, StageOptions, StagedFile } from '@physiotwin/io/node';
 import { VERSION } from './version.js';
 
@@ -114,17 +114,16 @@ export function printJson(io: CliIO, value: unknown): void {
 export function readInputFile(path: string): Buffer {
   let fd: number;
   try {
-    // O_NONBLOCK: opening a FIFO returns at once, so that fstat can refuse it (as @physiotwin/io's readers do)
+    // O_NONBLOCK: opening a FIFO returns at once, so that fstat can refuse it. The open of @physiotwin/io's
+    // readRegularFile, repeated here because this module is on every command's start-up path and imports io/node
+    // only when a command writes (the io graph is about 10 modules)
     fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     throw fileReadError(e, path);
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) {
-      const what = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
-      throw new PhysiotwinError('IO_INVALID', `expected a regular file, found ${what}`, { location: { file: path } });
-    }
+    if (!st.isFile()) throw notRegularFileError(st, path);
     return readFileSync(fd);
   } catch (e) {
     throw fileReadError(e, path);

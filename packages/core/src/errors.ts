@@ -106,6 +106,30 @@ export function isPhysiotwinError(e: unknown, code?: ErrorCode): e is Physiotwin
   return e instanceof PhysiotwinError && (code === undefined || e.code === code);
 }
 
+/** The parts of a Node `fs.Stats` that {@link notRegularFileError} reads. */
+export interface FileKind {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}
+
+/**
+ * The `IO_INVALID` error for an input at `path` that is not a regular file (a folder, a FIFO, a device, a socket),
+ * as `stat` or `fstat` found it: "expected <expected>, found a FIFO".
+ * @throws nothing (it returns the error)
+ * @example
+ * ```ts
+ * const st = fstatSync(fd);
+ * if (!st.isFile()) throw notRegularFileError(st, path);
+ * ```
+ */
+export function notRegularFileError(st: FileKind, path: string, expected = 'a regular file'): PhysiotwinError {
+  const what = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+  return new PhysiotwinError('IO_INVALID', `expected ${expected}, found ${what}`, { location: { file: path } });
+}
+
 /**
  * A failed read of the file at `path` (a Node file-system error) as a typed error: `IO_NOT_FOUND` (no such file, or
  * a parent that is not a folder), `IO_PERMISSION`, `IO_INVALID` (a folder, or any other failure: an I/O error, a file

@@ -1,5 +1,5 @@
-export { PhysiotwinError, fileReadError, isPhysiotwinError } from './errors.js';
-export type { ErrorCode, ErrorLocation } from './errors.js';
+export { PhysiotwinError, fileReadError, isPhysiotwinError, notRegularFileError } from './errors.js';
+export type { ErrorCode, ErrorLocation, FileKind } from './errors.js';
 export { throwIfAborted, progressReporter } from './progress.js';
 export type { ProgressEvent, OperationOptions } from './progress.js';
 export { DTYPE_BYTES, MAX_WORLD_COORDINATE_MM, dtypeOf, allocateVolumeData, viewAs, IDENTITY_DIRECTION, createVolume, validateVolume, indexToWorld, worldToIndex, volumeNdarray, voxelCount } from './volume.js';

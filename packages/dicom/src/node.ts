@@ -3,12 +3,12 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { readFile, readdir, stat } from 'node:fs/promises';
 
 import { dirname, join } from 'node:path';
-import { PhysiotwinError, fileReadError } from '@physiotwin/core';
+import { PhysiotwinError, fileReadError, notRegularFileError } from '@physiotwin/core';
 import { parseDicom } from './parse.js';
 import { isDicomdir, readDicomdir } from './dicomdir.js';
 import { scanDicom } from './series.js';
 import type { DicomSource, ScanOptions, ScanResult } from './series.js';
-import { DIGEST_PREFIX_MAX, createWorkerReader, digests, filePaths, keptInMemory, wantDigest } from './worker-reader.js';
+import { DIGEST_PREFIX_MAX, createWorkerReader, digests, filePaths, keptFiles, wantDigest } from './worker-reader.js';
 import type { FileDigest } from './worker-reader.js';
 
 /** The worker reader every {@link fileSource} shares. */
@@ -69,13 +69,12 @@ const digestOf = (bytes: Uint8Array): FileDigest => ({ sha256: hash('sha256', by
  *   the pixel data it declares (and with Node's fs error for a file removed meanwhile).
  */
 export function fileSource(path: string, options: FileSourceOptions = {}): DicomSource {
-  /** The whole file as the last header read held it (see KEPT_MAX_BYTES), or undefined. */
-  let kept: Uint8Array | undefined;
   const source: DicomSource = {
     name: path,
     sharedReader: workerReader,
     // a kept file as the scan read it (a copy: the caller may keep or change it), else the file as it is now
     read: async () => {
+      const kept = keptFiles.get(source);
       if (kept) return kept.slice();
       try {
         return new Uint8Array(await readFile(path));
@@ -104,17 +103,16 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Dicom
         // manifest does not read every input again (fileDigest).
         if (n === size) {
           digests.set(source, digestOf(bytes));
-          if (kept) {
-            keptBytes -= kept.length;
+          const before = keptFiles.get(source);
+          if (before) {
+            keptBytes -= before.length;
             keptRelease.unregister(source);
-            keptInMemory.delete(source);
-            kept = undefined;
+            keptFiles.delete(source);
           }
           if (keptBytes + n <= KEPT_MAX_BYTES) {
-            kept = bytes;
+            keptFiles.set(source, bytes);
             keptBytes += n;
             keptRelease.register(source, n, source);
-            keptInMemory.add(source);
           }
         }
         return { bytes, size };
@@ -125,6 +123,7 @@ export function fileSource(path: string, options: FileSourceOptions = {}): Dicom
     // from the page cache a read takes microseconds: done here, like the header read
     readInto: async (position, into) => source.readIntoSync!(position, into),
     readIntoSync: (position, into) => {
+      const kept = keptFiles.get(source);
       if (kept) {
         // the bytes the header read held (and hashed): no second read of the file
         if (position + into.length > kept.length) throw truncated(Math.max(0, kept.length - position), into.length, path);
@@ -229,10 +228,7 @@ export async function expandDicomPaths(paths: string[]): Promise<string[]> {
       await walk(p, out);
       continue;
     }
-    if (!st.isFile()) {
-      const what = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
-      throw new PhysiotwinError('IO_INVALID', `expected a file or a folder, found ${what}`, { location: { file: p } });
-    }
+    if (!st.isFile()) throw notRegularFileError(st, p, 'a file or a folder');
     let dicomdir = false;
     try {
       // the meta header (MediaStorageSOPClassUID) sits in the first bytes: no need to read image files whole here

@@ -26,10 +26,11 @@ export interface FileDigest {
 export const digests = new WeakMap<DicomSource, FileDigest>();
 
 /**
- * File sources whose whole file node.ts keeps from the header read: the worker never reads them (it would read the
- * file as it is now, which may no longer be the bytes the scan read and hashed), so a stack with one is read here.
+ * Whole files that node.ts keeps from a header read, by source (its pixel reads copy from them). The worker never
+ * reads those sources (it would read the file as it is now, which may no longer be the bytes the scan read and
+ * hashed), so a stack with one is read on the calling thread.
  */
-export const keptInMemory = new WeakSet<DicomSource>();
+export const keptFiles = new WeakMap<DicomSource, Uint8Array>();
 
 /** File sources whose digest is wanted: a pixel read that ends the file hashes it (see node.ts `readIntoSync`). */
 export const wantDigest = new WeakSet<DicomSource>();
@@ -151,7 +152,7 @@ export function createWorkerReader(options: WorkerReaderOptions = {}): SharedRea
       const list: [string, number, number, number, boolean][] = [];
       for (const r of reads) {
         const path = filePaths.get(r.source);
-        if (path === undefined || keptInMemory.has(r.source)) return undefined;
+        if (path === undefined || keptFiles.has(r.source)) return undefined;
         list.push([path, r.position, r.byteOffset, r.length, wantDigest.has(r.source) && !digests.has(r.source)]);
       }
       const thread = idle && !idle.exited ? idle : spawn();

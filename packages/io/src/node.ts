@@ -1,5 +1,5 @@
 import { closeSync, realpathSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { PhysiotwinError, fileReadError } from '@physiotwin/core';
 import type { Volume } from '@physiotwin/core';
 import { AtomicOutputs, checkOutputs } from './atomic-write.js';
@@ -7,7 +7,7 @@ import { writeMetaImage } from './metaimage.js';
 import { niftiParts, writeNifti } from './nifti.js';
 import { readVolume, volumeFormatFromName } from './read-volume.js';
 import type { ByteSource } from './binary.js';
-import { openRegularFile } from './regular-file.js';
+import { isInsideFolder, openRegularFile } from './regular-file.js';
 
 /** Options of {@link readVolumeFile}. */
 export interface ReadVolumeFileOptions {
@@ -20,11 +20,6 @@ export interface ReadVolumeFileOptions {
   allowDataFileOutside?: boolean | undefined;
   /** Most bytes the decoded voxels may take; see `readNifti`. @default 2 GiB */
   maxDecodedBytes?: number | undefined;
-}
-
-function isInside(folder: string, path: string): boolean {
-  const rel = relative(folder, path);
-  return !isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`);
 }
 
 /**
@@ -41,7 +36,7 @@ function resolveDataFile(headerPath: string, name: string, allowOutside: boolean
       location: { file: headerPath },
       details: { field: 'ElementDataFile', option: 'allowDataFileOutside' },
     });
-  if (isAbsolute(name) || !isInside(folder, target)) throw refuse('points outside the header\'s folder');
+  if (isAbsolute(name) || !isInsideFolder(folder, target)) throw refuse('points outside the header\'s folder');
   let real: string;
   let realFolder: string;
   try {
@@ -50,7 +45,7 @@ function resolveDataFile(headerPath: string, name: string, allowOutside: boolean
   } catch (e) {
     throw fileReadError(e, target);
   }
-  if (!isInside(realFolder, real)) throw refuse('leads outside the header\'s folder through a symbolic link');
+  if (!isInsideFolder(realFolder, real)) throw refuse('leads outside the header\'s folder through a symbolic link');
   // The resolved path has no links left; O_NOFOLLOW refuses one swapped in between the check and the open.
   return { path: real, noFollow: true };
 }
@@ -188,4 +183,4 @@ export { writeRunProvenance, verifyRun, PROVENANCE_FILES } from './provenance-no
 export type { VerifiedFile, RunVerification, RunProvenanceOptions } from './provenance-node.js';
 // Also here so that Node callers that only read volume files need not load the main entry's mesh and surface formats.
 export { volumeFormatFromName } from './read-volume.js';
-export { readRegularFile } from './regular-file.js';
+export { isInsideFolder, readRegularFile } from './regular-file.js';

@@ -1,6 +1,7 @@
 // Node-only: opening input files only when they are regular files (FIFOs block, devices never end).
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { PhysiotwinError, fileReadError } from '@physiotwin/core';
+import { isAbsolute, relative, sep } from 'node:path';
+import { fileReadError, notRegularFileError } from '@physiotwin/core';
 import type { ByteSource } from './binary.js';
 
 /** Largest read handed to the OS in one call (Node refuses lengths over 2 GiB - 1). */
@@ -19,10 +20,7 @@ export function openRegularFile(path: string, noFollow: boolean): { fd: number; 
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) {
-      const what = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
-      throw new PhysiotwinError('IO_INVALID', `expected a regular file, found ${what}`, { location: { file: path } });
-    }
+    if (!st.isFile()) throw notRegularFileError(st, path);
     const source: ByteSource = {
       size: st.size,
       readInto(position, target) {
@@ -61,4 +59,19 @@ export function readRegularFile(path: string): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * True when `path` is `folder` or lies inside it (lexically: resolve symbolic links first where they matter). For
+ * names that come from untrusted files (an .mhd's data file, a manifest's outputs): `..` and absolute paths lead out.
+ * @throws nothing
+ * @example
+ * ```ts
+ * isInsideFolder('/data/run', '/data/run/a/b.nii'); // true
+ * isInsideFolder('/data/run', '/data/run/../x');    // false
+ * ```
+ */
+export function isInsideFolder(folder: string, path: string): boolean {
+  const rel = relative(folder, path);
+  return !isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`);
 }

@@ -1,12 +1,12 @@
 // Node-only: the pipeline's outputs on disk (atomic, with a manifest) and `--resume` from them. The bytes come from
 // files.ts (browser-safe), so a web page or a worker gets exactly the files the CLI writes.
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { PhysiotwinError, sha256Hex, throwIfAborted } from '@physiotwin/core';
 import type { ZeroDModel } from '@physiotwin/hemo';
 import { parseResultTable } from '@physiotwin/hemo';
 import { readVolume, readVtp } from '@physiotwin/io';
-import { AtomicOutputs, checkOutputs, readRegularFile } from '@physiotwin/io/node';
+import { AtomicOutputs, checkOutputs, isInsideFolder, readRegularFile } from '@physiotwin/io/node';
 import type { Centerlines } from '@physiotwin/mesh';
 import type { PipelineFilesOptions, PipelineManifest } from './files.js';
 import { OUTPUT_FILES, pipelineFiles } from './files.js';
@@ -98,7 +98,7 @@ export function resumeFrom(outDir: string): (stage: StageName, key: string) => P
     for (const [name, hash] of Object.entries(record.outputs)) {
       // the manifest names outputs inside the folder only: a name that leads out (../, an absolute path) is not reused
       const file = join(outDir, name);
-      if (relative(outDir, file).startsWith('..') || isAbsolute(relative(outDir, file)) || !existsSync(file)) return undefined;
+      if (!isInsideFolder(outDir, file) || !existsSync(file)) return undefined;
       let data: Uint8Array;
       try {
         data = new Uint8Array(readRegularFile(file));

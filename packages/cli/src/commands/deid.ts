@@ -1,10 +1,10 @@
 import { mkdir, readdir, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PhysiotwinError, isPhysiotwinError } from '@physiotwin/core';
 import { DEID_OPTIONS, DEID_TABLE_EDITION, createDeidentifier } from '@physiotwin/dicom';
 import type { DeidChange, DeidOption } from '@physiotwin/dicom';
-import { writeError } from '@physiotwin/io/node';
+import { isInsideFolder, writeError } from '@physiotwin/io/node';
 import type { Command } from '../command.js';
 import { EXIT, FLAGS, UsageError, prepareOutputs, progressPrinter, readInputFile, requiredOut } from '../command.js';
 
@@ -25,10 +25,6 @@ async function walk(path: string, out: string[]): Promise<void> {
     if (e.isDirectory()) await walk(p, out);
     else if (e.isFile()) out.push(p);
   }
-}
-
-function inside(child: string, parent: string): boolean {
-  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
 
 export const deid: Command = {
@@ -75,7 +71,7 @@ export const deid: Command = {
         throw new PhysiotwinError('IO_NOT_FOUND', `no such file or folder: ${p}`, { location: { file: p }, cause: e });
       }
       const real = await realpath(p);
-      if (inside(outReal, real) || inside(real, outReal)) throw new UsageError(`the output folder ${out} must not be, contain or lie inside the input ${p}`);
+      if (isInsideFolder(real, outReal) || isInsideFolder(outReal, real)) throw new UsageError(`the output folder ${out} must not be, contain or lie inside the input ${p}`);
       if (st.isDirectory()) {
         const list: string[] = [];
         await walk(p, list);
